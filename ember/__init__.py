@@ -1,0 +1,27 @@
+"""ember: a small deep learning framework in Python that speaks PyTorch's API.
+
+>>> import ember
+>>> x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x ** 2).sum().backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+from ._dtype import (ALIASES as _ALIASES, dtype, get_default_dtype, result_type,
+                     set_default_dtype, bool_, uint8, int8, int16, int32, int64, float16,
+                     float32, float64)
+from ._tensor import (Size, Tensor, tensor, as_tensor, from_numpy, from_dlpack, zeros, ones,
+                      empty, full, zeros_like, ones_like, empty_like, full_like, arange,
+                      linspace, eye, is_tensor, numel)
+from .backend import device
+from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
+                     rand, randn, randint, randperm, normal, rand_like, randn_like)
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from . import autograd, cuda
+from .ops import *  # noqa: F401,F403
+
+bool = bool_   # noqa: A001  (torch.bool)
+for _n, _d in _ALIASES.items():
+    globals()[_n] = _d
+del _n, _d
+
+__version__ = '0.1.0'

@@ -1,0 +1,147 @@
+"""Data types, with PyTorch's names and PyTorch's type-promotion rules."""
+import numpy as np
+
+
+class dtype:
+    """A tensor element type, named as in PyTorch (``ember.float32`` is ``torch.float32``).
+
+    >>> ember.float32.is_floating_point, ember.int64.itemsize
+    (True, 8)
+    >>> ember.tensor([1, 2]).dtype
+    ember.int64
+    """
+    __slots__ = ('name', 'np', 'is_floating_point', 'is_signed', 'itemsize', 'kind')
+
+    def __init__(self, name, np_dtype):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.kind = {'b': 0, 'u': 1, 'i': 1, 'f': 2}[self.np.kind]  # bool < int < float
+        self.is_floating_point = self.kind == 2
+        self.is_signed = self.np.kind in 'if'
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self):
+        return f'ember.{self.name}'
+
+    def __reduce__(self):
+        raise TypeError('ember dtypes are not pickled; save tensors with ember.save')
+
+
+bool_ = dtype('bool', np.bool_)
+uint8 = dtype('uint8', np.uint8)
+int8 = dtype('int8', np.int8)
+int16 = dtype('int16', np.int16)
+int32 = dtype('int32', np.int32)
+int64 = dtype('int64', np.int64)
+float16 = dtype('float16', np.float16)
+float32 = dtype('float32', np.float32)
+float64 = dtype('float64', np.float64)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+_BY_NP = {d.np: d for d in ALL}
+# PyTorch's aliases
+ALIASES = {'bool': bool_, 'uint8': uint8, 'int8': int8, 'int16': int16, 'short': int16,
+           'int32': int32, 'int': int32, 'int64': int64, 'long': int64,
+           'float16': float16, 'half': float16, 'float32': float32, 'float': float32,
+           'float64': float64, 'double': float64}
+
+_default = [float32]
+
+
+def get_default_dtype():
+    """The dtype of tensors made from Python floats (float32 unless changed).
+
+    >>> ember.get_default_dtype()
+    ember.float32
+    """
+    return _default[0]
+
+
+def set_default_dtype(d):
+    """Set the dtype used for Python floats: ``ember.float32`` or ``ember.float64``.
+
+    >>> ember.set_default_dtype(ember.float64); ember.tensor(1.5).dtype
+    ember.float64
+    >>> ember.set_default_dtype(ember.float32)
+    """
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f'set_default_dtype: only floating-point dtypes are allowed, got {d}')
+    _default[0] = d
+
+
+def as_dtype(d):
+    """An ember dtype from an ember dtype, a NumPy dtype or a name such as ``'float32'``."""
+    if isinstance(d, dtype):
+        return d
+    if isinstance(d, str) and d in ALIASES:
+        return ALIASES[d]
+    if d is bool:
+        return bool_
+    if d is int:
+        return int64
+    if d is float:
+        return get_default_dtype()
+    try:
+        return _BY_NP[np.dtype(d)]
+    except (TypeError, KeyError):
+        raise TypeError(f'unsupported dtype {d!r}; ember has '
+                        + ', '.join(x.name for x in ALL)) from None
+
+
+def from_np(np_dtype):
+    """The ember dtype of a NumPy (or CuPy) dtype."""
+    try:
+        return _BY_NP[np_dtype]
+    except KeyError:
+        raise TypeError(f'unsupported array dtype {np_dtype}; ember has '
+                        + ', '.join(x.name for x in ALL)) from None
+
+
+def _promote_same_tier(dtypes):
+    """Promote dtypes of one tier: the highest kind wins; within floats or ints, the widest."""
+    kind = max(d.kind for d in dtypes)
+    same = [d for d in dtypes if d.kind == kind]
+    out = same[0]
+    for d in same[1:]:
+        out = _BY_NP[np.promote_types(out.np, d.np)]
+    return out
+
+
+def _scalar_kind(x):
+    if isinstance(x, (bool, np.bool_)):
+        return 0
+    if isinstance(x, (int, np.integer)):
+        return 1
+    return 2
+
+
+def result_type(*operands):
+    """PyTorch's type promotion for tensors and Python scalars.
+
+    Tensors with dimensions decide, unless a 0-d tensor or a scalar is of a higher kind
+    (bool < integer < floating): then a 0-d tensor's dtype, or for a Python float the default
+    dtype and for a Python int int64, is taken.
+
+    >>> ember.result_type(ember.tensor([1, 2]), 2.5)
+    ember.float32
+    >>> ember.result_type(ember.tensor([1], dtype=ember.int8), ember.tensor(7))
+    ember.int8
+    """
+    dims, zeros, scalars = [], [], []
+    for x in operands:
+        if hasattr(x, 'dtype') and hasattr(x, 'ndim'):
+            d = x.dtype if isinstance(x.dtype, dtype) else from_np(x.dtype)
+            (dims if x.ndim else zeros).append(d)
+        else:
+            scalars.append(_scalar_kind(x))
+    out = _promote_same_tier(dims) if dims else None
+    if zeros:
+        z = _promote_same_tier(zeros)
+        if out is None or z.kind > out.kind:
+            out = z
+    if scalars:
+        k = max(scalars)
+        if out is None or k > out.kind:
+            out = (bool_, int64, get_default_dtype())[k]
+    return out

@@ -1,0 +1,815 @@
+"""The Tensor: an array (NumPy or CuPy) plus what autograd needs to know about it.
+
+Ops attach their Tensor methods from ``ember/ops/`` with ``@method``; what lives here is the
+object itself, conversion, in-place bookkeeping (version counters), and array creation.
+"""
+import numpy as np
+
+from . import _dtype
+from ._dtype import as_dtype, from_np, get_default_dtype
+from .backend import CPU, array_device, device as Device, namespace, namespace_for, to_device
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like PyTorch's ``torch.Size``.
+
+    >>> ember.zeros(2, 3).shape
+    ember.Size([2, 3])
+    >>> ember.zeros(2, 3).shape.numel()
+    6
+    """
+
+    def __repr__(self):
+        return f'ember.Size({list(self)})'
+
+    def numel(self):
+        return int(np.prod(self, dtype=np.int64))
+
+
+class RemovableHandle:
+    """Returned by ``register_hook`` and module hooks; ``remove()`` takes the hook out."""
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations made on it, for autograd.
+
+    ``ember.Tensor(data)`` makes a float32 tensor, like ``torch.Tensor(data)``; prefer
+    ``ember.tensor(data)``, which keeps the data's kind (ints stay int64).
+
+    >>> x = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[2., 4.],
+            [6., 8.]])
+    """
+    __slots__ = ('data', '_requires_grad', 'grad', 'grad_fn', '_output_nr', '_version', '_base',
+                 '_hooks', '_retain_handle', '__weakref__')
+    __hash__ = object.__hash__
+    __array_priority__ = 1000   # numpy_array * tensor calls Tensor.__rmul__
+
+    def __init__(self, *data, dtype=None, device=None, requires_grad=False):
+        if len(data) == 1 and not isinstance(data[0], int):
+            arr = _to_array(data[0], as_dtype(dtype) if dtype else get_default_dtype())
+        else:   # torch.Tensor(2, 3) makes an uninitialised 2x3 tensor; ember fills it with 0
+            arr = np.zeros(_size(data), dtype=(as_dtype(dtype) if dtype else
+                                               get_default_dtype()).np)
+        if device is not None:
+            arr = to_device(arr, Device(device))
+        _init(self, arr, None)
+        self.requires_grad = requires_grad
+
+    @staticmethod
+    def _make(data, grad_fn=None):
+        """The fast constructor every op uses: no copies, no checks."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t._requires_grad = grad_fn is not None
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = 0
+        t._version = [0]
+        t._base = None
+        t._hooks = None
+        return t
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def shape(self):
+        return Size(self.data.shape)
+
+    def size(self, dim=None):
+        """The shape, or the length of one dimension.
+
+        >>> ember.zeros(2, 3).size(), ember.zeros(2, 3).size(-1)
+        (ember.Size([2, 3]), 3)
+        """
+        if dim is None:
+            return Size(self.data.shape)
+        return self.data.shape[_wrap_dim(dim, self.data.ndim, 'size')]
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        """The number of dimensions. ``ember.zeros(2, 3).dim()`` is 2."""
+        return self.data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        """The number of elements. ``ember.zeros(2, 3).numel()`` is 6."""
+        return self.data.size
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return from_np(self.data.dtype)
+
+    @property
+    def device(self):
+        return array_device(self.data)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == 'cuda'
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError(f'only Tensors of floating point dtype can require gradients; '
+                               f'this tensor is {self.dtype} with shape {tuple(self.shape)}')
+        if not value and self.grad_fn is not None:
+            raise RuntimeError('you can only change requires_grad flags of leaf variables. If '
+                               'you want to use a computed variable in a subgraph that doesn\'t '
+                               'require differentiation use var_no_grad = var.detach().')
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return the tensor.
+
+        >>> ember.zeros(2).requires_grad_().requires_grad
+        True
+        """
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def _version_value(self):
+        return self._version[0]
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    @property
+    def itemsize(self):
+        return self.data.itemsize
+
+    def element_size(self):
+        return self.data.itemsize
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
+
+    def data_ptr(self):
+        return self.data.__array_interface__['data'][0] if self.device.type == 'cpu' \
+            else self.data.data.ptr
+
+    # ------------------------------------------------------------ conversion
+    def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        >>> ember.tensor([2.5]).item()
+        2.5
+        """
+        if self.data.size != 1:
+            raise RuntimeError(f'item: a Tensor with {self.data.size} elements cannot be '
+                               f'converted to a Python number (shape {tuple(self.shape)})')
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        """Nested Python lists. ``ember.tensor([[1, 2]]).tolist()`` is ``[[1, 2]]``."""
+        return _host(self.data).tolist()
+
+    def numpy(self, force=False):
+        """The data as a NumPy array, sharing memory on the CPU (like ``Tensor.numpy()``).
+
+        >>> ember.ones(2).numpy()
+        array([1., 1.], dtype=float32)
+        """
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if self.device.type != 'cpu':
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. "
+                                f'Use Tensor.cpu() to copy the tensor to host memory first.')
+            return _host(self.data)
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        a = _host(self.data)
+        return a if dtype is None else a.astype(dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError('len() of a 0-d tensor')
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError('iteration over a 0-d tensor')
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f'Boolean value of Tensor with more than one value is ambiguous '
+                               f'(shape {tuple(self.shape)}); use .any() or .all()')
+        return bool(self.data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self.data.size != 1:
+            raise TypeError('only integer tensors of a single element can be converted to an '
+                            'index')
+        return int(self.item())
+
+    def __format__(self, spec):
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __repr__(self):
+        return _repr(self)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError('ember tensors are not pickled (nothing ember loads may run code); '
+                        'save them with ember.save, which writes safetensors')
+
+    def to(self, *args, **kwargs):
+        """Move to a device and/or cast to a dtype: ``t.to('cuda')``, ``t.to(ember.float64)``,
+        ``t.to(other)``. Differentiable; returns ``self`` when nothing changes.
+
+        >>> ember.tensor([1, 2]).to(ember.float32)
+        tensor([1., 2.])
+        """
+        dev, dt = kwargs.get('device'), kwargs.get('dtype')
+        for a in args:
+            if isinstance(a, Tensor):
+                dev, dt = a.device, a.dtype
+            elif isinstance(a, (str, Device)):
+                dev = a
+            elif a is not None:
+                dt = a
+        out = self
+        if dt is not None:
+            dt = as_dtype(dt)
+            if dt is not self.dtype:
+                out = _cast(out, dt)
+        if dev is not None:
+            dev = Device(dev)
+            if dev != self.device:
+                out = _move(out, dev)
+        if kwargs.get('copy') and out is self:
+            out = self.clone()
+        return out
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f'ember.{self.dtype.name}'
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def half(self):
+        return self.to(_dtype.float16)
+
+    def long(self):
+        return self.to(_dtype.int64)
+
+    def int(self):
+        return self.to(_dtype.int32)
+
+    def short(self):
+        return self.to(_dtype.int16)
+
+    def bool(self):
+        return self.to(_dtype.bool_)
+
+    def byte(self):
+        return self.to(_dtype.uint8)
+
+    def char(self):
+        return self.to(_dtype.int8)
+
+    def cpu(self):
+        return self.to(CPU)
+
+    def cuda(self, device=None):
+        return self.to(Device('cuda', device if isinstance(device, int) else None)
+                       if not isinstance(device, (str, Device)) else device)
+
+    def detach(self):
+        """A tensor sharing this one's data (and version counter) with no history.
+
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> (x * 2).detach().requires_grad
+        False
+        """
+        t = Tensor._make(self.data)
+        t._version = self._version
+        t._base = self if self._base is None else self._base
+        return t
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into the leaves' ``.grad``.
+
+        >>> x = ember.tensor(3.0, requires_grad=True)
+        >>> (x * x).backward(); x.grad
+        tensor(6.)
+        """
+        from . import autograd
+        autograd.backward([self], None if gradient is None else [gradient], retain_graph,
+                          create_graph, inputs)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a handle whose ``remove()`` takes the hook out.
+
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> x.sum().backward(); x.grad
+        tensor([10., 10.])
+        >>> h.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.register_prehook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` for a non-leaf tensor after backward.
+
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> y = x * 3; y.retain_grad(); y.sum().backward(); y.grad
+        tensor([1., 1.])
+        """
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if getattr(self, '_retain_handle', None) is not None:
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+        self._retain_handle = self.grad_fn.register_prehook(self._output_nr, keep)
+
+    @property
+    def retains_grad(self):
+        return getattr(self, '_retain_handle', None) is not None
+
+    # ------------------------------------------------------------ in-place
+    def _check_inplace(self, op):
+        from .autograd import _State
+        if _State.grad_enabled and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(f'{op}: a leaf Variable that requires grad (shape '
+                               f'{tuple(self.shape)}) is being used in an in-place operation; '
+                               f'wrap it in `with ember.no_grad():` or use an out-of-place op')
+        if _State.grad_enabled and self._base is not None and self._base.requires_grad \
+                and self._base.grad_fn is None:
+            raise RuntimeError(f'{op}: a view of a leaf Variable that requires grad (shape '
+                               f'{tuple(self._base.shape)}) is being used in an in-place '
+                               f'operation')
+
+    def _inplace(self, op, fn, *args):
+        """Run ``fn(self, *args)`` out of place, then make ``self`` hold the result: its data is
+        written into this tensor's memory (views see it) and, when recorded, its history."""
+        from .autograd import _State
+        self._check_inplace(op)
+        recording = _State.grad_enabled and (self._requires_grad or any(
+            isinstance(a, Tensor) and a._requires_grad for a in args))
+        if recording:
+            if self._base is not None:
+                raise RuntimeError(f'{op}: in-place operation with autograd on a view (shape '
+                                   f'{tuple(self.shape)}) is not supported in ember; assign '
+                                   f'through the base tensor (base[idx] = value) or use the '
+                                   f'out-of-place op')
+            old = Tensor._make(self.data.copy(), self.grad_fn)   # backward may need old values
+            old._output_nr, old._requires_grad = self._output_nr, self._requires_grad
+            result = fn(old, *args)
+        else:
+            result = fn(self, *args)
+        if result.data.shape != self.data.shape:
+            raise RuntimeError(f"{op}: output with shape {tuple(self.shape)} doesn't match the "
+                               f'broadcast shape {tuple(result.shape)}')
+        if result.dtype.kind > self.dtype.kind:
+            raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired "
+                               f'output type {self.dtype}')
+        if result.data is not self.data:
+            self.data[...] = result.data
+        self._version[0] += 1
+        if recording:
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+            self._requires_grad = True
+        return self
+
+    def zero_(self):
+        """Fill with zeros in place. ``ember.ones(2).zero_()`` is ``tensor([0., 0.])``."""
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Fill with ``value`` in place.
+
+        >>> ember.zeros(2).fill_(3)
+        tensor([3., 3.])
+        """
+        if isinstance(value, Tensor):
+            return self._inplace('fill_', lambda s, v: v.expand_as(s).to(s.dtype) + s * 0, value)
+        self._check_inplace('fill_')
+        from .autograd import _State
+        if _State.grad_enabled and self._requires_grad:   # the old values get no gradient
+            return self._inplace('fill_', lambda s: (s * 0 + value).to(s.dtype))
+        self.data.fill(value)
+        self._version[0] += 1
+        return self
+
+    def copy_(self, src):
+        """Copy ``src`` (broadcast, cast, moved) into this tensor in place.
+
+        >>> ember.zeros(2).copy_(ember.tensor([1, 2]))
+        tensor([1., 2.])
+        """
+        if not isinstance(src, Tensor):
+            src = tensor(src)
+        return self._inplace('copy_', lambda s, v: v.to(s.device).to(s.dtype).expand_as(s)
+                             + s * 0, src)
+
+
+# ---------------------------------------------------------------- helpers
+
+def method(*names):
+    """Attach a function to Tensor under its own name and ``names`` (used by ``ember/ops``)."""
+    def attach(fn):
+        for n in names or (fn.__name__,):
+            setattr(Tensor, n, fn)
+        return fn
+    return attach
+
+
+def _init(t, arr, grad_fn):
+    t.data = arr
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = grad_fn
+    t._output_nr = 0
+    t._version = [0]
+    t._base = None
+    t._hooks = None
+
+
+def _host(arr):
+    return arr if type(arr) is np.ndarray else arr.get()
+
+
+def _size(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        args = tuple(args[0])
+    for s in args:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 0:
+            raise TypeError(f'size: expected non-negative integers, got {args!r}')
+    return tuple(int(s) for s in args)
+
+
+def _wrap_dim(dim, ndim, op):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f'{op}: Dimension out of range (expected to be in range of '
+                         f'[{-n}, {n - 1}], but got {dim})')
+    return dim % n
+
+
+def broadcasts_to(shape, grad_shape):
+    """True when an array of ``shape`` broadcasts to ``grad_shape``."""
+    if len(shape) > len(grad_shape):
+        return False
+    return all(s == 1 or s == g for s, g in zip(shape[::-1], grad_shape[::-1]))
+
+
+def _to_array(data, dt=None):
+    """An array from Python data, NumPy/CuPy arrays or tensors; Python floats -> default dtype."""
+    if isinstance(data, Tensor):
+        arr = data.data
+        return arr.copy() if dt is None else arr.astype(dt.np)
+    if hasattr(data, '__cuda_array_interface__'):
+        arr = namespace_for(Device('cuda')).array(data, copy=True)
+        return arr if dt is None else arr.astype(dt.np)
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        arr = np.array(data, dtype=None if dt is None else dt.np)
+    else:
+        if isinstance(data, (list, tuple)):
+            data = _unwrap_nested(data)
+        arr = np.array(data)
+        if dt is not None:
+            arr = arr.astype(dt.np)
+        elif arr.dtype.kind == 'f':
+            arr = arr.astype(get_default_dtype().np)
+        elif arr.dtype.kind in 'iu':
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in 'b':
+            raise TypeError(f'tensor: could not infer a dtype from {type(data).__name__} data')
+    if arr.dtype.kind not in 'biuf':
+        raise TypeError(f'tensor: unsupported data of dtype {arr.dtype}')
+    from_np(arr.dtype)
+    return arr
+
+
+def _unwrap_nested(data):
+    return [_unwrap_nested(d) if isinstance(d, (list, tuple)) else
+            (_host(d.data) if isinstance(d, Tensor) else d) for d in data]
+
+
+def _cast(t, dt):
+    from .ops.elementwise import Cast
+    return Cast.apply(t, dtype=dt)
+
+
+def _move(t, dev):
+    from .ops.elementwise import Move
+    return Move.apply(t, device=dev)
+
+
+def _repr(t):
+    arr = _host(t.data)
+    if arr.size == 0 and arr.ndim > 0:
+        body = f'[], size={tuple(arr.shape)}'
+    elif arr.dtype.kind == 'f':
+        finite = arr[np.isfinite(arr)]
+        whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+        big = finite.size and (np.abs(finite).max() >= 1e8 or
+                               (np.abs(finite[finite != 0]).min() < 1e-4
+                                if np.any(finite != 0) else False))
+        if whole and not big:
+            fmt = {'float_kind': lambda v: (f'{v:.0f}.' if np.isfinite(v) else str(v))}
+        elif big:
+            fmt = {'float_kind': lambda v: f'{v:.4e}'}
+        else:
+            fmt = {'float_kind': lambda v: f'{v:.4f}' if np.isfinite(v) else str(v)}
+        body = np.array2string(arr, separator=', ', prefix='tensor(', formatter=fmt,
+                               threshold=1000, edgeitems=3)
+    else:
+        body = np.array2string(arr, separator=', ', prefix='tensor(', threshold=1000,
+                               edgeitems=3)
+        if arr.dtype.kind == 'b':
+            body = body.replace('True', 'True').replace('False', 'False')
+    extras = []
+    if t.device.type != 'cpu':
+        extras.append(f"device='{t.device}'")
+    default = (get_default_dtype(), _dtype.int64, _dtype.bool_)
+    if t.dtype not in default or (arr.size == 0 and t.dtype is not get_default_dtype()):
+        extras.append(f'dtype={t.dtype!r}')
+    if t.grad_fn is not None:
+        extras.append(f'grad_fn=<{t.grad_fn.name}>')
+    elif t.requires_grad:
+        extras.append('requires_grad=True')
+    return 'tensor(' + body + ''.join(', ' + e for e in extras) + ')'
+
+
+# ---------------------------------------------------------------- creation
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (lists, numbers, arrays, tensors).
+
+    Python floats give the default dtype (float32), ints int64, bools bool; NumPy arrays keep
+    their dtype.
+
+    >>> ember.tensor([[1, 2], [3, 4]])
+    tensor([[1, 2],
+            [3, 4]])
+    >>> ember.tensor([0.5, 1.5], requires_grad=True)
+    tensor([0.5000, 1.5000], requires_grad=True)
+    """
+    arr = _to_array(data, None if dtype is None else as_dtype(dtype))
+    if device is not None:
+        arr = to_device(arr, Device(device))
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can.
+
+    >>> a = np.zeros(2, dtype=np.float32); t = ember.as_tensor(a); a[0] = 5; t
+    tensor([5., 0.])
+    """
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).np == data.dtype) \
+            and (device is None or Device(device).type == 'cpu'):
+        from_np(data.dtype)
+        return Tensor._make(data)
+    return tensor(data, dtype, device)
+
+
+def from_numpy(arr):
+    """A tensor sharing memory with a NumPy array (which keeps its dtype).
+
+    >>> ember.from_numpy(np.arange(3))
+    tensor([0, 1, 2])
+    """
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f'from_numpy: expected np.ndarray, got {type(arr).__name__}')
+    from_np(arr.dtype)
+    return Tensor._make(arr)
+
+
+def from_dlpack(ext):
+    """A tensor sharing memory with any DLPack producer (NumPy, CuPy, PyTorch, ...).
+
+    >>> ember.from_dlpack(np.arange(3.0))
+    tensor([0., 1., 2.], dtype=ember.float64)
+    """
+    if hasattr(ext, '__dlpack_device__') and ext.__dlpack_device__()[0] == 2:   # kDLCUDA
+        from .backend import cuda_backend
+        return Tensor._make(cuda_backend().xp.from_dlpack(ext))
+    return Tensor._make(np.from_dlpack(ext))
+
+
+def _factory(fill):
+    def make(*size, dtype=None, device=None, requires_grad=False):
+        dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        xp = namespace_for(Device(device)) if device is not None else np
+        if device is not None and Device(device).type == 'cuda':
+            from .backend import cuda_backend
+            with cuda_backend().xp.cuda.Device(Device(device).index or 0):
+                arr = fill(xp, _size(size), dt.np)
+        else:
+            arr = fill(xp, _size(size), dt.np)
+        t = Tensor._make(arr)
+        if requires_grad:
+            t.requires_grad = True
+        return t
+    return make
+
+
+zeros = _factory(lambda xp, s, d: xp.zeros(s, d))
+ones = _factory(lambda xp, s, d: xp.ones(s, d))
+empty = _factory(lambda xp, s, d: xp.zeros(s, d))   # ember's empty is zero-filled
+zeros.__doc__ = """Zeros of a shape. ``ember.zeros(2, 3)`` or ``ember.zeros((2, 3))``.
+
+    >>> ember.zeros(2, dtype=ember.int64)
+    tensor([0, 0])
+    """
+ones.__doc__ = """Ones of a shape.
+
+    >>> ember.ones(2, 2)
+    tensor([[1., 1.],
+            [1., 1.]])
+    """
+empty.__doc__ = """An uninitialised tensor in PyTorch; zero-filled in ember.
+
+    >>> ember.empty(2).shape
+    ember.Size([2])
+    """
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred as torch does).
+
+    >>> ember.full((2,), 7)
+    tensor([7, 7])
+    """
+    if dtype is None:
+        dtype = _dtype.result_type(fill_value)
+    t = zeros(*_size((size,) if isinstance(size, int) else tuple(size)), dtype=dtype,
+              device=device)
+    t.data.fill(fill_value)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def _like(fn):
+    def make(t, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                  requires_grad=requires_grad, **kw)
+    return make
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+zeros_like.__doc__ = ('Zeros shaped like a tensor.\n\n    >>> ember.zeros_like(ember.ones(2))\n'
+                      '    tensor([0., 0.])\n    ')
+ones_like.__doc__ = ('Ones shaped like a tensor.\n\n    >>> ember.ones_like(ember.zeros(2))\n'
+                     '    tensor([1., 1.])\n    ')
+empty_like.__doc__ = ('A zero-filled tensor shaped like another.\n\n'
+                      '    >>> ember.empty_like(ember.ones(2)).shape\n    ember.Size([2])\n    ')
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor shaped like ``t`` filled with ``fill_value``.
+
+    >>> ember.full_like(ember.zeros(2), 4)
+    tensor([4., 4.])
+    """
+    return full(tuple(t.shape), fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from ``start`` up to (not including) ``end`` by ``step``.
+
+    >>> ember.arange(4)
+    tensor([0, 1, 2, 3])
+    >>> ember.arange(0, 1, 0.25)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError('arange: step must be nonzero')
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    dt = as_dtype(dtype) if dtype is not None else _dtype.result_type(*vals)
+    n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
+    arr = (vals[0] + np.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64)
+           * vals[2]).astype(dt.np)
+    return tensor(arr, device=device, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    >>> ember.linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
+    dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+    return tensor(np.linspace(start, end, steps).astype(dt.np), device=device,
+                  requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The identity matrix, ``n`` by ``m`` (``m`` defaults to ``n``).
+
+    >>> ember.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+    return tensor(np.eye(n, m, dtype=dt.np), device=device, requires_grad=requires_grad)
+
+
+def is_tensor(obj):
+    """True for an ember Tensor. ``ember.is_tensor(ember.ones(1))`` is True."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t):
+    """The number of elements of a tensor. ``ember.numel(ember.ones(2, 3))`` is 6."""
+    return t.numel()
+
+
+def get_xp(t):
+    """The array namespace (NumPy or CuPy) a tensor's data lives in."""
+    return namespace(t.data)

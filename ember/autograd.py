@@ -1,0 +1,689 @@
+"""Automatic differentiation: the graph, the one door every op goes through, the backward walk.
+
+Every differentiable operation is a ``Node`` subclass: internal ops subclass ``Op`` (forward on
+arrays, backward in ember ops), user code subclasses ``Function`` (PyTorch's shape). Both record
+themselves through ``_record``; the backward walk (``_run_backward``) is iterative, runs nodes
+in topological order, reduces broadcast gradients in one place (``_fit``) and frees saved
+tensors afterwards unless ``retain_graph=True``.
+"""
+import functools
+import itertools
+
+import numpy as np
+
+from . import _tensor
+from .backend import namespace
+
+Tensor = _tensor.Tensor
+
+
+class _State:
+    grad_enabled = True
+    op_hooks = []          # callables (node, inputs, output) run after each recorded op
+
+
+_seq = itertools.count()
+
+FREED = ('Trying to backward through the graph a second time (or directly access saved tensors '
+         'after they have already been freed). Saved intermediate values of the graph are freed '
+         'when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to '
+         'backward through the graph a second time or if you need to access saved tensors after '
+         'calling backward.')
+
+
+# ---------------------------------------------------------------- grad mode
+
+class _GradMode:
+    """Base of the grad-mode switches: each is a context manager and a decorator."""
+    mode = True
+
+    def __enter__(self):
+        self.prev, _State.grad_enabled = _State.grad_enabled, self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _State.grad_enabled = self.prev
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev, _State.grad_enabled = _State.grad_enabled, mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _State.grad_enabled = prev
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Run without recording gradients (context manager or decorator).
+
+    >>> x = ember.ones(2, requires_grad=True)
+    >>> with ember.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Record gradients again inside a ``no_grad`` block (context manager or decorator).
+
+    >>> x = ember.ones(2, requires_grad=True)
+    >>> with ember.no_grad():
+    ...     with ember.enable_grad():
+    ...         (x * 2).requires_grad
+    True
+    """
+    mode = True
+
+
+class inference_mode(_GradMode):
+    """Like ``no_grad`` (ember has no separate inference tensors; this is the documented
+    difference from PyTorch). ``inference_mode(False)`` records as usual.
+
+    >>> with ember.inference_mode():
+    ...     ember.ones(2, requires_grad=True).exp().requires_grad
+    False
+    """
+
+    def __init__(self, mode=True):
+        self.mode = not mode
+
+
+class set_grad_enabled(_GradMode):
+    """Turn gradient recording on or off: a plain call, a context manager or a decorator.
+
+    >>> x = ember.ones(2, requires_grad=True)
+    >>> with ember.set_grad_enabled(False):
+    ...     (x * 2).requires_grad
+    False
+    """
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+        self.prev, _State.grad_enabled = _State.grad_enabled, self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _State.grad_enabled = self.prev
+        return _GradMode.__call__(self, fn)
+
+
+def is_grad_enabled():
+    """True when operations are being recorded for backward.
+
+    >>> ember.is_grad_enabled()
+    True
+    """
+    return _State.grad_enabled
+
+
+# ---------------------------------------------------------------- graph nodes
+
+def _edge(t):
+    """Where the gradient of tensor ``t`` goes: (node or leaf, output index, shape, dtype)."""
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr, t.data.shape, t.dtype)
+    if t.requires_grad:
+        return (t, 0, t.data.shape, t.dtype)
+    return None
+
+
+class Node:
+    """A recorded operation: what backward calls, and the edges to its inputs."""
+    next_edges = ()
+    _saved = ()
+    _freed = False
+    _pre_hooks = None      # {output_nr: [hook]}: tensor hooks of non-leaf outputs
+    n_outputs = 1
+
+    @property
+    def name(self):
+        return type(self).__name__ + 'Backward'
+
+    def __repr__(self):
+        return f'<{self.name}>'
+
+    @property
+    def needs_input_grad(self):
+        return tuple(e is not None for e in self.next_edges)
+
+    @property
+    def next_functions(self):
+        return tuple((None if e is None else e[0] if isinstance(e[0], Node)
+                      else _LeafView(e[0]), 0 if e is None else e[1]) for e in self.next_edges)
+
+    def _check_saved(self, pairs):
+        if self._freed:
+            raise RuntimeError(FREED)
+        for t, version in pairs:
+            if t._version[0] != version:
+                raise RuntimeError(
+                    f'one of the variables needed for gradient computation has been modified by '
+                    f'an inplace operation: [{self.name}] a tensor of shape {tuple(t.shape)} and '
+                    f'dtype {t.dtype} is at version {t._version[0]}; expected version {version} '
+                    f'instead. Hint: do the in-place operation out of place (x = x + y, not '
+                    f'x += y), or clone the tensor before changing it.')
+
+    def release(self):
+        self._saved = ()
+        self._freed = True
+
+    def register_prehook(self, output_nr, hook):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        self._pre_hooks.setdefault(output_nr, []).append(hook)
+        return _tensor.RemovableHandle(self._pre_hooks[output_nr], hook)
+
+
+class _LeafView:
+    """What ``next_functions`` shows for a leaf: PyTorch's AccumulateGrad."""
+
+    def __init__(self, t):
+        self.variable = t
+
+    def __repr__(self):
+        return '<AccumulateGrad>'
+
+
+def _record(node, tensors, out):
+    """The one door: attach ``node`` to the graph if grad mode is on and an input needs grad.
+
+    ``tensors`` are the node's inputs in order (non-tensors as None); ``out`` is the result
+    array. Returns the output Tensor.
+    """
+    for h in _State.op_hooks:
+        h(node, tensors, out)
+    if not _State.grad_enabled:
+        return Tensor._make(out)
+    edges = [None if t is None else _edge(t) for t in tensors]
+    if not any(edges):
+        return Tensor._make(out)
+    node.next_edges = edges
+    node.seq = next(_seq)
+    return Tensor._make(out, node)
+
+
+class Op(Node):
+    """Base of ember's own ops: ``forward`` on arrays (via ``ctx.xp``), ``backward`` in ember ops.
+
+    Class attributes say what backward needs: ``save`` (indices of inputs to keep) and
+    ``save_output``. ``ctx.saved_tensors`` gives them back, checked against in-place changes.
+    A view op sets ``is_view`` so its output shares the input's version counter.
+    """
+    save = ()
+    save_output = False
+    is_view = False
+    differentiable = True
+
+    @classmethod
+    def apply(cls, *tensors, **params):
+        ctx = cls.__new__(cls)
+        arrays = [t.data for t in tensors]
+        dev = type(arrays[0])
+        for a in arrays:
+            if type(a) is not dev:
+                raise _device_error(cls.__name__.lower(), tensors)
+        ctx.xp = np if dev is np.ndarray else namespace(arrays[0])
+        try:
+            out = ctx.forward(*arrays, **params)
+        except ValueError as e:
+            raise RuntimeError(f'{cls.__name__.lower()}: {e} ({_describe(tensors)})') from None
+        except IndexError as e:
+            raise IndexError(f'{cls.__name__.lower()}: {e} ({_describe(tensors)})') from None
+        if type(out) is not dev:   # NumPy gives scalars for 0-d results
+            out = ctx.xp.asarray(out)
+        if not cls.differentiable:
+            return Tensor._make(out)
+        result = _record(ctx, tensors, out)
+        if cls.is_view:
+            base = tensors[0]
+            result._version = base._version
+            result._base = base if base._base is None else base._base
+        if result.grad_fn is ctx:
+            ctx._saved = [(tensors[i], tensors[i]._version[0]) for i in cls.save]
+            if cls.save_output:
+                ctx._saved.append((result, 0))
+                ctx._out = (out, result._version)
+        return result
+
+    @property
+    def saved_tensors(self):
+        self._check_saved(self._saved)
+        saved = [t for t, _ in self._saved]
+        if self.save_output:   # rebuilt, so the node does not keep its own output alive
+            out = Tensor._make(self._out[0], self)
+            out._version = self._out[1]
+            saved[-1] = out
+        return saved
+
+    def _check_saved(self, pairs):
+        if self.save_output and pairs:
+            pairs = pairs[:-1] + [(_VersionOnly(self._out[1]), 0)]
+        Node._check_saved(self, pairs)
+
+    def release(self):
+        Node.release(self)
+        self._out = None
+
+    def _backward(self, grads):
+        g = self.backward(*grads)
+        return g if isinstance(g, tuple) else (g,)
+
+
+class _VersionOnly:
+    __slots__ = ('_version',)
+    shape = ('output',)
+    dtype = ''
+
+    def __init__(self, v):
+        self._version = v
+
+
+def _describe(tensors):
+    return ', '.join(f'{tuple(t.shape)} {t.dtype.name} on {t.device}' for t in tensors)
+
+
+def _device_error(op, tensors):
+    devs = ', '.join(f'{tuple(t.shape)} on {t.device}' for t in tensors)
+    return RuntimeError(f'{op}: expected all tensors on the same device, got {devs}; '
+                        f'move them with .to(device)')
+
+
+# ---------------------------------------------------------------- PyTorch-shaped Function
+
+class FunctionCtx(Node):
+    """The ``ctx`` a custom ``Function`` sees: save_for_backward, saved_tensors, ..."""
+
+    def save_for_backward(self, *tensors):
+        self._saved = [(t, t._version[0]) for t in tensors if t is not None]
+        self._saved_none = [t is None for t in tensors]
+
+    @property
+    def saved_tensors(self):
+        self._check_saved(self._saved)
+        it = iter(t for t, _ in self._saved)
+        return tuple(None if none else next(it) for none in self._saved_none)
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = set(map(id, tensors))
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+    def mark_dirty(self, *tensors):
+        pass
+
+
+class Function:
+    """A custom differentiable function, as in PyTorch.
+
+    >>> class Cube(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 3 * x ** 2 * g
+    >>> x = ember.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward(); x.grad
+    tensor(12.)
+    """
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = type(cls.__name__, (FunctionCtx,), {})()
+        ctx._fn, ctx._non_diff, ctx._materialize = cls, set(), True
+        ctx._saved_none = []
+        with no_grad():
+            outs = cls.forward(ctx, *args)
+        single = not isinstance(outs, tuple)
+        outs = (outs,) if single else outs
+        tensors = [a if isinstance(a, Tensor) else None for a in args]
+        record = _State.grad_enabled and any(t is not None and _edge(t) for t in tensors)
+        results = []
+        if record:
+            ctx.next_edges = [None if t is None else _edge(t) for t in tensors]
+            ctx.seq = next(_seq)
+            ctx.n_outputs = len(outs)
+            ctx._out_meta = [(o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None
+                             for o in outs]
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor) and record and id(o) not in ctx._non_diff \
+                    and o.dtype.is_floating_point:
+                r = Tensor._make(o.data, ctx)
+                r._output_nr, r._version = i, o._version
+                o = r
+            results.append(o)
+        return results[0] if single else tuple(results)
+
+
+def _function_backward(ctx, grads):
+    if ctx._materialize:
+        xp = None
+        for i, g in enumerate(grads):
+            if g is None and ctx._out_meta[i] is not None:
+                shape, dt = ctx._out_meta[i]
+                grads[i] = _tensor.zeros(shape, dtype=dt)
+    g = ctx._fn.backward(ctx, *grads)
+    g = g if isinstance(g, tuple) else (g,)
+    if len(g) < len(ctx.next_edges):
+        raise RuntimeError(f'function {ctx._fn.__name__}Backward returned an incorrect number of '
+                           f'gradients (expected {len(ctx.next_edges)}, got {len(g)})')
+    return g[:len(ctx.next_edges)]
+
+
+FunctionCtx._backward = _function_backward
+
+
+# ---------------------------------------------------------------- the backward walk
+
+def _children(n):
+    if isinstance(n, Node):
+        return [e[0] for e in n.next_edges if e is not None]
+    return ()
+
+
+def _topo_order(roots):
+    """Nodes reachable from ``roots``, each before the nodes it feeds (iterative DFS)."""
+    order, seen = [], set()
+    for r in roots:
+        if r in seen:
+            continue
+        seen.add(r)
+        stack = [(r, iter(_children(r)))]
+        while stack:
+            node, it = stack[-1]
+            for child in it:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(_children(child))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _fit(g, shape, dtype, node):
+    """Bring a gradient to its input's shape (sum over broadcast dims) and dtype, or raise."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f'{node.name} returned a gradient of type {type(g).__name__}, '
+                        f'expected a Tensor')
+    if g.data.shape != shape:
+        if not _tensor.broadcasts_to(shape, g.data.shape):
+            raise RuntimeError(f'{node.name}: gradient of shape {tuple(g.data.shape)} does not '
+                               f'match its input of shape {tuple(shape)}')
+        g = g.sum_to_size(shape)
+    if g.dtype is not dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_unused=False):
+    root_edges = []
+    for i, t in enumerate(roots):
+        e = _edge(t)
+        if e is None:
+            raise RuntimeError(f'element {i} of tensors does not require grad and does not have '
+                               f'a grad_fn')
+        root_edges.append(e)
+    buffers = {}
+    for (target, nr, _, _), g in zip(root_edges, grads):
+        buf = buffers.setdefault(target, [None] * _n_out(target))
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    order = _topo_order([e[0] for e in root_edges])
+
+    capture = None
+    run = None
+    if inputs is not None:
+        capture = {}
+        for i, t in enumerate(inputs):
+            e = _edge(t)
+            if e is None:
+                raise RuntimeError(f'grad: input {i} does not require grad')
+            capture.setdefault((e[0], e[1]), []).append(i)
+        targets = {k[0] for k in capture}
+        reach, run = set(targets), set()
+        for n in reversed(order):
+            if any(c in reach for c in _children(n)):
+                run.add(n)
+                reach.add(n)
+        results = [None] * len(inputs)
+
+    with set_grad_enabled(create_graph):
+        for n in order:
+            buf = buffers.pop(n, None)
+            if buf is None:
+                continue
+            is_node = isinstance(n, Node)
+            hooks = n._pre_hooks if is_node else n._hooks
+            if hooks:
+                for nr in range(len(buf)):
+                    for h in (hooks.get(nr, ()) if is_node else hooks):
+                        if buf[nr] is not None:
+                            r = h(buf[nr])
+                            if r is not None:
+                                buf[nr] = r
+            if capture is not None:
+                for nr, g in enumerate(buf):
+                    for i in capture.get((n, nr), ()):
+                        results[i] = g
+                if n not in run:
+                    continue
+            elif not is_node:
+                _accumulate(n, buf[0], create_graph)
+                continue
+            if n._freed:
+                raise RuntimeError(FREED)
+            if any(g is None for g in buf):
+                buf = [g if g is not None else _zeros_for(n, i) for i, g in enumerate(buf)]
+            gin = n._backward(list(buf) if isinstance(n, FunctionCtx) else buf)
+            if not retain_graph:
+                n.release()
+            if len(gin) != len(n.next_edges):
+                raise RuntimeError(f'function {n.name} returned an incorrect number of gradients '
+                                   f'(expected {len(n.next_edges)}, got {len(gin)})')
+            for e, g in zip(n.next_edges, gin):
+                if e is None or g is None:
+                    continue
+                target, nr, shape, dt = e
+                g = _fit(g, shape, dt, n)
+                b = buffers.get(target)
+                if b is None:
+                    b = buffers[target] = [None] * _n_out(target)
+                b[nr] = g if b[nr] is None else b[nr] + g
+    if capture is not None:
+        if not allow_unused:
+            for i, r in enumerate(results):
+                if r is None:
+                    raise RuntimeError(f'grad: input {i} was not used in the graph; pass '
+                                       f'allow_unused=True to get None for it')
+        return results
+
+
+def _n_out(target):
+    return target.n_outputs if isinstance(target, Node) else 1
+
+
+def _zeros_for(node, i):
+    shape, dt = node._out_meta[i]
+    return _tensor.zeros(shape, dtype=dt)
+
+
+def _accumulate(leaf, g, create_graph):
+    if leaf.grad is None:
+        leaf.grad = g if create_graph else Tensor._make(g.data.copy())
+    elif create_graph or leaf.grad.requires_grad:
+        leaf.grad = leaf.grad + g
+    else:
+        leaf.grad.data += g.data
+        leaf.grad._version[0] += 1
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
+
+    >>> x = ember.tensor([1.0, 2.0], requires_grad=True)
+    >>> ember.autograd.backward([(x * x).sum()]); x.grad
+    tensor([2., 4.])
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    grads = [_root_grad(t, g, i) for i, (t, g) in enumerate(zip(tensors, grad_tensors))]
+    retain = create_graph if retain_graph is None else retain_graph
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        got = _run_backward(tensors, grads, retain, create_graph, inputs, allow_unused=True)
+        for t, g in zip(inputs, got):
+            if g is not None:
+                _accumulate(t, g, create_graph)
+        return
+    _run_backward(tensors, grads, retain, create_graph)
+
+
+def _root_grad(t, g, i):
+    if g is None:
+        if t.numel() != 1:
+            raise RuntimeError(f'grad can be implicitly created only for scalar outputs; output '
+                               f'{i} has shape {tuple(t.shape)}: pass gradient= of that shape')
+        return _tensor.ones_like(t)
+    if not isinstance(g, Tensor):
+        g = _tensor.tensor(g, dtype=t.dtype, device=t.device)
+    if g.shape != t.shape:
+        raise RuntimeError(f'Mismatch in shape: grad_output[{i}] has a shape of '
+                           f'{tuple(g.shape)} and output[{i}] has a shape of {tuple(t.shape)}')
+    return g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is untouched).
+
+    >>> x = ember.tensor(3.0, requires_grad=True)
+    >>> (dx,) = ember.autograd.grad(x ** 3, x, create_graph=True); dx
+    tensor(27., grad_fn=<MulBackward>)
+    >>> ember.autograd.grad(dx, x)
+    (tensor(18.),)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grads = [_root_grad(t, g, i) for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
+    retain = create_graph if retain_graph is None else retain_graph
+    return tuple(_run_backward(outputs, grads, retain, create_graph, inputs, allow_unused))
+
+
+# ---------------------------------------------------------------- numerical checks
+
+def _numeric_jacobian(fn, inputs, eps):
+    """d(flattened outputs)/d(each input), by central differences in float64."""
+    cols = []
+    for t in inputs:
+        if t is None or not t.requires_grad:
+            cols.append(None)
+            continue
+        flat = t.data.reshape(-1)
+        jac = []
+        for k in range(flat.size):
+            old = flat[k]
+            flat[k] = old + eps
+            with no_grad():
+                plus = _flat_outputs(fn(*inputs))
+            flat[k] = old - eps
+            with no_grad():
+                minus = _flat_outputs(fn(*inputs))
+            flat[k] = old
+            jac.append((plus - minus) / (2 * eps))
+        cols.append(np.stack(jac, 1) if jac else None)
+    return cols
+
+
+def _flat_outputs(out):
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return np.concatenate([np.asarray(o.data, dtype=np.float64).reshape(-1) for o in outs
+                           if isinstance(o, Tensor) and o.dtype.is_floating_point])
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compare backward with central differences; inputs should be float64.
+
+    >>> x = ember.randn(3, dtype=ember.float64, requires_grad=True)
+    >>> ember.autograd.gradcheck(lambda x: (x.sin() * x).sum(), (x,))
+    True
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    with enable_grad():
+        out = fn(*inputs)
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,))
+            if isinstance(o, Tensor) and o.requires_grad]
+    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    numeric = _numeric_jacobian(fn, [t if isinstance(t, Tensor) else None for t in inputs], eps)
+    numeric = [j for j, t in zip(numeric, inputs) if isinstance(t, Tensor) and t.requires_grad]
+    n_out = sum(o.numel() for o in outs)
+    analytic = [np.zeros((n_out, t.numel())) for t in diff]
+    row = 0
+    for o in outs:
+        for k in range(o.numel()):
+            seed = np.zeros(o.numel())
+            seed[k] = 1
+            g_out = _tensor.tensor(seed.reshape(o.shape), dtype=o.dtype)
+            gs = grad(o, diff, g_out, retain_graph=True, allow_unused=True)
+            for a, g in zip(analytic, gs):
+                if g is not None:
+                    a[row] = g.data.reshape(-1)
+            row += 1
+    for i, (a, nmat) in enumerate(zip(analytic, numeric)):
+        nmat = np.zeros_like(a) if nmat is None else nmat
+        if not np.allclose(a, nmat, atol=atol, rtol=rtol):
+            if raise_exception:
+                raise GradcheckError(f'gradcheck: Jacobian mismatch for input {i}:\n'
+                                     f'numerical:\n{nmat}\nanalytical:\n{a}')
+            return False
+    return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True):
+    """gradcheck of the first derivatives: checks second-order gradients.
+
+    >>> x = ember.randn(3, dtype=ember.float64, requires_grad=True)
+    >>> ember.autograd.gradgradcheck(lambda x: (x.exp() * x).sum(), (x,))
+    True
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if grad_outputs is None:
+        with enable_grad():
+            out = fn(*inputs)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        rng = np.random.default_rng(0)
+        grad_outputs = [_tensor.tensor(rng.standard_normal(o.shape), dtype=o.dtype,
+                                       requires_grad=True) for o in outs]
+    n_in = len(inputs)
+    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+
+    def first(*args):
+        xs, gos = args[:n_in], args[n_in:]
+        out = fn(*xs)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        gs = grad(outs, [xs[i] for i in diff_idx], list(gos), create_graph=True,
+                  allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+    return gradcheck(first, tuple(inputs) + tuple(grad_outputs), eps, atol, rtol,
+                     raise_exception)
+
+
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck when analytical and numerical gradients differ."""

@@ -1,0 +1,87 @@
+"""The compute layer: one place that maps a device to its array namespace (``xp``).
+
+``cpu`` runs on NumPy (``backend/cpu.py``), ``cuda`` on CuPy (``backend/cuda.py``). Op code
+never imports NumPy or CuPy: it asks for ``xp`` here, by the device of its inputs.
+"""
+import numpy as np
+
+from . import cpu
+
+
+class device:
+    """Where a tensor's memory lives: ``ember.device('cpu')`` or ``ember.device('cuda:0')``.
+
+    >>> ember.device('cuda:1')
+    device(type='cuda', index=1)
+    >>> ember.zeros(2).device
+    device(type='cpu')
+    """
+    __slots__ = ('type', 'index')
+
+    def __init__(self, spec, index=None):
+        if isinstance(spec, device):
+            spec, index = spec.type, spec.index
+        if not isinstance(spec, str):
+            raise TypeError(f'device: expected a string such as "cpu" or "cuda:0", got {spec!r}')
+        kind, _, num = spec.partition(':')
+        if kind not in ('cpu', 'cuda'):
+            raise RuntimeError(f'device: unknown device type {kind!r}; ember has "cpu" and "cuda"')
+        if num:
+            if not num.isdigit():
+                raise RuntimeError(f'device: invalid device string {spec!r}')
+            index = int(num)
+        self.type, self.index = kind, index
+
+    def __repr__(self):
+        idx = '' if self.index is None else f', index={self.index}'
+        return f"device(type='{self.type}'{idx})"
+
+    def __str__(self):
+        return self.type if self.index is None else f'{self.type}:{self.index}'
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return (isinstance(other, device) and self.type == other.type
+                and (self.index or 0) == (other.index or 0))
+
+    def __hash__(self):
+        return hash((self.type, self.index or 0))
+
+
+CPU = device('cpu')
+
+
+def cuda_backend():
+    """The CUDA backend module, or a clear error saying why it cannot be used."""
+    from . import cuda
+    cuda.require()
+    return cuda
+
+
+def namespace(arr):
+    """``xp`` for an array: NumPy for NumPy arrays, CuPy for CuPy arrays."""
+    if type(arr) is np.ndarray:
+        return np
+    from . import cuda
+    return cuda.xp
+
+
+def array_device(arr):
+    if type(arr) is np.ndarray:
+        return CPU
+    return device('cuda', arr.device.id)
+
+
+def to_device(arr, dev):
+    """Copy an array to a device (no copy when it is there already)."""
+    if dev.type == 'cpu':
+        return arr if type(arr) is np.ndarray else arr.get()
+    cuda = cuda_backend()
+    return cuda.to_device(arr, dev.index or 0)
+
+
+def namespace_for(dev):
+    if dev.type == 'cpu':
+        return np
+    return cuda_backend().xp

@@ -1,0 +1,197 @@
+"""Random numbers: one seeded generator per device, and the random tensor factories.
+
+Draws happen on the CPU generator (NumPy's PCG64) and are moved to the tensor's device, so a
+seed gives the same numbers on every device and every run.
+"""
+import json
+
+import numpy as np
+
+from ._dtype import as_dtype, get_default_dtype
+from ._tensor import Tensor, _size, tensor
+from .backend import device as Device, to_device
+
+DEFAULT_SEED = 67280421310721   # PyTorch's default CPU seed
+
+
+class Generator:
+    """A random number generator with a seed and a saveable state, like ``torch.Generator``.
+
+    >>> g = ember.Generator().manual_seed(3)
+    >>> a = ember.rand(2, generator=g); g.manual_seed(3); b = ember.rand(2, generator=g)
+    <ember.random.Generator object at ...>
+    >>> bool((a == b).all())
+    True
+    """
+
+    def __init__(self, device='cpu'):
+        self.device = Device(device)
+        self.manual_seed(DEFAULT_SEED)
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self.np = np.random.Generator(np.random.PCG64(self._seed & (2**64 - 1)))
+        return self
+
+    def seed(self):
+        s = int(np.random.SeedSequence().entropy) & (2**63 - 1)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        """The state as a uint8 tensor (JSON bytes; restore with ``set_state``)."""
+        state = {'seed': self._seed, 'bit_generator': self.np.bit_generator.state}
+        raw = json.dumps(state).encode()
+        return tensor(np.frombuffer(raw, dtype=np.uint8).copy())
+
+    def set_state(self, state):
+        raw = bytes(np.asarray(state.data if isinstance(state, Tensor) else state,
+                               dtype=np.uint8))
+        try:
+            s = json.loads(raw.decode())
+            self.manual_seed(s['seed'])
+            self.np.bit_generator.state = s['bit_generator']
+        except (ValueError, KeyError, TypeError) as e:
+            raise RuntimeError(f'Generator.set_state: not a state from get_state ({e})') from None
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    """Seed every device's default generator; the same seed gives the same numbers.
+
+    >>> _ = ember.manual_seed(0); a = ember.randn(3)
+    >>> _ = ember.manual_seed(0); bool((a == ember.randn(3)).all())
+    True
+    """
+    default_generator.manual_seed(seed)
+    return default_generator
+
+
+def seed():
+    """Seed the default generator from the OS's entropy and return the seed."""
+    return default_generator.seed()
+
+
+def initial_seed():
+    """The seed the default generator was last seeded with."""
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    """The default generator's state as a uint8 tensor.
+
+    >>> s = ember.get_rng_state(); a = ember.rand(2); ember.set_rng_state(s)
+    >>> bool((a == ember.rand(2)).all())
+    True
+    """
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    """Restore a state from ``get_rng_state``."""
+    default_generator.set_state(state)
+
+
+def _gen(generator):
+    return (generator or default_generator).np
+
+
+def _out(arr, dtype, device, requires_grad, float_only=True):
+    dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+    if float_only and not dt.is_floating_point:
+        raise TypeError(f'random: expected a floating-point dtype, got {dt}')
+    arr = arr.astype(dt.np, copy=False)
+    if device is not None:
+        arr = to_device(arr, Device(device))
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples from [0, 1).
+
+    >>> ember.rand(2, 3).shape
+    ember.Size([2, 3])
+    """
+    return _out(_gen(generator).random(_size(size)), dtype, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples.
+
+    >>> ember.randn(4).dtype
+    ember.float32
+    """
+    return _out(_gen(generator).standard_normal(_size(size)), dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """Integers drawn uniformly from [low, high) (int64 by default).
+
+    >>> v = ember.randint(0, 10, (5,)); bool(((v >= 0) & (v < 10)).all())
+    True
+    """
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError('randint: size is required, e.g. randint(0, 10, (3,))')
+    arr = _gen(generator).integers(low, high, _size((size,) if isinstance(size, int) else size))
+    return _out(arr, dtype or 'int64', device, requires_grad, float_only=False)
+
+
+def randperm(n, generator=None, dtype=None, device=None):
+    """A random permutation of 0..n-1.
+
+    >>> sorted(ember.randperm(4).tolist())
+    [0, 1, 2, 3]
+    """
+    return _out(_gen(generator).permutation(n), dtype or 'int64', device, False, False)
+
+
+def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None,
+           requires_grad=False):
+    """Normal samples: ``normal(mean, std, size)``, or elementwise tensor means and stds.
+
+    >>> ember.normal(2.0, 0.0, (3,))
+    tensor([2., 2., 2.])
+    """
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean.data if isinstance(mean, Tensor) else mean
+        s = std.data if isinstance(std, Tensor) else std
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        ref = mean if isinstance(mean, Tensor) else std
+        arr = _gen(generator).normal(np.asarray(m, np.float64), np.asarray(s, np.float64), shape)
+        return _out(arr, dtype or ref.dtype, device or ref.device, requires_grad)
+    if size is None:
+        size = ()
+    shape = _size((size,) if isinstance(size, int) else size)
+    return _out(_gen(generator).normal(mean, std, shape), dtype, device, requires_grad)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    """Uniform [0, 1) samples shaped like ``t``.
+
+    >>> ember.rand_like(ember.zeros(2, 2)).shape
+    ember.Size([2, 2])
+    """
+    return rand(*t.shape, generator=generator, dtype=dtype or t.dtype,
+                device=device or t.device, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    """Standard normal samples shaped like ``t``.
+
+    >>> ember.randn_like(ember.zeros(3)).shape
+    ember.Size([3])
+    """
+    return randn(*t.shape, generator=generator, dtype=dtype or t.dtype,
+                 device=device or t.device, requires_grad=requires_grad)

@@ -1,0 +1,217 @@
+"""The test contract: every op is one table entry, checked against PyTorch.
+
+A ``Case`` names an op, a function ``fn(m, *xs)`` written once for both frameworks (``m`` is
+the ``ember`` or ``torch`` module, ``xs`` the inputs), and a shape menu. ``make_tests`` turns a
+table of cases into three parametrised tests:
+
+- forward values and dtypes, and gradients of every float input, against PyTorch, in float32
+  and float64, over the shape menu (same shape, broadcasting both ways, 0-d, empty,
+  non-contiguous);
+- second-order gradients against PyTorch (float64), for cases marked ``second_order``;
+- ``ember.autograd.gradcheck`` (float64 central differences) on a small shape.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+torch.set_num_threads(1)
+
+
+class NC(tuple):
+    """A shape whose array is made non-contiguous (the transpose of a reversed-shape array)."""
+
+
+# shape menus: each entry is a tuple of input shapes
+UNARY = [((3, 4),), ((),), ((0, 3),), ((2, 3, 4),), (NC((4, 3)),)]
+BINARY = [((3, 4), (3, 4)), ((3, 4), (4,)), ((4,), (3, 4)), ((3, 1), (1, 4)), ((), (3, 4)),
+          ((3, 4), ()), ((0, 4), (4,)), ((2, 1, 4), (3, 1)), (NC((4, 3)), (4, 3))]
+TERNARY = [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)), ((), (3, 4), ()),
+           ((0, 4), (4,), (1,))]
+
+TOL = {'float32': dict(atol=1e-5, rtol=1.3e-4), 'float64': dict(atol=1e-10, rtol=1e-7),
+       'float16': dict(atol=1e-2, rtol=1e-2)}
+
+
+@dataclass
+class Case:
+    name: str
+    fn: callable                       # fn(m, *xs) with m = ember or torch
+    shapes: list = field(default_factory=lambda: UNARY)
+    domain: tuple = (-2.0, 2.0)        # where float inputs are drawn from
+    dtypes: tuple = ('float32', 'float64')
+    grad: bool = True                  # compare gradients of float inputs
+    second_order: bool = False         # compare second-order gradients with torch
+    gradcheck: bool = True             # float64 finite differences (first order)
+    ints: tuple = ()                   # positions of integer inputs: (index, low, high)
+    bools: tuple = ()                  # positions of bool inputs
+    atol: float = None
+    rtol: float = None
+    make: callable = None              # custom maker: make(rng, shapes, dtype) -> arrays
+
+    def __str__(self):
+        return self.name
+
+
+def arrays(case, shapes, dtype, seed=0):
+    """Seeded NumPy inputs for a case: floats in ``case.domain``, ints and bools where asked."""
+    rng = np.random.default_rng(seed)
+    if case.make is not None:
+        return case.make(rng, shapes, dtype)
+    ints = {i: (lo, hi) for i, lo, hi in case.ints}
+    out = []
+    for i, s in enumerate(shapes):
+        shape = tuple(s)[::-1] if isinstance(s, NC) else tuple(s)
+        if i in ints:
+            a = rng.integers(*ints[i], size=shape)
+        elif i in case.bools:
+            a = rng.random(shape) < 0.5
+        else:
+            lo, hi = case.domain
+            a = rng.uniform(lo, hi, size=shape).astype(dtype)
+        out.append(a.T if isinstance(s, NC) else a)
+    return out
+
+
+def to_both(arrs, requires_grad):
+    """The same inputs as ember and torch tensors (float ones requiring grad if asked)."""
+    es, ts = [], []
+    for a in arrs:
+        if not isinstance(a, np.ndarray):
+            es.append(a)
+            ts.append(a)
+            continue
+        rg = requires_grad and a.dtype.kind == 'f'
+        e = ember.tensor(a)
+        e.requires_grad = rg
+        es.append(e)
+        ts.append(torch.tensor(a.copy(order='C'), requires_grad=rg))
+    return es, ts
+
+
+def outputs(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def assert_close(e, t, tol, what):
+    """An ember tensor equals a torch tensor: shape, dtype and values."""
+    assert isinstance(e, ember.Tensor), f'{what}: expected an ember Tensor, got {type(e)}'
+    tn = t.detach().numpy()
+    assert tuple(e.shape) == tuple(tn.shape), f'{what}: shape {tuple(e.shape)} vs torch ' \
+                                              f'{tuple(tn.shape)}'
+    assert e.dtype.name == str(t.dtype).replace('torch.', ''), \
+        f'{what}: dtype {e.dtype} vs torch {t.dtype}'
+    np.testing.assert_allclose(np.asarray(e.data, dtype=np.float64) if tn.dtype.kind == 'f'
+                               else e.data, tn, err_msg=what, equal_nan=True, **tol)
+
+
+def tolerance(case, dtype):
+    tol = dict(TOL[dtype])
+    if case.atol is not None:
+        tol['atol'] = max(tol['atol'], case.atol if dtype != 'float64' else case.atol * 1e-4)
+    if case.rtol is not None:
+        tol['rtol'] = max(tol['rtol'], case.rtol if dtype != 'float64' else case.rtol * 1e-4)
+    return tol
+
+
+def check_forward_backward(case, shapes, dtype):
+    arrs = arrays(case, shapes, dtype)
+    es, ts = to_both(arrs, case.grad)
+    eo, to = outputs(case.fn(ember, *es)), outputs(case.fn(torch, *ts))
+    tol = tolerance(case, dtype)
+    assert len(eo) == len(to)
+    for i, (e, t) in enumerate(zip(eo, to)):
+        assert_close(e, t, tol, f'{case.name} output {i}')
+    if not case.grad:
+        return
+    diff = [(e, t) for e, t in zip(eo, to) if t.requires_grad]
+    if not diff:
+        return
+    rng = np.random.default_rng(1)
+    seeds = [rng.standard_normal(tuple(t.shape)).astype(t.detach().numpy().dtype)
+             for _, t in diff]
+    leaves = [(e, t) for e, t in zip(es, ts) if isinstance(t, torch.Tensor) and t.requires_grad]
+    tg = torch.autograd.grad([t for _, t in diff], [t for _, t in leaves],
+                             [torch.tensor(s) for s in seeds], allow_unused=True)
+    eg = ember.autograd.grad([e for e, _ in diff], [e for e, _ in leaves],
+                             [ember.tensor(s) for s in seeds], allow_unused=True)
+    for i, (e, t) in enumerate(zip(eg, tg)):
+        if t is None:
+            assert e is None or not np.any(e.data), f'{case.name} grad {i}: torch has none'
+            continue
+        assert e is not None, f'{case.name} grad {i}: ember gave None, torch a gradient'
+        assert_close(e, t, tol, f'{case.name} grad of input {i}')
+
+
+def check_second_order(case, shapes):
+    arrs = arrays(case, shapes, 'float64')
+    es, ts = to_both(arrs, True)
+    eo, to = outputs(case.fn(ember, *es)), outputs(case.fn(torch, *ts))
+    pairs = [(e, t) for e, t in zip(eo, to) if t.requires_grad]
+    leaves = [(e, t) for e, t in zip(es, ts) if isinstance(t, torch.Tensor) and t.requires_grad]
+    rng = np.random.default_rng(2)
+    seeds = [rng.standard_normal(tuple(t.shape)) for _, t in pairs]
+    tg = torch.autograd.grad([t for _, t in pairs], [t for _, t in leaves],
+                             [torch.tensor(s) for s in seeds], create_graph=True,
+                             allow_unused=True)
+    eg = ember.autograd.grad([e for e, _ in pairs], [e for e, _ in leaves],
+                             [ember.tensor(s) for s in seeds], create_graph=True,
+                             allow_unused=True)
+    ws = [rng.standard_normal(tuple(t.shape)) for _, t in leaves]
+    t_s = sum((g * torch.tensor(w)).sum() for g, w in zip(tg, ws) if g is not None
+              and g.requires_grad)
+    e_s = sum((g * ember.tensor(w)).sum() for g, w in zip(eg, ws) if g is not None
+              and g.requires_grad)
+    if not isinstance(t_s, torch.Tensor):
+        assert not isinstance(e_s, ember.Tensor) or not e_s.requires_grad
+        return
+    tgg = torch.autograd.grad(t_s, [t for _, t in leaves], allow_unused=True)
+    egg = ember.autograd.grad(e_s, [e for e, _ in leaves], allow_unused=True)
+    for i, (e, t) in enumerate(zip(egg, tgg)):
+        if t is None:
+            assert e is None or not np.any(e.data), f'{case.name} 2nd grad {i}: torch has none'
+            continue
+        assert e is not None, f'{case.name} 2nd grad {i}: ember gave None'
+        assert_close(e, t, TOL['float64'], f'{case.name} second-order grad of input {i}')
+
+
+def check_gradcheck(case, shapes):
+    arrs = arrays(case, shapes, 'float64', seed=3)
+    es, _ = to_both(arrs, True)
+    assert ember.autograd.gradcheck(lambda *xs: case.fn(ember, *xs), es, eps=1e-6, atol=1e-5,
+                                    rtol=1e-3)
+
+
+def _small(case):
+    """The first shape entry with a non-empty, small input, for finite differences."""
+    for shapes in case.shapes:
+        sizes = [int(np.prod(s)) for s in shapes]
+        if all(0 < n <= 24 for n in sizes):
+            return shapes
+    return case.shapes[0]
+
+
+def make_tests(cases):
+    """Three parametrised test functions walking a table of cases."""
+    fb = [pytest.param(c, s, d, id=f'{c.name}-{"x".join(map(str, s))}-{d}')
+          for c in cases for s in c.shapes for d in c.dtypes]
+    so = [pytest.param(c, s, id=f'{c.name}-{"x".join(map(str, s))}')
+          for c in cases if c.second_order and c.grad for s in c.shapes[:2]]
+    gc = [pytest.param(c, _small(c), id=c.name) for c in cases if c.gradcheck and c.grad]
+
+    @pytest.mark.parametrize('case,shapes,dtype', fb)
+    def test_forward_backward(case, shapes, dtype):
+        check_forward_backward(case, shapes, dtype)
+
+    @pytest.mark.parametrize('case,shapes', so)
+    def test_second_order(case, shapes):
+        check_second_order(case, shapes)
+
+    @pytest.mark.parametrize('case,shapes', gc)
+    def test_gradcheck(case, shapes):
+        check_gradcheck(case, shapes)
+
+    return test_forward_backward, test_second_order, test_gradcheck
