@@ -4,3 +4,4 @@ from .reduce import *  # noqa: F401,F403
 from .movement import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+"""``ember.nn``: layers and the functions behind them (``ember.nn.functional``)."""
+from . import functional  # noqa: F401
+from .._tensor import Tensor  # noqa: F401  (the talk writes nn.Tensor)

@@ -1,0 +1,3 @@
+"""Convolution, pooling and resampling ops."""
+
+__all__ = []
