@@ -676,10 +676,11 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
     def first(*args):
         xs, gos = args[:n_in], args[n_in:]
-        out = fn(*xs)
-        outs = out if isinstance(out, (tuple, list)) else (out,)
-        gs = grad(outs, [xs[i] for i in diff_idx], list(gos), create_graph=True,
-                  allow_unused=True)
+        with enable_grad():
+            out = fn(*xs)
+            outs = out if isinstance(out, (tuple, list)) else (out,)
+            gs = grad(outs, [xs[i] for i in diff_idx], list(gos), create_graph=True,
+                      allow_unused=True)
         return tuple(g for g in gs if g is not None)
     return gradcheck(first, tuple(inputs) + tuple(grad_outputs), eps, atol, rtol,
                      raise_exception)
