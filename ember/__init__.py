@@ -16,7 +16,7 @@ from .backend import device
 from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
                      rand, randn, randint, randperm, normal, rand_like, randn_like)
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
-from . import autograd, cuda, nn
+from . import autograd, cuda, nn, optim
 from .ops import *  # noqa: F401,F403
 
 bool = bool_   # noqa: A001  (torch.bool)

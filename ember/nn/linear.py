@@ -1,0 +1,77 @@
+"""Linear layers."""
+import math
+
+from .. import random
+from .._tensor import Tensor
+from .module import Module, Parameter
+
+
+def _uniform(shape, bound):
+    """U(-bound, bound), PyTorch's default for Linear and Conv (kaiming_uniform, a=sqrt(5))."""
+    return Parameter(random.rand(*shape) * (2 * bound) - bound)
+
+
+class Identity(Module):
+    """Returns its input. ``ember.nn.Identity()(ember.ones(2))`` is ``tensor([1., 1.])``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``, with weight of shape (out_features, in_features).
+
+    >>> layer = ember.nn.Linear(3, 2)
+    >>> layer(ember.ones(4, 3)).shape
+    ember.Size([4, 2])
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features) if in_features else 0
+        self.weight = _uniform((out_features, in_features), bound)
+        self.bias = _uniform((out_features,), bound) if bias else None
+        if device is not None or dtype is not None:
+            self.to(device=device, dtype=dtype)
+
+    def forward(self, x):
+        if x.shape[-1] != self.in_features:
+            raise RuntimeError(f'Linear(in_features={self.in_features}, out_features='
+                               f'{self.out_features}): input of shape {tuple(x.shape)} has '
+                               f'{x.shape[-1]} features in its last dimension, expected '
+                               f'{self.in_features}')
+        out = x @ self.weight.mT
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self):
+        return (f'in_features={self.in_features}, out_features={self.out_features}, '
+                f'bias={self.bias is not None}')
+
+
+def line(in_features, out_features):
+    """The talk's API: ``nn.Tensor.line(1, 1)`` is a ``Linear(1, 1)`` layer.
+
+    >>> ember.nn.Tensor.line(1, 1)
+    Linear(in_features=1, out_features=1, bias=True)
+    """
+    return Linear(in_features, out_features)
+
+
+def uniform(*shape):
+    """The talk's API: a trainable tensor drawn from U(-1, 1) / sqrt(prod(shape)).
+
+    >>> w = ember.nn.Tensor.uniform(3, 4); w.shape, w.requires_grad
+    (ember.Size([3, 4]), True)
+    """
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    n = math.prod(shape)
+    return Parameter((random.rand(*shape) * 2 - 1) / math.sqrt(n))
+
+
+Tensor.line = staticmethod(line)
+Tensor.uniform = staticmethod(uniform)

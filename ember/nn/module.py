@@ -1,0 +1,285 @@
+"""``nn.Module`` and ``nn.Parameter``: layers find their parameters by walking attributes."""
+from collections import OrderedDict
+
+from .._tensor import RemovableHandle, Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module treats as a trainable parameter (requires grad by default).
+
+    >>> p = ember.nn.Parameter(ember.zeros(2))
+    >>> p.requires_grad, p.is_leaf
+    (True, True)
+    """
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        data = Tensor._make(__import__('numpy').zeros(0, 'float32')) if data is None else data
+        self.data = data.data
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version = data._version
+        self._base = None
+        self._hooks = None
+        self.requires_grad = requires_grad
+
+    def __repr__(self):
+        return 'Parameter containing:\n' + Tensor.__repr__(self)
+
+
+class Module:
+    """Base class of layers and models. Attributes that are Parameters are parameters,
+    attributes that are Modules (or lists and dicts of them, via ModuleList/ModuleDict) are
+    children; no registration is needed.
+
+    >>> class Net(ember.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = ember.nn.Linear(2, 1)
+    ...     def forward(self, x):
+    ...         return self.fc(x)
+    >>> [name for name, _ in Net().named_parameters()]
+    ['fc.weight', 'fc.bias']
+    """
+
+    def __init__(self):
+        object.__setattr__(self, 'training', True)
+        object.__setattr__(self, '_buffers', OrderedDict())
+        object.__setattr__(self, '_non_persistent', set())
+        object.__setattr__(self, '_forward_pre_hooks', [])
+        object.__setattr__(self, '_forward_hooks', [])
+
+    def __setattr__(self, name, value):
+        if '_buffers' not in self.__dict__:
+            raise AttributeError(f'cannot assign {name!r} before Module.__init__() call '
+                                 f'(call super().__init__() first in {type(self).__name__})')
+        if name in self._buffers:
+            self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._buffers.pop(name, None)
+        object.__delattr__(self, name)
+
+    # ------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  f'"forward" function')
+
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks):
+            r = hook(self, args)
+            if r is not None:
+                args = r if isinstance(r, tuple) else (r,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks):
+            r = hook(self, args, out)
+            if r is not None:
+                out = r
+        return out
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before forward; returns a removable handle."""
+        self._forward_pre_hooks.append(hook)
+        return RemovableHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after forward; returns a removable handle."""
+        self._forward_hooks.append(hook)
+        return RemovableHandle(self._forward_hooks, hook)
+
+    # ------------------------------------------------------------ walking attributes
+    def named_children(self):
+        for name, value in self.__dict__.items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, memo=None, prefix=''):
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(memo, f'{prefix}.{name}' if prefix else name)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def _own_parameters(self):
+        for name, value in self.__dict__.items():
+            if isinstance(value, Parameter):
+                yield name, value
+
+    def named_parameters(self, prefix='', recurse=True):
+        seen = set()
+        mods = self.named_modules() if recurse else [('', self)]
+        for mod_prefix, mod in mods:
+            for name, p in mod._own_parameters():
+                if id(p) in seen:
+                    continue
+                seen.add(id(p))
+                full = '.'.join(x for x in (prefix, mod_prefix, name) if x)
+                yield full, p
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """A tensor that is part of the module's state but not a parameter (e.g. running
+        statistics); saved in ``state_dict`` unless ``persistent=False``."""
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def named_buffers(self, prefix='', recurse=True):
+        mods = self.named_modules() if recurse else [('', self)]
+        for mod_prefix, mod in mods:
+            for name, b in mod._buffers.items():
+                if b is not None:
+                    yield '.'.join(x for x in (prefix, mod_prefix, name) if x), b
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ------------------------------------------------------------ modes and housekeeping
+    def train(self, mode=True):
+        """Set training mode here and in every submodule; returns self."""
+        for m in self.modules():
+            object.__setattr__(m, 'training', mode)
+        return self
+
+    def eval(self):
+        """``train(False)``: BatchNorm uses running statistics, Dropout does nothing."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.data[...] = 0
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule (children first) and on self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, *args, **kwargs):
+        """Move/cast parameters and buffers in place (floating-point ones take a dtype)."""
+        for m in self.modules():
+            for name, p in list(m._own_parameters()):
+                new = p.to(*args, **kwargs) if p.dtype.is_floating_point else \
+                    p.to(*[a for a in args if not _is_dtype(a)],
+                         **{k: v for k, v in kwargs.items() if k != 'dtype'})
+                p.data = new.data
+                if p.grad is not None:
+                    p.grad = p.grad.to(*args, **kwargs)
+            for name, b in list(m._buffers.items()):
+                if b is not None:
+                    keep = not b.dtype.is_floating_point
+                    m._buffers[name] = b.to(*[a for a in args if not (keep and _is_dtype(a))],
+                                            **{k: v for k, v in kwargs.items()
+                                               if not (keep and k == 'dtype')})
+                    object.__setattr__(m, name, m._buffers[name])
+        return self
+
+    def cpu(self):
+        return self.to('cpu')
+
+    def cuda(self, device=None):
+        return self.to('cuda' if device is None else f'cuda:{device}')
+
+    def float(self):
+        return self.to(__import__('ember').float32)
+
+    def double(self):
+        return self.to(__import__('ember').float64)
+
+    def half(self):
+        return self.to(__import__('ember').float16)
+
+    # ------------------------------------------------------------ state
+    def state_dict(self, prefix='', keep_vars=False):
+        """Parameters and persistent buffers by dotted name.
+
+        >>> sorted(ember.nn.Linear(2, 3).state_dict())
+        ['bias', 'weight']
+        """
+        out = OrderedDict()
+        for mod_prefix, mod in self.named_modules():
+            for name, p in mod._own_parameters():
+                out[_join(prefix, mod_prefix, name)] = p if keep_vars else p.detach()
+            for name, b in mod._buffers.items():
+                if b is not None and name not in mod._non_persistent:
+                    out[_join(prefix, mod_prefix, name)] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy tensors in by name. With ``strict``, missing or unexpected keys raise, naming
+        them; returns ``(missing_keys, unexpected_keys)``."""
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise RuntimeError(f'Error(s) in loading state_dict for {type(self).__name__}: '
+                               f'missing keys: {missing}; unexpected keys: {unexpected}')
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            src = state_dict[k]
+            src = src if isinstance(src, Tensor) else Tensor(src)
+            if tuple(src.shape) != tuple(target.shape):
+                raise RuntimeError(f'Error(s) in loading state_dict for '
+                                   f'{type(self).__name__}: size mismatch for {k}: copying a '
+                                   f'param with shape {tuple(src.shape)} from checkpoint, the '
+                                   f'shape in current model is {tuple(target.shape)}')
+        from ..autograd import no_grad
+        with no_grad():
+            for k, target in own.items():
+                if k in state_dict:
+                    src = state_dict[k]
+                    target.copy_(src if isinstance(src, Tensor) else Tensor(src))
+        return missing, unexpected
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self):
+        return ''
+
+    def __repr__(self):
+        lines = []
+        for name, child in self.named_children():
+            body = repr(child).replace('\n', '\n  ')
+            lines.append(f'({name}): {body}')
+        extra = self.extra_repr()
+        if not lines:
+            return f'{type(self).__name__}({extra})'
+        head = f'{type(self).__name__}(' + (f'\n  {extra}' if extra else '')
+        return head + '\n  ' + '\n  '.join(lines) + '\n)'
+
+
+def _join(*parts):
+    return '.'.join(p for p in parts if p)
+
+
+def _is_dtype(a):
+    from .._dtype import dtype
+    return isinstance(a, dtype) or (isinstance(a, str) and a not in ('cpu',)
+                                    and not a.startswith('cuda'))

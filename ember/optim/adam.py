@@ -1,0 +1,66 @@
+"""Adam and AdamW (Adam with decoupled weight decay), with AMSGrad."""
+import math
+
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """PyTorch's Adam. ``decoupled=True`` (AdamW) decays weights by ``lr * weight_decay``
+    instead of adding ``weight_decay * p`` to the gradient.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.0]))
+    >>> opt = ember.optim.Adam([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 4)
+    0.9
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, maximize=False, decoupled=False):
+        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f'{type(self).__name__}: invalid lr={lr}, eps={eps} or '
+                             f'betas={betas}')
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, decoupled=decoupled))
+
+    def update(self, p, g, state, group):
+        if group['maximize']:
+            g = -g
+        lr, (b1, b2), wd = group['lr'], group['betas'], group['weight_decay']
+        if wd and group['decoupled']:
+            p.data *= 1 - lr * wd
+        elif wd:
+            g = g + wd * p.data
+        if not state:
+            state['step'] = 0
+            state['exp_avg'] = g * 0
+            state['exp_avg_sq'] = g * 0
+            if group['amsgrad']:
+                state['max_exp_avg_sq'] = g * 0
+        state['step'] += 1
+        t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        if group['amsgrad']:
+            vmax = state['max_exp_avg_sq']
+            vmax[...] = vmax.clip(min=v)   # the running maximum of v
+            v = vmax
+        denom = (v ** 0.5) / math.sqrt(1 - b2 ** t) + group['eps']
+        p.data -= (lr / (1 - b1 ** t)) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.01), as ``torch.optim.AdamW``.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.0]))
+    >>> opt = ember.optim.AdamW([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 4)
+    0.899
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize,
+                         decoupled=True)

@@ -1,0 +1,83 @@
+"""The optimizer driver: parameter groups, zero_grad, state_dict. Rules live in subclasses."""
+from ..autograd import no_grad
+
+
+class Optimizer:
+    """Base of ember's optimizers: holds ``param_groups`` and per-parameter ``state``;
+    a subclass implements ``update(p, grad, state, group)`` for one parameter.
+
+    >>> w = ember.nn.Parameter(ember.ones(2))
+    >>> opt = ember.optim.SGD([w], lr=0.5)
+    >>> (w * w).sum().backward(); opt.step(); w
+    Parameter containing:
+    tensor([0., 0.], requires_grad=True)
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self.state = {}
+        params = list(params)
+        if not params:
+            raise ValueError('optimizer got an empty parameter list')
+        groups = params if isinstance(params[0], dict) else [{'params': params}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group):
+        group = dict(group)
+        ps = group['params']
+        group['params'] = [ps] if hasattr(ps, 'data') else list(ps)
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        seen = {id(p) for g in self.param_groups for p in g['params']}
+        if any(id(p) in seen for p in group['params']):
+            raise ValueError('some parameters appear in more than one parameter group')
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        for g in self.param_groups:
+            for p in g['params']:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data[...] = 0
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            from ..autograd import enable_grad
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group['params']:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(id(p), {})
+                self.update(p, p.grad.data, state, group)
+                p._version[0] += 1
+        return loss
+
+    def update(self, p, grad, state, group):
+        raise NotImplementedError
+
+    def state_dict(self):
+        index = {id(p): i for i, p in enumerate(p for g in self.param_groups
+                                                for p in g['params'])}
+        groups = [{**{k: v for k, v in g.items() if k != 'params'},
+                   'params': [index[id(p)] for p in g['params']]} for g in self.param_groups]
+        state = {index[k]: dict(v) for k, v in self.state.items() if k in index}
+        return {'state': state, 'param_groups': groups}
+
+    def load_state_dict(self, state_dict):
+        groups = state_dict['param_groups']
+        if len(groups) != len(self.param_groups):
+            raise ValueError('loaded state dict has a different number of parameter groups')
+        params = [p for g in self.param_groups for p in g['params']]
+        for g, saved in zip(self.param_groups, groups):
+            if len(g['params']) != len(saved['params']):
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 "match the size of optimizer's group")
+            g.update({k: v for k, v in saved.items() if k != 'params'})
+        self.state = {id(params[int(i)]): dict(s) for i, s in state_dict['state'].items()}

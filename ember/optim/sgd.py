@@ -1,0 +1,41 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD: ``v = momentum * v + (1 - dampening) * g``; ``p -= lr * v`` (or the
+    Nesterov step ``g + momentum * v``).
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.0]))
+    >>> opt = ember.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> for _ in range(2):
+    ...     opt.zero_grad(); (w * w).sum().backward(); opt.step()
+    >>> round(w.item(), 4)
+    0.46
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, maximize=False):
+        if lr < 0:
+            raise ValueError(f'SGD: invalid learning rate {lr}')
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError('SGD: Nesterov momentum requires a momentum and zero dampening')
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def update(self, p, g, state, group):
+        if group['maximize']:
+            g = -g
+        if group['weight_decay']:
+            g = g + group['weight_decay'] * p.data
+        m = group['momentum']
+        if m:
+            buf = state.get('momentum_buffer')
+            if buf is None:
+                buf = state['momentum_buffer'] = g.copy()
+            else:
+                buf *= m
+                buf += (1 - group['dampening']) * g
+            g = g + m * buf if group['nesterov'] else buf
+        p.data -= group['lr'] * g
