@@ -57,7 +57,7 @@ class Tensor:
             [6., 8.]])
     """
     __slots__ = ('data', '_requires_grad', 'grad', 'grad_fn', '_output_nr', '_version', '_base',
-                 '_hooks', '_retain_handle', '__weakref__')
+                 '_view_chain', '_hooks', '_retain_handle', '__weakref__')
     __hash__ = object.__hash__
     __array_priority__ = 1000   # numpy_array * tensor calls Tensor.__rmul__
 
@@ -345,6 +345,7 @@ class Tensor:
         t = Tensor._make(self.data)
         t._version = self._version
         t._base = self if self._base is None else self._base
+        t._view_chain = None    # shares memory and versions, but is no view for autograd
         return t
 
     def detach_(self):
@@ -430,15 +431,14 @@ class Tensor:
         self._check_inplace(op)
         recording = _State.grad_enabled and (self._requires_grad or any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
-        if recording:
-            if self._base is not None:
-                raise RuntimeError(f'{op}: in-place operation with autograd on a view (shape '
-                                   f'{tuple(self.shape)}) is not supported in ember; assign '
-                                   f'through the base tensor (base[idx] = value) or use the '
-                                   f'out-of-place op')
-            old = Tensor._make(self.data.copy(), self.grad_fn)   # backward may need old values
-            old._output_nr, old._requires_grad = self._output_nr, self._requires_grad
-            result = fn(old, *args)
+        view = recording and self._base is not None and self._view_chain is not None
+        if view:   # redo the view from a copy of the base, so saved values stay intact
+            from .ops.inplace import alias, replay
+            old_base = alias(self._base)
+            result = fn(replay(self._view_chain, old_base), *args)
+        elif recording:
+            from .ops.inplace import alias
+            result = fn(alias(self), *args)    # backward may need the old values
         else:
             result = fn(self, *args)
         if result.data.shape != self.data.shape:
@@ -450,7 +450,12 @@ class Tensor:
         if result.data is not self.data:
             self.data[...] = result.data
         self._version[0] += 1
-        if recording:
+        if view:
+            from .ops.inplace import rebase, replay
+            rebase(self._base, self._view_chain, old_base, result.to(self.dtype))
+            now = replay(self._view_chain, self._base)
+            self.grad_fn, self._output_nr, self._requires_grad = now.grad_fn, 0, True
+        elif recording:
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
             self._requires_grad = True
         return self
@@ -591,11 +596,13 @@ def _repr(t):
                                (np.abs(finite[finite != 0]).min() < 1e-4
                                 if np.any(finite != 0) else False))
         if whole and not big:
-            fmt = {'float_kind': lambda v: (f'{v:.0f}.' if np.isfinite(v) else str(v))}
+            one = lambda v: f'{v:.0f}.' if np.isfinite(v) else str(v)   # noqa: E731
         elif big:
-            fmt = {'float_kind': lambda v: f'{v:.4e}'}
+            one = lambda v: f'{v:.4e}'   # noqa: E731
         else:
-            fmt = {'float_kind': lambda v: f'{v:.4f}' if np.isfinite(v) else str(v)}
+            one = lambda v: f'{v:.4f}' if np.isfinite(v) else str(v)   # noqa: E731
+        width = max((len(one(v)) for v in arr.flat), default=0)   # torch right-aligns
+        fmt = {'float_kind': lambda v: one(v).rjust(width)}
         body = np.array2string(arr, separator=', ', prefix='tensor(', formatter=fmt,
                                threshold=1000, edgeitems=3)
     else:

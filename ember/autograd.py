@@ -242,10 +242,14 @@ class Op(Node):
         if not cls.differentiable:
             return Tensor._make(out)
         result = _record(ctx, tensors, out)
-        if cls.is_view:
+        if cls.is_view:   # share the version counter; remember how to redo the view
             base = tensors[0]
             result._version = base._version
-            result._base = base if base._base is None else base._base
+            if base._base is None:
+                result._base, result._view_chain = base, ((cls, params),)
+            else:
+                result._base = base._base
+                result._view_chain = base._view_chain + ((cls, params),)
         if result.grad_fn is ctx:
             ctx._saved = [(tensors[i], tensors[i]._version[0]) for i in cls.save]
             if cls.save_output:

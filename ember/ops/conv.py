@@ -1,3 +1,666 @@
-"""Convolution, pooling and resampling ops."""
+"""Convolution, pooling and resampling ops.
 
-__all__ = []
+Three primitives carry every convolution, and each one's backward is made of the other two, so
+gradients of any order come out of the same code:
+
+- ``Conv``: ``y = x (*) w``, the cross-correlation, as one windowed GEMM per group;
+- ``ConvTranspose``: its adjoint in ``x`` (the gradient of ``Conv`` for its input);
+- ``ConvWeight``: its adjoint in ``w`` (the gradient of ``Conv`` for its weight).
+
+They work on 2-D planes with a ``Geom`` (stride, dilation, padding before and after, groups);
+the 1-D functions run them on planes of height 1. Max pooling is a gather of the window
+maxima (``PlaneGather``, whose adjoint is ``PlaneScatter``); average pooling is a convolution
+with a kernel of ones; adaptive pooling and bilinear resampling are fixed linear maps.
+"""
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .._tensor import Tensor, get_xp
+from ..autograd import Op
+
+__all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d',
+           'max_pool2d', 'avg_pool1d', 'avg_pool2d', 'adaptive_avg_pool1d',
+           'adaptive_avg_pool2d', 'interpolate']
+
+# The shape of a convolution over the last two axes; each field but ``groups`` is a pair.
+# ``after`` may be negative: that many trailing rows (columns) are cut off instead.
+Geom = namedtuple('Geom', 'stride dilation before after groups')
+
+
+# ---------------------------------------------------------------- windows on arrays
+
+def _pad(xp, x, before, after, value=0.0):
+    """Pad the last two axes of ``x`` (or cut them where ``after`` is negative)."""
+    h, w = x.shape[-2:]
+    x = x[..., :h + min(after[0], 0), :w + min(after[1], 0)]
+    if not any(before) and after[0] <= 0 and after[1] <= 0:
+        return x
+    widths = [(0, 0)] * (x.ndim - 2) + [(before[0], max(after[0], 0)),
+                                        (before[1], max(after[1], 0))]
+    return xp.pad(x, widths, constant_values=value)
+
+
+def _windows(xp, x, k, geom, out=None, value=0.0):
+    """A strided view ``(..., Ho, Wo, kh, kw)`` of the windows of the padded ``x``."""
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    x = _pad(xp, x, geom.before, geom.after, value)
+    span = (dh * (k[0] - 1) + 1, dw * (k[1] - 1) + 1)
+    v = xp.lib.stride_tricks.sliding_window_view(x, span, axis=(-2, -1))
+    v = v[..., ::sh, ::sw, ::dh, ::dw]
+    return v if out is None else v[..., :out[0], :out[1], :, :]
+
+
+def _columns(xp, x, k, geom, out=None):
+    """im2col: ``(groups, N * Ho * Wo, C / groups * kh * kw)`` and the output size."""
+    v = _windows(xp, x, k, geom, out)
+    n, c, ho, wo = v.shape[:4]
+    g = geom.groups
+    v = v.reshape(n, g, c // g, ho, wo, k[0], k[1]).transpose(1, 0, 3, 4, 2, 5, 6)
+    return v.reshape(g, n * ho * wo, c // g * k[0] * k[1]), (ho, wo)
+
+
+# ---------------------------------------------------------------- the convolution primitives
+
+class Conv(Op):
+    """``y[n, o] = sum_c,i,j w[o, c, i, j] x[n, c, s*p + d*i, s*q + d*j]`` per group."""
+    save = (0, 1)
+
+    def forward(ctx, x, w, geom):
+        ctx.geom = geom
+        cols, (ho, wo) = _columns(ctx.xp, x, w.shape[2:], geom)
+        g, n, o = geom.groups, x.shape[0], w.shape[0]
+        y = ctx.xp.matmul(cols, w.reshape(g, o // g, -1).transpose(0, 2, 1))  # (g, n*ho*wo, o/g)
+        y = y.reshape(g, n, ho, wo, o // g).transpose(1, 0, 4, 2, 3)
+        return ctx.xp.ascontiguousarray(y.reshape(n, o, ho, wo))
+
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad
+        gx = ConvTranspose.apply(g, w, geom=ctx.geom, size=x.shape[2:]) if need_x else None
+        gw = ConvWeight.apply(x, g, geom=ctx.geom, ksize=w.shape[2:]) if need_w else None
+        return gx, gw
+
+
+class ConvTranspose(Op):
+    """The adjoint of ``Conv`` in ``x``: ``y`` of spatial ``size`` from ``g`` and ``w``."""
+    save = (0, 1)
+
+    def forward(ctx, g, w, geom, size):
+        ctx.geom, xp = geom, ctx.xp
+        n, o, ho, wo = g.shape
+        grp, c_g, kh, kw = geom.groups, w.shape[1], w.shape[2], w.shape[3]
+        gm = g.reshape(n, grp, o // grp, ho * wo).transpose(1, 0, 3, 2)
+        # columns ordered (tap, channel) so each tap's slice is channels-last and contiguous
+        wm = w.reshape(grp, o // grp, c_g, kh * kw).transpose(0, 1, 3, 2)
+        cols = xp.matmul(gm.reshape(grp, n * ho * wo, o // grp), wm.reshape(grp, o // grp, -1))
+        cols = cols.reshape(grp, n, ho, wo, kh, kw, c_g).transpose(1, 2, 3, 4, 5, 0, 6)
+        (sh, sw), (dh, dw), (ph, pw) = geom.stride, geom.dilation, geom.before
+        buf = xp.zeros((n, ph + size[0] + max(geom.after[0], 0),
+                        pw + size[1] + max(geom.after[1], 0), grp, c_g), dtype=cols.dtype)
+        for i in range(kh):     # col2im: one strided add per kernel tap
+            for j in range(kw):
+                buf[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                    j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
+        buf = buf[:, ph:ph + size[0], pw:pw + size[1]].transpose(0, 3, 4, 1, 2)
+        return xp.ascontiguousarray(buf).reshape(n, grp * c_g, size[0], size[1])
+
+    def backward(ctx, gy):
+        g, w = ctx.saved_tensors
+        need_g, need_w = ctx.needs_input_grad
+        gg = Conv.apply(gy, w, geom=ctx.geom) if need_g else None
+        gw = ConvWeight.apply(gy, g, geom=ctx.geom, ksize=w.shape[2:]) if need_w else None
+        return gg, gw
+
+
+class ConvWeight(Op):
+    """The adjoint of ``Conv`` in ``w``: ``dw[o, c, i, j] = sum_n,p,q g[n, o, p, q] x[...]``."""
+    save = (0, 1)
+
+    def forward(ctx, x, g, geom, ksize):
+        ctx.geom = geom
+        n, o, ho, wo = g.shape
+        grp = geom.groups
+        cols, _ = _columns(ctx.xp, x, ksize, geom, out=(ho, wo))
+        gm = g.reshape(n, grp, o // grp, ho * wo).transpose(1, 2, 0, 3)
+        dw = ctx.xp.matmul(gm.reshape(grp, o // grp, n * ho * wo), cols)  # (g, o/g, c/g*k)
+        return ctx.xp.ascontiguousarray(dw.reshape(o, -1, *ksize))
+
+    def backward(ctx, gdw):
+        x, g = ctx.saved_tensors
+        need_x, need_g = ctx.needs_input_grad
+        gx = ConvTranspose.apply(g, gdw, geom=ctx.geom, size=x.shape[2:]) if need_x else None
+        gg = Conv.apply(x, gdw, geom=ctx.geom) if need_g else None
+        return gx, gg
+
+
+# ---------------------------------------------------------------- gathers on planes
+
+def _flat_index(xp, idx, lead, hw):
+    """Indices into the flattened array: ``idx`` (per plane) shifted to each plane."""
+    idx = xp.broadcast_to(idx, lead + idx.shape[-2:]).reshape(-1, idx.shape[-2] * idx.shape[-1])
+    return idx + (xp.arange(idx.shape[0], dtype=idx.dtype) * hw)[:, None]
+
+
+class PlaneGather(Op):
+    """``y[..., p, q] = x[..., idx[..., p, q]]`` with ``idx`` flat in the last two axes."""
+
+    def forward(ctx, x, idx):
+        ctx.idx, ctx.size = idx, x.shape[-2:]
+        lead = x.shape[:-2]
+        flat = _flat_index(ctx.xp, idx, lead, x.shape[-2] * x.shape[-1])
+        return x.reshape(-1)[flat].reshape(lead + idx.shape[-2:])
+
+    def backward(ctx, g):
+        return PlaneScatter.apply(g, idx=ctx.idx, size=ctx.size)
+
+
+class PlaneScatter(Op):
+    """The adjoint of ``PlaneGather``: zeros of plane ``size`` with ``g`` added at ``idx``."""
+
+    def forward(ctx, g, idx, size):
+        ctx.idx, xp = idx, ctx.xp
+        lead, hw = g.shape[:-2], size[0] * size[1]
+        flat = _flat_index(xp, idx, lead, hw)
+        n = flat.shape[0] * hw
+        out = xp.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=n)
+        return out.astype(g.dtype).reshape(lead + tuple(size))
+
+    def backward(ctx, gg):
+        return PlaneGather.apply(gg, idx=ctx.idx)
+
+
+# ---------------------------------------------------------------- argument handling
+
+def _tuple(v, n, name, op):
+    """An int or a sequence as an ``n``-tuple of ints."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f'{op}: expected {name} to be a single integer or a tuple of {n} '
+                           f'integers, got {v}')
+    return v
+
+
+def _x(sizes):
+    return ' x '.join(map(str, sizes))
+
+
+def _shape(t):
+    return list(t.shape)
+
+
+def _check_input(op, nd, x, what='input'):
+    if not isinstance(x, Tensor):
+        raise TypeError(f'{op}: expected {what} to be a Tensor, got {type(x).__name__}')
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f'{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) '
+                           f'{what}, got {what} of shape {_shape(x)}')
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f'{op}: expected a floating point {what}, got {x.dtype}')
+
+
+def _check_weight(op, nd, x, w, bias, groups, out_channels):
+    if w.ndim != nd + 2:
+        raise RuntimeError(f'{op}: expected a {nd + 2}-D weight, got weight of shape '
+                           f'{_shape(w)}')
+    if w.dtype is not x.dtype or (bias is not None and bias.dtype is not x.dtype):
+        extra = '' if bias is None else f' and bias {bias.dtype}'
+        raise RuntimeError(f'{op}: input ({x.dtype}), weight ({w.dtype}){extra} must have '
+                           f'the same dtype')
+    if not isinstance(groups, int) or groups < 1:
+        raise RuntimeError(f'{op}: groups must be a positive integer, got {groups!r}')
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise RuntimeError(f'{op}: expected bias of shape [{out_channels}] (one per output '
+                           f'channel), got {_shape(bias)}')
+
+
+def _lift(t, nd):
+    """Run 1-D ops on planes of height 1."""
+    return t.unsqueeze(-2) if nd == 1 else t
+
+
+def _geom(nd, stride, dilation, before, after, groups):
+    if nd == 1:
+        return Geom((1,) + stride, (1,) + dilation, (0,) + before, (0,) + after, groups)
+    return Geom(stride, dilation, before, after, groups)
+
+
+def _finish(y, nd, bias, batched):
+    if nd == 1:
+        y = y.squeeze(-2)
+    if bias is not None:
+        y = y + bias.reshape((-1,) + (1,) * nd)
+    return y if batched else y.squeeze(0)
+
+
+# ---------------------------------------------------------------- convolutions
+
+def _convnd(op, nd, x, weight, bias, stride, padding, dilation, groups):
+    _check_input(op, nd, x)
+    _check_weight(op, nd, x, weight, bias, groups, weight.shape[0])
+    batched = x.ndim == nd + 2
+    x = x if batched else x.unsqueeze(0)
+    c, k = x.shape[1], tuple(weight.shape[2:])
+    if c != weight.shape[1] * groups or weight.shape[0] % groups:
+        raise RuntimeError(
+            f'{op}: given groups={groups}, weight of size {_shape(weight)} expects an input '
+            f'with {weight.shape[1] * groups} channels (in_channels / groups = '
+            f'{weight.shape[1]}, out_channels divisible by groups), but got input of size '
+            f'{_shape(x)} with {c} channels')
+    stride = _tuple(stride, nd, 'stride', op)
+    dilation = _tuple(dilation, nd, 'dilation', op)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise RuntimeError(f'{op}: stride {stride} and dilation {dilation} must be positive')
+    if isinstance(padding, str):
+        if padding == 'valid':
+            before = after = (0,) * nd
+        elif padding == 'same':
+            if max(stride) != 1:
+                raise RuntimeError(f"{op}: padding='same' is not supported for strided "
+                                   f"convolutions (stride={stride}); use an integer padding")
+            total = [d * (kk - 1) for d, kk in zip(dilation, k)]
+            before = tuple(t // 2 for t in total)        # torch puts the odd one after
+            after = tuple(t - b for t, b in zip(total, before))
+        else:
+            raise RuntimeError(f"{op}: invalid padding string {padding!r}, should be one of "
+                             f"'valid' or 'same'")
+    else:
+        before = after = _tuple(padding, nd, 'padding', op)
+        if min(before) < 0:
+            raise RuntimeError(f'{op}: negative padding {before} is not supported')
+    padded = [s + b + a for s, b, a in zip(x.shape[2:], before, after)]
+    span = [d * (kk - 1) + 1 for d, kk in zip(dilation, k)]
+    if any(p < s for p, s in zip(padded, span)):
+        raise RuntimeError(
+            f'{op}: calculated padded input size per channel: ({_x(padded)}) for input of size '
+            f'{_shape(x)}. Kernel size: ({_x(span)}) (dilated). Kernel size can\'t be greater '
+            f'than actual input size; pad the input or use a smaller kernel or dilation')
+    geom = _geom(nd, stride, dilation, before, after, groups)
+    y = Conv.apply(_lift(x, nd), _lift(weight, nd), geom=geom)
+    return _finish(y, nd, bias, batched)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation over ``(N, C, L)`` (or unbatched ``(C, L)``) inputs.
+
+    ``y[n, o, t] = b[o] + sum_{c, i} w[o, c, i] x[n, c, stride * t + dilation * i - padding]``
+
+    >>> x = ember.arange(5.0).reshape(1, 1, 5)
+    >>> ember.nn.functional.conv1d(x, ember.ones(1, 1, 2), padding=1)
+    tensor([[[0., 1., 3., 5., 7., 4.]]])
+    """
+    return _convnd('conv1d', 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation over ``(N, C, H, W)`` (or unbatched ``(C, H, W)``) inputs.
+
+    ``y[n, o, p, q] = b[o] + sum_{c, i, j} w[o, c, i, j] x[n, c, s p + d i - pad, s q + d j
+    - pad]``, with channels split into ``groups``; ``padding`` may be 'same' or 'valid'.
+
+    >>> x = ember.arange(16.0).reshape(1, 1, 4, 4)
+    >>> ember.nn.functional.conv2d(x, ember.ones(1, 1, 2, 2), stride=2)
+    tensor([[[[10., 18.],
+              [42., 50.]]]])
+    """
+    return _convnd('conv2d', 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transposend(op, nd, x, weight, bias, stride, padding, output_padding, groups,
+                      dilation):
+    _check_input(op, nd, x)
+    _check_weight(op, nd, x, weight, bias, groups, weight.shape[1] * groups)
+    batched = x.ndim == nd + 2
+    x = x if batched else x.unsqueeze(0)
+    if x.shape[1] != weight.shape[0] or weight.shape[0] % groups:
+        raise RuntimeError(
+            f'{op}: given groups={groups}, weight of size {_shape(weight)} expects an input '
+            f'with {weight.shape[0]} channels (divisible by groups), but got input of size '
+            f'{_shape(x)} with {x.shape[1]} channels')
+    stride = _tuple(stride, nd, 'stride', op)
+    padding = _tuple(padding, nd, 'padding', op)
+    out_pad = _tuple(output_padding, nd, 'output_padding', op)
+    dilation = _tuple(dilation, nd, 'dilation', op)
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(out_pad) < 0:
+        raise RuntimeError(f'{op}: stride {stride} and dilation {dilation} must be positive, '
+                           f'padding {padding} and output_padding {out_pad} non-negative')
+    if any(op_ >= s and op_ >= d for op_, s, d in zip(out_pad, stride, dilation)):
+        raise RuntimeError(f'{op}: output padding must be smaller than either stride or '
+                           f'dilation, but got output_padding={out_pad}, stride={stride}, '
+                           f'dilation={dilation}')
+    k = weight.shape[2:]
+    size = tuple((i - 1) * s - 2 * p + d * (kk - 1) + o + 1 for i, s, p, d, kk, o
+                 in zip(x.shape[2:], stride, padding, dilation, k, out_pad))
+    if min(size) < 1:
+        raise RuntimeError(f'{op}: given input of size {_shape(x)} and weight of size '
+                           f'{_shape(weight)}, the calculated output size ({_x(size)}) is too '
+                           f'small; reduce padding {padding}')
+    after = tuple(p - o for p, o in zip(padding, out_pad))
+    geom = _geom(nd, stride, dilation, padding, after, groups)
+    y = ConvTranspose.apply(_lift(x, nd), _lift(weight, nd), geom=geom,
+                            size=((1,) + size) if nd == 1 else size)
+    return _finish(y, nd, bias, batched)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """1-D transposed convolution (the gradient of ``conv1d`` for its input).
+
+    ``L_out = (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1``;
+    ``weight`` is ``(C_in, C_out / groups, k)``.
+
+    >>> x = ember.tensor([[[1.0, 2.0, 3.0]]])
+    >>> ember.nn.functional.conv_transpose1d(x, ember.ones(1, 1, 2), stride=2)
+    tensor([[[1., 1., 2., 2., 3., 3.]]])
+    """
+    return _conv_transposend('conv_transpose1d', 1, input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """2-D transposed convolution (the gradient of ``conv2d`` for its input).
+
+    ``H_out = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1`` (and so
+    for W); ``weight`` is ``(C_in, C_out / groups, kh, kw)``.
+
+    >>> x = ember.ones(1, 1, 2, 2)
+    >>> ember.nn.functional.conv_transpose2d(x, ember.ones(1, 1, 2, 2), stride=1)
+    tensor([[[[1., 2., 1.],
+              [2., 4., 2.],
+              [1., 2., 1.]]]])
+    """
+    return _conv_transposend('conv_transpose2d', 2, input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+# ---------------------------------------------------------------- pooling
+
+def _pool_size(n, k, s, p, d, ceil_mode):
+    """PyTorch's pooling output length (a ceil-mode window must start inside input+pad)."""
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked pooling arguments as 2-D tuples, with the padding after and output size."""
+    _check_input(op, nd, x)
+    k = _tuple(kernel_size, nd, 'kernel_size', op)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, nd, 'stride', op)
+    p = _tuple(padding, nd, 'padding', op)
+    d = _tuple(dilation, nd, 'dilation', op)
+    if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:
+        raise RuntimeError(f'{op}: kernel_size {k}, stride {s} and dilation {d} must be '
+                           f'positive and padding {p} non-negative')
+    if any(pp > (dd * (kk - 1) + 1) // 2 for pp, kk, dd in zip(p, k, d)):
+        raise RuntimeError(f'{op}: pad should be at most half of effective kernel size, but '
+                           f'got pad={p}, kernel_size={k} and dilation={d}')
+    size = x.shape[-nd:]
+    out = tuple(_pool_size(n, kk, ss, pp, dd, ceil_mode)
+                for n, kk, ss, pp, dd in zip(size, k, s, p, d))
+    if min(out) < 1:
+        raise RuntimeError(f'{op}: given input of size {_shape(x)}, the calculated output '
+                           f'size ({_x(out)}) is too small for kernel_size={k}, stride={s}, '
+                           f'padding={p}, dilation={d}')
+    after = tuple((o - 1) * ss + dd * (kk - 1) + 1 - n - pp
+                  for o, ss, dd, kk, n, pp in zip(out, s, d, k, size, p))
+
+    def lift(t, fill):
+        return (fill,) + t if nd == 1 else t
+    geom = Geom(lift(s, 1), lift(d, 1), lift(p, 0), lift(after, 0), 1)
+    return lift(k, 1), geom, lift(out, 1)
+
+
+def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    k, geom, out = _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
+    x2 = _lift(x, nd)
+    xp = get_xp(x2)
+    v = _windows(xp, x2.data, k, geom, out, value=-np.inf)
+    # NOTE: ties go to the first maximum in the window, NaN wins (as in torch's CPU kernel)
+    a = v.reshape(v.shape[:-2] + (k[0] * k[1],)).argmax(-1)
+    rows = (xp.arange(out[0], dtype=a.dtype) * geom.stride[0] - geom.before[0])[:, None] \
+        + (a // k[1]) * geom.dilation[0]
+    cols = xp.arange(out[1], dtype=a.dtype) * geom.stride[1] - geom.before[1] \
+        + (a % k[1]) * geom.dilation[1]
+    idx = (rows * x2.shape[-1] + cols).astype(xp.int64)
+    y = PlaneGather.apply(x2, idx=idx)
+    if nd == 1:
+        y, idx = y.squeeze(-2), idx.reshape(idx.shape[:-2] + idx.shape[-1:])
+    return (y, Tensor._make(idx)) if return_indices else y
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling over ``(N, C, L)`` or ``(C, L)``; ``stride`` defaults to the kernel.
+
+    ``y[..., t] = max_i x[..., stride * t + dilation * i - padding]`` (padding is -inf);
+    ``return_indices`` also gives the position of each maximum in ``L``.
+
+    >>> x = ember.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]])
+    >>> ember.nn.functional.max_pool1d(x, 2, return_indices=True)
+    (tensor([[[3., 5.]]]), tensor([[[1, 3]]]))
+    """
+    return _max_poolnd('max_pool1d', 1, input, kernel_size, stride, padding, dilation,
+                       ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)``; ``stride`` defaults to the kernel.
+
+    ``y[..., p, q] = max_{i, j} x[..., s p + d i - pad, s q + d j - pad]``; ``return_indices``
+    also gives each maximum's flat position ``h * W + w`` in its plane, as torch does.
+
+    >>> x = ember.arange(16.0).reshape(1, 1, 4, 4)
+    >>> ember.nn.functional.max_pool2d(x, 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    return _max_poolnd('max_pool2d', 2, input, kernel_size, stride, padding, dilation,
+                       ceil_mode, return_indices)
+
+
+def _avg_divisor(n, k, s, p, out, include_pad):
+    """How many elements each output of one axis averages (PyTorch's rule)."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, n + p)
+    if include_pad:
+        return end - start
+    return np.minimum(end, n) - np.maximum(start, 0)
+
+
+def _avg_poolnd(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override):
+    k, geom, out = _pool_args(op, nd, x, kernel_size, stride, padding, 1, ceil_mode)
+    lead, size = x.shape[:-nd], _lift(x, nd).shape[-2:]
+    xp = get_xp(x)
+    planes = _lift(x, nd).reshape((-1, 1) + tuple(size))
+    ones = Tensor._make(xp.ones((1, 1) + k, dtype=x.data.dtype))
+    y = Conv.apply(planes, ones, geom=geom)
+    if divisor_override:
+        div = np.full(out, float(divisor_override))
+    else:
+        div = np.outer(*[_avg_divisor(n, kk, ss, pp, o, count_include_pad) for n, kk, ss, pp, o
+                         in zip(size, k, geom.stride, geom.before, out)])
+    y = y / Tensor._make(xp.asarray(div, dtype=x.data.dtype))
+    return y.reshape(tuple(lead) + out[2 - nd:])
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """1-D average pooling over ``(N, C, L)`` or ``(C, L)``; ``stride`` defaults to the kernel.
+
+    ``y[..., t] = mean_i x[..., stride * t + i - padding]``, the zero padding counted in the
+    mean unless ``count_include_pad=False``.
+
+    >>> x = ember.tensor([[[1.0, 3.0, 2.0, 6.0]]])
+    >>> ember.nn.functional.avg_pool1d(x, 2)
+    tensor([[[2., 4.]]])
+    """
+    return _avg_poolnd('avg_pool1d', 1, input, kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """2-D average pooling over ``(N, C, H, W)`` or ``(C, H, W)``.
+
+    ``y[..., p, q] = sum_{i, j} x[..., s p + i - pad, s q + j - pad] / divisor``, the divisor
+    being the window size (clipped to input + padding), the count of real elements if
+    ``count_include_pad=False``, or ``divisor_override``.
+
+    >>> x = ember.arange(16.0).reshape(1, 1, 4, 4)
+    >>> ember.nn.functional.avg_pool2d(x, 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    return _avg_poolnd('avg_pool2d', 2, input, kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, divisor_override)
+
+
+def _adaptive_matrix(n, out):
+    """``(out, n)`` averaging matrix: row i averages ``floor(i n / out) : ceil((i+1) n / out)``."""
+    a = np.zeros((out, n))
+    for i in range(out):
+        start, end = (i * n) // out, -(-((i + 1) * n) // out)
+        a[i, start:end] = 1.0 / (end - start)
+    return a
+
+
+def _adaptive_avg_poolnd(op, nd, x, output_size):
+    _check_input(op, nd, x)
+    size = x.shape[-nd:]
+    out = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
+    if len(out) != nd:
+        raise RuntimeError(f'{op}: output_size must have {nd} elements, got {output_size}')
+    out = tuple(n if o is None else int(o) for n, o in zip(size, out))
+    if min(out) < 0 or min(size) < 1:
+        raise RuntimeError(f'{op}: expected a non-empty input and a non-negative output_size, '
+                           f'got input of size {_shape(x)} and output_size {out}')
+    xp = get_xp(x)
+    mats = [Tensor._make(xp.asarray(_adaptive_matrix(n, o), dtype=x.data.dtype))
+            for n, o in zip(size, out)]
+    y = x @ mats[-1].mT
+    return mats[0] @ y if nd == 2 else y
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """1-D adaptive average pooling to length ``output_size``.
+
+    ``y[..., i] = mean x[..., floor(i L / out) : ceil((i + 1) L / out)]``
+
+    >>> ember.nn.functional.adaptive_avg_pool1d(ember.tensor([[1.0, 2.0, 3.0, 5.0]]), 2)
+    tensor([[1.5000, 4.0000]])
+    """
+    return _adaptive_avg_poolnd('adaptive_avg_pool1d', 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """2-D adaptive average pooling to ``output_size`` (an int, or a pair; None keeps a side).
+
+    Window ``i`` of an axis of length ``n`` pooled to ``out`` covers
+    ``floor(i n / out) : ceil((i + 1) n / out)``, so any sizes work (windows may overlap).
+
+    >>> x = ember.arange(9.0).reshape(1, 1, 3, 3)
+    >>> ember.nn.functional.adaptive_avg_pool2d(x, 2)
+    tensor([[[[2., 3.],
+              [5., 6.]]]])
+    """
+    return _adaptive_avg_poolnd('adaptive_avg_pool2d', 2, input, output_size)
+
+
+# ---------------------------------------------------------------- resampling
+
+def _source_index(n, out, scale, mode, align_corners):
+    """Per output position: the nearest source index, or two source indices and weights."""
+    dst = np.arange(out)
+    if mode == 'nearest':
+        # torch computes this in float32: floorf(dst * (float) scale)
+        src = np.floor(dst.astype(np.float32) * np.float32(scale)).astype(np.int64)
+        return np.minimum(src, n - 1)
+    if align_corners:
+        src = dst * ((n - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        src = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w1 = src - i0
+    return i0, i1, 1.0 - w1, w1
+
+
+def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resample ``(N, C, L)`` or ``(N, C, H, W)`` inputs to ``size`` or by ``scale_factor``.
+
+    Modes 'nearest' (``src = floor(dst * in / out)``), 'linear' (3-D) and 'bilinear' (4-D):
+    ``src = (dst + 0.5) in / out - 0.5``, or ``dst (in - 1) / (out - 1)`` with
+    ``align_corners=True``, mixing the two neighbours linearly.
+
+    >>> x = ember.tensor([[[1.0, 2.0]]])
+    >>> ember.nn.functional.interpolate(x, scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    >>> ember.nn.functional.interpolate(x, size=4, mode='linear')
+    tensor([[[1.0000, 1.2500, 1.7500, 2.0000]]])
+    """
+    op = 'interpolate'
+    if not isinstance(input, Tensor):
+        raise TypeError(f'{op}: expected input to be a Tensor, got {type(input).__name__}')
+    nd = input.ndim - 2
+    need = {'nearest': (1, 2), 'linear': (1,), 'bilinear': (2,)}
+    if mode not in need:
+        raise NotImplementedError(f"{op}: mode {mode!r} is not supported; ember has 'nearest', "
+                                  f"'linear' (3-D input) and 'bilinear' (4-D input)")
+    if nd not in need[mode]:
+        raise NotImplementedError(f'{op}: got {input.ndim}-D input of size {_shape(input)}, '
+                                  f'but {mode} mode needs a '
+                                  f'{" or ".join(str(n + 2) for n in need[mode])}-D input')
+    if mode == 'nearest' and align_corners is not None:
+        raise ValueError(f'{op}: align_corners option can only be set with the interpolating '
+                         f'modes: linear | bilinear')
+    if antialias:
+        raise NotImplementedError(f'{op}: antialias=True is not supported')
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f'{op}: expected a floating point input, got {input.dtype}')
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f'{op}: exactly one of size or scale_factor should be defined, got '
+                         f'size={size} and scale_factor={scale_factor}')
+    n_in = input.shape[2:]
+    if size is not None:
+        out = _tuple(size, nd, 'size', op)
+        scales = [n / o for n, o in zip(n_in, out)]
+    else:
+        sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * nd
+        if len(sf) != nd:
+            raise ValueError(f'{op}: scale_factor must have {nd} elements for input of size '
+                             f'{_shape(input)}, got {scale_factor}')
+        out = tuple(int(math.floor(n * f)) for n, f in zip(n_in, sf))
+        scales = [n / o if recompute_scale_factor else 1.0 / f
+                  for n, o, f in zip(n_in, out, sf)]
+    if min(out) < 1:
+        raise ValueError(f'{op}: output size {out} must be positive (input of size '
+                         f'{_shape(input)})')
+    x = _lift(input, nd)
+    n_in, out = x.shape[2:], ((1,) + out) if nd == 1 else out
+    scales = ([1.0] + scales) if nd == 1 else scales
+    xp = get_xp(x)
+    src = [_source_index(n, o, s, mode, bool(align_corners)) for n, o, s in zip(n_in, out, scales)]
+    w = n_in[1]
+    if mode == 'nearest':
+        idx = xp.asarray(src[0][:, None] * w + src[1][None, :])
+        y = PlaneGather.apply(x, idx=idx)
+    else:
+        (h0, h1, a0, a1), (w0, w1, b0, b1) = src
+        y = None
+        for hi, hw in ((h0, a0), (h1, a1)):
+            for wi, ww in ((w0, b0), (w1, b1)):
+                idx = xp.asarray(hi[:, None] * w + wi[None, :])
+                weight = Tensor._make(xp.asarray(np.outer(hw, ww), dtype=x.data.dtype))
+                term = PlaneGather.apply(x, idx=idx) * weight
+                y = term if y is None else y + term
+    return y.squeeze(-2) if nd == 1 else y

@@ -1,0 +1,57 @@
+"""In-place writes into a region of a base tensor, with autograd: PyTorch's CopySlices.
+
+An in-place op on a view, or ``x[idx] = v``, writes into the base tensor's memory. Its
+history becomes a ``ViewAssign`` node: the old base's gradient is zero over the region, and
+the written value's gradient is the region of the incoming gradient.
+"""
+from .._tensor import Tensor
+from ..autograd import Op, _record
+from ..backend import namespace
+
+
+def replay(chain, t):
+    """Apply a view chain ((op class, params), ...) to tensor ``t``."""
+    for cls, params in chain:
+        t = cls.apply(t, **params)
+    return t
+
+
+def region_mask(chain, shape, xp, dtype):
+    """Ones of ``shape`` with zeros where the chain's view of it lies."""
+    mask = xp.ones(shape, dtype=dtype)
+    arr = mask
+    for cls, params in chain[:-1]:
+        ctx = cls.__new__(cls)
+        ctx.xp = xp
+        arr = ctx.forward(arr, **params)
+    cls, params = chain[-1]
+    if cls.is_view:
+        ctx = cls.__new__(cls)
+        ctx.xp = xp
+        ctx.forward(arr, **params)[...] = 0
+    else:   # advanced indexing copies: write through the index instead
+        arr[params['idx']] = 0
+    return mask
+
+
+class ViewAssign(Op):
+    def backward(ctx, g):
+        mask = Tensor._make(region_mask(ctx.chain, g.shape, ctx.xp, g.data.dtype))
+        return g * mask, replay(ctx.chain, g)
+
+
+def alias(t):
+    """A handle at ``t``'s place in the graph, holding a copy of its data."""
+    a = Tensor._make(t.data.copy(), t.grad_fn)
+    a._output_nr, a._requires_grad = t._output_nr, t._requires_grad
+    return a
+
+
+def rebase(base, chain, old_base, value):
+    """Give ``base`` the history of having ``value`` written over ``chain``'s region."""
+    node = ViewAssign.__new__(ViewAssign)
+    node.chain = chain
+    node.xp = namespace(base.data)
+    out = _record(node, [old_base, value], base.data)
+    base.grad_fn, base._output_nr = out.grad_fn, 0
+    base._requires_grad = out.grad_fn is not None or base._requires_grad
