@@ -247,9 +247,9 @@ class Op(Node):
             result._version = base._version
             if base._base is None:
                 result._base, result._view_chain = base, ((cls, params),)
-            else:
+            else:   # a view of a detached tensor is no view for autograd (chain None)
                 result._base = base._base
-                result._view_chain = base._view_chain + ((cls, params),)
+                result._view_chain = base._view_chain and base._view_chain + ((cls, params),)
         if result.grad_fn is ctx:
             ctx._saved = [(tensors[i], tensors[i]._version[0]) for i in cls.save]
             if cls.save_output:

@@ -1,9 +1,17 @@
-"""Linear algebra: matmul and the products built on it."""
-from .._tensor import Tensor, method
-from ..autograd import Op
-from .elementwise import operands
+"""Linear algebra: matmul and the products built on it (mm, bmm, dot, outer, linear), and einsum."""
+import functools
+import string
 
-__all__ = ['matmul']
+from .._dtype import result_type
+from .._tensor import Tensor, eye, method, ones
+from ..autograd import Op
+from .elementwise import _as, operands
+
+__all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
+
+
+def _shapes(*ts):
+    return ' and '.join(str(tuple(t.shape)) for t in ts)
 
 
 class MatMul(Op):
@@ -13,6 +21,7 @@ class MatMul(Op):
         return ctx.xp.matmul(a, b)
 
     def backward(ctx, g):
+        # Broadcast batch dimensions come back summed: autograd's _fit applies sum_to_size.
         a, b = ctx.saved_tensors
         if a.ndim == 1 and b.ndim == 1:
             return g * b, g * a
@@ -31,10 +40,12 @@ def matmul(a, b):
 
     >>> ember.ones(2, 3) @ ember.ones(3)
     tensor([3., 3.])
+    >>> (ember.ones(5, 2, 3) @ ember.ones(3, 4)).shape
+    ember.Size([5, 2, 4])
     """
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f'matmul: both arguments need at least 1 dimension, got '
-                           f'{tuple(a.shape)} and {tuple(b.shape)}')
+                           f'{_shapes(a, b)}')
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
@@ -45,3 +56,202 @@ def matmul(a, b):
 
 
 Tensor.__rmatmul__ = lambda b, a: matmul(a, b)
+
+
+@method('mm')
+def mm(a, b):
+    """The product of two matrices (2-D only; ``matmul`` broadcasts).
+
+    >>> ember.mm(ember.ones(2, 3), ember.ones(3, 4)).shape
+    ember.Size([2, 4])
+    """
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f'mm: expected two 2-D tensors, got {_shapes(a, b)}')
+    return matmul(a, b)
+
+
+@method('bmm')
+def bmm(a, b):
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors; no broadcasting.
+
+    >>> ember.bmm(ember.ones(5, 2, 3), ember.ones(5, 3, 4)).shape
+    ember.Size([5, 2, 4])
+    """
+    if a.ndim != 3 or b.ndim != 3:
+        raise RuntimeError(f'bmm: expected two 3-D tensors, got {_shapes(a, b)}')
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f'bmm: batch sizes {a.shape[0]} and {b.shape[0]} differ '
+                           f'({_shapes(a, b)})')
+    return matmul(a, b)
+
+
+def dot(a, b):
+    """The inner product of two 1-D tensors of the same length (torch's ``dot``).
+
+    >>> ember.dot(ember.tensor([1.0, 2.0]), ember.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f'dot: expected two 1-D tensors, got {_shapes(a, b)}')
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f'dot: tensors have different lengths ({_shapes(a, b)})')
+    return matmul(a, b)
+
+
+@method('dot')
+def _dot_method(a, b):
+    """``a.dot(b)``: the talk's API. For two 1-D tensors it is torch's ``dot``; for matrices
+    and batches it is matrix multiplication (``a @ b``), like NumPy's ``dot``, where torch's
+    ``Tensor.dot`` raises. ``ember.dot`` itself keeps torch's 1-D rule.
+
+    >>> ember.tensor([1.0, 2.0]).dot(ember.tensor([3.0, 4.0]))
+    tensor(11.)
+    >>> ember.ones(4, 2).dot(ember.ones(2, 3)).shape
+    ember.Size([4, 3])
+    """
+    if a.ndim == 1 and b.ndim == 1:
+        return dot(a, b)
+    return matmul(a, b)
+
+
+@method('outer', 'ger')
+def outer(a, b):
+    """The outer product of two 1-D tensors: ``out[i, j] = a[i] * b[j]``.
+
+    >>> ember.outer(ember.tensor([1.0, 2.0]), ember.tensor([3.0, 4.0]))
+    tensor([[3., 4.],
+            [6., 8.]])
+    """
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f'outer: expected two 1-D tensors, got {_shapes(a, b)}')
+    return a.unsqueeze(1) * b.unsqueeze(0)
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``: the affine map of ``nn.Linear`` (weight is (out, in)).
+
+    >>> ember.linear(ember.ones(2, 3), ember.ones(4, 3), ember.zeros(4)).shape
+    ember.Size([2, 4])
+    """
+    if weight.ndim not in (1, 2):
+        raise RuntimeError(f'linear: weight must be 1-D or 2-D, got {tuple(weight.shape)}')
+    out = matmul(input, weight.mT if weight.ndim == 2 else weight)
+    return out if bias is None else out + bias
+
+
+# ---------------------------------------------------------------- einsum
+
+class Einsum(Op):
+    """``einsum`` on explicit subscripts (no ellipsis, sizes already broadcast)."""
+
+    def forward(ctx, *arrays, specs, out, sizes, spare):
+        ctx.specs, ctx.out, ctx.sizes, ctx.spare = specs, out, sizes, spare
+        eq = ','.join(specs) + '->' + out
+        return ctx.xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
+
+    def backward(ctx, g):
+        ops = ctx.saved_tensors
+        return tuple(_operand_grad(ctx, g, ops, i) if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+def _operand_grad(ctx, g, ops, i):
+    """The gradient of operand ``i``: einsum of ``g`` with the other operands. A subscript
+    repeated in operand ``i`` (a diagonal) gets a fresh letter and an identity matrix; one
+    summed away in operand ``i`` alone gets a vector of ones."""
+    terms = [(ctx.out, g)] + [(s, t) for j, (s, t) in enumerate(zip(ctx.specs, ops)) if j != i]
+    spare, target = iter(ctx.spare), ''
+    for c in ctx.specs[i]:
+        if c in target:
+            f = next(spare)
+            terms.append((c + f, eye(ctx.sizes[c], dtype=g.dtype, device=g.device)))
+            c = f
+        target += c
+    seen = ''.join(s for s, _ in terms)
+    for c in target:
+        if c not in seen:
+            terms.append((c, ones(ctx.sizes[c], dtype=g.dtype, device=g.device)))
+    return _einsum([s for s, _ in terms], target, [t for _, t in terms])
+
+
+def _einsum(specs, out, tensors):
+    sizes = {}
+    for s, t in zip(specs, tensors):
+        sizes.update(zip(s, t.shape))
+    spare = [c for c in string.ascii_letters if c not in sizes]
+    dt = result_type(*tensors)
+    tensors = [_as(t, dt, t) for t in tensors]
+    op = _einsum_op(len(tensors))
+    return op.apply(*tensors, specs=tuple(specs), out=out, sizes=sizes, spare=spare)
+
+
+@functools.lru_cache(maxsize=None)
+def _einsum_op(n):
+    return type('Einsum', (Einsum,), {'save': tuple(range(n))})
+
+
+def _parse(equation, tensors):
+    """Explicit subscripts for each operand and the output, with ``...`` spelled out."""
+    eq = equation.replace(' ', '')
+    lhs, arrow, rhs = eq.partition('->')
+    specs = lhs.split(',')
+    if len(specs) != len(tensors):
+        raise RuntimeError(f'einsum: {equation!r} has {len(specs)} operand subscripts but '
+                           f'{len(tensors)} operands were given')
+    for s in specs + [rhs]:
+        if not all(c.isalpha() for c in s.replace('...', '')):
+            raise RuntimeError(f'einsum: invalid subscripts {s!r} in {equation!r}')
+    free = [c for c in string.ascii_letters if c not in eq]
+    n_ell = max([t.ndim - len(s) + 3 for s, t in zip(specs, tensors) if '...' in s] or [0])
+    ell = ''.join(free[:n_ell])
+    out_specs = []
+    for i, (s, t) in enumerate(zip(specs, tensors)):
+        if '...' in s:
+            s = s.replace('...', ell[n_ell - (t.ndim - len(s) + 3):])
+        if len(s) != t.ndim:
+            raise RuntimeError(f'einsum: operand {i} has {t.ndim} dimensions {tuple(t.shape)} '
+                               f'but subscripts {specs[i]!r}')
+        out_specs.append(s)
+    if arrow:
+        out = rhs.replace('...', ell)
+    else:
+        letters = ''.join(out_specs)
+        out = ell + ''.join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                   and c not in ell))
+    if len(set(out)) != len(out):
+        raise RuntimeError(f'einsum: output subscripts {rhs!r} repeat an index')
+    return out_specs, out
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as torch and NumPy: ``einsum('ij,jk->ik', a, b)`` is ``a @ b``.
+    Ellipses (``...``) broadcast; the backward pass is einsum again, so it differentiates
+    to any order.
+
+    >>> a, b = ember.ones(2, 3), ember.ones(3, 4)
+    >>> ember.einsum('ij,jk->ik', a, b).shape
+    ember.Size([2, 4])
+    >>> ember.einsum('ii', ember.eye(3))
+    tensor(3.)
+    >>> ember.einsum('...ij->...ji', ember.ones(5, 2, 3)).shape
+    ember.Size([5, 3, 2])
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    specs, out = _parse(equation, operands)
+    sizes = {}
+    for i, (s, t) in enumerate(zip(specs, operands)):
+        for c, n in zip(s, t.shape):
+            if sizes.get(c, 1) not in (1, n) and n != 1:
+                raise RuntimeError(f'einsum: subscript {c!r} has size {n} in operand {i} '
+                                   f'{tuple(t.shape)} but size {sizes[c]} elsewhere '
+                                   f'({equation!r})')
+            sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
+    for c in out:
+        if c not in sizes:
+            raise RuntimeError(f'einsum: output subscript {c!r} does not appear in the inputs '
+                               f'({equation!r})')
+    # size-1 dimensions broadcast (NumPy's einsum only broadcasts inside an ellipsis)
+    tensors = [t.expand(*(sizes[c] for c in s)) if any(n != sizes[c] for c, n in
+               zip(s, t.shape)) else t for s, t in zip(specs, operands)]
+    return _einsum(specs, out, tensors)

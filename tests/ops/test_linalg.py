@@ -1,0 +1,118 @@
+"""Linear algebra against PyTorch: matmul and its relatives, einsum, and their errors."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from tests.helpers import NC, Case, make_tests
+
+MATMUL = [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((4,), (4, 5)), ((3, 4), (4,)),
+          ((4,), (4,)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)),
+          ((4,), (2, 4, 5)), ((2, 3, 4), (4,)), ((0, 4), (4, 5)), ((3, 0), (0, 5)),
+          (NC((3, 4)), NC((4, 5)))]
+MM = [((3, 4), (4, 5)), ((1, 4), (4, 1)), ((0, 4), (4, 5)), (NC((3, 4)), (4, 5))]
+BMM = [((2, 3, 4), (2, 4, 5)), ((1, 1, 4), (1, 4, 1)), ((0, 3, 4), (0, 4, 5))]
+VEC = [((4,), (4,)), ((1,), (1,)), ((0,), (0,))]
+OUTER = [((3,), (4,)), ((1,), (4,)), ((0,), (4,))]
+LINEAR = [((3, 4), (5, 4), (5,)), ((2, 3, 4), (5, 4), (5,)), ((4,), (5, 4), (5,)),
+          ((0, 4), (5, 4), (5,)), (NC((3, 4)), NC((5, 4)), (5,))]
+DOT_MATRIX = [((3, 4), (4, 5)), ((2, 3, 4), (4, 5))]
+
+
+def einsum(eq, *shapes, second_order=True):
+    return Case(f'einsum[{eq}]', lambda m, *xs: m.einsum(eq, *xs), [shapes],
+                second_order=second_order)
+
+
+CASES = [
+    Case('matmul', lambda m, a, b: a @ b, MATMUL, second_order=True),
+    Case('matmul_fn', lambda m, a, b: m.matmul(a, b), MATMUL[5:8], second_order=True),
+    Case('matmul_vector', lambda m, a, b: m.matmul(a, b), MATMUL[2:5] + MATMUL[8:10],
+         second_order=True),
+    Case('matmul_int', lambda m, a, b: a @ b, MATMUL[:3], ints=((0, -3, 3), (1, -3, 3)),
+         grad=False),
+    Case('mm', lambda m, a, b: m.mm(a, b), MM, second_order=True),
+    Case('mm_method', lambda m, a, b: a.mm(b), MM[:1]),
+    Case('bmm', lambda m, a, b: m.bmm(a, b), BMM, second_order=True),
+    Case('bmm_method', lambda m, a, b: a.bmm(b), BMM[:1]),
+    Case('dot', lambda m, a, b: m.dot(a, b), VEC, second_order=True),
+    Case('dot_method', lambda m, a, b: a.dot(b), VEC[:1]),
+    Case('dot_method_matrix', lambda m, a, b: a.dot(b) if m is ember else a @ b, DOT_MATRIX,
+         second_order=True),
+    Case('outer', lambda m, a, b: m.outer(a, b), OUTER, second_order=True),
+    Case('outer_method', lambda m, a, b: a.outer(b), OUTER[:1]),
+    Case('linear', lambda m, x, w, b: (m.linear if m is ember else m.nn.functional.linear)(
+        x, w, b), LINEAR, second_order=True),
+    Case('linear_no_bias', lambda m, x, w: (m.linear if m is ember else m.nn.functional.linear)(
+        x, w), [s[:2] for s in LINEAR]),
+    einsum('ij,jk->ik', (3, 4), (4, 5)),
+    einsum('bij,bjk->bik', (2, 3, 4), (2, 4, 5)),
+    einsum('ij,jk', (3, 4), (4, 5)),
+    einsum('i,i->', (4,), (4,)),
+    einsum('i,j->ij', (3,), (4,)),
+    einsum('ij->ji', (3, 4)),
+    einsum('ij->', (3, 4)),
+    einsum('ij->j', (3, 4)),
+    einsum('ii->i', (3, 3)),
+    einsum('ii', (3, 3)),
+    einsum('iij->ji', (3, 3, 2)),
+    einsum('ij,ij,ij->i', (3, 4), (3, 4), (3, 4)),
+    einsum('ij,jk,kl->il', (2, 3), (3, 4), (4, 2)),
+    einsum('...ij,...jk->...ik', (2, 3, 4), (1, 4, 5)),
+    einsum('b...,b...->b', (2, 3, 4), (2, 3, 4)),
+    einsum('...i->...', (2, 3, 4)),
+    einsum('bi,i->b', (0, 4), (4,)),
+    einsum('i,j->ij', (3,), (1,)),
+]
+
+test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
+
+
+# ---------------------------------------------------------------- plain tests
+
+def test_einsum_takes_a_list_of_operands():
+    a, b = ember.ones(2, 3), ember.ones(3)
+    np.testing.assert_array_equal(ember.einsum('ij,j->i', [a, b]).data, [3.0, 3.0])
+
+
+def test_einsum_promotes_dtypes():
+    a, b = ember.ones(2, 3, dtype=ember.float64), ember.ones(3)
+    assert ember.einsum('ij,j->i', a, b).dtype is ember.float64
+
+
+def test_matmul_broadcast_batch_gradient_is_summed():
+    a = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    b = ember.randn(2, 5, 4, 6, dtype=ember.float64, requires_grad=True)
+    ta, tb = torch.tensor(a.data, requires_grad=True), torch.tensor(b.data, requires_grad=True)
+    (a @ b).sum().backward()
+    (ta @ tb).sum().backward()
+    np.testing.assert_allclose(a.grad.data, ta.grad.numpy())
+    np.testing.assert_allclose(b.grad.data, tb.grad.numpy())
+
+
+@pytest.mark.parametrize('fn,match', [
+    (lambda: ember.ones(3, 4) @ ember.ones(5, 6),
+     r'matmul: \(3, 4\) @ \(5, 6\): inner dimensions 4 and 5 differ'),
+    (lambda: ember.ones(3) @ ember.ones(4), r'matmul: \(3,\) @ \(4,\): inner dimensions 3 and 4'),
+    (lambda: ember.matmul(ember.tensor(2.0), ember.ones(3)), r'matmul: .*at least 1 dim'),
+    (lambda: ember.ones(2, 3, 4) @ ember.ones(5, 4, 2), r'matmul: .*\(2, 3, 4\)'),
+    (lambda: ember.mm(ember.ones(3), ember.ones(3, 4)),
+     r'mm: expected two 2-D tensors, got \(3,\) and \(3, 4\)'),
+    (lambda: ember.mm(ember.ones(3, 4), ember.ones(5, 6)), r'inner dimensions 4 and 5'),
+    (lambda: ember.bmm(ember.ones(3, 4), ember.ones(3, 4, 5)), r'bmm: expected two 3-D'),
+    (lambda: ember.bmm(ember.ones(2, 3, 4), ember.ones(3, 4, 5)),
+     r'bmm: batch sizes 2 and 3 differ'),
+    (lambda: ember.dot(ember.ones(3), ember.ones(4)), r'dot: .*different lengths'),
+    (lambda: ember.dot(ember.ones(2, 3), ember.ones(3)), r'dot: expected two 1-D'),
+    (lambda: ember.outer(ember.ones(2, 3), ember.ones(3)), r'outer: expected two 1-D'),
+    (lambda: ember.einsum('ij,jk->ik', ember.ones(3, 4)), r'einsum: .*2 operand subscripts'),
+    (lambda: ember.einsum('ij,jk->ik', ember.ones(3, 4), ember.ones(5, 6)),
+     r"einsum: subscript 'j' has size 5"),
+    (lambda: ember.einsum('ijk->i', ember.ones(3, 4)), r'einsum: operand 0 has 2 dim'),
+    (lambda: ember.einsum('ij->iz', ember.ones(3, 4)), r"einsum: output subscript 'z'"),
+    (lambda: ember.einsum('ij->ii', ember.ones(3, 4)), r'einsum: .*repeat'),
+    (lambda: ember.linear(ember.ones(3, 4), ember.ones(2, 5, 4)), r'linear: weight'),
+])
+def test_errors_name_the_op_and_shapes(fn, match):
+    with pytest.raises(RuntimeError, match=match):
+        fn()
