@@ -25,3 +25,4 @@ for _n, _d in _ALIASES.items():
 del _n, _d
 
 __version__ = '0.1.0'
+from .nn.functional import softmax, log_softmax, dropout, one_hot  # noqa: E402,F401  (torch.*)

@@ -599,17 +599,17 @@ def _numeric_jacobian(fn, inputs, eps):
         if t is None or not t.requires_grad:
             cols.append(None)
             continue
-        flat = t.data.reshape(-1)
+        arr = t.data    # indexed in place: reshape(-1) would copy a non-contiguous array
         jac = []
-        for k in range(flat.size):
-            old = flat[k]
-            flat[k] = old + eps
+        for k in np.ndindex(arr.shape):
+            old = arr[k].copy()
+            arr[k] = old + eps
             with no_grad():
                 plus = _flat_outputs(fn(*inputs))
-            flat[k] = old - eps
+            arr[k] = old - eps
             with no_grad():
                 minus = _flat_outputs(fn(*inputs))
-            flat[k] = old
+            arr[k] = old
             jac.append((plus - minus) / (2 * eps))
         cols.append(np.stack(jac, 1) if jac else None)
     return cols

@@ -1,12 +1,16 @@
-"""Elementwise ops: arithmetic, math functions, activations, comparisons.
+"""Elementwise ops: arithmetic, math functions, activations, comparisons, rounding.
 
 Each op is one small ``Op`` class (forward on arrays, backward in ember ops) and a function
 that promotes its operands as PyTorch does and calls ``apply``.
 """
+import builtins
+import functools
+import math
+
 import numpy as np
 
 from .._dtype import get_default_dtype, result_type
-from .._tensor import Tensor, method
+from .._tensor import Tensor, method, zeros_like
 from ..autograd import Op
 from ..backend import namespace, to_device
 
@@ -117,6 +121,7 @@ class RoundedDiv(Op):
     differentiable = False   # piecewise constant: torch's gradient is zero
 
     def forward(ctx, a, b, mode):
+        _check_int_divisor(a, b)
         if mode == 'floor':
             return ctx.xp.floor_divide(a, b)
         if mode == 'trunc':
@@ -388,3 +393,779 @@ Tensor.__rand__, Tensor.__ror__, Tensor.__rxor__ = bitwise_and, bitwise_or, bitw
 Tensor.__invert__ = bitwise_not
 __all__ += ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logical_and', 'logical_or', 'logical_xor',
             'logical_not', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not']
+
+
+# ---------------------------------------------------------------- math functions
+
+LN2, LN10 = math.log(2.0), math.log(10.0)
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _special(xp, fn, x):
+    """erf and erfc, which NumPy lacks: Python's math module per element on the CPU (exact
+    but slow), CuPy's kernels on the GPU."""
+    if xp is np:
+        return np.asarray(np.frompyfunc(getattr(math, fn), 1, 1)(x), dtype=x.dtype)
+    from cupyx.scipy import special
+    return getattr(special, fn)(x)
+
+
+def _sigmoid(xp, x):
+    e = xp.exp(-xp.abs(x))   # in (0, 1]: never overflows, for any x
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+FORWARD = {'erf': lambda xp, x: _special(xp, 'erf', x),
+           'erfc': lambda xp, x: _special(xp, 'erfc', x),
+           'sigmoid': _sigmoid}
+
+# The derivative of each math function, in ember ops (so gradients of gradients work): of the
+# input x for Unary, of the output y for UnaryOut.
+DERIVATIVE = {
+    'log2': lambda x: 1 / (x * LN2),
+    'log10': lambda x: 1 / (x * LN10),
+    'log1p': lambda x: 1 / (1 + x),
+    'sin': lambda x: cos(x),
+    'cos': lambda x: -sin(x),
+    'arcsin': lambda x: rsqrt(1 - x * x),
+    'arccos': lambda x: -rsqrt(1 - x * x),
+    'arctan': lambda x: 1 / (1 + x * x),
+    'sinh': lambda x: cosh(x),
+    'cosh': lambda x: sinh(x),
+    'erf': lambda x: TWO_OVER_SQRT_PI * exp(-x * x),
+    'erfc': lambda x: -TWO_OVER_SQRT_PI * exp(-x * x),
+    'exp2': lambda y: y * LN2,
+    'expm1': lambda y: y + 1,
+    'sqrt': lambda y: 0.5 / y,
+    'tan': lambda y: 1 + y * y,
+    'tanh': lambda y: 1 - y * y,
+    'sigmoid': lambda y: y * (1 - y),
+}
+
+
+class Unary(Op):
+    """A math function ``xp.<fn>`` whose derivative is a rule of its input."""
+    save = (0,)
+
+    @property
+    def name(self):
+        return f'{self.fn.title()}Backward'
+
+    def forward(ctx, x, fn):
+        ctx.fn = fn
+        return FORWARD[fn](ctx.xp, x) if fn in FORWARD else getattr(ctx.xp, fn)(x)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * DERIVATIVE[ctx.fn](x)
+
+
+class UnaryOut(Unary):
+    """A math function whose derivative reads best from its output (exp2, sqrt, tanh...)."""
+    save = ()
+    save_output = True
+
+
+def _math(name, op, fn, summary, example, result):
+    """A public math function: float results (integers are cast), a Tensor method, a doctest."""
+    def math_fn(x):
+        return op.apply(floating(x), fn=fn)
+    math_fn.__name__ = math_fn.__qualname__ = name
+    math_fn.__doc__ = (f'{summary}, elementwise; integer inputs give floats.\n\n'
+                       f'    >>> ember.{name}(ember.tensor({example}))\n    {result}\n    ')
+    setattr(Tensor, name, math_fn)
+    return math_fn
+
+
+exp2 = _math('exp2', UnaryOut, 'exp2', '``2 ** x``', '[0, 3]', 'tensor([1., 8.])')
+expm1 = _math('expm1', UnaryOut, 'expm1', '``exp(x) - 1``, exact near 0', '[0.0]',
+              'tensor([0.])')
+log2 = _math('log2', Unary, 'log2', 'Base-2 logarithm', '[1, 8]', 'tensor([0., 3.])')
+log10 = _math('log10', Unary, 'log10', 'Base-10 logarithm', '[1, 10]', 'tensor([0., 1.])')
+log1p = _math('log1p', Unary, 'log1p', '``log(1 + x)``, exact near 0', '[0.0]', 'tensor([0.])')
+sqrt = _math('sqrt', UnaryOut, 'sqrt', 'Square root', '[4, 9]', 'tensor([2., 3.])')
+sin = _math('sin', Unary, 'sin', 'Sine', '[0.0]', 'tensor([0.])')
+cos = _math('cos', Unary, 'cos', 'Cosine', '[0.0]', 'tensor([1.])')
+tan = _math('tan', UnaryOut, 'tan', 'Tangent', '[0.0]', 'tensor([0.])')
+asin = _math('asin', Unary, 'arcsin', 'Inverse sine', '[0.0, 1.0]', 'tensor([0.0000, 1.5708])')
+acos = _math('acos', Unary, 'arccos', 'Inverse cosine', '[1.0]', 'tensor([0.])')
+atan = _math('atan', Unary, 'arctan', 'Inverse tangent', '[0.0, 1.0]',
+             'tensor([0.0000, 0.7854])')
+sinh = _math('sinh', Unary, 'sinh', 'Hyperbolic sine', '[0.0]', 'tensor([0.])')
+cosh = _math('cosh', Unary, 'cosh', 'Hyperbolic cosine', '[0.0]', 'tensor([1.])')
+tanh = _math('tanh', UnaryOut, 'tanh', 'Hyperbolic tangent', '[0.0, 100.0]', 'tensor([0., 1.])')
+sigmoid = _math('sigmoid', UnaryOut, 'sigmoid', 'The logistic ``1 / (1 + exp(-x))``, stable '
+                'for large ``|x|``', '[0.0]', 'tensor([0.5000])')
+erf = _math('erf', Unary, 'erf', 'The error function', '[0.0, 10.0]', 'tensor([0., 1.])')
+erfc = _math('erfc', Unary, 'erfc', 'The complementary error function ``1 - erf(x)``',
+             '[0.0]', 'tensor([1.])')
+arcsin, arccos, arctan = asin, acos, atan
+Tensor.arcsin, Tensor.arccos, Tensor.arctan = asin, acos, atan
+
+
+@method('rsqrt')
+def rsqrt(x):
+    """``1 / sqrt(x)``; integer inputs give floats.
+
+    >>> ember.rsqrt(ember.tensor([4.0]))
+    tensor([0.5000])
+    """
+    return pow(floating(x), -0.5)
+
+
+@method('reciprocal')
+def reciprocal(x):
+    """``1 / x``; integer inputs give floats.
+
+    >>> ember.reciprocal(ember.tensor([2, 4]))
+    tensor([0.5000, 0.2500])
+    """
+    return div(1, floating(x))
+
+
+@method('square')
+def square(x):
+    """``x * x`` (integers stay integers).
+
+    >>> ember.square(ember.tensor([-2, 3]))
+    tensor([4, 9])
+    """
+    return mul(x, x)
+
+
+class Atan2(Op):
+    save = (0, 1)
+
+    def forward(ctx, a, b):
+        return ctx.xp.arctan2(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        r = g / (a * a + b * b)
+        return r * b, -r * a
+
+
+@method('atan2', 'arctan2')
+def atan2(a, b):
+    """The angle of the point ``(b, a)``: ``atan(a / b)`` in the right quadrant.
+
+    >>> ember.atan2(ember.tensor([1.0]), ember.tensor([-1.0]))
+    tensor([2.3562])
+    """
+    a, b = operands(a, b)
+    return Atan2.apply(floating(a), floating(b))
+
+
+arctan2 = atan2
+
+
+# ---------------------------------------------------------------- piecewise functions
+
+class Abs(Op):
+    save = (0,)
+
+    def forward(ctx, x):
+        return ctx.xp.abs(x)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * sign(x)   # NOTE: abs'(0) = sign(0) = 0, as torch.
+
+
+@method('abs', '__abs__', 'absolute')
+def abs(x):
+    """Absolute value.
+
+    >>> ember.abs(ember.tensor([-1.5, 2.0]))
+    tensor([1.5000, 2.0000])
+    """
+    if x.dtype.kind == 0:
+        raise RuntimeError('abs: not implemented for bool tensors')
+    return Abs.apply(x)
+
+
+absolute = abs
+
+
+class Step(Op):
+    """A piecewise-constant function of x (floor, sign, the slope of relu): its gradient is
+    zero, as torch's is, but the output stays in the graph so that gradients of gradients do."""
+
+    def forward(ctx, x, fn):
+        return fn(ctx.xp, x)
+
+    def backward(ctx, g):
+        return zeros_like(g)
+
+
+def _step(x, fn):
+    if not x.dtype.is_floating_point:   # integers are already whole: torch returns a copy
+        return Step.apply(x, fn=lambda xp, a: a.copy())
+    return Step.apply(x, fn=fn)
+
+
+@method('sign')
+def sign(x):
+    """-1, 0 or 1 by the sign of each element (0 for nan, as torch).
+
+    >>> ember.sign(ember.tensor([-2.0, 0.0, 3.0]))
+    tensor([-1.,  0.,  1.])
+    """
+    if x.dtype.kind == 0:
+        return _step(x, None)
+    return Step.apply(x, fn=lambda xp, a: xp.where(a == a, xp.sign(a), 0).astype(a.dtype))
+
+
+@method('floor')
+def floor(x):
+    """Round down to a whole number (integers stay integers); zero gradient.
+
+    >>> ember.floor(ember.tensor([-1.5, 1.5]))
+    tensor([-2.,  1.])
+    """
+    return _step(x, lambda xp, a: xp.floor(a))
+
+
+@method('ceil')
+def ceil(x):
+    """Round up to a whole number; zero gradient.
+
+    >>> ember.ceil(ember.tensor([-1.5, 1.5]))
+    tensor([-1.,  2.])
+    """
+    return _step(x, lambda xp, a: xp.ceil(a))
+
+
+@method('trunc', 'fix')
+def trunc(x):
+    """Round towards zero; zero gradient.
+
+    >>> ember.trunc(ember.tensor([-1.5, 1.5]))
+    tensor([-1.,  1.])
+    """
+    return _step(x, lambda xp, a: xp.trunc(a))
+
+
+fix = trunc
+
+
+@method('round')
+def round(x, decimals=0):
+    """Round half to even, to ``decimals`` decimal places; zero gradient.
+
+    >>> ember.round(ember.tensor([0.5, 1.5, 2.567]))
+    tensor([0., 2., 3.])
+    >>> ember.round(ember.tensor([2.567]), decimals=2)
+    tensor([2.5700])
+    """
+    if decimals == 0:
+        return _step(x, lambda xp, a: xp.round(a))
+    scale = 10.0 ** builtins.abs(decimals)   # as torch: scale up for decimals > 0, else down
+    if decimals > 0:
+        return _step(x, lambda xp, a: xp.round(a * scale) / scale)
+    return _step(x, lambda xp, a: xp.round(a / scale) * scale)
+
+
+@method('frac')
+def frac(x):
+    """The fractional part ``x - trunc(x)``, with the sign of ``x``.
+
+    >>> ember.frac(ember.tensor([-1.25, 2.5]))
+    tensor([-0.2500,  0.5000])
+    """
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f'frac: not implemented for {x.dtype} tensors')
+    return x - trunc(x)
+
+
+class Extremum(Op):
+    save = (0, 1)
+
+    def forward(ctx, a, b, fn):
+        ctx.fn = fn
+        return getattr(ctx.xp, fn)(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        zero = g * 0
+        half = where(a == b, g / 2, g)   # NOTE: ties split the gradient in half, as torch.
+        a_loses = a < b if ctx.fn == 'maximum' else a > b
+        b_loses = a > b if ctx.fn == 'maximum' else a < b
+        return where(a_loses, zero, half), where(b_loses, zero, half)
+
+
+@method('maximum')
+def maximum(a, b):
+    """The larger of two tensors, elementwise (nan if either is nan).
+
+    >>> ember.maximum(ember.tensor([1.0, 4.0]), ember.tensor([3.0, 2.0]))
+    tensor([3., 4.])
+    """
+    a, b = operands(a, b)
+    return Extremum.apply(a, b, fn='maximum')
+
+
+@method('minimum')
+def minimum(a, b):
+    """The smaller of two tensors, elementwise (nan if either is nan).
+
+    >>> ember.minimum(ember.tensor([1.0, 4.0]), ember.tensor([3.0, 2.0]))
+    tensor([1., 2.])
+    """
+    a, b = operands(a, b)
+    return Extremum.apply(a, b, fn='minimum')
+
+
+@method('clamp', 'clip')
+def clamp(x, min=None, max=None):
+    """Limit ``x`` to ``[min, max]``; the bounds are numbers or tensors, either may be None.
+
+    >>> ember.clamp(ember.tensor([-2.0, 0.5, 2.0]), min=-1, max=1)
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    # NOTE: x keeps its gradient at a bound (torch's min <= x <= max); a tensor bound gets the
+    # gradient where x lies beyond it. (When min > max torch also gives min a share; not ember.)
+    if min is not None:
+        x = where(x < min, min, x)
+    if max is not None:
+        x = where(x > max, max, x)
+    return x
+
+
+clip = clamp
+
+
+@method('clamp_min')
+def clamp_min(x, min):
+    """``clamp(x, min=min)``.
+
+    >>> ember.clamp_min(ember.tensor([-1.0, 1.0]), 0)
+    tensor([0., 1.])
+    """
+    return clamp(x, min=min)
+
+
+@method('clamp_max')
+def clamp_max(x, max):
+    """``clamp(x, max=max)``.
+
+    >>> ember.clamp_max(ember.tensor([-1.0, 1.0]), 0)
+    tensor([-1.,  0.])
+    """
+    return clamp(x, max=max)
+
+
+@method('lerp')
+def lerp(start, end, weight):
+    """Linear interpolation ``start + weight * (end - start)``; weight a number or a tensor.
+
+    >>> ember.lerp(ember.tensor([0.0, 1.0]), ember.tensor([10.0, 3.0]), 0.5)
+    tensor([5., 2.])
+    """
+    return start + weight * (end - start)
+
+
+# ---------------------------------------------------------------- float tests and repairs
+
+class Predicate(Op):
+    """isnan, isinf, isfinite: bool results, no gradient."""
+    differentiable = False
+
+    def forward(ctx, x, fn):
+        return getattr(ctx.xp, fn)(x)
+
+
+@method('isnan')
+def isnan(x):
+    """True where ``x`` is nan.
+
+    >>> ember.isnan(ember.tensor([1.0, float('nan')]))
+    tensor([False,  True])
+    """
+    return Predicate.apply(x, fn='isnan')
+
+
+@method('isinf')
+def isinf(x):
+    """True where ``x`` is plus or minus infinity.
+
+    >>> ember.isinf(ember.tensor([1.0, float('-inf')]))
+    tensor([False,  True])
+    """
+    return Predicate.apply(x, fn='isinf')
+
+
+@method('isfinite')
+def isfinite(x):
+    """True where ``x`` is neither nan nor infinite.
+
+    >>> ember.isfinite(ember.tensor([1.0, float('inf'), float('nan')]))
+    tensor([ True, False, False])
+    """
+    return Predicate.apply(x, fn='isfinite')
+
+
+class NanToNum(Op):
+    save = (0,)
+
+    def forward(ctx, x, nan, posinf, neginf):
+        return ctx.xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return where(isfinite(x), g, zeros_like(g))   # NOTE: replaced entries get 0, as torch.
+
+
+@method('nan_to_num')
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """Replace nan, +inf and -inf (by default with 0 and the dtype's largest and smallest).
+
+    >>> ember.nan_to_num(ember.tensor([float('nan'), float('inf'), 1.0]), posinf=9.0)
+    tensor([0., 9., 1.])
+    """
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+# ---------------------------------------------------------------- integer division
+
+class Mod(Op):
+    """remainder (the sign of the divisor, Python's %) and fmod (the sign of the dividend)."""
+    save = (0, 1)
+
+    def forward(ctx, a, b, fn):
+        ctx.fn = fn
+        _check_int_divisor(a, b)
+        return getattr(ctx.xp, fn)(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        q = div(a, b, rounding_mode='floor' if ctx.fn == 'remainder' else 'trunc')
+        return g, -g * q
+
+
+def _check_int_divisor(a, b):
+    if a.dtype.kind in 'biu' and (b == 0).any():   # NumPy would give 0 and a warning
+        raise RuntimeError('ZeroDivisionError: integer division or modulo by zero')
+
+
+@method('remainder', '__mod__')
+def remainder(a, b):
+    """``a - b * floor(a / b)``: Python's ``%``, with the sign of ``b``.
+
+    >>> ember.tensor([-3, 3]) % 2
+    tensor([1, 1])
+    """
+    a, b = operands(a, b)
+    return Mod.apply(a, b, fn='remainder')
+
+
+@method('fmod')
+def fmod(a, b):
+    """``a - b * trunc(a / b)``: C's ``fmod``, with the sign of ``a``.
+
+    >>> ember.fmod(ember.tensor([-3, 3]), 2)
+    tensor([-1,  1])
+    """
+    a, b = operands(a, b)
+    return Mod.apply(a, b, fn='fmod')
+
+
+@method('floor_divide', '__floordiv__')
+def floor_divide(a, b):
+    """``floor(a / b)``, Python's ``//``; no gradient.
+
+    >>> ember.tensor([-7, 7]) // 2
+    tensor([-4,  3])
+    """
+    return div(a, b, rounding_mode='floor')
+
+
+Tensor.__rfloordiv__ = lambda a, b: floor_divide(b, a)
+Tensor.__rmod__ = lambda a, b: remainder(b, a)
+
+
+@method('positive', '__pos__')
+def positive(x):
+    """``+x``: ``x`` itself.
+
+    >>> +ember.tensor([-1, 2])
+    tensor([-1,  2])
+    """
+    if x.dtype.kind == 0:
+        raise RuntimeError('positive: the `+` operator on a bool tensor is not supported')
+    return x
+
+
+# ---------------------------------------------------------------- activations
+
+def _float_only(x, name):
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f'{name}: not implemented for {x.dtype} tensors; convert with .float()')
+    return x
+
+
+def _inplace_arg(fn):
+    """Give an activation torch's ``inplace=False`` argument."""
+    @functools.wraps(fn)
+    def activation(x, *args, inplace=False, **kwargs):
+        if inplace:
+            return x._inplace(f'{fn.__name__}_', lambda s: fn(s, *args, **kwargs))
+        return fn(x, *args, **kwargs)
+    return activation
+
+
+class PiecewiseLinear(Op):
+    """relu, leaky_relu, hardtanh, hardsigmoid: backward is ``g * slope(x)``, the slope a Step
+    of x, so that (as in torch) their gradients stay differentiable, with zero second order."""
+    save = (0,)
+
+    def forward(ctx, x, value, slope):
+        ctx.slope = slope
+        return value(ctx.xp, x)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * Step.apply(x, fn=ctx.slope)
+
+
+@method('relu')
+@_inplace_arg
+def relu(x):
+    """``max(x, 0)``.
+
+    >>> ember.relu(ember.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+    """
+    # NOTE: relu'(0) = 0, as torch.
+    return PiecewiseLinear.apply(x, value=lambda xp, a: xp.maximum(a, 0).astype(a.dtype),
+                                 slope=lambda xp, a: (a > 0).astype(a.dtype))
+
+
+@method('leaky_relu')
+@_inplace_arg
+def leaky_relu(x, negative_slope=0.01):
+    """``x`` where positive, else ``negative_slope * x``.
+
+    >>> ember.leaky_relu(ember.tensor([-1.0, 2.0]), 0.1)
+    tensor([-0.1000,  2.0000])
+    """
+    s = negative_slope   # NOTE: the slope at 0 is negative_slope, as torch.
+    return PiecewiseLinear.apply(_float_only(x, 'leaky_relu'),
+                                 value=lambda xp, a: xp.where(a > 0, a, a * s),
+                                 slope=lambda xp, a: xp.where(a > 0, 1, s).astype(a.dtype))
+
+
+@method('hardtanh')
+@_inplace_arg
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """``x`` clipped to ``[min_val, max_val]``.
+
+    >>> ember.hardtanh(ember.tensor([-2.0, 0.5, 2.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    lo, hi = min_val, max_val   # NOTE: the slope is 0 at both bounds, as torch.
+    return PiecewiseLinear.apply(
+        x, value=lambda xp, a: xp.minimum(xp.maximum(a, lo), hi).astype(a.dtype),
+        slope=lambda xp, a: ((a > lo) & (a < hi)).astype(a.dtype))
+
+
+@method('relu6')
+@_inplace_arg
+def relu6(x):
+    """``min(max(x, 0), 6)``: ``hardtanh(x, 0, 6)``, slope 0 at 0 and 6 as torch.
+
+    >>> ember.relu6(ember.tensor([-1.0, 3.0, 8.0]))
+    tensor([0., 3., 6.])
+    """
+    return hardtanh(x, 0, 6)
+
+
+@method('hardsigmoid')
+@_inplace_arg
+def hardsigmoid(x):
+    """``relu6(x + 3) / 6``, a piecewise linear sigmoid.
+
+    >>> ember.hardsigmoid(ember.tensor([-4.0, 0.0, 4.0]))
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    # NOTE: the slope is 0 at -3 and 3, as torch.
+    return PiecewiseLinear.apply(
+        _float_only(x, 'hardsigmoid'),
+        value=lambda xp, a: xp.minimum(xp.maximum(a + 3, 0), 6) / 6,
+        slope=lambda xp, a: ((a > -3) & (a < 3)).astype(a.dtype) / 6)
+
+
+@method('hardswish')
+@_inplace_arg
+def hardswish(x):
+    """``x * relu6(x + 3) / 6``.
+
+    >>> ember.hardswish(ember.tensor([-4.0, 1.0, 4.0]))
+    tensor([-0.0000,  0.6667,  4.0000])
+    """
+    x = _float_only(x, 'hardswish')
+    # NOTE: torch's slope is 0 at -3 and 1 at 3 (the outer pieces own the kinks).
+    return where(x <= -3, x * 0, where(x < 3, x * (x + 3) / 6, x))
+
+
+class Softplus(Op):
+    save = (0,)
+
+    def forward(ctx, x, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        return ctx.xp.where(bx > threshold, x, ctx.xp.logaddexp(0, bx) / beta)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        return where(bx > ctx.threshold, g, g * sigmoid(bx))
+
+
+@method('softplus')
+def softplus(x, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``, stable; linear where ``beta * x > threshold``.
+
+    >>> ember.softplus(ember.tensor([0.0, 2.0]))
+    tensor([0.6931, 2.1269])
+    """
+    return Softplus.apply(_float_only(x, 'softplus'), beta=beta, threshold=threshold)
+
+
+@method('logsigmoid')
+def logsigmoid(x):
+    """``log(sigmoid(x))`` computed stably, as ``-softplus(-x)``.
+
+    >>> ember.logsigmoid(ember.tensor([0.0, -2.0]))
+    tensor([-0.6931, -2.1269])
+    """
+    return -softplus(-_float_only(x, 'logsigmoid'))
+
+
+@method('softsign')
+def softsign(x):
+    """``x / (1 + |x|)``.
+
+    >>> ember.softsign(ember.tensor([-1.0, 3.0]))
+    tensor([-0.5000,  0.7500])
+    """
+    return x / (1 + abs(x))
+
+
+@method('silu')
+@_inplace_arg
+def silu(x):
+    """``x * sigmoid(x)`` (swish).
+
+    >>> ember.silu(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.7311])
+    """
+    return x * sigmoid(_float_only(x, 'silu'))
+
+
+@method('mish')
+@_inplace_arg
+def mish(x):
+    """``x * tanh(softplus(x))``.
+
+    >>> ember.mish(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.8651])
+    """
+    return x * tanh(softplus(_float_only(x, 'mish')))
+
+
+@method('gelu')
+def gelu(x, approximate='none'):
+    """``x * Phi(x)``, Phi the standard normal CDF; ``approximate='tanh'`` for the tanh form.
+
+    >>> ember.gelu(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.8413])
+    >>> ember.gelu(ember.tensor([1.0]), approximate='tanh')
+    tensor([0.8412])
+    """
+    x = _float_only(x, 'gelu')
+    if approximate == 'tanh':
+        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    if approximate != 'none':
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+
+
+@method('elu')
+@_inplace_arg
+def elu(x, alpha=1.0):
+    """``x`` where positive, else ``alpha * (exp(x) - 1)``.
+
+    >>> ember.elu(ember.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.0000])
+    """
+    x = _float_only(x, 'elu')
+    # NOTE: elu'(0) = alpha, as torch (the exponential piece owns 0). Clamping the exponent
+    # keeps the unused piece finite, so its zero gradient is not 0 * inf = nan.
+    return where(x > 0, x, alpha * expm1(clamp(x, max=0)))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@method('selu')
+@_inplace_arg
+def selu(x):
+    """``scale * elu(x, alpha)`` with the self-normalising constants.
+
+    >>> ember.selu(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 1.0507])
+    """
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+@method('celu')
+@_inplace_arg
+def celu(x, alpha=1.0):
+    """``x`` where positive, else ``alpha * (exp(x / alpha) - 1)``.
+
+    >>> ember.celu(ember.tensor([-1.0, 2.0]), alpha=2.0)
+    tensor([-0.7869,  2.0000])
+    """
+    x = _float_only(x, 'celu')
+    return where(x > 0, x, alpha * expm1(clamp(x, max=0) / alpha))   # NOTE: as elu at 0
+
+
+# ---------------------------------------------------------------- in-place methods
+
+def _inplace_method(name):
+    """``x.<name>_(...)``: torch's in-place method, run through ``Tensor._inplace``."""
+    def fn(self, *args, **kwargs):
+        op, keys = getattr(Tensor, name), list(kwargs)
+
+        def run(s, *vals):
+            n = len(vals) - len(keys)
+            return op(s, *vals[:n], **dict(zip(keys, vals[n:])))
+        return self._inplace(f'{name}_', run, *args, *kwargs.values())
+    fn.__name__ = f'{name}_'
+    return fn
+
+
+for _name in ('abs', 'absolute', 'sign', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
+              'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan',
+              'arcsin', 'arccos', 'arctan', 'atan2', 'arctan2', 'sinh', 'cosh', 'tanh',
+              'sigmoid', 'relu', 'clamp', 'clip', 'clamp_min', 'clamp_max', 'lerp', 'erf',
+              'erfc', 'floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'nan_to_num',
+              'floor_divide', 'remainder', 'fmod', 'hardtanh', 'leaky_relu', 'elu', 'celu',
+              'selu', 'silu', 'mish', 'hardsigmoid', 'hardswish', 'relu6'):
+    setattr(Tensor, f'{_name}_', _inplace_method(_name))
+Tensor.__ifloordiv__ = _inplace_method('floor_divide')
+Tensor.__imod__ = _inplace_method('remainder')
+del _name
+
+__all__ += ['abs', 'absolute', 'sign', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
+            'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan',
+            'arcsin', 'arccos', 'arctan', 'atan2', 'arctan2', 'sinh', 'cosh', 'tanh',
+            'sigmoid', 'logsigmoid', 'relu', 'relu6', 'leaky_relu', 'elu', 'selu', 'celu',
+            'gelu', 'silu', 'mish', 'softplus', 'softsign', 'hardtanh', 'hardsigmoid',
+            'hardswish', 'clamp', 'clip', 'clamp_min', 'clamp_max', 'maximum', 'minimum',
+            'lerp', 'erf', 'erfc', 'floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'isnan',
+            'isinf', 'isfinite', 'nan_to_num', 'floor_divide', 'remainder', 'fmod', 'positive']

@@ -1,0 +1,198 @@
+"""Property-based tests against PyTorch: broadcasting of binary ops, and indexing
+(``x[idx]`` and ``x[idx] = v``) with random shapes and random valid index expressions."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import ember
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+def both(a, requires_grad=True):
+    """The same float64 array as an ember and a torch tensor."""
+    e = ember.tensor(a)
+    e.requires_grad = requires_grad
+    return e, torch.tensor(a, requires_grad=requires_grad)
+
+
+def close(e, t):
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- broadcasting
+
+@SETTINGS
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=4),
+       st.sampled_from(['add', 'mul']), st.integers(0, 2 ** 16))
+def test_broadcast_binary_ops_match_torch(shapes, op, seed):
+    rng = np.random.default_rng(seed)
+    (sa, sb), out_shape = shapes.input_shapes, shapes.result_shape
+    (ea, ta), (eb, tb) = both(rng.standard_normal(sa)), both(rng.standard_normal(sb))
+    fn = (lambda a, b: a + b) if op == 'add' else (lambda a, b: a * b)
+    eo, to = fn(ea, eb), fn(ta, tb)
+    assert tuple(eo.shape) == tuple(out_shape)
+    close(eo, to)
+    seed_grad = rng.standard_normal(out_shape)
+    eg = ember.autograd.grad(eo, [ea, eb], ember.tensor(seed_grad))
+    tg = torch.autograd.grad(to, [ta, tb], torch.tensor(seed_grad))
+    for e, t in zip(eg, tg):
+        close(e, t)
+
+
+@st.composite
+def incompatible_shapes(draw):
+    """Two shapes that do not broadcast: some aligned pair of sizes differs and neither is 1."""
+    a = draw(st.lists(st.integers(0, 4), min_size=1, max_size=4))
+    b = list(a[draw(st.integers(0, len(a) - 1)):])
+    k = draw(st.integers(1, len(b)))   # counted from the end
+    b[-k] = draw(st.integers(2, 5).filter(lambda s: s != a[-k]))
+    if a[-k] == 1:
+        a[-k] = draw(st.integers(2, 5).filter(lambda s: s != b[-k]))
+    lead = draw(st.lists(st.integers(1, 3), max_size=2))
+    return tuple(a), tuple(lead + b)
+
+
+@SETTINGS
+@given(incompatible_shapes(), st.sampled_from(['add', 'mul']), st.booleans())
+def test_incompatible_shapes_raise_in_both(shapes, op, swap):
+    sa, sb = shapes[::-1] if swap else shapes
+    with pytest.raises(ValueError):
+        np.broadcast_shapes(sa, sb)
+    for m in (ember, torch):
+        a, b = m.zeros(sa), m.zeros(sb)
+        with pytest.raises(RuntimeError):
+            (a + b) if op == 'add' else (a * b)
+
+
+# ---------------------------------------------------------------- indexing
+
+@st.composite
+def index_exprs(draw, unique=False):
+    """A shape and a valid index for it, as a builder ``make(m)`` (for ember or torch).
+
+    Items walk the dimensions left to right: ints (negative too), slices with positive steps,
+    None, at most one Ellipsis, and either integer arrays (lists or int64 tensors, all of one
+    length so they broadcast) or one bool mask (over one or several dimensions). ``unique``
+    keeps integer arrays free of repeated positions (for deterministic assignment).
+    """
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=0, max_size=4)))
+    advanced = draw(st.sampled_from(['none', 'ints', 'mask']))
+    n_arr = draw(st.integers(1, 3))
+    items, dim, used_ellipsis, used_mask = [], 0, False, False
+    while dim < len(shape):
+        kind = draw(st.sampled_from(['int', 'slice', 'none', 'ellipsis', 'array', 'stop']))
+        size = shape[dim]
+        if kind == 'stop' and not used_ellipsis:   # after ..., items must reach the end
+            break
+        if kind == 'stop':
+            kind = 'slice'
+        if kind == 'none':
+            items.append(('none',))
+            continue
+        if kind == 'ellipsis':
+            if used_ellipsis:
+                continue
+            used_ellipsis = True
+            skip = draw(st.integers(0, len(shape) - dim))
+            items.append(('ellipsis',))
+            dim += skip
+            continue
+        if kind == 'int':
+            items.append(('int', draw(st.integers(-size, size - 1))))
+        elif kind == 'slice':
+            start = draw(st.none() | st.integers(-size - 1, size + 1))
+            stop = draw(st.none() | st.integers(-size - 1, size + 1))
+            step = draw(st.none() | st.integers(1, 3))
+            items.append(('slice', start, stop, step))
+        elif advanced == 'ints':
+            if unique:
+                vals = draw(st.permutations(range(-size, size)))[:min(n_arr, size)]
+                vals = sorted(set(v % size for v in vals))[:n_arr]
+                n_arr = len(vals)
+            else:
+                vals = draw(st.lists(st.integers(-size, size - 1), min_size=n_arr,
+                                     max_size=n_arr))
+            items.append(('ints', vals, draw(st.booleans())))
+            unique = False   # only the first array needs distinct values
+        elif advanced == 'mask' and not used_mask:
+            k = draw(st.integers(1, len(shape) - dim))   # a mask may span several dims
+            used_mask = True
+            mask = draw(hnp.arrays(np.bool_, shape[dim:dim + k]))
+            items.append(('mask', mask))
+            dim += k - 1
+        else:
+            items.append(('slice', None, None, None))
+        dim += 1
+    if advanced == 'ints':   # arrays given as tensors and as lists must keep one length
+        lengths = {len(i[1]) for i in items if i[0] == 'ints'}
+        if len(lengths) > 1:
+            items = [i if i[0] != 'ints' else ('ints', i[1][:min(lengths)], i[2])
+                     for i in items]
+
+    def make(m):
+        out = []
+        for item in items:
+            kind = item[0]
+            if kind == 'int':
+                out.append(item[1])
+            elif kind == 'slice':
+                out.append(slice(*item[1:]))
+            elif kind == 'none':
+                out.append(None)
+            elif kind == 'ellipsis':
+                out.append(Ellipsis)
+            elif kind == 'ints':
+                out.append(m.tensor(item[1], dtype=m.int64) if item[2] else list(item[1]))
+            else:
+                out.append(m.tensor(item[1]))
+        return tuple(out)
+    return shape, make
+
+
+@SETTINGS
+@given(index_exprs(), st.integers(0, 2 ** 16))
+def test_getitem_matches_torch(expr, seed):
+    shape, make = expr
+    rng = np.random.default_rng(seed)
+    ex, tx = both(rng.standard_normal(shape))
+    eo, to = ex[make(ember)], tx[make(torch)]
+    close(eo, to)
+    g = rng.standard_normal(tuple(to.shape))
+    (eg,) = ember.autograd.grad(eo, [ex], ember.tensor(g))
+    (tg,) = torch.autograd.grad(to, [tx], torch.tensor(g))
+    close(eg, tg)
+
+
+@SETTINGS
+@given(index_exprs(unique=True), st.booleans(), st.integers(0, 2 ** 16))
+def test_setitem_matches_torch(expr, scalar, seed):
+    shape, make = expr
+    rng = np.random.default_rng(seed)
+    ex, tx = both(rng.standard_normal(shape))
+    with torch.no_grad():
+        region = tuple(tx[make(torch)].shape)
+    if scalar:
+        ev = tv = 1.5
+    else:
+        ev, tv = both(rng.standard_normal(region[draw_lead(rng, region):]))
+    ey, ty = ex * 1, tx * 1
+    ey[make(ember)] = ev
+    ty[make(torch)] = tv
+    close(ey, ty)
+    g = rng.standard_normal(shape)
+    leaves_e = [ex] if scalar else [ex, ev]
+    leaves_t = [tx] if scalar else [tx, tv]
+    eg = ember.autograd.grad(ey, leaves_e, ember.tensor(g))
+    tg = torch.autograd.grad(ty, leaves_t, torch.tensor(g))
+    for e, t in zip(eg, tg):
+        close(e, t)
+
+
+def draw_lead(rng, region):
+    """How many leading dimensions of the indexed region the value leaves out (it is then
+    broadcast over them)."""
+    return int(rng.integers(0, len(region) + 1))
