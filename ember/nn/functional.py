@@ -4,6 +4,7 @@ Activations and convolutions are ember's primitive ops, re-exported here under P
 softmax, normalisations, attention and losses are compositions of primitives, defined below.
 """
 from ..ops.elementwise import *  # noqa: F401,F403
+from ..ops.activation import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.reduce import *  # noqa: F401,F403

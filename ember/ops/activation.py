@@ -1,0 +1,253 @@
+"""Activation functions: relu and its relatives, the smooth ones (softplus, gelu, silu, mish),
+and the exponential-linear family, each with PyTorch's ``inplace=`` argument."""
+import functools
+import math
+
+from .._tensor import Tensor, method
+from ..autograd import Op
+from .elementwise import Step, _inplace_method, abs, clamp, erf, expm1, sigmoid, tanh, where
+
+__all__ = ['logsigmoid', 'relu', 'relu6', 'leaky_relu', 'elu', 'selu', 'celu', 'gelu', 'silu',
+           'mish', 'softplus', 'softsign', 'hardtanh', 'hardsigmoid', 'hardswish']
+
+
+# ---------------------------------------------------------------- activations
+
+def _float_only(x, name):
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f'{name}: not implemented for {x.dtype} tensors; convert with .float()')
+    return x
+
+
+def _inplace_arg(fn):
+    """Give an activation torch's ``inplace=False`` argument."""
+    @functools.wraps(fn)
+    def activation(x, *args, inplace=False, **kwargs):
+        if inplace:
+            return x._inplace(f'{fn.__name__}_', lambda s: fn(s, *args, **kwargs))
+        return fn(x, *args, **kwargs)
+    return activation
+
+
+class PiecewiseLinear(Op):
+    """relu, leaky_relu, hardtanh, hardsigmoid: backward is ``g * slope(x)``, the slope a Step
+    of x, so that (as in torch) their gradients stay differentiable, with zero second order."""
+    save = (0,)
+
+    def forward(ctx, x, value, slope):
+        ctx.slope = slope
+        return value(ctx.xp, x)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * Step.apply(x, fn=ctx.slope)
+
+
+@method('relu')
+@_inplace_arg
+def relu(x):
+    """``max(x, 0)``.
+
+    >>> ember.relu(ember.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+    """
+    # NOTE: relu'(0) = 0, as torch.
+    return PiecewiseLinear.apply(x, value=lambda xp, a: xp.maximum(a, 0).astype(a.dtype),
+                                 slope=lambda xp, a: (a > 0).astype(a.dtype))
+
+
+@method('leaky_relu')
+@_inplace_arg
+def leaky_relu(x, negative_slope=0.01):
+    """``x`` where positive, else ``negative_slope * x``.
+
+    >>> ember.leaky_relu(ember.tensor([-1.0, 2.0]), 0.1)
+    tensor([-0.1000,  2.0000])
+    """
+    s = negative_slope   # NOTE: the slope at 0 is negative_slope, as torch.
+    return PiecewiseLinear.apply(_float_only(x, 'leaky_relu'),
+                                 value=lambda xp, a: xp.where(a > 0, a, a * s),
+                                 slope=lambda xp, a: xp.where(a > 0, 1, s).astype(a.dtype))
+
+
+@method('hardtanh')
+@_inplace_arg
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """``x`` clipped to ``[min_val, max_val]``.
+
+    >>> ember.hardtanh(ember.tensor([-2.0, 0.5, 2.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    lo, hi = min_val, max_val   # NOTE: the slope is 0 at both bounds, as torch.
+    return PiecewiseLinear.apply(
+        x, value=lambda xp, a: xp.minimum(xp.maximum(a, lo), hi).astype(a.dtype),
+        slope=lambda xp, a: ((a > lo) & (a < hi)).astype(a.dtype))
+
+
+@method('relu6')
+@_inplace_arg
+def relu6(x):
+    """``min(max(x, 0), 6)``: ``hardtanh(x, 0, 6)``, slope 0 at 0 and 6 as torch.
+
+    >>> ember.relu6(ember.tensor([-1.0, 3.0, 8.0]))
+    tensor([0., 3., 6.])
+    """
+    return hardtanh(x, 0, 6)
+
+
+@method('hardsigmoid')
+@_inplace_arg
+def hardsigmoid(x):
+    """``relu6(x + 3) / 6``, a piecewise linear sigmoid.
+
+    >>> ember.hardsigmoid(ember.tensor([-4.0, 0.0, 4.0]))
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    # NOTE: the slope is 0 at -3 and 3, as torch.
+    return PiecewiseLinear.apply(
+        _float_only(x, 'hardsigmoid'),
+        value=lambda xp, a: xp.minimum(xp.maximum(a + 3, 0), 6) / 6,
+        slope=lambda xp, a: ((a > -3) & (a < 3)).astype(a.dtype) / 6)
+
+
+@method('hardswish')
+@_inplace_arg
+def hardswish(x):
+    """``x * relu6(x + 3) / 6``.
+
+    >>> ember.hardswish(ember.tensor([-4.0, 1.0, 4.0]))
+    tensor([-0.0000,  0.6667,  4.0000])
+    """
+    x = _float_only(x, 'hardswish')
+    # NOTE: torch's slope is 0 at -3 and 1 at 3 (the outer pieces own the kinks).
+    return where(x <= -3, x * 0, where(x < 3, x * (x + 3) / 6, x))
+
+
+class Softplus(Op):
+    save = (0,)
+
+    def forward(ctx, x, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        return ctx.xp.where(bx > threshold, x, ctx.xp.logaddexp(0, bx) / beta)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        return where(bx > ctx.threshold, g, g * sigmoid(bx))
+
+
+@method('softplus')
+def softplus(x, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``, stable; linear where ``beta * x > threshold``.
+
+    >>> ember.softplus(ember.tensor([0.0, 2.0]))
+    tensor([0.6931, 2.1269])
+    """
+    return Softplus.apply(_float_only(x, 'softplus'), beta=beta, threshold=threshold)
+
+
+@method('logsigmoid')
+def logsigmoid(x):
+    """``log(sigmoid(x))`` computed stably, as ``-softplus(-x)``.
+
+    >>> ember.logsigmoid(ember.tensor([0.0, -2.0]))
+    tensor([-0.6931, -2.1269])
+    """
+    return -softplus(-_float_only(x, 'logsigmoid'))
+
+
+@method('softsign')
+def softsign(x):
+    """``x / (1 + |x|)``.
+
+    >>> ember.softsign(ember.tensor([-1.0, 3.0]))
+    tensor([-0.5000,  0.7500])
+    """
+    return x / (1 + abs(x))
+
+
+@method('silu')
+@_inplace_arg
+def silu(x):
+    """``x * sigmoid(x)`` (swish).
+
+    >>> ember.silu(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.7311])
+    """
+    return x * sigmoid(_float_only(x, 'silu'))
+
+
+@method('mish')
+@_inplace_arg
+def mish(x):
+    """``x * tanh(softplus(x))``.
+
+    >>> ember.mish(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.8651])
+    """
+    return x * tanh(softplus(_float_only(x, 'mish')))
+
+
+@method('gelu')
+def gelu(x, approximate='none'):
+    """``x * Phi(x)``, Phi the standard normal CDF; ``approximate='tanh'`` for the tanh form.
+
+    >>> ember.gelu(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.8413])
+    >>> ember.gelu(ember.tensor([1.0]), approximate='tanh')
+    tensor([0.8412])
+    """
+    x = _float_only(x, 'gelu')
+    if approximate == 'tanh':
+        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    if approximate != 'none':
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+
+
+@method('elu')
+@_inplace_arg
+def elu(x, alpha=1.0):
+    """``x`` where positive, else ``alpha * (exp(x) - 1)``.
+
+    >>> ember.elu(ember.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.0000])
+    """
+    x = _float_only(x, 'elu')
+    # NOTE: elu'(0) = alpha, as torch (the exponential piece owns 0). Clamping the exponent
+    # keeps the unused piece finite, so its zero gradient is not 0 * inf = nan.
+    return where(x > 0, x, alpha * expm1(clamp(x, max=0)))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@method('selu')
+@_inplace_arg
+def selu(x):
+    """``scale * elu(x, alpha)`` with the self-normalising constants.
+
+    >>> ember.selu(ember.tensor([0.0, 1.0]))
+    tensor([0.0000, 1.0507])
+    """
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+@method('celu')
+@_inplace_arg
+def celu(x, alpha=1.0):
+    """``x`` where positive, else ``alpha * (exp(x / alpha) - 1)``.
+
+    >>> ember.celu(ember.tensor([-1.0, 2.0]), alpha=2.0)
+    tensor([-0.7869,  2.0000])
+    """
+    x = _float_only(x, 'celu')
+    return where(x > 0, x, alpha * expm1(clamp(x, max=0) / alpha))   # NOTE: as elu at 0
+
+
+for _name in ('relu', 'relu6', 'leaky_relu', 'hardtanh', 'hardsigmoid', 'hardswish', 'elu',
+              'celu', 'selu', 'silu', 'mish'):
+    setattr(Tensor, f'{_name}_', _inplace_method(_name))
+del _name
