@@ -102,3 +102,30 @@ def test_sgd_matches_torch(kw):
 def test_adam_matches_torch(name, kw):
     _run(lambda p: getattr(ember.optim, name)(p, **kw),
          lambda p: getattr(torch.optim, name)(p, **kw))
+
+
+def test_talk_classifier_trains_verbatim():
+    class SampleModel(nn.Module):
+        def __init__(self, in_size, hidden_size, out_size):
+            super().__init__()
+            self.layer_1 = nn.Tensor.uniform(in_size, hidden_size)
+            self.layer_2 = nn.Tensor.uniform(hidden_size, out_size)
+
+        def forward(self, xs):
+            return xs.dot(self.layer_1).sigmoid().dot(self.layer_2).logsoftmax()
+    ember.manual_seed(0)
+    rng = np.random.default_rng(0)
+    centers = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+    labels = rng.integers(0, 3, 300)
+    xs = ember.tensor((centers[labels] + 0.5 * rng.standard_normal((300, 2))).astype(np.float32))
+    ys = ember.tensor(labels)
+    model = SampleModel(2, 16, 3)
+    assert [n for n, _ in model.named_parameters()] == ['layer_1', 'layer_2']
+    opt = ember.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(100):
+        opt.zero_grad()
+        loss = nn.functional.nll_loss(model(xs), ys)
+        loss.backward()
+        opt.step()
+    accuracy = (model(xs).argmax(1) == ys).float().mean().item()
+    assert accuracy > 0.9, accuracy
