@@ -14,7 +14,7 @@ import numpy as np
 from .._dtype import bool_
 from .._tensor import Tensor, _wrap_dim, eye, get_xp, method
 from ..autograd import Op, is_grad_enabled
-from .elementwise import exp, floating, log
+from .elementwise import abs, exp, floating, log
 from .index import where
 
 __all__ = ['sum', 'mean', 'sum_to_size', 'var', 'std', 'prod', 'max', 'min', 'amax', 'amin',
@@ -55,20 +55,9 @@ def _const(arr):
     return Tensor._make(np.asarray(arr) if isinstance(arr, np.generic) else arr)
 
 
-class Flip(Op):
-    """Reverse along one axis (for the reverse cumulative sums of the cumulative backwards)."""
-
-    def forward(ctx, x, axis):
-        ctx.axis = axis
-        return ctx.xp.flip(x, axis)
-
-    def backward(ctx, g):
-        return Flip.apply(g, axis=ctx.axis)
-
-
 def _rev_cumsum(t, axis):
     """``sum(t[j] for j >= i)`` along ``axis``: the adjoint of cumsum."""
-    return Flip.apply(Cumsum.apply(Flip.apply(t, axis=axis), axis=axis), axis=axis)
+    return Cumsum.apply(t.flip(axis), axis=axis).flip(axis)
 
 
 def _check_nonempty(x, axes, op, dim_given=True):
@@ -454,18 +443,6 @@ def logsumexp(x, dim, keepdim=False):
 
 # ---------------------------------------------------------------- norms
 
-class Abs(Op):
-    save = (0,)
-
-    def forward(ctx, x):
-        return ctx.xp.abs(x)
-
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        # NOTE: the gradient of |x| at 0 is 0 (torch's sgn).
-        return g * _const(ctx.xp.sign(x.data))
-
-
 @method('norm')
 def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
     """The vector p-norm over ``dim`` (or all elements): ``p`` is 2 or 'fro' (the default),
@@ -489,7 +466,7 @@ def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
         return SafeSqrt.apply(Sum.apply(x * x, axes=axes, keepdim=keepdim))
     if isinstance(p, str):
         raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro', or a number)")
-    a = Abs.apply(x)
+    a = abs(x)
     if p == math.inf or p == -math.inf:
         _check_nonempty(x, axes, 'norm')
         return Amax.apply(a, axes=axes, keepdim=keepdim, fn='amax' if p > 0 else 'amin')
