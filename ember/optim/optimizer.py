@@ -67,7 +67,8 @@ class Optimizer:
                                                 for p in g['params'])}
         groups = [{**{k: v for k, v in g.items() if k != 'params'},
                    'params': [index[id(p)] for p in g['params']]} for g in self.param_groups]
-        state = {index[k]: dict(v) for k, v in self.state.items() if k in index}
+        state = {index[k]: {n: _wrap(v) for n, v in st.items()}
+                 for k, st in self.state.items() if k in index}
         return {'state': state, 'param_groups': groups}
 
     def load_state_dict(self, state_dict):
@@ -80,4 +81,18 @@ class Optimizer:
                 raise ValueError("loaded state dict contains a parameter group that doesn't "
                                  "match the size of optimizer's group")
             g.update({k: v for k, v in saved.items() if k != 'params'})
-        self.state = {id(params[int(i)]): dict(s) for i, s in state_dict['state'].items()}
+        self.state = {id(params[int(i)]): {n: _unwrap(v, params[int(i)]) for n, v in st.items()}
+                      for i, st in state_dict['state'].items()}
+
+
+def _wrap(v):
+    """Array state is handed out as (copied) tensors, as in torch."""
+    from .._tensor import Tensor
+    return Tensor._make(v.copy()) if hasattr(v, 'shape') and hasattr(v, 'dtype') else v
+
+
+def _unwrap(v, p):
+    from .._tensor import Tensor
+    if isinstance(v, Tensor):
+        return v.to(p.device).data.copy()
+    return v

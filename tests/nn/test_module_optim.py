@@ -129,3 +129,27 @@ def test_talk_classifier_trains_verbatim():
         opt.step()
     accuracy = (model(xs).argmax(1) == ys).float().mean().item()
     assert accuracy > 0.9, accuracy
+
+
+def test_optimizer_state_dict_round_trip_continues_identically():
+    def make():
+        ember.manual_seed(0)
+        w = nn.Parameter(ember.randn(4))
+        return w, ember.optim.Adam([w], lr=0.1)
+
+    def step(w, opt):
+        opt.zero_grad()
+        (w ** 2).sum().backward()
+        opt.step()
+    w1, o1 = make()
+    for _ in range(3):
+        step(w1, o1)
+    sd = o1.state_dict()
+    assert isinstance(sd['state'][0]['exp_avg'], ember.Tensor)
+    w2, o2 = make()
+    w2.data[...] = w1.data
+    o2.load_state_dict(sd)
+    for _ in range(3):
+        step(w1, o1)
+        step(w2, o2)
+    assert np.array_equal(w1.data, w2.data)
