@@ -50,6 +50,7 @@ class Module:
         object.__setattr__(self, '_non_persistent', set())
         object.__setattr__(self, '_forward_pre_hooks', [])
         object.__setattr__(self, '_forward_hooks', [])
+        object.__setattr__(self, '_backward_hooks', [])
 
     def __setattr__(self, name, value):
         if '_buffers' not in self.__dict__:
@@ -73,12 +74,40 @@ class Module:
             r = hook(self, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
+        if self._backward_hooks:
+            return self._call_with_backward_hooks(args, kwargs)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks):
             r = hook(self, args, out)
             if r is not None:
                 out = r
         return out
+
+    def _call_with_backward_hooks(self, args, kwargs):
+        """Wrap inputs and outputs in identity nodes that see their gradients."""
+        from ._hooks import wrap_inputs, wrap_outputs
+        state = {}
+        args = wrap_inputs(self, args, state)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks):
+            r = hook(self, args, out)
+            if r is not None:
+                out = r
+        return wrap_outputs(self, out, state)
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        the module's inputs are computed; a returned tuple replaces ``grad_input``.
+
+        >>> lin = ember.nn.Linear(2, 1)
+        >>> seen = []
+        >>> h = lin.register_full_backward_hook(lambda m, gi, go: seen.append(go[0].shape))
+        >>> lin(ember.ones(3, 2, requires_grad=True)).sum().backward(); seen
+        [ember.Size([3, 1])]
+        >>> h.remove()
+        """
+        self._backward_hooks.append(hook)
+        return RemovableHandle(self._backward_hooks, hook)
 
     def register_forward_pre_hook(self, hook):
         """Call ``hook(module, args)`` before forward; returns a removable handle."""

@@ -153,3 +153,42 @@ def test_optimizer_state_dict_round_trip_continues_identically():
         step(w1, o1)
         step(w2, o2)
     assert np.array_equal(w1.data, w2.data)
+
+
+def test_full_backward_hook_matches_torch():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    w = rng.standard_normal((2, 4)).astype(np.float32)
+    seen = {}
+    for m, lib in (('e', ember), ('t', torch)):
+        layer = lib.nn.Linear(4, 2, bias=False)
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor(w))
+        xi = lib.tensor(x, requires_grad=True)
+
+        def hook(mod, gi, go, m=m):
+            seen[m] = (gi[0].detach().numpy().copy(), go[0].detach().numpy().copy())
+            return (gi[0] * 2,)
+        h = layer.register_full_backward_hook(hook)
+        (layer(xi) ** 2).sum().backward()
+        seen[m + 'grad'] = xi.grad.numpy()
+        h.remove()
+        xi.grad = None
+        (layer(xi) ** 2).sum().backward()
+        seen[m + 'plain'] = xi.grad.numpy()
+    for k in ('e', 'egrad', 'eplain'):
+        a, b = seen[k], seen['t' + k[1:]]
+        for u, v in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+            np.testing.assert_allclose(u, v, rtol=1e-5)
+
+
+def test_forward_hooks_and_removal():
+    layer = nn.Linear(2, 2)
+    calls = []
+    h1 = layer.register_forward_pre_hook(lambda m, a: calls.append('pre'))
+    h2 = layer.register_forward_hook(lambda m, a, o: o * 0)
+    assert not layer(ember.ones(1, 2)).data.any() and calls == ['pre']
+    h1.remove()
+    h2.remove()
+    layer(ember.ones(1, 2))
+    assert calls == ['pre'] and layer._forward_hooks == []
