@@ -225,3 +225,14 @@ def test_cuda_absent_is_reported_cleanly():
     assert isinstance(ember.cuda.is_available(), bool)
     if not ember.cuda.is_available():
         assert ember.cuda.device_count() == 0
+
+
+def test_erf_erfc_match_the_math_module_to_double_precision():
+    import math
+    from ember.backend import cpu
+    x = np.concatenate([np.linspace(-30, 30, 20001), [0.0, -0.46875, 0.46875, 4.0, -4.0]])
+    np.testing.assert_allclose(cpu.erf(x), [math.erf(v) for v in x], rtol=0, atol=4e-16)
+    np.testing.assert_allclose(cpu.erfc(x), [math.erfc(v) for v in x], rtol=2e-15, atol=1e-300)
+    assert cpu.erf(np.array([np.inf, -np.inf])).tolist() == [1.0, -1.0]
+    assert cpu.erfc(np.array([np.inf, -np.inf])).tolist() == [0.0, 2.0]
+    assert np.isnan(cpu.erf(np.array([np.nan])))[0]

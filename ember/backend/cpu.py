@@ -2,3 +2,92 @@
 import numpy as xp  # noqa: F401  (the namespace ops use on this device)
 
 name = 'cpu'
+
+# erf and erfc, which NumPy lacks: W. J. Cody's rational Chebyshev approximations ("Rational
+# Chebyshev approximations for the error function", Math. Comp. 23, 1969), accurate to about
+# 1e-16 relative in float64, evaluated on whole arrays.
+_A = (3.16112374387056560e0, 1.13864154151050156e2, 3.77485237685302021e2,
+      3.20937758913846947e3, 1.85777706184603153e-1)
+_B = (2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3,
+      2.84423683343917062e3)
+_C = (5.64188496988670089e-1, 8.88314979438837594e0, 6.61191906371416295e1,
+      2.98635138197400131e2, 8.81952221241769090e2, 1.71204761263407058e3,
+      2.05107837782607147e3, 1.23033935479799725e3, 2.15311535474403846e-8)
+_D = (1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2,
+      1.62138957456669019e3, 3.29079923573345963e3, 4.36261909014324716e3,
+      3.43936767414372164e3, 1.23033935480374942e3)
+_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+      1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_Q = (2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1,
+      6.05183413124413191e-2, 2.33520497626869185e-3)
+
+
+def _ratio(num_coef, den_coef, lead, t):
+    """Cody's nested form: (((lead t + n0) t + n1) ...) over ((t + d0) t + d1) ..."""
+    num, den = lead * t, t
+    for n, d in zip(num_coef, den_coef):
+        num, den = (num + n) * t, (den + d) * t
+    return num, den
+
+
+def _erf_small(x):
+    """erf(x) for |x| <= 0.46875."""
+    num, den = _ratio(_A[:3], _B[:3], _A[4], x * x)
+    return x * (num + _A[3]) / (den + _B[3])
+
+
+def _erfc_large(y):
+    """erfc(y) for y > 0.46875 (Cody's two outer intervals)."""
+    y = xp.minimum(y, 28.0)    # erfc underflows to 0 past 27.3; keeps inf out of the sums
+    out = xp.empty_like(y)
+    mid = y <= 4.0
+    ym = y[mid]
+    num, den = _ratio(_C[:7], _D[:7], _C[8], ym)
+    out[mid] = (num + _C[7]) / (den + _D[7])
+    tail = ~mid
+    yt = y[tail]
+    z = 1.0 / (yt * yt)
+    num, den = _ratio(_P[:4], _Q[:4], _P[5], z)
+    out[tail] = (0.5641895835477562869 - z * (num + _P[4]) / (den + _Q[4])) / yt
+    # exp(-y^2) as exp(-ysq^2) exp(-(y - ysq)(y + ysq)), which keeps precision for large y
+    ysq = xp.trunc(y * 16.0) / 16.0
+    return out * xp.exp(-ysq * ysq) * xp.exp(-(y - ysq) * (y + ysq))
+
+
+def _work_dtype(x):
+    return xp.float64 if x.dtype == xp.float64 or x.dtype.kind != 'f' else xp.float32
+
+
+def erf(x):
+    """The error function of a NumPy array (float32 inputs are computed in float32).
+
+    >>> float(erf(np.array(0.5)))
+    0.5204998778130465
+    """
+    dt = _work_dtype(x)
+    x = xp.asarray(x, dtype=dt)
+    out = xp.empty_like(x)
+    y = xp.abs(x)
+    small = y <= 0.46875
+    out[small] = _erf_small(x[small])
+    large = ~small
+    out[large] = xp.sign(x[large]) * (1.0 - _erfc_large(y[large]))
+    return out
+
+
+def erfc(x):
+    """The complementary error function of a NumPy array, accurate in the far tail.
+
+    >>> abs(float(erfc(np.array(3.0))) - 2.2090496998585e-05) < 1e-17
+    True
+    """
+    dt = _work_dtype(x)
+    x = xp.asarray(x, dtype=dt)
+    out = xp.empty_like(x)
+    y = xp.abs(x)
+    small = y <= 0.46875
+    out[small] = 1.0 - _erf_small(x[small])
+    large = ~small
+    tail = _erfc_large(y[large])
+    out[large] = xp.where(x[large] < 0, 2.0 - tail, tail)
+    return out

@@ -401,10 +401,11 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _special(xp, fn, x):
-    """erf and erfc, which NumPy lacks: Python's math module per element on the CPU (exact
-    but slow), CuPy's kernels on the GPU."""
+    """erf and erfc, which NumPy lacks: Cody's approximations on the CPU (backend/cpu.py),
+    CuPy's kernels on the GPU."""
     if xp is np:
-        return np.asarray(np.frompyfunc(getattr(math, fn), 1, 1)(x), dtype=x.dtype)
+        from ..backend import cpu
+        return getattr(cpu, fn)(x)
     from cupyx.scipy import special
     return getattr(special, fn)(x)
 
