@@ -26,3 +26,5 @@ del _n, _d
 
 __version__ = '0.1.0'
 from .nn.functional import softmax, log_softmax, dropout, one_hot  # noqa: E402,F401  (torch.*)
+from .serialization import save, load  # noqa: E402
+from . import data, datasets, utils  # noqa: E402,F401  (ember.data.DataLoader, ember.datasets)

@@ -268,6 +268,19 @@ class Tensor:
         raise TypeError('ember tensors are not pickled (nothing ember loads may run code); '
                         'save them with ember.save, which writes safetensors')
 
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy`` of a leaf: new memory, the same ``requires_grad`` and class."""
+        if self.grad_fn is not None:
+            raise RuntimeError('Only Tensors created explicitly by the user (graph leaves) '
+                               'support the deepcopy protocol at the moment; use .detach()')
+        t = object.__new__(type(self))
+        _init(t, self.data.copy(), None)
+        t._requires_grad = self._requires_grad
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
     def to(self, *args, **kwargs):
         """Move to a device and/or cast to a dtype: ``t.to('cuda')``, ``t.to(ember.float64)``,
         ``t.to(other)``. Differentiable; returns ``self`` when nothing changes.
@@ -471,11 +484,11 @@ class Tensor:
         tensor([3., 3.])
         """
         if isinstance(value, Tensor):
-            return self._inplace('fill_', lambda s, v: v.expand_as(s).to(s.dtype) + s * 0, value)
+            return self._inplace('fill_', _overwrite, value)
         self._check_inplace('fill_')
         from .autograd import _State
         if _State.grad_enabled and self._requires_grad:   # the old values get no gradient
-            return self._inplace('fill_', lambda s: (s * 0 + value).to(s.dtype))
+            return self._inplace('fill_', _overwrite, tensor(value, dtype=self.dtype))
         self.data.fill(value)
         self._version[0] += 1
         return self
@@ -488,8 +501,15 @@ class Tensor:
         """
         if not isinstance(src, Tensor):
             src = tensor(src)
-        return self._inplace('copy_', lambda s, v: v.to(s.device).to(s.dtype).expand_as(s)
-                             + s * 0, src)
+        return self._inplace('copy_', _overwrite, src)
+
+
+def _overwrite(s, v):
+    """``v`` broadcast over ``s`` in its dtype and device: the values of copy_ and fill_. The
+    old values stay in the graph with a zero gradient (``where``), whatever they were."""
+    from .ops.index import where
+    v = v.to(s.device).to(s.dtype)
+    return where(ones_like(s, dtype=_dtype.bool_), v, s)
 
 
 # ---------------------------------------------------------------- helpers

@@ -236,3 +236,27 @@ def test_erf_erfc_match_the_math_module_to_double_precision():
     assert cpu.erf(np.array([np.inf, -np.inf])).tolist() == [1.0, -1.0]
     assert cpu.erfc(np.array([np.inf, -np.inf])).tolist() == [0.0, 2.0]
     assert np.isnan(cpu.erf(np.array([np.nan])))[0]
+
+
+def test_deepcopy_of_leaves_and_modules():
+    import copy
+    p = ember.nn.Parameter(ember.ones(2))
+    q = copy.deepcopy(p)
+    q.data[0] = 5
+    assert type(q) is ember.nn.Parameter and q.requires_grad and p.tolist() == [1.0, 1.0]
+    lin = ember.nn.Linear(2, 2)
+    twin = copy.deepcopy(lin)
+    assert twin.weight is not lin.weight and np.array_equal(twin.weight.data, lin.weight.data)
+    with pytest.raises(RuntimeError, match='graph leaves'):
+        copy.deepcopy(p * 2)
+
+
+def test_copy_and_fill_overwrite_nan_and_inf():
+    x = ember.tensor([np.nan, np.inf, 1.0])
+    x.copy_(ember.tensor([1.0, 2.0, 3.0]))
+    assert x.tolist() == [1.0, 2.0, 3.0]
+    w = ember.tensor([np.nan, 2.0], requires_grad=True)
+    h = w * 1
+    h.fill_(ember.tensor(4.0))
+    h.sum().backward()
+    assert h.tolist() == [4.0, 4.0] and w.grad.tolist() == [0.0, 0.0]

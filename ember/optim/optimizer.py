@@ -1,4 +1,6 @@
 """The optimizer driver: parameter groups, zero_grad, state_dict. Rules live in subclasses."""
+import numpy as np
+
 from ..autograd import no_grad
 
 
@@ -86,13 +88,23 @@ class Optimizer:
 
 
 def _wrap(v):
-    """Array state is handed out as (copied) tensors, as in torch."""
+    """Array state is handed out as (copied) tensors, as in torch; lists of arrays (L-BFGS's
+    history) as new lists, so the optimizer and the state dict share nothing mutable."""
     from .._tensor import Tensor
-    return Tensor._make(v.copy()) if hasattr(v, 'shape') and hasattr(v, 'dtype') else v
+    if isinstance(v, (list, tuple)):
+        return type(v)(_wrap(x) for x in v)
+    return Tensor._make(v.copy()) if _is_array(v) else v
 
 
 def _unwrap(v, p):
     from .._tensor import Tensor
+    if isinstance(v, (list, tuple)):
+        return type(v)(_unwrap(x, p) for x in v)
     if isinstance(v, Tensor):
         return v.to(p.device).data.copy()
     return v
+
+
+def _is_array(v):
+    # NumPy scalars (from a dot product, say) have a shape and a dtype too, but stay scalars
+    return hasattr(v, 'shape') and hasattr(v, 'dtype') and not isinstance(v, np.generic)

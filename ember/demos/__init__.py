@@ -1,0 +1,45 @@
+"""The talk's two applications, behind ``ember demo``: a regression (the width of industrial
+parts from their length) and a three-class classification of 2-D points.
+
+Both use the talk's model classes as printed, train with ember's public API, show tqdm
+progress bars, print a table of results and draw pictures with matplotlib (the ``viz`` extra;
+without it the pictures are skipped with a message).
+"""
+import os
+
+
+def progress(iterable, desc, enabled=True):
+    """A tqdm progress bar when tqdm is installed (``pip install ember[viz]``)."""
+    if not enabled:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc=desc, leave=False)
+
+
+def pyplot():
+    """matplotlib's pyplot on a file-only backend, or None with a message if not installed."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        print('matplotlib is not installed: no pictures (pip install ember[viz])')
+        return None
+
+
+def out_path(out, name):
+    os.makedirs(out, exist_ok=True)
+    return os.path.join(out, name)
+
+
+def table(rows):
+    """Print ``[(name, value), ...]`` as a two-column table."""
+    width = max(len(r[0]) for r in rows)
+    print('-' * (width + 20))
+    for name, value in rows:
+        print(f'{name:<{width}}  {value}')
+    print('-' * (width + 20))

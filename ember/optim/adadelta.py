@@ -1,0 +1,42 @@
+"""Adadelta: step sizes from running averages of squared gradients and squared steps."""
+from ..backend import namespace
+from .optimizer import Optimizer
+
+
+class Adadelta(Optimizer):
+    """PyTorch's Adadelta: ``v = rho * v + (1 - rho) * g**2``;
+    ``delta = sqrt(u + eps) / sqrt(v + eps) * g``; ``u = rho * u + (1 - rho) * delta**2``;
+    ``p -= lr * delta``.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.0]))
+    >>> opt = ember.optim.Adadelta([w], lr=1.0)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 4)
+    0.9968
+    """
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False):
+        if lr < 0 or not 0 <= rho <= 1 or eps < 0 or weight_decay < 0:
+            raise ValueError(f'Adadelta: invalid lr={lr}, rho={rho}, eps={eps} or '
+                             f'weight_decay={weight_decay}')
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def update(self, p, g, state, group):
+        if not state:
+            xp = namespace(p.data)
+            state['step'] = 0
+            state['square_avg'] = xp.zeros_like(p.data)
+            state['acc_delta'] = xp.zeros_like(p.data)
+        state['step'] += 1
+        if group['maximize']:
+            g = -g
+        if group['weight_decay']:
+            g = g + group['weight_decay'] * p.data
+        rho, eps = group['rho'], group['eps']
+        v, u = state['square_avg'], state['acc_delta']
+        v *= rho
+        v += (1 - rho) * g * g
+        delta = (u + eps) ** 0.5 / (v + eps) ** 0.5 * g
+        u *= rho
+        u += (1 - rho) * delta * delta
+        p.data -= group['lr'] * delta

@@ -1,0 +1,57 @@
+"""RMSprop: divide the gradient by a running root mean square, optionally centered."""
+from ..backend import namespace
+from .optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """PyTorch's RMSprop: ``v = alpha * v + (1 - alpha) * g**2``;
+    ``p -= lr * g / (sqrt(v) + eps)``. ``centered=True`` subtracts the squared running mean
+    of ``g`` from ``v``; ``momentum`` keeps a buffer of the scaled steps.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.0]))
+    >>> opt = ember.optim.RMSprop([w], lr=0.01)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 4)
+    0.9
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, maximize=False):
+        if lr < 0 or eps < 0 or momentum < 0 or weight_decay < 0 or alpha < 0:
+            raise ValueError(f'RMSprop: invalid lr={lr}, alpha={alpha}, eps={eps}, '
+                             f'momentum={momentum} or weight_decay={weight_decay}')
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def update(self, p, g, state, group):
+        if group['maximize']:
+            g = -g
+        if group['weight_decay']:
+            g = g + group['weight_decay'] * p.data
+        alpha = group['alpha']
+        if not state:
+            xp = namespace(p.data)
+            state['step'] = 0
+            state['square_avg'] = xp.zeros_like(p.data)
+            if group['momentum'] > 0:
+                state['momentum_buffer'] = xp.zeros_like(p.data)
+            if group['centered']:
+                state['grad_avg'] = xp.zeros_like(p.data)
+        state['step'] += 1
+        v = state['square_avg']
+        v *= alpha
+        v += (1 - alpha) * g * g
+        if group['centered']:
+            m = state['grad_avg']
+            w = 1 - alpha
+            # torch's lerp: the form that rounds best for the size of the weight
+            m[...] = m + w * (g - m) if abs(w) < 0.5 else g - (g - m) * (1 - w)
+            avg = (v - m * m) ** 0.5 + group['eps']
+        else:
+            avg = v ** 0.5 + group['eps']
+        if group['momentum'] > 0:
+            buf = state['momentum_buffer']
+            buf *= group['momentum']
+            buf += g / avg
+            p.data -= group['lr'] * buf
+        else:
+            p.data -= group['lr'] * g / avg
