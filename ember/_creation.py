@@ -1,0 +1,210 @@
+"""Creating tensors: from data (``tensor``, ``as_tensor``, ``from_numpy``, ``from_dlpack``),
+filled (``zeros``, ``ones``, ``full``, ``empty`` and their ``_like`` forms) and ranges
+(``arange``, ``linspace``, ``eye``)."""
+import numpy as np
+
+from . import _dtype
+from ._dtype import as_dtype, from_np, get_default_dtype
+from ._tensor import Tensor, _size, _to_array
+from .backend import device as Device, namespace, namespace_for, to_device
+
+__all__ = ['tensor', 'as_tensor', 'from_numpy', 'from_dlpack', 'zeros', 'ones', 'empty', 'full',
+           'zeros_like', 'ones_like', 'empty_like', 'full_like', 'arange', 'linspace', 'eye',
+           'is_tensor', 'numel', 'get_xp']
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (lists, numbers, arrays, tensors).
+
+    Python floats give the default dtype (float32), ints int64, bools bool; NumPy arrays keep
+    their dtype.
+
+    >>> ember.tensor([[1, 2], [3, 4]])
+    tensor([[1, 2],
+            [3, 4]])
+    >>> ember.tensor([0.5, 1.5], requires_grad=True)
+    tensor([0.5000, 1.5000], requires_grad=True)
+    """
+    arr = _to_array(data, None if dtype is None else as_dtype(dtype))
+    if device is not None:
+        arr = to_device(arr, Device(device))
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can.
+
+    >>> a = np.zeros(2, dtype=np.float32); t = ember.as_tensor(a); a[0] = 5; t
+    tensor([5., 0.])
+    """
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).np == data.dtype) \
+            and (device is None or Device(device).type == 'cpu'):
+        from_np(data.dtype)
+        return Tensor._make(data)
+    return tensor(data, dtype, device)
+
+
+def from_numpy(arr):
+    """A tensor sharing memory with a NumPy array (which keeps its dtype).
+
+    >>> ember.from_numpy(np.arange(3))
+    tensor([0, 1, 2])
+    """
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f'from_numpy: expected np.ndarray, got {type(arr).__name__}')
+    from_np(arr.dtype)
+    return Tensor._make(arr)
+
+
+def from_dlpack(ext):
+    """A tensor sharing memory with any DLPack producer (NumPy, CuPy, PyTorch, ...).
+
+    >>> ember.from_dlpack(np.arange(3.0))
+    tensor([0., 1., 2.], dtype=ember.float64)
+    """
+    if hasattr(ext, '__dlpack_device__') and ext.__dlpack_device__()[0] == 2:   # kDLCUDA
+        from .backend import cuda_backend
+        return Tensor._make(cuda_backend().xp.from_dlpack(ext))
+    return Tensor._make(np.from_dlpack(ext))
+
+
+def _factory(fill):
+    def make(*size, dtype=None, device=None, requires_grad=False):
+        dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        xp = namespace_for(Device(device)) if device is not None else np
+        if device is not None and Device(device).type == 'cuda':
+            from .backend import cuda_backend
+            with cuda_backend().xp.cuda.Device(Device(device).index or 0):
+                arr = fill(xp, _size(size), dt.np)
+        else:
+            arr = fill(xp, _size(size), dt.np)
+        t = Tensor._make(arr)
+        if requires_grad:
+            t.requires_grad = True
+        return t
+    return make
+
+
+zeros = _factory(lambda xp, s, d: xp.zeros(s, d))
+ones = _factory(lambda xp, s, d: xp.ones(s, d))
+empty = _factory(lambda xp, s, d: xp.zeros(s, d))   # ember's empty is zero-filled
+zeros.__doc__ = """Zeros of a shape. ``ember.zeros(2, 3)`` or ``ember.zeros((2, 3))``.
+
+    >>> ember.zeros(2, dtype=ember.int64)
+    tensor([0, 0])
+    """
+ones.__doc__ = """Ones of a shape.
+
+    >>> ember.ones(2, 2)
+    tensor([[1., 1.],
+            [1., 1.]])
+    """
+empty.__doc__ = """An uninitialised tensor in PyTorch; zero-filled in ember.
+
+    >>> ember.empty(2).shape
+    ember.Size([2])
+    """
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred as torch does).
+
+    >>> ember.full((2,), 7)
+    tensor([7, 7])
+    """
+    if dtype is None:
+        dtype = _dtype.result_type(fill_value)
+    t = zeros(*_size((size,) if isinstance(size, int) else tuple(size)), dtype=dtype,
+              device=device)
+    t.data.fill(fill_value)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def _like(fn):
+    def make(t, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                  requires_grad=requires_grad, **kw)
+    return make
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+zeros_like.__doc__ = ('Zeros shaped like a tensor.\n\n    >>> ember.zeros_like(ember.ones(2))\n'
+                      '    tensor([0., 0.])\n    ')
+ones_like.__doc__ = ('Ones shaped like a tensor.\n\n    >>> ember.ones_like(ember.zeros(2))\n'
+                     '    tensor([1., 1.])\n    ')
+empty_like.__doc__ = ('A zero-filled tensor shaped like another.\n\n'
+                      '    >>> ember.empty_like(ember.ones(2)).shape\n    ember.Size([2])\n    ')
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor shaped like ``t`` filled with ``fill_value``.
+
+    >>> ember.full_like(ember.zeros(2), 4)
+    tensor([4., 4.])
+    """
+    return full(tuple(t.shape), fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from ``start`` up to (not including) ``end`` by ``step``.
+
+    >>> ember.arange(4)
+    tensor([0, 1, 2, 3])
+    >>> ember.arange(0, 1, 0.25)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError('arange: step must be nonzero')
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    dt = as_dtype(dtype) if dtype is not None else _dtype.result_type(*vals)
+    n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
+    arr = (vals[0] + np.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64)
+           * vals[2]).astype(dt.np)
+    return tensor(arr, device=device, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    >>> ember.linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
+    dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+    return tensor(np.linspace(start, end, steps).astype(dt.np), device=device,
+                  requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The identity matrix, ``n`` by ``m`` (``m`` defaults to ``n``).
+
+    >>> ember.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+    return tensor(np.eye(n, m, dtype=dt.np), device=device, requires_grad=requires_grad)
+
+
+def is_tensor(obj):
+    """True for an ember Tensor. ``ember.is_tensor(ember.ones(1))`` is True."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t):
+    """The number of elements of a tensor. ``ember.numel(ember.ones(2, 3))`` is 6."""
+    return t.numel()
+
+
+def get_xp(t):
+    """The array namespace (NumPy or CuPy) a tensor's data lives in."""
+    return namespace(t.data)
