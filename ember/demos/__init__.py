@@ -36,10 +36,10 @@ def out_path(out, name):
     return os.path.join(out, name)
 
 
-def table(rows):
-    """Print ``[(name, value), ...]`` as a two-column table."""
+def table(title, rows):
+    """Print a title and ``[(name, value), ...]`` as a two-column table."""
     width = max(len(r[0]) for r in rows)
-    print('-' * (width + 20))
+    print(f'== {title} ' + '=' * max(width + 20 - len(title), 4))
     for name, value in rows:
         print(f'{name:<{width}}  {value}')
-    print('-' * (width + 20))
+    print('=' * (width + 24))

@@ -91,7 +91,7 @@ def _draw(x, y, before, after, r, out):
 
 
 def report(r):
-    table([('classification', ''),
+    table('classification: three classes of 2-D points', [
            ('epochs', r['epochs']),
            ('train accuracy', f"{100 * r['train_accuracy']:.1f} %"),
            ('test accuracy', f"{100 * r['test_accuracy']:.1f} % (fresh points)"),

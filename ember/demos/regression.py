@@ -83,7 +83,7 @@ def _draw(length, width, r, out):
 
 
 def report(r):
-    table([('regression', ''),
+    table('regression: width of parts from their length', [
            ('slope (true)', f"{r['slope']:.4f} ({r['true_slope']})"),
            ('intercept (true)', f"{r['intercept']:.4f} ({r['true_intercept']})"),
            ('slope error', f"{100 * abs(r['slope'] / r['true_slope'] - 1):.2f} %"),
