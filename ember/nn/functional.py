@@ -5,6 +5,7 @@ softmax, normalisations, attention and losses are compositions of primitives, de
 """
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.activation import *  # noqa: F401,F403
+from ..ops.compare import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.reduce import *  # noqa: F401,F403

@@ -316,84 +316,6 @@ Tensor.exp_ = lambda self: self._inplace('exp_', exp)
 Tensor.log_ = lambda self: self._inplace('log_', log)
 
 
-# ---------------------------------------------------------------- comparisons and logic
-
-class Compare(Op):
-    """Comparisons and logical ops: bool results, no gradient."""
-    differentiable = False
-
-    def forward(ctx, a, b, ufunc):
-        return getattr(ctx.xp, ufunc)(a, b)
-
-
-class LogicalNot(Op):
-    differentiable = False
-
-    def forward(ctx, x):
-        return ctx.xp.logical_not(x) if x.dtype.kind == 'b' else ctx.xp.invert(x)
-
-
-def _compare(ufunc, name):
-    def fn(a, b):
-        a, b = operands(a, b)
-        return Compare.apply(a, b, ufunc=ufunc)
-    fn.__name__ = name
-    fn.__doc__ = (f'Elementwise ``{ufunc}`` with broadcasting; no gradient.\n\n'
-                  f'    >>> ember.{name}(ember.tensor([0, 1]), 1).tolist()\n'
-                  f'    {getattr(np, ufunc)(np.array([0, 1]), 1).tolist()}\n    ')
-    return fn
-
-
-eq = _compare('equal', 'eq')
-ne = _compare('not_equal', 'ne')
-lt = _compare('less', 'lt')
-le = _compare('less_equal', 'le')
-gt = _compare('greater', 'gt')
-ge = _compare('greater_equal', 'ge')
-logical_and = _compare('logical_and', 'logical_and')
-logical_or = _compare('logical_or', 'logical_or')
-logical_xor = _compare('logical_xor', 'logical_xor')
-bitwise_and = _compare('bitwise_and', 'bitwise_and')
-bitwise_or = _compare('bitwise_or', 'bitwise_or')
-bitwise_xor = _compare('bitwise_xor', 'bitwise_xor')
-
-
-def logical_not(x):
-    """Elementwise not, as a bool tensor.
-
-    >>> ember.logical_not(ember.tensor([True, False]))
-    tensor([False,  True])
-    """
-    return LogicalNot.apply(x.bool())
-
-
-def bitwise_not(x):
-    """``~x``: logical not for bool tensors, bitwise not for integers.
-
-    >>> ~ember.tensor([True, False])
-    tensor([False,  True])
-    """
-    if x.dtype.is_floating_point:
-        raise TypeError(f'bitwise_not: not defined for floating-point tensors ({x.dtype})')
-    return LogicalNot.apply(x)
-
-
-for _n, _f in (('eq', eq), ('ne', ne), ('lt', lt), ('le', le), ('gt', gt), ('ge', ge),
-               ('logical_and', logical_and), ('logical_or', logical_or),
-               ('logical_xor', logical_xor), ('logical_not', logical_not),
-               ('bitwise_and', bitwise_and), ('bitwise_or', bitwise_or),
-               ('bitwise_xor', bitwise_xor), ('bitwise_not', bitwise_not)):
-    setattr(Tensor, _n, _f)
-Tensor.__eq__, Tensor.__ne__ = eq, ne
-Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = lt, le, gt, ge
-Tensor.greater, Tensor.less, Tensor.greater_equal, Tensor.less_equal = gt, lt, ge, le
-Tensor.__and__, Tensor.__or__, Tensor.__xor__ = bitwise_and, bitwise_or, bitwise_xor
-Tensor.__rand__, Tensor.__ror__, Tensor.__rxor__ = bitwise_and, bitwise_or, bitwise_xor
-Tensor.__invert__ = bitwise_not
-__all__ += ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logical_and', 'logical_or', 'logical_xor',
-            'logical_not', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not']
-
-
 # ---------------------------------------------------------------- math functions
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -769,44 +691,6 @@ def lerp(start, end, weight):
 
 # ---------------------------------------------------------------- float tests and repairs
 
-class Predicate(Op):
-    """isnan, isinf, isfinite: bool results, no gradient."""
-    differentiable = False
-
-    def forward(ctx, x, fn):
-        return getattr(ctx.xp, fn)(x)
-
-
-@method('isnan')
-def isnan(x):
-    """True where ``x`` is nan.
-
-    >>> ember.isnan(ember.tensor([1.0, float('nan')]))
-    tensor([False,  True])
-    """
-    return Predicate.apply(x, fn='isnan')
-
-
-@method('isinf')
-def isinf(x):
-    """True where ``x`` is plus or minus infinity.
-
-    >>> ember.isinf(ember.tensor([1.0, float('-inf')]))
-    tensor([False,  True])
-    """
-    return Predicate.apply(x, fn='isinf')
-
-
-@method('isfinite')
-def isfinite(x):
-    """True where ``x`` is neither nan nor infinite.
-
-    >>> ember.isfinite(ember.tensor([1.0, float('inf'), float('nan')]))
-    tensor([ True, False, False])
-    """
-    return Predicate.apply(x, fn='isfinite')
-
-
 class NanToNum(Op):
     save = (0,)
 
@@ -815,7 +699,7 @@ class NanToNum(Op):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return where(isfinite(x), g, zeros_like(g))   # NOTE: replaced entries get 0, as torch.
+        return where(x.isfinite(), g, zeros_like(g))   # NOTE: replaced entries get 0, as torch.
 
 
 @method('nan_to_num')
@@ -928,5 +812,5 @@ __all__ += ['abs', 'absolute', 'sign', 'exp2', 'expm1', 'log2', 'log10', 'log1p'
             'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan',
             'arcsin', 'arccos', 'arctan', 'atan2', 'arctan2', 'sinh', 'cosh', 'tanh',
             'sigmoid', 'clamp', 'clip', 'clamp_min', 'clamp_max', 'maximum', 'minimum',
-            'lerp', 'erf', 'erfc', 'floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'isnan',
-            'isinf', 'isfinite', 'nan_to_num', 'floor_divide', 'remainder', 'fmod', 'positive']
+            'lerp', 'erf', 'erfc', 'floor', 'ceil', 'round', 'trunc', 'fix', 'frac',
+            'nan_to_num', 'floor_divide', 'remainder', 'fmod', 'positive']
