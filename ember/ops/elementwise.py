@@ -19,6 +19,15 @@ __all__ = ['add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_d
 
 # ---------------------------------------------------------------- operand handling
 
+def _scalar(x, ref):
+    """A Python number as a 0-d tensor of ``ref``'s dtype, on its device."""
+    try:
+        arr = np.array(x, dtype=ref.data.dtype)
+    except OverflowError:   # an int outside the dtype's range wraps around, as in torch
+        arr = np.array(x).astype(ref.data.dtype)
+    return Tensor._make(arr if type(ref.data) is np.ndarray else namespace(ref.data).asarray(arr))
+
+
 def _as(x, dt, ref):
     if isinstance(x, Tensor):
         return x if x.data.dtype == dt.np else x.to(dt)
@@ -29,6 +38,18 @@ def _as(x, dt, ref):
 
 def operands(a, b):
     """Two operands (tensors or numbers) promoted to their common dtype, as tensors."""
+    ta, tb = type(a), type(b)
+    if ta is Tensor and tb is Tensor:   # the common cases first, without the full rules
+        if a.data.dtype is b.data.dtype:
+            return a, b
+    elif ta is Tensor and (tb is float or tb is int):
+        kind = a.data.dtype.kind
+        if kind == 'f' or (kind in 'iu' and tb is int):
+            return a, _scalar(b, a)
+    elif tb is Tensor and (ta is float or ta is int):
+        kind = b.data.dtype.kind
+        if kind == 'f' or (kind in 'iu' and ta is int):
+            return _scalar(a, b), b
     dt = result_type(a, b)
     ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     return _as(a, dt, ref), _as(b, dt, ref)
