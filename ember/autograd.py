@@ -150,6 +150,10 @@ class Node:
     def __repr__(self):
         return f'<{self.name}>'
 
+    def needs(self, i):
+        """Whether input ``i`` wants a gradient (so backward can skip the others)."""
+        return self.next_edges[i] is not None
+
     @property
     def needs_input_grad(self):
         return tuple(e is not None for e in self.next_edges)

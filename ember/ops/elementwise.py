@@ -123,7 +123,7 @@ class Mul(Op):
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return g * b, g * a
+        return g * b if ctx.needs(0) else None, g * a if ctx.needs(1) else None
 
 
 class Div(Op):
@@ -134,7 +134,7 @@ class Div(Op):
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return g / b, -g * a / (b * b)
+        return g / b if ctx.needs(0) else None, -g * a / (b * b) if ctx.needs(1) else None
 
 
 class RoundedDiv(Op):

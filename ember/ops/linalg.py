@@ -31,7 +31,7 @@ class MatMul(Op):
             return ga, gb
         if b.ndim == 1:      # (..., m, k) @ (k): b is a column vector
             return g.unsqueeze(-1) * b, (a.mT @ g.unsqueeze(-1)).squeeze(-1)
-        return g @ b.mT, a.mT @ g
+        return g @ b.mT if ctx.needs(0) else None, a.mT @ g if ctx.needs(1) else None
 
 
 @method('matmul', '__matmul__')
