@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: demo test test-slow clean
+.PHONY: demo test test-slow bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -18,6 +18,9 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest ember tests -m slow
+
+bench: $(STAMP)
+	$(PY) -m bench
 
 clean:
 	rm -rf .venv build *.egg-info

@@ -1,0 +1,443 @@
+"""The timing harness: one worker process per framework per workload, driven in turns.
+
+For each workload the parent starts two workers, ``python -m bench.run --worker W3 ember``
+and ``... torch``, with the same thread settings in their environment (set before NumPy or
+PyTorch is imported). A worker imports only its framework (and NumPy; ember too for the
+datasets that ship with it), builds the workload's data, and then answers commands on a
+pipe: each ``run`` rebuilds the model from the same NumPy initial weights and trains
+``steps`` steps, returning the wall seconds and the loss after every step. The parent sends
+one warm-up run to each, then alternates measured runs ember, torch, ember, torch... so
+that a busy neighbour slows both alike, and reports medians over the repeats.
+
+Peak memory: after imports and data setup a worker resets the kernel's high-water mark of
+its resident set (``/proc/self/clear_refs``, Linux) and records its resident set as the
+baseline; the peak is ``VmHWM`` minus that baseline, over all its runs (warm-up included),
+i.e. the most memory training ever added on top of the framework and the data. Where
+``clear_refs`` cannot be written the high-water mark is ``ru_maxrss`` and the baseline the
+resident set then (a lower bound if imports peaked higher). PyTorch's own allocator and
+NumPy's allocations are both counted, as both come out of the process's RSS.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
+               'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS')
+# Set on some processors; they slow a current NumPy, so benchmark processes drop them.
+BLAS_TUNING_VARS = ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE')
+FRAMEWORKS = ('ember', 'torch')
+SCHEMA = 1
+
+
+def worker_env(threads, memory=False):
+    """The environment of a worker: pinned threads, no OpenBLAS core-type overrides; for a
+    memory worker, glibc's malloc hands every block over 64 KiB straight back to the OS."""
+    env = dict(os.environ)
+    if memory:
+        env.update(MALLOC_MMAP_THRESHOLD_='65536', MALLOC_TRIM_THRESHOLD_='0')
+    for k in THREAD_VARS:
+        env[k] = str(threads)
+    for k in BLAS_TUNING_VARS:
+        env.pop(k, None)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (root, env.get('PYTHONPATH')) if p)
+    return env
+
+
+# ------------------------------------------------------------------ memory
+
+def _status_kib(field):
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class PeakMemory:
+    """Peak resident-set growth of this process since ``start()``, in MiB."""
+
+    def start(self):
+        import resource
+        self.method = 'VmHWM after clear_refs'
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')
+        except OSError:
+            self.method = 'ru_maxrss'
+        rss = _status_kib('VmRSS')
+        if rss is None:   # not Linux: the high-water mark so far is the best baseline
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            rss = rss // 1024 if sys.platform == 'darwin' else rss
+        self.base_kib = rss
+
+    def peak_mib(self):
+        import resource
+        hwm = _status_kib('VmHWM') if self.method != 'ru_maxrss' else None
+        if hwm is None:
+            hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            hwm = hwm // 1024 if sys.platform == 'darwin' else hwm
+        return max(0, hwm - self.base_kib) / 1024
+
+
+# ------------------------------------------------------------------ the worker
+
+def _blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{'note': 'threadpoolctl is not installed'}]
+    keys = ('user_api', 'internal_api', 'version', 'architecture', 'num_threads',
+            'threading_layer')
+    return [{k: i.get(k) for k in keys} for i in threadpool_info()]
+
+
+def worker(key, framework, threads):
+    """Serve ``run`` commands for workload ``key`` on ``framework``; JSON lines on a pipe."""
+    reply = os.fdopen(os.dup(1), 'w')
+    os.dup2(2, 1)               # stray prints go to stderr, not into the protocol
+    import gc
+
+    import numpy as np
+    if framework == 'torch':
+        import torch as fw
+        fw.set_num_threads(threads)
+        try:
+            fw.set_num_interop_threads(threads)
+        except RuntimeError:
+            pass
+    else:
+        import ember as fw
+    from bench.workloads import WORKLOADS, init_weights, load_weights
+    w = WORKLOADS[key]
+    data = w.data(0)
+    mem = PeakMemory()
+    gc.collect()
+    mem.start()
+    hello = dict(framework=framework, version=fw.__version__, numpy=np.__version__,
+                 blas=_blas_info(), memory_method=mem.method)
+    if framework == 'torch':
+        hello['torch_threads'] = fw.get_num_threads()
+    reply.write(json.dumps(hello) + '\n')
+    reply.flush()
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd['cmd'] == 'quit':
+            break
+        if cmd.get('reset_memory'):
+            gc.collect()
+            mem.start()
+        ctx = dict(data=data)
+        checksum = None
+        if w.model is not None:
+            model = w.model(fw)
+            weights = init_weights(model, w.init)
+            load_weights(fw, model, weights)
+            checksum = float(sum(np.float64(a).sum() for a in weights.values()))
+            ctx['model'] = model
+            ctx['optimizer'] = w.optimizer(fw, model.parameters())
+        losses = []
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        for i in range(cmd['steps']):
+            losses.append(float(w.step(fw, ctx, i).item()))
+        seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        out = dict(seconds=seconds, cpu_seconds=cpu, steps=cmd['steps'], losses=losses,
+                   init_checksum=checksum, peak_mib=mem.peak_mib())
+        if w.evaluate is not None and cmd.get('evaluate'):
+            out.update(w.evaluate(fw, ctx))
+        del ctx
+        gc.collect()
+        reply.write(json.dumps(out) + '\n')
+        reply.flush()
+
+
+class Worker:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, key, framework, threads, memory=False):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'bench.run', '--worker', key, framework,
+             '--threads', str(threads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env=worker_env(threads, memory))
+        self._hello = None
+
+    @property
+    def hello(self):
+        """The worker's greeting (versions, BLAS), read once it has imported and set up."""
+        if self._hello is None:
+            self._hello = self._read()
+        return self._hello
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f'bench worker {self.proc.args[3:5]} died '
+                               f'(exit {self.proc.wait()}); see its stderr above')
+        return json.loads(line)
+
+    def run(self, steps, evaluate=False, reset_memory=False):
+        self.hello  # noqa: B018  (wait for the set-up)
+        cmd = dict(cmd='run', steps=steps, evaluate=evaluate, reset_memory=reset_memory)
+        self.proc.stdin.write(json.dumps(cmd) + '\n')
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        try:
+            self.proc.stdin.write('{"cmd": "quit"}\n')
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait(timeout=60)
+
+
+# ------------------------------------------------------------------ the parent
+
+def _quartiles(xs):
+    if len(xs) < 2:
+        return xs[0], xs[0]
+    q = statistics.quantiles(xs, n=4, method='inclusive')
+    return q[0], q[2]
+
+
+def _trend(losses):
+    """+1 rising, -1 falling, 0 flat (within 1e-6 relative) from first to last loss."""
+    a, b = losses[0], losses[-1]
+    if abs(b - a) <= 1e-6 * max(1.0, abs(a)):
+        return 0
+    return 1 if b > a else -1
+
+
+MEMORY_STEPS = 5
+
+
+def measure_memories(key, threads, steps):
+    """Peak RSS growth (MiB) of one run of ``steps`` steps per framework, each in a fresh
+    memory worker, after a one-step warm-up run whose model is freed (so the frameworks'
+    one-time lazy set-up, such as loading kernels, is in the baseline and not charged to
+    the workload). The frameworks take turns; the second imports while the first runs."""
+    workers = {fw: Worker(key, fw, threads, memory=True) for fw in FRAMEWORKS}
+    try:
+        out = {}
+        for fw, wk in workers.items():
+            wk.run(1)
+            out[fw] = wk.run(steps, reset_memory=True)['peak_mib']
+            wk.close()
+        return out
+    finally:
+        for wk in workers.values():
+            if wk.proc.poll() is None:
+                wk.close()
+
+
+def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, memory=True,
+                   log=print):
+    """Warm up, then alternate ember and torch runs; return the workload's result dict."""
+    steps = steps or w.steps
+    repeats = w.repeats if (w.repeats and repeats is None) else (repeats or 3)
+    warmup = warmup_steps if warmup_steps is not None else min(steps, 3)
+    workers = {fw: Worker(w.key, fw, threads) for fw in FRAMEWORKS}
+    try:
+        if warmup:
+            for fw in FRAMEWORKS:
+                workers[fw].run(warmup)
+        runs = {fw: [] for fw in FRAMEWORKS}
+        for r in range(repeats):
+            for fw in FRAMEWORKS:
+                runs[fw].append(workers[fw].run(steps, evaluate=(r == 0)))
+            log(f'  {w.key} repeat {r + 1}/{repeats}: ' + ', '.join(
+                f"{fw} {1e3 * runs[fw][-1]['seconds'] / steps:.3f} ms/step"
+                for fw in FRAMEWORKS))
+    finally:
+        for wk in workers.values():
+            wk.close()
+    peaks = measure_memories(w.key, threads, min(steps, MEMORY_STEPS)) if memory else \
+        {fw: None for fw in FRAMEWORKS}
+    res = dict(key=w.key, name=w.name, about=w.about, steps=steps, repeats=repeats,
+               warmup_steps=warmup)
+    for fw in FRAMEWORKS:
+        rs = runs[fw]
+        per_step = [r['seconds'] / steps for r in rs]
+        first = rs[0]
+        d = dict(step_seconds=per_step, median_step_s=statistics.median(per_step),
+                 median_run_s=statistics.median(r['seconds'] for r in rs),
+                 cpu_over_wall=statistics.median(r['cpu_seconds'] / r['seconds'] for r in rs),
+                 losses=first['losses'], final_loss=first['losses'][-1],
+                 init_checksum=first['init_checksum'],
+                 peak_mib=peaks[fw], cold_peak_mib=max(r['peak_mib'] for r in rs),
+                 worker=workers[fw].hello)
+        for k in ('test_accuracy',):
+            if k in first:
+                d[k] = first[k]
+        res[fw] = d
+    e, t = res['ember'], res['torch']
+    ratios = [a / b for a, b in zip(e['step_seconds'], t['step_seconds'])]
+    lo, hi = _quartiles(ratios)
+    res['ratio'] = dict(median=statistics.median(ratios), per_repeat=ratios,
+                        min=min(ratios), max=max(ratios), q1=lo, q3=hi)
+    tl, el = t['final_loss'], e['final_loss']
+    res['loss_rel_diff'] = abs(el - tl) / max(abs(tl), 1e-12)
+    # long runs drift apart by float32 rounding (W8): compare the mean of the last 10 losses
+    n = min(10, steps)
+    et, tt = statistics.fmean(e['losses'][-n:]), statistics.fmean(t['losses'][-n:])
+    res['tail_rel_diff'] = abs(et - tt) / max(abs(tt), 1e-12)
+    res['same_init'] = e['init_checksum'] == t['init_checksum']
+    res['trend_agrees'] = _trend(e['losses']) == _trend(t['losses'])
+    # below 1 MiB the page-granular RSS says little: no ratio
+    res['memory_ratio'] = e['peak_mib'] / t['peak_mib'] \
+        if memory and t['peak_mib'] >= 1 else None
+    return res
+
+
+def machine():
+    """A description of this machine and its software, recorded with every table."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
+                                text=True, cwd=os.path.dirname(__file__)).stdout.strip()
+    except OSError:
+        commit = ''
+    return dict(cpu=cpu, logical_cpus=os.cpu_count(), platform=platform.platform(),
+                python=platform.python_version(), commit=commit or None)
+
+
+def run_all(keys, steps=None, repeats=None, threads=1, out='bench/results', memory=True,
+            log=print):
+    """Benchmark the workloads ``keys``; write JSON and the chart under ``out``."""
+    from bench.workloads import WORKLOADS
+    started = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+    results = []
+    for key in keys:
+        log(f'{key} {WORKLOADS[key].name} ...')
+        results.append(bench_workload(WORKLOADS[key], steps=steps, repeats=repeats,
+                                      threads=threads, memory=memory, log=log))
+    first = results[0]
+    report = dict(schema=SCHEMA, started=started, threads=threads, machine=machine(),
+                  software=dict(ember=first['ember']['worker']['version'],
+                                torch=first['torch']['worker']['version'],
+                                numpy=first['ember']['worker']['numpy'],
+                                blas=first['ember']['worker']['blas'],
+                                torch_threads=first['torch']['worker'].get('torch_threads')),
+                  memory_method=first['ember']['worker']['memory_method'],
+                  workloads=results)
+    if out:
+        os.makedirs(out, exist_ok=True)
+        path = os.path.join(out, 'bench.json')
+        with open(path, 'w') as f:
+            json.dump(report, f, indent=1)
+        report['json_path'] = path
+        report['chart_path'] = chart(report, os.path.join(out, 'bench.png'))
+    return report
+
+
+# ------------------------------------------------------------------ output
+
+def table(report):
+    """The results as a fixed-width text table (a Markdown table, too)."""
+    m, s = report['machine'], report['software']
+    blas = ', '.join(f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')} "
+                     f"({b.get('num_threads')} thr)" for b in s['blas'] if 'internal_api' in b)
+    lines = [f"machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['platform']}, "
+             f"Python {m['python']}",
+             f"software: ember {s['ember']} ({m['commit']}), torch {s['torch']}, numpy "
+             f"{s['numpy']}, BLAS {blas or '?'}",
+             f"threads: {report['threads']} (torch.set_num_threads and OMP/OpenBLAS/MKL "
+             f"variables); memory: peak RSS growth over the post-setup baseline "
+             f"({report['memory_method']})", '']
+    head = ('| workload | steps x reps | ember ms/step | torch ms/step | ember/torch '
+            '(min-max) | ember loss | torch loss | ember MiB | torch MiB | MiB ratio |')
+    lines += [head, '|' + '|'.join('---' for _ in range(10)) + '|']
+    for r in report['workloads']:
+        e, t, q = r['ember'], r['torch'], r['ratio']
+        flag = '' if r['trend_agrees'] and r['tail_rel_diff'] < 0.05 else ' (!)'
+        lines.append(
+            f"| {r['key']} {r['name']} | {r['steps']} x {r['repeats']} | "
+            f"{_ms(e['median_step_s'])} | {_ms(t['median_step_s'])} | "
+            f"{q['median']:.2f} ({q['min']:.2f}-{q['max']:.2f}) | "
+            f"{e['final_loss']:.5g} | {t['final_loss']:.5g}{flag} | "
+            f"{_mib(e['peak_mib'])} | {_mib(t['peak_mib'])} | {_ratio(r['memory_ratio'])} |")
+    for r in report['workloads']:
+        if 'test_accuracy' in r['ember']:
+            e, t = r['ember'], r['torch']
+            lines.append('')
+            lines.append(f"{r['key']} {r['name']}: {r['steps']} steps, wall "
+                         f"{e['median_run_s']:.2f} s ember vs {t['median_run_s']:.2f} s "
+                         f"torch; test accuracy {100 * e['test_accuracy']:.1f} % ember vs "
+                         f"{100 * t['test_accuracy']:.1f} % torch")
+    return '\n'.join(lines)
+
+
+def _mib(x):
+    return '-' if x is None else f'{x:.1f}'
+
+
+def _ratio(x):
+    return '-' if x is None else f'{x:.2f}'
+
+
+def _ms(s):
+    ms = 1e3 * s
+    return f'{ms:.3f}' if ms < 10 else f'{ms:.1f}'
+
+
+def chart(report, path):
+    """A bar chart of the ember/torch step-time ratio per workload (log scale, line at 1)."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    rs = report['workloads']
+    labels = [f"{r['key']}\n{r['name']}" for r in rs]
+    med = [r['ratio']['median'] for r in rs]
+    err = [[m - r['ratio']['min'] for m, r in zip(med, rs)],
+           [r['ratio']['max'] - m for m, r in zip(med, rs)]]
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rs) + 2), 4))
+    colors = ['tab:green' if m <= 1 else 'tab:orange' for m in med]
+    ax.bar(range(len(rs)), med, yerr=err, color=colors, capsize=4)
+    ax.set_yscale('log')
+    ax.axhline(1.0, color='k', lw=1)
+    ax.set_xticks(range(len(rs)))
+    ax.set_xticklabels(labels)
+    ax.set_ylabel('ember / PyTorch time per step')
+    for i, m in enumerate(med):
+        ax.annotate(f'{m:.2f}x', (i, m), ha='center', va='bottom', fontsize=8,
+                    xytext=(0, 3), textcoords='offset points')
+    ax.set_title(f"ember vs PyTorch, {report['threads']} thread(s), "
+                 f"{report['machine']['cpu']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _worker_main(argv):
+    p = argparse.ArgumentParser(prog='bench.run')
+    p.add_argument('--worker', nargs=2, metavar=('KEY', 'FRAMEWORK'), required=True)
+    p.add_argument('--threads', type=int, default=1)
+    a = p.parse_args(argv)
+    worker(a.worker[0], a.worker[1], a.threads)
+
+
+if __name__ == '__main__':
+    _worker_main(sys.argv[1:])
