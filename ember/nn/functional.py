@@ -19,6 +19,8 @@ import numpy as np
 
 from .. import random as _random
 from .._tensor import Tensor, _wrap_dim, arange
+from ..ops import fused as _fused
+from ..ops.elementwise import floating as _floating
 from ..autograd import no_grad
 
 _REDUCTIONS = ('none', 'mean', 'sum')
@@ -90,8 +92,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     dim = _softmax_dim(input.ndim) if dim is None else _wrap_dim(dim, input.ndim, 'softmax')
     if input.numel() == 0:
         return input * 1
-    e = (input - _rowmax(input, dim)).exp()
-    return e / e.sum(dim, keepdim=True)
+    return _fused.Softmax.apply(_floating(input), dim=dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
@@ -107,8 +108,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     dim = _softmax_dim(input.ndim) if dim is None else _wrap_dim(dim, input.ndim, 'log_softmax')
     if input.numel() == 0:
         return input * 1
-    shifted = input - _rowmax(input, dim)
-    return shifted - shifted.exp().sum(dim, keepdim=True).log()
+    return _fused.LogSoftmax.apply(_floating(input), dim=dim)
 
 
 def _logsoftmax(self):
@@ -456,9 +456,10 @@ def _check_targets(input, target, weight, ignore_index, fn):
     if tuple(target.shape) != expect:
         raise ValueError(f'{fn}: expected target of shape {list(expect)} for input of shape '
                          f'{_shape(input)} (classes along dim {cdim}), got {_shape(target)}')
-    bad = ((target < 0) | (target >= c)) & (target != ignore_index)
-    if _any(bad):
-        raise IndexError(f'{fn}: target {target[bad].tolist()[0]} is out of bounds for '
+    t = target.data
+    bad = ((t < 0) | (t >= c)) & (t != ignore_index)
+    if bad.any():
+        raise IndexError(f'{fn}: target {t[bad].tolist()[0]} is out of bounds for '
                          f'{c} classes; valid class indices are 0..{c - 1} (or ignore_index='
                          f'{ignore_index})')
     if weight is not None and tuple(weight.shape) != (c,):
@@ -477,18 +478,9 @@ def _nll(logp, target, weight, ignore_index, reduction, fn):
     mean divides by the summed weights of the targets that count, as torch does."""
     _check_targets(logp, target, weight, ignore_index, fn)
     _check_reduction(reduction, fn)
-    cdim = _class_dim(logp, fn)
-    valid = target != ignore_index
-    safe = where(valid, target, 0)
-    w = valid.to(logp.dtype)
-    if weight is not None:
-        w = w * weight[safe]
-    loss = where(valid, -_pick(logp, safe, cdim) * w, 0.0)
-    if reduction == 'none':
-        return loss
-    if reduction == 'sum':
-        return loss.sum()
-    return loss.sum() / w.sum()
+    w = None if weight is None else weight.detach().to(logp.dtype).data
+    return _fused.NllLoss.apply(logp, target, weight=w, ignore=ignore_index,
+                                reduction=reduction, cdim=_class_dim(logp, fn))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

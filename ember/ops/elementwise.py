@@ -354,8 +354,11 @@ def _special(xp, fn, x):
 
 
 def _sigmoid(xp, x):
-    e = xp.exp(-xp.abs(x))   # in (0, 1]: never overflows, for any x
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    # 1 / (1 + exp(-x)) keeps full relative precision in both tails; exp overflows to inf for
+    # very negative x, which gives the right limit 0 (the warning is silenced). It is several
+    # times faster than the where-based form.
+    with np.errstate(over='ignore'):
+        return 1 / (1 + xp.exp(-x))
 
 
 FORWARD = {'erf': lambda xp, x: _special(xp, 'erf', x),

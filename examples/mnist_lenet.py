@@ -1,0 +1,71 @@
+"""LeNet-5 on the 5,000 MNIST digits that ship with ember.
+
+    python examples/mnist_lenet.py
+
+Two convolutions with max pooling, then three linear layers (400-120-84-10), trained with
+SGD and momentum. The digits are shuffled with a fixed seed and split 4,000 for training,
+1,000 for testing. EMBER_EXAMPLE_QUICK=1 trains on a few batches only (for the tests).
+"""
+import os
+import time
+
+import ember
+from ember import nn
+
+QUICK = os.environ.get('EMBER_EXAMPLE_QUICK') == '1'
+EPOCHS = 1 if QUICK else 10
+
+
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, kernel_size=5, padding=2),     # 1x28x28 -> 6x28x28
+            nn.ReLU(),
+            nn.MaxPool2d(2),                                # -> 6x14x14
+            nn.Conv2d(6, 16, kernel_size=5),                # -> 16x10x10
+            nn.ReLU(),
+            nn.MaxPool2d(2),                                # -> 16x5x5
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, 10),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+ember.manual_seed(0)
+images, labels = ember.datasets.mnist_5k()              # sorted by label: shuffle first
+order = ember.randperm(len(labels), generator=ember.Generator().manual_seed(0))
+x, y = images[order].unsqueeze(1), labels[order]        # (N, 1, 28, 28): one channel
+x_train, y_train, x_test, y_test = x[:4000], y[:4000], x[4000:], y[4000:]
+if QUICK:
+    x_train, y_train = x_train[:128], y_train[:128]
+loader = ember.data.DataLoader(ember.data.TensorDataset(x_train, y_train), batch_size=32,
+                               shuffle=True, generator=ember.Generator().manual_seed(0))
+
+model = LeNet5()
+optimizer = ember.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+
+start = time.perf_counter()
+for epoch in range(EPOCHS):
+    model.train()
+    total, count = 0.0, 0
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(yb), count + len(yb)
+    model.eval()
+    with ember.no_grad():
+        accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
+    print(f'epoch {epoch + 1:2d}  loss {total / count:.4f}  test accuracy {100 * accuracy:.1f}%')
+print(f'trained in {time.perf_counter() - start:.1f} s')
+print(f'test accuracy: {100 * accuracy:.1f}%')
