@@ -445,6 +445,10 @@ class Tensor:
         recording = _State.grad_enabled and (self._requires_grad or any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
         view = recording and self._base is not None and self._view_chain is not None
+        if view and self._view_chain == 'multi':
+            raise RuntimeError(f'{op}: this tensor is one of several views returned by unbind, '
+                               f'split or chunk; such views cannot be modified in-place while '
+                               f'autograd records (clone it first)')
         if view:   # redo the view from a copy of the base, so saved values stay intact
             from .ops.inplace import alias, replay
             old_base = alias(self._base)

@@ -253,7 +253,8 @@ class Op(Node):
                 result._base, result._view_chain = base, ((cls, params),)
             else:   # a view of a detached tensor is no view for autograd (chain None)
                 result._base = base._base
-                result._view_chain = base._view_chain and base._view_chain + ((cls, params),)
+                chain = base._view_chain   # None (detached) and 'multi' (unbind) stay as they are
+                result._view_chain = chain + ((cls, params),) if type(chain) is tuple else chain
         if result.grad_fn is ctx:
             ctx._saved = [(tensors[i], tensors[i]._version[0]) for i in cls.save]
             if cls.save_output:

@@ -265,3 +265,11 @@ def test_pickle_is_refused():
     import pickle
     with pytest.raises(TypeError, match='not pickled'):
         pickle.dumps(ember.ones(2))
+
+
+def test_inplace_on_unbind_output_with_autograd():
+    x = ember.randn(3, 2, requires_grad=True)
+    h = x * 1
+    a, b, c = h.unbind(0)
+    expect(RuntimeError, 'add_: this tensor is one of several views returned by unbind',
+           lambda: a.add_(1), h, x)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._dtype import result_type
 from .._tensor import Size, Tensor, _wrap_dim, method
-from ..autograd import Op
+from ..autograd import Function, Op, _State
 from ..backend import namespace
 
 __all__ = ['reshape', 'permute', 'transpose', 'swapaxes', 'swapdims', 'unsqueeze', 'squeeze',
@@ -736,11 +736,11 @@ def split(x, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got "
                                f'split_sizes={sizes}')
-    out, start = [], 0
+    idx, start = [], 0
     for s in sizes:
-        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
+        idx.append((slice(None),) * d + (slice(start, start + s),))
         start += s
-    return tuple(out)
+    return _pieces(x, d, idx, 'cat')
 
 
 @method('chunk')
@@ -770,7 +770,32 @@ def unbind(x, dim=0):
     if x.ndim == 0:
         raise IndexError('unbind: Dimension specified as 0 but tensor has no dimensions')
     d = _wrap_dim(dim, x.ndim, 'unbind')
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+    return _pieces(x, d, [(slice(None),) * d + (i,) for i in range(x.shape[d])], 'stack')
+
+
+class _Pieces(Function):
+    """Views of ``x`` at ``index`` entries, as one multi-output node whose backward joins the
+    pieces' gradients with one ``cat`` or ``stack`` (one node per piece would make backward
+    quadratic in their number)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, join):
+        ctx.dim, ctx.join = dim, join
+        return tuple(x[i] for i in index)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (cat if ctx.join == 'cat' else stack)(grads, ctx.dim), None, None, None
+
+
+def _pieces(x, dim, index, join):
+    if not (_State.grad_enabled and x.requires_grad):
+        return tuple(x[i] for i in index)
+    out = _Pieces.apply(x, dim, index, join)
+    out = out if isinstance(out, tuple) else (out,)
+    for t in out:   # views of x, but in-place changes to them are refused (as in torch)
+        t._base, t._view_chain = x if x._base is None else x._base, 'multi'
+    return out
 
 
 # ---------------------------------------------------------------- padding
