@@ -91,3 +91,51 @@ def erfc(x):
     tail = _erfc_large(y[large])
     out[large] = xp.where(x[large] < 0, 2.0 - tail, tail)
     return out
+
+
+# Numerical Recipes' erfc (Chebyshev fit, fractional error < 1.2e-7 everywhere): one formula,
+# no branches, evaluated in place; used for float32 where it is as exact as float32 allows.
+_NR = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
+       -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+
+
+def normal_cdf(x):
+    """Phi(x), the standard normal CDF, ``0.5 * erfc(-x / sqrt(2))``: Cody's erfc in float64,
+    the Numerical Recipes form (in place, few temporaries) in float32 and float16.
+
+    >>> round(float(normal_cdf(np.array(1.0, dtype=np.float32))), 6)
+    0.841345
+    """
+    if x.dtype == xp.float64:
+        return 0.5 * erfc(x * -0.7071067811865476)
+    flat = x.astype(xp.float32, copy=False).reshape(-1)   # 1-D: in-place ops need arrays
+    out = xp.empty_like(flat)
+    for i in range(0, flat.size, _CHUNK):   # blocks that stay in cache: 2-3x faster
+        out[i:i + _CHUNK] = _normal_cdf32(flat[i:i + _CHUNK])
+    return out.astype(x.dtype, copy=False).reshape(x.shape)
+
+
+_CHUNK = 65536
+
+
+def _normal_cdf32(x):
+    z = xp.abs(x)
+    z *= 0.7071067811865476                  # |x| / sqrt(2)
+    t = z * 0.5
+    t += 1
+    xp.reciprocal(t, out=t)
+    p = t * _NR[-1]
+    for c in _NR[-2:0:-1]:
+        p += c
+        p *= t
+    p += _NR[0]
+    z *= z
+    p -= z
+    xp.exp(p, out=p)
+    p *= t                                   # erfc(|x| / sqrt(2))
+    p *= 0.5                                 # Phi(-|x|)
+    q = p * -2                               # Phi(x) = Phi(-|x|) + [x > 0] (1 - 2 Phi(-|x|)):
+    q += 1                                   # arithmetic, as a where() on random signs is
+    q *= x > 0                               # many times slower
+    p += q
+    return p

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from .._tensor import Tensor, _wrap_dim, arange
+from .._tensor import Tensor, _wrap_dim, arange, get_xp
 from ..ops import fused as _fused
 from ..ops.elementwise import floating as _floating
 from ..autograd import no_grad
@@ -213,10 +213,11 @@ def one_hot(tensor, num_classes=-1):
 # ---------------------------------------------------------------- normalisation
 
 def _normalise(x, dims, eps):
-    """``(x - mean) / sqrt(var + eps)`` over ``dims`` (biased variance)."""
-    centred = x - x.mean(dims, keepdim=True)
-    var = (centred * centred).mean(dims, keepdim=True)
-    return centred * (var + eps) ** -0.5
+    """``(x - mean) / sqrt(var + eps)`` over ``dims`` (biased variance), as one op."""
+    if x.numel() == 0:
+        centred = x - x.mean(dims, keepdim=True)
+        return centred * ((centred * centred).mean(dims, keepdim=True) + eps) ** -0.5
+    return _fused.Normalise.apply(_floating(x), dims=tuple(dims), eps=eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -354,14 +355,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         attn_mask = arange(L, device=query.device).unsqueeze(1) >= \
             arange(S, device=query.device)
     if attn_mask is not None:
-        if attn_mask.dtype.name == 'bool':
-            scores = where(attn_mask, scores, float('-inf'))
-        else:
-            scores = scores + attn_mask
+        if attn_mask.dtype.name == 'bool':   # as an additive constant: cheaper than where()
+            xp = get_xp(attn_mask)
+            attn_mask = Tensor._make(xp.where(attn_mask.data, 0.0, -xp.inf).astype(
+                scores.data.dtype))
+        scores = scores + attn_mask
     # NOTE: a row with every score at -inf attends to nothing and gives zeros (torch's
     # "safe softmax"); it is softmaxed over zeros and then masked, so no nan reaches backward.
-    alive = (scores > float('-inf')).sum(-1, keepdim=True) > 0
-    weights = where(alive, softmax(where(alive, scores, 0.0), dim=-1), 0.0)
+    alive = (scores.data > -float('inf')).any(-1, keepdims=True)
+    if alive.all():
+        weights = softmax(scores, dim=-1)
+    else:
+        alive = Tensor._make(alive)
+        weights = where(alive, softmax(where(alive, scores, 0.0), dim=-1), 0.0)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
     return weights @ value

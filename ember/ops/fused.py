@@ -3,7 +3,7 @@ log-likelihood. Each was a composition of a dozen small ops; the benchmark (W2, 
 the per-op cost dominating, so each is one op here, with backward still in ember ops (so
 gradients of gradients work) and the same tests as before."""
 from .._tensor import Tensor
-from ..autograd import Op
+from ..autograd import Op, is_grad_enabled
 
 __all__ = []
 
@@ -65,3 +65,41 @@ class NllLoss(Op):
         if ctx.none:
             g = g.unsqueeze(ctx.cdim)
         return g * Tensor._make(ctx.coef), None
+
+
+class Normalise(Op):
+    """``(x - mean) / sqrt(var + eps)`` over ``dims`` (biased variance): the core of layer,
+    group and batch norm. Backward is ``rstd * (g - mean(g) - xhat * mean(g * xhat))``: on
+    arrays for a plain backward, in ember ops when a graph of the gradient is being built."""
+    save = (0,)
+
+    def forward(ctx, x, dims, eps):
+        ctx.dims, ctx.eps = dims, eps
+        centred = x - x.mean(axis=dims, keepdims=True)
+        ctx.rstd = (centred * centred).mean(axis=dims, keepdims=True)
+        ctx.rstd += eps
+        ctx.xp.sqrt(ctx.rstd, out=ctx.rstd)
+        ctx.xp.reciprocal(ctx.rstd, out=ctx.rstd)
+        centred *= ctx.rstd
+        ctx.xhat = centred
+        return centred
+
+    def backward(ctx, g):
+        dims = ctx.dims
+        if is_grad_enabled():   # create_graph: the same formula in ember ops
+            (x,) = ctx.saved_tensors
+            centred = x - x.mean(dims, keepdim=True)
+            rstd = ((centred * centred).mean(dims, keepdim=True) + ctx.eps) ** -0.5
+            xhat = centred * rstd
+            return rstd * (g - g.mean(dims, keepdim=True)
+                           - xhat * (g * xhat).mean(dims, keepdim=True))
+        ctx._check_saved(ctx._saved)
+        gd, xhat = g.data, ctx.xhat
+        out = gd - gd.mean(axis=dims, keepdims=True)
+        out -= xhat * (gd * xhat).mean(axis=dims, keepdims=True)
+        out *= ctx.rstd
+        return Tensor._make(out)
+
+    def release(self):
+        Op.release(self)
+        self.xhat = self.rstd = None
