@@ -53,12 +53,22 @@ def _windows(xp, x, k, geom, out=None, value=0.0):
 
 
 def _columns(xp, x, k, geom, out=None):
-    """im2col: ``(groups, N * Ho * Wo, C / groups * kh * kw)`` and the output size."""
-    v = _windows(xp, x, k, geom, out)
-    n, c, ho, wo = v.shape[:4]
+    """im2col, transposed: ``(groups, C / groups * kh * kw, N * Ho * Wo)`` and the output
+    size. Filled one kernel tap at a time (a strided copy with contiguous rows each), which is
+    about twice as fast as reshaping a window view."""
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    x = _pad(xp, x, geom.before, geom.after)
+    n, c, hp, wp = x.shape
+    ho = (hp - dh * (k[0] - 1) - 1) // sh + 1 if out is None else out[0]
+    wo = (wp - dw * (k[1] - 1) - 1) // sw + 1 if out is None else out[1]
+    cols = xp.empty((c, k[0], k[1], n, ho, wo), dtype=x.dtype)
+    xt = x.transpose(1, 0, 2, 3)
+    for i in range(k[0]):
+        for j in range(k[1]):
+            cols[:, i, j] = xt[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                               j * dw:j * dw + sw * (wo - 1) + 1:sw]
     g = geom.groups
-    v = v.reshape(n, g, c // g, ho, wo, k[0], k[1]).transpose(1, 0, 3, 4, 2, 5, 6)
-    return v.reshape(g, n * ho * wo, c // g * k[0] * k[1]), (ho, wo)
+    return cols.reshape(g, c // g * k[0] * k[1], n * ho * wo), (ho, wo)
 
 
 # ---------------------------------------------------------------- the convolution primitives
@@ -70,17 +80,23 @@ class Conv(Op):
     def forward(ctx, x, w, geom):
         ctx.geom = geom
         cols, (ho, wo) = _columns(ctx.xp, x, w.shape[2:], geom)
+        ctx.cols = cols            # kept for the weight gradient (the im2col is the cost)
         g, n, o = geom.groups, x.shape[0], w.shape[0]
-        y = ctx.xp.matmul(cols, w.reshape(g, o // g, -1).transpose(0, 2, 1))  # (g, n*ho*wo, o/g)
-        y = y.reshape(g, n, ho, wo, o // g).transpose(1, 0, 4, 2, 3)
-        return ctx.xp.ascontiguousarray(y.reshape(n, o, ho, wo))
+        y = ctx.xp.matmul(w.reshape(g, o // g, -1), cols)       # (g, o/g, n*ho*wo)
+        y = y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
+        return ctx.xp.ascontiguousarray(y)
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad
         gx = ConvTranspose.apply(g, w, geom=ctx.geom, size=x.shape[2:]) if need_x else None
-        gw = ConvWeight.apply(x, g, geom=ctx.geom, ksize=w.shape[2:]) if need_w else None
+        gw = ConvWeight.apply(x, g, geom=ctx.geom, ksize=w.shape[2:],
+                              cols=ctx.cols) if need_w else None
         return gx, gw
+
+    def release(self):
+        Op.release(self)
+        self.cols = None
 
 
 class ConvTranspose(Op):
@@ -91,19 +107,17 @@ class ConvTranspose(Op):
         ctx.geom, xp = geom, ctx.xp
         n, o, ho, wo = g.shape
         grp, c_g, kh, kw = geom.groups, w.shape[1], w.shape[2], w.shape[3]
-        gm = g.reshape(n, grp, o // grp, ho * wo).transpose(1, 0, 3, 2)
-        # columns ordered (tap, channel) so each tap's slice is channels-last and contiguous
-        wm = w.reshape(grp, o // grp, c_g, kh * kw).transpose(0, 1, 3, 2)
-        cols = xp.matmul(gm.reshape(grp, n * ho * wo, o // grp), wm.reshape(grp, o // grp, -1))
-        cols = cols.reshape(grp, n, ho, wo, kh, kw, c_g).transpose(1, 2, 3, 4, 5, 0, 6)
+        gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
+        wm = w.reshape(grp, o // grp, c_g * kh * kw).transpose(0, 2, 1)
+        cols = xp.matmul(wm, gm).reshape(grp, c_g, kh, kw, n, ho, wo)
         (sh, sw), (dh, dw), (ph, pw) = geom.stride, geom.dilation, geom.before
-        buf = xp.zeros((n, ph + size[0] + max(geom.after[0], 0),
-                        pw + size[1] + max(geom.after[1], 0), grp, c_g), dtype=cols.dtype)
-        for i in range(kh):     # col2im: one strided add per kernel tap
+        buf = xp.zeros((grp, c_g, n, ph + size[0] + max(geom.after[0], 0),
+                        pw + size[1] + max(geom.after[1], 0)), dtype=cols.dtype)
+        for i in range(kh):     # col2im: one strided add per kernel tap, rows contiguous
             for j in range(kw):
-                buf[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                    j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
-        buf = buf[:, ph:ph + size[0], pw:pw + size[1]].transpose(0, 3, 4, 1, 2)
+                buf[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                    j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+        buf = buf[..., ph:ph + size[0], pw:pw + size[1]].transpose(2, 0, 1, 3, 4)
         return xp.ascontiguousarray(buf).reshape(n, grp * c_g, size[0], size[1])
 
     def backward(ctx, gy):
@@ -118,13 +132,14 @@ class ConvWeight(Op):
     """The adjoint of ``Conv`` in ``w``: ``dw[o, c, i, j] = sum_n,p,q g[n, o, p, q] x[...]``."""
     save = (0, 1)
 
-    def forward(ctx, x, g, geom, ksize):
+    def forward(ctx, x, g, geom, ksize, cols=None):
         ctx.geom = geom
         n, o, ho, wo = g.shape
         grp = geom.groups
-        cols, _ = _columns(ctx.xp, x, ksize, geom, out=(ho, wo))
-        gm = g.reshape(n, grp, o // grp, ho * wo).transpose(1, 2, 0, 3)
-        dw = ctx.xp.matmul(gm.reshape(grp, o // grp, n * ho * wo), cols)  # (g, o/g, c/g*k)
+        if cols is None:
+            cols, _ = _columns(ctx.xp, x, ksize, geom, out=(ho, wo))
+        gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
+        dw = ctx.xp.matmul(gm, cols.transpose(0, 2, 1))        # (g, o/g, c/g*kh*kw)
         return ctx.xp.ascontiguousarray(dw.reshape(o, -1, *ksize))
 
     def backward(ctx, gdw):
