@@ -434,13 +434,31 @@ def _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
     return lift(k, 1), geom, lift(out, 1)
 
 
+def _window_argmax(xp, x, k, geom, out):
+    """The tap (i * kw + j) of each window's maximum, by a running max over the kernel's taps
+    (strided slices of the padded input): much faster than an argmax over window views.
+    NOTE: ties go to the first maximum in the window, NaN wins (as in torch's CPU kernel)."""
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    x = _pad(xp, x, geom.before, geom.after, -np.inf)
+    best = arg = None
+    for i in range(k[0]):
+        for j in range(k[1]):
+            t = x[..., i * dh:i * dh + sh * (out[0] - 1) + 1:sh,
+                  j * dw:j * dw + sw * (out[1] - 1) + 1:sw]
+            if best is None:
+                best, arg = t.copy(), xp.zeros(t.shape, dtype=xp.int64)
+                continue
+            better = (t > best) | ((t != t) & (best == best))
+            arg += better * (i * k[1] + j - arg)     # arithmetic: masks are slow here
+            xp.maximum(best, t, out=best)            # NaN propagates, as it wins
+    return arg
+
+
 def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, geom, out = _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
     x2 = _lift(x, nd)
     xp = get_xp(x2)
-    v = _windows(xp, x2.data, k, geom, out, value=-np.inf)
-    # NOTE: ties go to the first maximum in the window, NaN wins (as in torch's CPU kernel)
-    a = v.reshape(v.shape[:-2] + (k[0] * k[1],)).argmax(-1)
+    a = _window_argmax(xp, x2.data, k, geom, out)
     rows = (xp.arange(out[0], dtype=a.dtype) * geom.stride[0] - geom.before[0])[:, None] \
         + (a // k[1]) * geom.dilation[0]
     cols = xp.arange(out[1], dtype=a.dtype) * geom.stride[1] - geom.before[1] \
