@@ -7,7 +7,6 @@ in topological order, reduces broadcast gradients in one place (``_fit``) and fr
 tensors afterwards unless ``retain_graph=True``.
 """
 import functools
-import itertools
 
 import numpy as np
 
@@ -22,7 +21,6 @@ class _State:
     op_hooks = []          # callables (node, inputs, output) run after each recorded op
 
 
-_seq = itertools.count()
 
 FREED = ('Trying to backward through the graph a second time (or directly access saved tensors '
          'after they have already been freed). Saved intermediate values of the graph are freed '
@@ -129,9 +127,9 @@ def is_grad_enabled():
 def _edge(t):
     """Where the gradient of tensor ``t`` goes: (node or leaf, output index, shape, dtype)."""
     if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr, t.data.shape, t.dtype)
-    if t.requires_grad:
-        return (t, 0, t.data.shape, t.dtype)
+        return (t.grad_fn, t._output_nr, t.data.shape, t.data.dtype)
+    if t._requires_grad:
+        return (t, 0, t.data.shape, t.data.dtype)
     return None
 
 
@@ -210,7 +208,6 @@ def _record(node, tensors, out):
     if not any(edges):
         return Tensor._make(out)
     node.next_edges = edges
-    node.seq = next(_seq)
     return Tensor._make(out, node)
 
 
@@ -361,7 +358,6 @@ class Function:
         results = []
         if record:
             ctx.next_edges = [None if t is None else _edge(t) for t in tensors]
-            ctx.seq = next(_seq)
             ctx.n_outputs = len(outs)
             ctx._out_meta = [(o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None
                              for o in outs]
@@ -377,7 +373,6 @@ class Function:
 
 def _function_backward(ctx, grads):
     if ctx._materialize:
-        xp = None
         for i, g in enumerate(grads):
             if g is None and ctx._out_meta[i] is not None:
                 shape, dt = ctx._out_meta[i]
@@ -433,8 +428,8 @@ def _fit(g, shape, dtype, node):
             raise RuntimeError(f'{node.name}: gradient of shape {tuple(g.data.shape)} does not '
                                f'match its input of shape {tuple(shape)}')
         g = g.sum_to_size(shape)
-    if g.dtype is not dtype:
-        g = g.to(dtype)
+    if g.data.dtype != dtype:   # dtype: the input's NumPy/CuPy dtype
+        g = g.to(_tensor.from_np(dtype))
     return g
 
 

@@ -1,6 +1,7 @@
 """Adam and AdamW (Adam with decoupled weight decay), with AMSGrad."""
 import math
 
+from ..backend import namespace
 from .optimizer import Optimizer
 
 
@@ -39,16 +40,24 @@ class Adam(Optimizer):
                 state['max_exp_avg_sq'] = g * 0
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
+        xp = namespace(g)
+        tmp = g * (1 - b1)              # one scratch array; everything else in place
         m *= b1
-        m += (1 - b1) * g
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
         v *= b2
-        v += (1 - b2) * g * g
+        v += tmp
         if group['amsgrad']:
             vmax = state['max_exp_avg_sq']
-            vmax[...] = vmax.clip(min=v)   # the running maximum of v
+            xp.maximum(vmax, v, out=vmax)   # the running maximum of v
             v = vmax
-        denom = (v ** 0.5) / math.sqrt(1 - b2 ** t) + group['eps']
-        p.data -= (lr / (1 - b1 ** t)) * m / denom
+        xp.sqrt(v, out=tmp)
+        tmp /= math.sqrt(1 - b2 ** t)
+        tmp += group['eps']             # the denominator
+        xp.divide(m, tmp, out=tmp)
+        tmp *= lr / (1 - b1 ** t)
+        p.data -= tmp
 
 
 class AdamW(Adam):
