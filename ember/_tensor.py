@@ -417,7 +417,8 @@ class Tensor:
         def keep(g):
             t = ref()
             if t is not None:
-                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+                d = g.detach()   # a copy: the same array may become a leaf's .grad
+                t.grad = Tensor._make(d.data.copy()) if t.grad is None else t.grad + d
         self._retain_handle = self.grad_fn.register_prehook(self._output_nr, keep)
 
     @property

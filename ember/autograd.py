@@ -442,6 +442,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                                f'a grad_fn')
         root_edges.append(e)
     buffers = {}
+    shared = {id(g.data) for g in grads}   # arrays a leaf may not keep without a copy
     for (target, nr, _, _), g in zip(root_edges, grads):
         buf = buffers.setdefault(target, [None] * _n_out(target))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
@@ -478,6 +479,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                             r = h(buf[nr])
                             if r is not None:
                                 buf[nr] = r
+                                shared.add(id(r.data))
             if capture is not None:
                 for nr, g in enumerate(buf):
                     for i in capture.get((n, nr), ()):
@@ -485,7 +487,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                 if n not in run:
                     continue
             elif not is_node:
-                _accumulate(n, buf[0], create_graph)
+                _accumulate(n, buf[0], create_graph, shared)
                 continue
             if n._freed:
                 raise RuntimeError(FREED)
@@ -524,9 +526,20 @@ def _zeros_for(node, i):
     return _tensor.zeros(shape, dtype=dt)
 
 
-def _accumulate(leaf, g, create_graph):
+def _accumulate(leaf, g, create_graph, shared=None):
+    """Add ``g`` into ``leaf.grad``. A first gradient is kept as it is when its array is owned
+    by nobody else (not a view, not given by the caller or a hook, not kept by another leaf);
+    otherwise it is copied, so that no two ``.grad`` ever share memory."""
     if leaf.grad is None:
-        leaf.grad = g if create_graph else Tensor._make(g.data.copy())
+        if create_graph:
+            leaf.grad = g
+            return
+        d = g.data
+        if shared is None or d.base is not None or id(d) in shared:
+            d = d.copy()
+        if shared is not None:
+            shared.add(id(d))
+        leaf.grad = Tensor._make(d)
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
     else:

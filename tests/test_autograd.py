@@ -321,3 +321,17 @@ def test_backward_order_is_deterministic():
         ((a * b) + a / (b + 1)).sum().backward()
         return x.grad.numpy().tobytes()
     assert run() == run()
+
+
+def test_no_two_grads_share_memory():
+    x = ember.ones(3, requires_grad=True)
+    z = ember.ones(3, requires_grad=True)
+    y = x.clone()
+    y.retain_grad()
+    (y + z).sum().backward()
+    for a, b in ((x, y), (x, z), (y, z)):
+        assert not np.shares_memory(a.grad.data, b.grad.data)
+    g = ember.ones(3)
+    w = ember.ones(3, requires_grad=True)
+    w.backward(g)
+    assert not np.shares_memory(w.grad.data, g.data)

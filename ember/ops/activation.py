@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor, method
-from ..autograd import Op
+from ..autograd import Op, is_grad_enabled
 from ..backend import cpu
 from .elementwise import Step, _inplace_method, abs, clamp, expm1, sigmoid, tanh, where
 
@@ -43,7 +43,9 @@ class PiecewiseLinear(Op):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * Step.apply(x, fn=ctx.slope)
+        if is_grad_enabled():   # create_graph: the slope stays in the graph, as in torch
+            return g * Step.apply(x, fn=ctx.slope)
+        return g * Tensor._make(ctx.xp.asarray(ctx.slope(ctx.xp, x.data)))
 
 
 @method('relu')
