@@ -630,7 +630,7 @@ def _numeric_jacobian(fn, inputs, eps):
 
 def _flat_outputs(out):
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return np.concatenate([np.asarray(o.data, dtype=np.float64).reshape(-1) for o in outs
+    return np.concatenate([_tensor._host(o.data).astype(np.float64).reshape(-1) for o in outs
                            if isinstance(o, Tensor) and o.dtype.is_floating_point])
 
 
@@ -656,11 +656,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         for k in range(o.numel()):
             seed = np.zeros(o.numel())
             seed[k] = 1
-            g_out = _tensor.tensor(seed.reshape(o.shape), dtype=o.dtype)
+            g_out = _tensor.tensor(seed.reshape(o.shape), dtype=o.dtype, device=o.device)
             gs = grad(o, diff, g_out, retain_graph=True, allow_unused=True)
             for a, g in zip(analytic, gs):
                 if g is not None:
-                    a[row] = g.data.reshape(-1)
+                    a[row] = _tensor._host(g.data).reshape(-1)
             row += 1
     for i, (a, nmat) in enumerate(zip(analytic, numeric)):
         nmat = np.zeros_like(a) if nmat is None else nmat
@@ -687,7 +687,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         outs = out if isinstance(out, (tuple, list)) else (out,)
         rng = np.random.default_rng(0)
         grad_outputs = [_tensor.tensor(rng.standard_normal(o.shape), dtype=o.dtype,
-                                       requires_grad=True) for o in outs]
+                                       device=o.device, requires_grad=True) for o in outs]
     n_in = len(inputs)
     diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
 

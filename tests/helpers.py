@@ -10,6 +10,7 @@ table of cases into three parametrised tests:
 - second-order gradients against PyTorch (float64), for cases marked ``second_order``;
 - ``ember.autograd.gradcheck`` (float64 central differences) on a small shape.
 """
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,27 @@ import torch
 import ember
 
 torch.set_num_threads(1)
+
+# EMBER_TEST_DEVICE=cuda runs the op tables on the GPU, against PyTorch on the GPU (TF32 off).
+DEVICE = os.environ.get('EMBER_TEST_DEVICE', 'cpu')
+if DEVICE != 'cpu':
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def E(a):
+    """An ember tensor on the test device."""
+    return ember.tensor(a, device=DEVICE)
+
+
+def T(a, **kw):
+    """A torch tensor on the test device."""
+    return torch.tensor(a, device=DEVICE, **kw)
+
+
+def host(t):
+    """An ember or torch tensor's values as a NumPy array."""
+    return t.detach().cpu().numpy()
 
 
 class NC(tuple):
@@ -85,10 +107,10 @@ def to_both(arrs, requires_grad):
             ts.append(a)
             continue
         rg = requires_grad and a.dtype.kind == 'f'
-        e = ember.tensor(a)
+        e = E(a)
         e.requires_grad = rg
         es.append(e)
-        ts.append(torch.tensor(a.copy(order='C'), requires_grad=rg))
+        ts.append(T(a.copy(order='C'), requires_grad=rg))
     return es, ts
 
 
@@ -99,13 +121,14 @@ def outputs(out):
 def assert_close(e, t, tol, what):
     """An ember tensor equals a torch tensor: shape, dtype and values."""
     assert isinstance(e, ember.Tensor), f'{what}: expected an ember Tensor, got {type(e)}'
-    tn = t.detach().numpy(force=True)   # force: torch may answer with a ZeroTensor
+    tn = t.detach().cpu().numpy(force=True)   # force: torch may answer with a ZeroTensor
     assert tuple(e.shape) == tuple(tn.shape), f'{what}: shape {tuple(e.shape)} vs torch ' \
                                               f'{tuple(tn.shape)}'
     assert e.dtype.name == str(t.dtype).replace('torch.', ''), \
         f'{what}: dtype {e.dtype} vs torch {t.dtype}'
-    np.testing.assert_allclose(np.asarray(e.data, dtype=np.float64) if tn.dtype.kind == 'f'
-                               else e.data, tn, err_msg=what, equal_nan=True, **tol)
+    en = host(e)
+    np.testing.assert_allclose(en.astype(np.float64) if tn.dtype.kind == 'f' else en, tn,
+                               err_msg=what, equal_nan=True, **tol)
 
 
 def tolerance(case, dtype):
@@ -133,16 +156,16 @@ def check_forward_backward(case, shapes, dtype):
     if not diff:
         return
     rng = np.random.default_rng(1)
-    seeds = [rng.standard_normal(tuple(t.shape)).astype(t.detach().numpy().dtype)
+    seeds = [rng.standard_normal(tuple(t.shape)).astype(host(t).dtype)
              for _, t in diff]
     leaves = [(e, t) for e, t in zip(es, ts) if isinstance(t, torch.Tensor) and t.requires_grad]
     tg = torch.autograd.grad([t for _, t in diff], [t for _, t in leaves],
-                             [torch.tensor(s) for s in seeds], allow_unused=True)
+                             [T(s) for s in seeds], allow_unused=True)
     eg = ember.autograd.grad([e for e, _ in diff], [e for e, _ in leaves],
-                             [ember.tensor(s) for s in seeds], allow_unused=True)
+                             [E(s) for s in seeds], allow_unused=True)
     for i, (e, t) in enumerate(zip(eg, tg)):
         if t is None:
-            assert e is None or not np.any(e.data), f'{case.name} grad {i}: torch has none'
+            assert e is None or not np.any(host(e)), f'{case.name} grad {i}: torch has none'
             continue
         assert e is not None, f'{case.name} grad {i}: ember gave None, torch a gradient'
         assert_close(e, t, tol, f'{case.name} grad of input {i}')
@@ -157,15 +180,15 @@ def check_second_order(case, shapes):
     rng = np.random.default_rng(2)
     seeds = [rng.standard_normal(tuple(t.shape)) for _, t in pairs]
     tg = torch.autograd.grad([t for _, t in pairs], [t for _, t in leaves],
-                             [torch.tensor(s) for s in seeds], create_graph=True,
+                             [T(s) for s in seeds], create_graph=True,
                              allow_unused=True)
     eg = ember.autograd.grad([e for e, _ in pairs], [e for e, _ in leaves],
-                             [ember.tensor(s) for s in seeds], create_graph=True,
+                             [E(s) for s in seeds], create_graph=True,
                              allow_unused=True)
     ws = [rng.standard_normal(tuple(t.shape)) for _, t in leaves]
-    t_s = sum((g * torch.tensor(w)).sum() for g, w in zip(tg, ws) if g is not None
+    t_s = sum((g * T(w)).sum() for g, w in zip(tg, ws) if g is not None
               and g.requires_grad)
-    e_s = sum((g * ember.tensor(w)).sum() for g, w in zip(eg, ws) if g is not None
+    e_s = sum((g * E(w)).sum() for g, w in zip(eg, ws) if g is not None
               and g.requires_grad)
     if not isinstance(t_s, torch.Tensor):
         assert not isinstance(e_s, ember.Tensor) or not e_s.requires_grad
@@ -174,12 +197,12 @@ def check_second_order(case, shapes):
     if not isinstance(e_s, ember.Tensor) or not e_s.requires_grad:
         # ember's first derivative is constant: torch's second derivatives must be zero
         for t in tgg:
-            assert t is None or not np.any(t.detach().numpy()), f'{case.name}: 2nd grad'
+            assert t is None or not np.any(host(t)), f'{case.name}: 2nd grad'
         return
     egg = ember.autograd.grad(e_s, [e for e, _ in leaves], allow_unused=True)
     for i, (e, t) in enumerate(zip(egg, tgg)):
         if t is None:
-            assert e is None or not np.any(e.data), f'{case.name} 2nd grad {i}: torch has none'
+            assert e is None or not np.any(host(e)), f'{case.name} 2nd grad {i}: torch has none'
             continue
         assert e is not None, f'{case.name} 2nd grad {i}: ember gave None'
         assert_close(e, t, TOL['float64'], f'{case.name} second-order grad of input {i}')
