@@ -403,13 +403,15 @@ def _topo_order(roots):
         if r in seen:
             continue
         seen.add(r)
-        stack = [(r, iter(_children(r)))]
+        stack = [(r, iter(r.next_edges if isinstance(r, Node) else ()))]
         while stack:
             node, it = stack[-1]
-            for child in it:
-                if child not in seen:
+            for e in it:       # edges: (target, output index, shape, dtype) or None
+                if e is not None and e[0] not in seen:
+                    child = e[0]
                     seen.add(child)
-                    stack.append((child, iter(_children(child))))
+                    stack.append((child, iter(child.next_edges if isinstance(child, Node)
+                                              else ())))
                     break
             else:
                 stack.pop()
