@@ -10,6 +10,7 @@ from ..ops.conv import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.reduce import *  # noqa: F401,F403
 from ..ops.movement import *  # noqa: F401,F403
+from ..ops.join import *  # noqa: F401,F403
 from ..ops.index import *  # noqa: F401,F403
 
 import math

@@ -10,7 +10,7 @@ import math
 import warnings
 
 from .._tensor import zeros
-from ..ops.movement import cat, stack
+from ..ops.join import cat, stack
 from . import functional as F
 from .linear import _uniform
 from .module import Module

@@ -12,7 +12,7 @@ import math
 
 from .. import random
 from .._tensor import Tensor, arange, zeros
-from ..ops.movement import cat
+from ..ops.join import cat
 from . import functional as F
 from .container import ModuleList
 from .layers import Dropout

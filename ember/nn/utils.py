@@ -5,7 +5,7 @@ import math
 
 from .._tensor import Tensor, tensor
 from ..autograd import no_grad
-from ..ops.movement import cat, stack
+from ..ops.join import cat, stack
 
 __all__ = ['clip_grad_norm_', 'clip_grad_value_', 'get_total_norm', 'clip_grads_with_norm_',
            'parameters_to_vector', 'vector_to_parameters']

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor, as_tensor, from_numpy, get_xp, tensor
-from ..ops.movement import stack
+from ..ops.join import stack
 from ..random import Generator, default_generator, randint, randperm
 
 __all__ = ['Dataset', 'IterableDataset', 'TensorDataset', 'Subset', 'ConcatDataset',
