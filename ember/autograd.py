@@ -275,7 +275,8 @@ class Op(Node):
         Node._check_saved(self, pairs)
 
     def release(self):
-        Node.release(self)
+        self._saved = ()
+        self._freed = True
         self._out = None
 
     def _backward(self, grads):
@@ -372,6 +373,7 @@ class Function:
 
 
 def _function_backward(ctx, grads):
+    grads = list(grads)
     if ctx._materialize:
         for i, g in enumerate(grads):
             if g is None and ctx._out_meta[i] is not None:
@@ -493,23 +495,27 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                 continue
             if n._freed:
                 raise RuntimeError(FREED)
-            if any(g is None for g in buf):
+            if len(buf) > 1 and any(g is None for g in buf):   # multi-output nodes only
                 buf = [g if g is not None else _zeros_for(n, i) for i, g in enumerate(buf)]
-            gin = n._backward(list(buf) if isinstance(n, FunctionCtx) else buf)
+            gin = n._backward(buf)
             if not retain_graph:
                 n.release()
-            if len(gin) != len(n.next_edges):
+            edges = n.next_edges
+            if len(gin) != len(edges):
                 raise RuntimeError(f'function {n.name} returned an incorrect number of gradients '
-                                   f'(expected {len(n.next_edges)}, got {len(gin)})')
-            for e, g in zip(n.next_edges, gin):
+                                   f'(expected {len(edges)}, got {len(gin)})')
+            for e, g in zip(edges, gin):
                 if e is None or g is None:
                     continue
                 target, nr, shape, dt = e
-                g = _fit(g, shape, dt, n)
+                if g.__class__ is not Tensor or g.data.shape != shape or g.data.dtype != dt:
+                    g = _fit(g, shape, dt, n)      # the rare case: reduce or cast (or raise)
                 b = buffers.get(target)
                 if b is None:
-                    b = buffers[target] = [None] * _n_out(target)
-                b[nr] = g if b[nr] is None else b[nr] + g
+                    buffers[target] = [g] if nr == 0 and _n_out(target) == 1 else \
+                        _first(_n_out(target), nr, g)
+                else:
+                    b[nr] = g if b[nr] is None else b[nr] + g
     if capture is not None:
         if not allow_unused:
             for i, r in enumerate(results):
@@ -517,6 +523,12 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                     raise RuntimeError(f'grad: input {i} was not used in the graph; pass '
                                        f'allow_unused=True to get None for it')
         return results
+
+
+def _first(n, nr, g):
+    buf = [None] * n
+    buf[nr] = g
+    return buf
 
 
 def _n_out(target):
