@@ -3,6 +3,7 @@ import math
 
 from .. import random
 from .._tensor import Tensor
+from ..ops.linalg import linear
 from .module import Module, Parameter
 
 
@@ -44,8 +45,7 @@ class Linear(Module):
                                f'{self.out_features}): input of shape {tuple(x.shape)} has '
                                f'{x.shape[-1]} features in its last dimension, expected '
                                f'{self.in_features}')
-        out = x @ self.weight.mT
-        return out + self.bias if self.bias is not None else out
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return (f'in_features={self.in_features}, out_features={self.out_features}, '
