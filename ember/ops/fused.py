@@ -48,8 +48,12 @@ class NllLoss(Op):
         w = valid.astype(logp.dtype)
         if weight is not None:
             w *= weight[safe]
-        idx = xp.expand_dims(safe, cdim)
-        loss = -xp.take_along_axis(logp, idx, cdim).squeeze(cdim) * w
+        if logp.ndim == 2:               # (N, C): plain fancy indexing is the fastest
+            idx = (xp.arange(logp.shape[0]), safe)
+            loss = -logp[idx] * w
+        else:
+            idx = xp.expand_dims(safe, cdim)
+            loss = -xp.take_along_axis(logp, idx, cdim).squeeze(cdim) * w
         coef = xp.zeros_like(logp)       # d loss / d logp, before the upstream gradient
         if reduction == 'mean':
             total = w.sum()
@@ -57,7 +61,10 @@ class NllLoss(Op):
             w = w / total
         elif reduction == 'sum':
             loss = loss.sum()
-        xp.put_along_axis(coef, idx, -xp.expand_dims(w, cdim), cdim)
+        if logp.ndim == 2:
+            coef[idx] = -w
+        else:
+            xp.put_along_axis(coef, idx, -xp.expand_dims(w, cdim), cdim)
         ctx.coef, ctx.cdim, ctx.none = coef, cdim, reduction == 'none'
         return xp.asarray(loss, dtype=logp.dtype)
 
