@@ -454,11 +454,56 @@ def _window_argmax(xp, x, k, geom, out):
     return arg
 
 
+def _taps(k, geom, out):
+    """Each kernel tap's number and its strided slice of the padded plane."""
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    for i in range(k[0]):
+        for j in range(k[1]):
+            yield i * k[1] + j, (Ellipsis, slice(i * dh, i * dh + sh * (out[0] - 1) + 1, sh),
+                                 slice(j * dw, j * dw + sw * (out[1] - 1) + 1, sw))
+
+
+class TapGather(Op):
+    """``y[..., p, q]`` = the padded input at the kernel tap ``arg[..., p, q]`` of window
+    (p, q): max pooling's forward, given the taps of the maxima."""
+
+    def forward(ctx, x, arg, k, geom, out):
+        ctx.params = dict(arg=arg, k=k, geom=geom, out=out)
+        ctx.size = x.shape[-2:]
+        xp = _pad(ctx.xp, x, geom.before, geom.after)
+        y = ctx.xp.zeros(x.shape[:-2] + tuple(out), dtype=x.dtype)
+        for tap, sl in _taps(k, geom, out):
+            y += (arg == tap) * xp[sl]
+        return y
+
+    def backward(ctx, g):
+        return TapScatter.apply(g, size=ctx.size, **ctx.params)
+
+
+class TapScatter(Op):
+    """The adjoint of ``TapGather``: each ``g`` added back at its tap's input position."""
+
+    def forward(ctx, g, arg, k, geom, out, size):
+        ctx.params = dict(arg=arg, k=k, geom=geom, out=out)
+        (bh, bw), (ah, aw) = geom.before, geom.after
+        buf = ctx.xp.zeros(g.shape[:-2] + (bh + size[0] + max(ah, 0), bw + size[1] + max(aw, 0)),
+                           dtype=g.dtype)
+        for tap, sl in _taps(k, geom, out):
+            buf[sl] += (arg == tap) * g
+        return ctx.xp.ascontiguousarray(buf[..., bh:bh + size[0], bw:bw + size[1]])
+
+    def backward(ctx, gg):
+        return TapGather.apply(gg, **ctx.params)
+
+
 def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, geom, out = _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
     x2 = _lift(x, nd)
     xp = get_xp(x2)
     a = _window_argmax(xp, x2.data, k, geom, out)
+    if not return_indices:
+        y = TapGather.apply(x2, arg=a, k=k, geom=geom, out=out)
+        return y.squeeze(-2) if nd == 1 else y
     rows = (xp.arange(out[0], dtype=a.dtype) * geom.stride[0] - geom.before[0])[:, None] \
         + (a // k[1]) * geom.dilation[0]
     cols = xp.arange(out[1], dtype=a.dtype) * geom.stride[1] - geom.before[1] \

@@ -244,3 +244,11 @@ def test_errors(fn, arrs, words):
         f'ember raised {type(e_err.value).__name__}, torch {type(t_err.value).__name__}'
     for w in words:
         assert w in str(e_err.value), f'{w!r} not in {str(e_err.value)!r}'
+
+
+def test_max_pool_second_order_by_finite_differences():
+    rng = np.random.default_rng(7)
+    x = ember.tensor(rng.permutation(2 * 36).reshape(1, 2, 6, 6) / 10.0, requires_grad=True)
+    pool = lambda t: ember.nn.functional.max_pool2d(t * t, 2, stride=2, padding=1)  # noqa: E731
+    assert ember.autograd.gradcheck(pool, (x,))
+    assert ember.autograd.gradgradcheck(pool, (x,))
