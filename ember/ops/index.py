@@ -116,12 +116,27 @@ class IndexAdd(Op):
             out[idx] = g
         elif isinstance(idx, _TwoStep):
             ctx.xp.add.at(out[idx[0]], idx[1], g)
+        elif _rows_index(idx, shape, g):   # an embedding's gradient: a one-hot GEMM
+            rows, n = shape[0], idx[0].size
+            onehot = ctx.xp.zeros((n, rows), dtype=g.dtype)
+            onehot[ctx.xp.arange(n), idx[0].reshape(-1)] = 1
+            out = (onehot.T @ g.reshape(n, -1)).reshape(shape)
         else:
             ctx.xp.add.at(out, idx, g)
         return out
 
     def backward(ctx, gg):
         return (View if ctx.basic else GetItem).apply(gg, idx=ctx.idx)
+
+
+def _rows_index(idx, shape, g):
+    """True for ``w[int_array]`` on a 2-D+ ``w`` with few enough rows and indices that a one-hot
+    matrix is cheap: then ``onehot.T @ g`` is many times faster than ``add.at``."""
+    if len(idx) != 1 or len(shape) < 2:
+        return False
+    i = idx[0]
+    return getattr(i, 'dtype', None) is not None and i.dtype.kind in 'iu' and i.size > 0 and \
+        i.size * shape[0] <= 1 << 22 and g.dtype.kind == 'f' and (i >= 0).all()
 
 
 def __getitem__(x, idx):
