@@ -108,14 +108,20 @@ def normal_cdf(x):
     """
     if x.dtype == xp.float64:
         return 0.5 * erfc(x * -0.7071067811865476)
-    flat = x.astype(xp.float32, copy=False).reshape(-1)   # 1-D: in-place ops need arrays
-    out = xp.empty_like(flat)
-    for i in range(0, flat.size, _CHUNK):   # blocks that stay in cache: 2-3x faster
-        out[i:i + _CHUNK] = _normal_cdf32(flat[i:i + _CHUNK])
-    return out.astype(x.dtype, copy=False).reshape(x.shape)
+    return blocked(_normal_cdf32, x.astype(xp.float32, copy=False)).astype(x.dtype, copy=False)
 
 
 _CHUNK = 65536
+
+
+def blocked(fn, *arrays):
+    """``fn`` applied to 1-D blocks of same-shaped arrays that stay in cache: for chains of
+    elementwise NumPy calls on large arrays this is 2-3x faster than whole-array passes."""
+    flats = [xp.ascontiguousarray(a).reshape(-1) for a in arrays]
+    out = xp.empty(flats[0].shape, dtype=xp.result_type(*flats))
+    for i in range(0, out.size, _CHUNK):
+        out[i:i + _CHUNK] = fn(*(f[i:i + _CHUNK] for f in flats))
+    return out.reshape(arrays[0].shape)
 
 
 def _normal_cdf32(x):

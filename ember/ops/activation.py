@@ -239,16 +239,23 @@ class Gelu(Op):
         self.cdf = None
 
 
+def _gelu_grad(x, cdf, xp=np):
+    """Phi(x) + x phi(x) on arrays."""
+    pdf = xp.exp(x * x * -0.5)
+    pdf *= _INV_SQRT_2PI
+    pdf *= x
+    pdf += cdf
+    return pdf
+
+
 class GeluGrad(Op):
     """GELU's derivative ``Phi(x) + x phi(x)``; its own derivative is ``phi(x) (2 - x^2)``."""
     save = (0,)
 
     def forward(ctx, x, cdf):
-        pdf = ctx.xp.exp(x * x * -0.5)
-        pdf *= _INV_SQRT_2PI
-        pdf *= x
-        pdf += cdf
-        return pdf
+        if ctx.xp is np and x.size > cpu._CHUNK:
+            return cpu.blocked(_gelu_grad, x, cdf)
+        return _gelu_grad(x, cdf, ctx.xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
