@@ -279,9 +279,31 @@ class Op(Node):
         self._freed = True
         self._out = None
 
+    # An op may also define ``fast_backward(ctx, *grad_arrays)``: the same formula on arrays
+    # (reading ``ctx.saved_arrays``), used when no graph of the gradient is being built. It
+    # returns NotImplemented to fall back to ``backward``. Both paths are tested against torch:
+    # first-order checks take the fast one, second-order checks the ember-op one.
+    fast_backward = None
+
     def _backward(self, grads):
+        if self.fast_backward is not None and not _State.grad_enabled:
+            out = self.fast_backward(*[g.data for g in grads])
+            if out is not NotImplemented:
+                xp = self.xp
+                return tuple(None if a is None else
+                             Tensor._make(xp.asarray(a) if isinstance(a, np.generic) else a)
+                             for a in (out if isinstance(out, tuple) else (out,)))
         g = self.backward(*grads)
         return g if isinstance(g, tuple) else (g,)
+
+    @property
+    def saved_arrays(self):
+        """The saved tensors' arrays (checked against in-place changes like saved_tensors)."""
+        self._check_saved(self._saved)
+        arrays = [t.data for t, _ in self._saved]
+        if self.save_output:
+            arrays[-1] = self._out[0]
+        return arrays
 
 
 class _VersionOnly:

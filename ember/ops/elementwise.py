@@ -125,6 +125,10 @@ class Mul(Op):
         a, b = ctx.saved_tensors
         return g * b if ctx.needs(0) else None, g * a if ctx.needs(1) else None
 
+    def fast_backward(ctx, g):
+        a, b = ctx.saved_arrays
+        return g * b if ctx.needs(0) else None, g * a if ctx.needs(1) else None
+
 
 class Div(Op):
     save = (0, 1)
@@ -197,6 +201,10 @@ class Exp(Op):
 
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        return g * y
+
+    def fast_backward(ctx, g):
+        (y,) = ctx.saved_arrays
         return g * y
 
 
@@ -410,6 +418,12 @@ class UnaryOut(Unary):
     """A math function whose derivative reads best from its output (exp2, sqrt, tanh...)."""
     save = ()
     save_output = True
+
+    def fast_backward(ctx, g):
+        if ctx.fn not in ('sigmoid', 'tanh'):    # their rules are plain arithmetic
+            return NotImplemented
+        (y,) = ctx.saved_arrays
+        return g * DERIVATIVE[ctx.fn](y)
 
 
 def _math(name, op, fn, summary, example, result):

@@ -21,6 +21,12 @@ class Softmax(Op):
         (y,) = ctx.saved_tensors
         return y * (g - (g * y).sum(ctx.dim, keepdim=True))
 
+    def fast_backward(ctx, g):
+        (y,) = ctx.saved_arrays
+        gy = g * y
+        gy -= y * gy.sum(axis=ctx.dim, keepdims=True)
+        return gy
+
 
 class LogSoftmax(Op):
     save_output = True
@@ -35,6 +41,13 @@ class LogSoftmax(Op):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g - y.exp() * g.sum(ctx.dim, keepdim=True)
+
+    def fast_backward(ctx, g):
+        (y,) = ctx.saved_arrays
+        out = ctx.xp.exp(y)
+        out *= -g.sum(axis=ctx.dim, keepdims=True)
+        out += g
+        return out
 
 
 class NllLoss(Op):

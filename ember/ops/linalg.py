@@ -40,6 +40,12 @@ class MatMul(Op):
                     a.reshape(-1, a.shape[-1]).mT @ g2 if ctx.needs(1) else None)
         return g @ b.mT if ctx.needs(0) else None, a.mT @ g if ctx.needs(1) else None
 
+    def fast_backward(ctx, g):
+        a, b = ctx.saved_arrays
+        if a.ndim != 2 or b.ndim != 2:       # the general cases go through backward
+            return NotImplemented
+        return g @ b.T if ctx.needs(0) else None, a.T @ g if ctx.needs(1) else None
+
 
 @method('matmul', '__matmul__')
 def matmul(a, b):
@@ -167,6 +173,15 @@ class Linear(Op):
         g2 = g.reshape(-1, g.shape[-1])
         gx = (g2 @ w).reshape(x.shape) if ctx.needs(0) else None
         gw = g2.mT @ x.reshape(-1, x.shape[-1]) if ctx.needs(1) else None
+        if len(ctx.next_edges) == 2:
+            return gx, gw
+        return gx, gw, g2.sum(0) if ctx.needs(2) else None
+
+    def fast_backward(ctx, g):
+        x, w = ctx.saved_arrays
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ w).reshape(x.shape) if ctx.needs(0) else None
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if ctx.needs(1) else None
         if len(ctx.next_edges) == 2:
             return gx, gw
         return gx, gw, g2.sum(0) if ctx.needs(2) else None
