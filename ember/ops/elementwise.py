@@ -114,6 +114,9 @@ class Sub(Op):
     def backward(ctx, g):
         return g, -g
 
+    def fast_backward(ctx, g):
+        return g, -g if ctx.needs(1) else None
+
 
 class Mul(Op):
     save = (0, 1)
@@ -140,6 +143,10 @@ class Div(Op):
         a, b = ctx.saved_tensors
         return g / b if ctx.needs(0) else None, -g * a / (b * b) if ctx.needs(1) else None
 
+    def fast_backward(ctx, g):
+        a, b = ctx.saved_arrays
+        return g / b if ctx.needs(0) else None, -g * a / (b * b) if ctx.needs(1) else None
+
 
 class RoundedDiv(Op):
     differentiable = False   # piecewise constant: torch's gradient is zero
@@ -162,6 +169,9 @@ class Neg(Op):
     def backward(ctx, g):
         return -g
 
+    def fast_backward(ctx, g):
+        return -g
+
 
 class PowScalar(Op):
     save = (0,)
@@ -175,6 +185,16 @@ class PowScalar(Op):
         if ctx.p == 0:
             return g * 0
         return g * ctx.p * x ** (ctx.p - 1)
+
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_arrays
+        if ctx.p == 0:
+            return g * 0
+        out = x ** (ctx.p - 1) if ctx.p != 2 else x * 2.0
+        if ctx.p != 2:
+            out *= ctx.p
+        out *= g
+        return out
 
 
 class Pow(Op):

@@ -74,6 +74,9 @@ class Reshape(Op):
     def backward(ctx, g):
         return g.reshape(ctx.shape)
 
+    def fast_backward(ctx, g):
+        return g.reshape(ctx.shape)
+
 
 class ReshapeCopy(Reshape):
     """A reshape the layout does not allow as a view: a copy, as in torch."""
@@ -100,6 +103,9 @@ class Permute(Op):
 
     def backward(ctx, g):
         return g.permute(*np.argsort(ctx.axes).tolist())
+
+    def fast_backward(ctx, g):
+        return g.transpose(np.argsort(ctx.axes))
 
 
 class Clone(Op):

@@ -85,6 +85,11 @@ class Sum(Op):
             g = g.reshape(kept_shape(ctx.shape, ctx.axes))
         return g.expand(ctx.shape)
 
+    def fast_backward(ctx, g):
+        if not ctx.keepdim:
+            g = g.reshape(kept_shape(ctx.shape, ctx.axes))
+        return ctx.xp.broadcast_to(g, ctx.shape)
+
 
 class SumTo(Op):
     """Sum a broadcast gradient back to a shape: the one reducing step autograd uses."""
