@@ -234,6 +234,15 @@ class Gelu(Op):
         (x,) = ctx.saved_tensors
         return g * GeluGrad.apply(x, cdf=ctx.cdf)
 
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_arrays
+        if ctx.xp is np and x.size > cpu._CHUNK:
+            out = cpu.blocked(_gelu_grad, x, ctx.cdf)
+        else:
+            out = _gelu_grad(x, ctx.cdf, ctx.xp)
+        out *= g
+        return out
+
     def release(self):
         Op.release(self)
         self.cdf = None

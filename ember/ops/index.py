@@ -220,6 +220,11 @@ class Where(Op):
         zero = g * 0
         return None, where(c, g, zero), where(c, zero, g)
 
+    def fast_backward(ctx, g):
+        xp, c = ctx.xp, ctx.cond
+        return (None, xp.where(c, g, 0).astype(g.dtype, copy=False) if ctx.needs(1) else None,
+                xp.where(c, 0, g).astype(g.dtype, copy=False) if ctx.needs(2) else None)
+
 
 def where(condition, input=None, other=None):
     """``input`` where ``condition`` holds, else ``other`` (broadcast, promoted). With only
