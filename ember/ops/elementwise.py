@@ -3,7 +3,6 @@
 Each op is one small ``Op`` class (forward on arrays, backward in ember ops) and a function
 that promotes its operands as PyTorch does and calls ``apply``.
 """
-import builtins
 import math
 
 import numpy as np
@@ -596,68 +595,6 @@ def sign(x):
     return Step.apply(x, fn=lambda xp, a: xp.where(a == a, xp.sign(a), 0).astype(a.dtype))
 
 
-@method('floor')
-def floor(x):
-    """Round down to a whole number (integers stay integers); zero gradient.
-
-    >>> ember.floor(ember.tensor([-1.5, 1.5]))
-    tensor([-2.,  1.])
-    """
-    return _step(x, lambda xp, a: xp.floor(a))
-
-
-@method('ceil')
-def ceil(x):
-    """Round up to a whole number; zero gradient.
-
-    >>> ember.ceil(ember.tensor([-1.5, 1.5]))
-    tensor([-1.,  2.])
-    """
-    return _step(x, lambda xp, a: xp.ceil(a))
-
-
-@method('trunc', 'fix')
-def trunc(x):
-    """Round towards zero; zero gradient.
-
-    >>> ember.trunc(ember.tensor([-1.5, 1.5]))
-    tensor([-1.,  1.])
-    """
-    return _step(x, lambda xp, a: xp.trunc(a))
-
-
-fix = trunc
-
-
-@method('round')
-def round(x, decimals=0):
-    """Round half to even, to ``decimals`` decimal places; zero gradient.
-
-    >>> ember.round(ember.tensor([0.5, 1.5, 2.567]))
-    tensor([0., 2., 3.])
-    >>> ember.round(ember.tensor([2.567]), decimals=2)
-    tensor([2.5700])
-    """
-    if decimals == 0:
-        return _step(x, lambda xp, a: xp.round(a))
-    scale = 10.0 ** builtins.abs(decimals)   # as torch: scale up for decimals > 0, else down
-    if decimals > 0:
-        return _step(x, lambda xp, a: xp.round(a * scale) / scale)
-    return _step(x, lambda xp, a: xp.round(a / scale) * scale)
-
-
-@method('frac')
-def frac(x):
-    """The fractional part ``x - trunc(x)``, with the sign of ``x``.
-
-    >>> ember.frac(ember.tensor([-1.25, 2.5]))
-    tensor([-0.2500,  0.5000])
-    """
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(f'frac: not implemented for {x.dtype} tensors')
-    return x - trunc(x)
-
-
 class Extremum(Op):
     save = (0, 1)
 
@@ -770,62 +707,9 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
-# ---------------------------------------------------------------- integer division
-
-class Mod(Op):
-    """remainder (the sign of the divisor, Python's %) and fmod (the sign of the dividend)."""
-    save = (0, 1)
-
-    def forward(ctx, a, b, fn):
-        ctx.fn = fn
-        _check_int_divisor(a, b)
-        return getattr(ctx.xp, fn)(a, b)
-
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        q = div(a, b, rounding_mode='floor' if ctx.fn == 'remainder' else 'trunc')
-        return g, -g * q
-
-
 def _check_int_divisor(a, b):
     if a.dtype.kind in 'biu' and (b == 0).any():   # NumPy would give 0 and a warning
         raise RuntimeError('ZeroDivisionError: integer division or modulo by zero')
-
-
-@method('remainder', '__mod__')
-def remainder(a, b):
-    """``a - b * floor(a / b)``: Python's ``%``, with the sign of ``b``.
-
-    >>> ember.tensor([-3, 3]) % 2
-    tensor([1, 1])
-    """
-    a, b = operands(a, b)
-    return Mod.apply(a, b, fn='remainder')
-
-
-@method('fmod')
-def fmod(a, b):
-    """``a - b * trunc(a / b)``: C's ``fmod``, with the sign of ``a``.
-
-    >>> ember.fmod(ember.tensor([-3, 3]), 2)
-    tensor([-1,  1])
-    """
-    a, b = operands(a, b)
-    return Mod.apply(a, b, fn='fmod')
-
-
-@method('floor_divide', '__floordiv__')
-def floor_divide(a, b):
-    """``floor(a / b)``, Python's ``//``; no gradient.
-
-    >>> ember.tensor([-7, 7]) // 2
-    tensor([-4,  3])
-    """
-    return div(a, b, rounding_mode='floor')
-
-
-Tensor.__rfloordiv__ = lambda a, b: floor_divide(b, a)
-Tensor.__rmod__ = lambda a, b: remainder(b, a)
 
 
 @method('positive', '__pos__')
@@ -859,16 +743,13 @@ for _name in ('abs', 'absolute', 'sign', 'exp2', 'expm1', 'log2', 'log10', 'log1
               'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan',
               'arcsin', 'arccos', 'arctan', 'atan2', 'arctan2', 'sinh', 'cosh', 'tanh',
               'sigmoid', 'clamp', 'clip', 'clamp_min', 'clamp_max', 'lerp', 'erf',
-              'erfc', 'floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'nan_to_num',
-              'floor_divide', 'remainder', 'fmod'):
+              'erfc', 'nan_to_num',
+              'fmod'):
     setattr(Tensor, f'{_name}_', _inplace_method(_name))
-Tensor.__ifloordiv__ = _inplace_method('floor_divide')
-Tensor.__imod__ = _inplace_method('remainder')
 del _name
 
 __all__ += ['abs', 'absolute', 'sign', 'exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
             'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan',
             'arcsin', 'arccos', 'arctan', 'atan2', 'arctan2', 'sinh', 'cosh', 'tanh',
             'sigmoid', 'clamp', 'clip', 'clamp_min', 'clamp_max', 'maximum', 'minimum',
-            'lerp', 'erf', 'erfc', 'floor', 'ceil', 'round', 'trunc', 'fix', 'frac',
-            'nan_to_num', 'floor_divide', 'remainder', 'fmod', 'positive']
+            'lerp', 'erf', 'erfc', 'nan_to_num', 'positive']
