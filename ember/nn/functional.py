@@ -68,11 +68,6 @@ def _channel_view(t, ndim, fn, name):
     return t.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-def _rowmax(x, dim):
-    """The maximum along ``dim`` as a constant: the shift that keeps ``exp`` from overflowing."""
-    return x.detach().amax(dim, keepdim=True)
-
-
 def _softmax_dim(ndim):
     """The dimension PyTorch picks when ``dim`` is left out (a deprecated default)."""
     return 0 if ndim in (0, 1, 3) else 1
@@ -473,11 +468,6 @@ def _check_targets(input, target, weight, ignore_index, fn):
         raise RuntimeError(f'{fn}: expected weight of shape [{c}] (one per class), got '
                            f'{_shape(weight)}')
     return c
-
-
-def _pick(input, target, cdim):
-    """``input`` at each target's class along ``cdim``: a tensor of ``target``'s shape."""
-    return input.gather(cdim, target.unsqueeze(cdim)).squeeze(cdim)
 
 
 def _nll(logp, target, weight, ignore_index, reduction, fn):

@@ -42,16 +42,6 @@ def _pad(xp, x, before, after, value=0.0):
     return xp.pad(x, widths, constant_values=value)
 
 
-def _windows(xp, x, k, geom, out=None, value=0.0):
-    """A strided view ``(..., Ho, Wo, kh, kw)`` of the windows of the padded ``x``."""
-    (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    x = _pad(xp, x, geom.before, geom.after, value)
-    span = (dh * (k[0] - 1) + 1, dw * (k[1] - 1) + 1)
-    v = xp.lib.stride_tricks.sliding_window_view(x, span, axis=(-2, -1))
-    v = v[..., ::sh, ::sw, ::dh, ::dw]
-    return v if out is None else v[..., :out[0], :out[1], :, :]
-
-
 def _columns(xp, x, k, geom, out=None):
     """im2col, transposed: ``(groups, C / groups * kh * kw, N * Ho * Wo)`` and the output
     size. Filled one kernel tap at a time (a strided copy with contiguous rows each), which is

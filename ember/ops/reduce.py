@@ -41,11 +41,6 @@ def kept_shape(shape, axes):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-def _reduced_shape(shape, axes, keepdim):
-    return kept_shape(shape, axes) if keepdim else \
-        tuple(s for i, s in enumerate(shape) if i not in axes)
-
-
 def _count(shape, axes):
     return math.prod(shape[a] for a in axes)
 
