@@ -441,7 +441,7 @@ def _window_argmax(xp, x, k, geom, out):
             better = (t > best) | ((t != t) & (best == best))
             arg += better * (i * k[1] + j - arg)     # arithmetic: masks are slow here
             xp.maximum(best, t, out=best)            # NaN propagates, as it wins
-    return arg
+    return arg, best
 
 
 def _taps(k, geom, out):
@@ -457,9 +457,11 @@ class TapGather(Op):
     """``y[..., p, q]`` = the padded input at the kernel tap ``arg[..., p, q]`` of window
     (p, q): max pooling's forward, given the taps of the maxima."""
 
-    def forward(ctx, x, arg, k, geom, out):
+    def forward(ctx, x, arg, k, geom, out, values=None):
         ctx.params = dict(arg=arg, k=k, geom=geom, out=out)
         ctx.size = x.shape[-2:]
+        if values is not None:      # max pooling has the maxima already
+            return values
         xp = _pad(ctx.xp, x, geom.before, geom.after)
         y = ctx.xp.zeros(x.shape[:-2] + tuple(out), dtype=x.dtype)
         for tap, sl in _taps(k, geom, out):
@@ -490,9 +492,9 @@ def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, re
     k, geom, out = _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
     x2 = _lift(x, nd)
     xp = get_xp(x2)
-    a = _window_argmax(xp, x2.data, k, geom, out)
+    a, best = _window_argmax(xp, x2.data, k, geom, out)
     if not return_indices:
-        y = TapGather.apply(x2, arg=a, k=k, geom=geom, out=out)
+        y = TapGather.apply(x2, arg=a, k=k, geom=geom, out=out, values=best)
         return y.squeeze(-2) if nd == 1 else y
     rows = (xp.arange(out[0], dtype=a.dtype) * geom.stride[0] - geom.before[0])[:, None] \
         + (a // k[1]) * geom.dilation[0]
