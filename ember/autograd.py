@@ -261,6 +261,8 @@ class Op(Node):
 
     @property
     def saved_tensors(self):
+        if self._on_arrays:
+            return self.saved_arrays
         self._check_saved(self._saved)
         saved = [t for t, _ in self._saved]
         if self.save_output:   # rebuilt, so the node does not keep its own output alive
@@ -279,15 +281,27 @@ class Op(Node):
         self._freed = True
         self._out = None
 
-    # An op may also define ``fast_backward(ctx, *grad_arrays)``: the same formula on arrays
-    # (reading ``ctx.saved_arrays``), used when no graph of the gradient is being built. It
-    # returns NotImplemented to fall back to ``backward``. Both paths are tested against torch:
-    # first-order checks take the fast one, second-order checks the ember-op one.
+    # A plain backward pass (no graph of the gradient) may run on arrays, skipping the op door:
+    # an op whose ``backward`` is operators only sets ``arithmetic`` (the same formula then
+    # runs on arrays: ``saved_tensors`` hands out arrays meanwhile); an op whose formula needs
+    # ember functions may give ``fast_backward(ctx, *grad_arrays)`` on ``ctx.saved_arrays``,
+    # returning NotImplemented to fall back. First-order tests take the array path,
+    # second-order tests (create_graph) the ember-op one.
+    arithmetic = False
     fast_backward = None
+    _on_arrays = False
 
     def _backward(self, grads):
-        if self.fast_backward is not None and not _State.grad_enabled:
-            out = self.fast_backward(*[g.data for g in grads])
+        if not _State.grad_enabled and (self.arithmetic or self.fast_backward is not None):
+            arrays = [g.data for g in grads]
+            if self.arithmetic:
+                self._on_arrays = True
+                try:
+                    out = self.backward(*arrays)
+                finally:
+                    self._on_arrays = False
+            else:
+                out = self.fast_backward(*arrays)
             if out is not NotImplemented:
                 xp = self.xp
                 return tuple(None if a is None else

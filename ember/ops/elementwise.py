@@ -107,18 +107,18 @@ class Add(Op):
 
 
 class Sub(Op):
+    arithmetic = True
+
     def forward(ctx, a, b):
         return a - b
 
     def backward(ctx, g):
-        return g, -g
-
-    def fast_backward(ctx, g):
         return g, -g if ctx.needs(1) else None
 
 
 class Mul(Op):
     save = (0, 1)
+    arithmetic = True
 
     def forward(ctx, a, b):
         return a * b
@@ -127,23 +127,16 @@ class Mul(Op):
         a, b = ctx.saved_tensors
         return g * b if ctx.needs(0) else None, g * a if ctx.needs(1) else None
 
-    def fast_backward(ctx, g):
-        a, b = ctx.saved_arrays
-        return g * b if ctx.needs(0) else None, g * a if ctx.needs(1) else None
-
 
 class Div(Op):
     save = (0, 1)
+    arithmetic = True
 
     def forward(ctx, a, b):
         return a / b
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return g / b if ctx.needs(0) else None, -g * a / (b * b) if ctx.needs(1) else None
-
-    def fast_backward(ctx, g):
-        a, b = ctx.saved_arrays
         return g / b if ctx.needs(0) else None, -g * a / (b * b) if ctx.needs(1) else None
 
 
@@ -162,18 +155,18 @@ class RoundedDiv(Op):
 
 
 class Neg(Op):
+    arithmetic = True
+
     def forward(ctx, x):
         return -x
 
     def backward(ctx, g):
         return -g
 
-    def fast_backward(ctx, g):
-        return -g
-
 
 class PowScalar(Op):
     save = (0,)
+    arithmetic = True
 
     def forward(ctx, x, p):
         ctx.p = p
@@ -184,16 +177,6 @@ class PowScalar(Op):
         if ctx.p == 0:
             return g * 0
         return g * ctx.p * x ** (ctx.p - 1)
-
-    def fast_backward(ctx, g):
-        (x,) = ctx.saved_arrays
-        if ctx.p == 0:
-            return g * 0
-        out = x ** (ctx.p - 1) if ctx.p != 2 else x * 2.0
-        if ctx.p != 2:
-            out *= ctx.p
-        out *= g
-        return out
 
 
 class Pow(Op):
@@ -214,6 +197,7 @@ class Pow(Op):
 
 class Exp(Op):
     save_output = True
+    arithmetic = True
 
     def forward(ctx, x):
         return ctx.xp.exp(x)
@@ -222,13 +206,10 @@ class Exp(Op):
         (y,) = ctx.saved_tensors
         return g * y
 
-    def fast_backward(ctx, g):
-        (y,) = ctx.saved_arrays
-        return g * y
-
 
 class Log(Op):
     save = (0,)
+    arithmetic = True
 
     def forward(ctx, x):
         return ctx.xp.log(x)

@@ -161,6 +161,7 @@ class Linear(Op):
     """``x @ w.T + b`` as one op over (..., in) inputs: one GEMM forward, at most two back,
     no transposed views or broadcast sums in the graph (the commonest layer, so it pays)."""
     save = (0, 1)
+    arithmetic = True
 
     def forward(ctx, x, w, b=None):
         y = ctx.xp.matmul(x.reshape(-1, x.shape[-1]), w.T)
@@ -170,15 +171,6 @@ class Linear(Op):
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = (g2 @ w).reshape(x.shape) if ctx.needs(0) else None
-        gw = g2.mT @ x.reshape(-1, x.shape[-1]) if ctx.needs(1) else None
-        if len(ctx.next_edges) == 2:
-            return gx, gw
-        return gx, gw, g2.sum(0) if ctx.needs(2) else None
-
-    def fast_backward(ctx, g):
-        x, w = ctx.saved_arrays
         g2 = g.reshape(-1, g.shape[-1])
         gx = (g2 @ w).reshape(x.shape) if ctx.needs(0) else None
         gw = g2.T @ x.reshape(-1, x.shape[-1]) if ctx.needs(1) else None

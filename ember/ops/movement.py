@@ -66,15 +66,13 @@ def _viewable(arr, shape):
 
 class Reshape(Op):
     is_view = True
+    arithmetic = True
 
     def forward(ctx, x, shape):
         ctx.shape = x.shape
         return x.reshape(shape)
 
     def backward(ctx, g):
-        return g.reshape(ctx.shape)
-
-    def fast_backward(ctx, g):
         return g.reshape(ctx.shape)
 
 
