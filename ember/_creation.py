@@ -25,7 +25,12 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     >>> ember.tensor([0.5, 1.5], requires_grad=True)
     tensor([0.5000, 1.5000], requires_grad=True)
     """
-    arr = _to_array(data, None if dtype is None else as_dtype(dtype))
+    return _leaf(_to_array(data, None if dtype is None else as_dtype(dtype)), device,
+                 requires_grad)
+
+
+def _leaf(arr, device=None, requires_grad=False):
+    """A new leaf tensor holding ``arr``, moved to ``device`` if one is given."""
     if device is not None:
         arr = to_device(arr, Device(device))
     t = Tensor._make(arr)
@@ -83,10 +88,7 @@ def _factory(fill):
                 arr = fill(xp, _size(size), dt.np)
         else:
             arr = fill(xp, _size(size), dt.np)
-        t = Tensor._make(arr)
-        if requires_grad:
-            t.requires_grad = True
-        return t
+        return _leaf(arr, requires_grad=requires_grad)
     return make
 
 

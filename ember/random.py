@@ -8,8 +8,9 @@ import json
 import numpy as np
 
 from ._dtype import as_dtype, get_default_dtype
+from ._creation import _leaf
 from ._tensor import Tensor, _size, tensor
-from .backend import device as Device, to_device
+from .backend import device as Device
 
 DEFAULT_SEED = 67280421310721   # PyTorch's default CPU seed
 
@@ -106,13 +107,7 @@ def _out(arr, dtype, device, requires_grad, float_only=True):
     dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
     if float_only and not dt.is_floating_point:
         raise TypeError(f'random: expected a floating-point dtype, got {dt}')
-    arr = arr.astype(dt.np, copy=False)
-    if device is not None:
-        arr = to_device(arr, Device(device))
-    t = Tensor._make(arr)
-    if requires_grad:
-        t.requires_grad = True
-    return t
+    return _leaf(arr.astype(dt.np, copy=False), device, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):

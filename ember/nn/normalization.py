@@ -7,6 +7,14 @@ from ..autograd import no_grad
 from .module import Module, Parameter
 
 
+
+def _reset_affine(m):
+    """A normalisation layer's affine parameters back to weight 1, bias 0."""
+    if m.weight is not None:
+        init.ones_(m.weight)
+    if m.bias is not None:
+        init.zeros_(m.bias)
+
 class _BatchNorm(Module):
     """What BatchNorm1d/2d/3d share; subclasses say which input ranks they take."""
     _ranks = ()
@@ -39,10 +47,7 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         """Reset the running statistics, and weight to 1 and bias to 0."""
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, x):
         if x.ndim not in self._ranks:
@@ -134,10 +139,7 @@ class LayerNorm(Module):
 
     def reset_parameters(self):
         """Weight 1, bias 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         k = len(self.normalized_shape)
@@ -176,10 +178,7 @@ class GroupNorm(Module):
 
     def reset_parameters(self):
         """Weight 1, bias 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         if input.ndim < 2 or input.shape[1] != self.num_channels:
