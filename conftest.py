@@ -1,7 +1,13 @@
+import os
+
 import numpy as np
 import pytest
 
-import ember
+if os.environ.get('EMBER_FAKE_CUPY'):   # CuPy's CPU stand-in (tests/fakecupy.py) as 'cuda'
+    from tests import fakecupy
+    fakecupy.install()
+
+import ember  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

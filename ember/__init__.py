@@ -24,7 +24,16 @@ for _n, _d in _ALIASES.items():
     globals()[_n] = _d
 del _n, _d
 
+
+def __getattr__(name):
+    if name == 'bfloat16':   # set above when ml_dtypes is installed
+        raise AttributeError('ember.bfloat16 needs the ml_dtypes package (NumPy has no '
+                             'bfloat16): pip install ml_dtypes, or ember[gpu]')
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")
+
 __version__ = '0.1.0'
 from .nn.functional import softmax, log_softmax, dropout, one_hot  # noqa: E402,F401  (torch.*)
 from .serialization import save, load  # noqa: E402
 from . import data, datasets, utils  # noqa: E402,F401  (ember.data.DataLoader, ember.datasets)
+from . import amp, backends  # noqa: E402
+from .amp import autocast  # noqa: E402,F401

@@ -12,12 +12,12 @@ class dtype:
     """
     __slots__ = ('name', 'np', 'is_floating_point', 'is_signed', 'itemsize', 'kind')
 
-    def __init__(self, name, np_dtype):
+    def __init__(self, name, np_dtype, kind=None):
         self.name = name
         self.np = np.dtype(np_dtype)
-        self.kind = {'b': 0, 'u': 1, 'i': 1, 'f': 2}[self.np.kind]  # bool < int < float
+        self.kind = {'b': 0, 'u': 1, 'i': 1, 'f': 2}[kind or self.np.kind]  # bool < int < float
         self.is_floating_point = self.kind == 2
-        self.is_signed = self.np.kind in 'if'
+        self.is_signed = (kind or self.np.kind) in 'if'
         self.itemsize = self.np.itemsize
 
     def __repr__(self):
@@ -37,13 +37,22 @@ float16 = dtype('float16', np.float16)
 float32 = dtype('float32', np.float32)
 float64 = dtype('float64', np.float64)
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+try:   # NumPy has no bfloat16; the ml_dtypes package (JAX's, also read by CuPy) gives one
+    import ml_dtypes as _ml_dtypes
+    bfloat16 = dtype('bfloat16', _ml_dtypes.bfloat16, kind='f')
+except ImportError:
+    bfloat16 = None
+
+ALL = tuple(d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32,
+                        float64) if d is not None)
 _BY_NP = {d.np: d for d in ALL}
 # PyTorch's aliases
 ALIASES = {'bool': bool_, 'uint8': uint8, 'int8': int8, 'int16': int16, 'short': int16,
            'int32': int32, 'int': int32, 'int64': int64, 'long': int64,
            'float16': float16, 'half': float16, 'float32': float32, 'float': float32,
            'float64': float64, 'double': float64}
+if bfloat16 is not None:
+    ALIASES['bfloat16'] = bfloat16
 
 _default = [float32]
 
@@ -104,7 +113,10 @@ def _promote_same_tier(dtypes):
     same = [d for d in dtypes if d.kind == kind]
     out = same[0]
     for d in same[1:]:
-        out = _BY_NP[np.promote_types(out.np, d.np)]
+        if {out.name, d.name} == {'float16', 'bfloat16'}:
+            out = float32   # as torch: neither half type holds the other
+        elif d is not out:
+            out = _BY_NP[np.promote_types(out.np, d.np)]
     return out
 
 

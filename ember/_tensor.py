@@ -323,6 +323,14 @@ class Tensor:
     def half(self):
         return self.to(_dtype.float16)
 
+    def bfloat16(self):
+        """The tensor in bfloat16 (needs the ``ml_dtypes`` package: NumPy has no bfloat16).
+
+        >>> ember.tensor([1.0, 3.14159]).bfloat16().tolist()
+        [1.0, 3.140625]
+        """
+        return self.to(_dtype.ALIASES['bfloat16'] if _dtype.bfloat16 else 'bfloat16')
+
     def long(self):
         return self.to(_dtype.int64)
 
@@ -589,7 +597,7 @@ def _to_array(data, dt=None):
             arr = arr.astype(np.int64)
         elif arr.dtype.kind not in 'b':
             raise TypeError(f'tensor: could not infer a dtype from {type(data).__name__} data')
-    if arr.dtype.kind not in 'biuf':
+    if arr.dtype.kind not in 'biuf' and arr.dtype.name != 'bfloat16':
         raise TypeError(f'tensor: unsupported data of dtype {arr.dtype}')
     from_np(arr.dtype)
     return arr

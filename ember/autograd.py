@@ -396,7 +396,7 @@ class Function:
         if record:
             ctx.next_edges = [None if t is None else _edge(t) for t in tensors]
             ctx.n_outputs = len(outs)
-            ctx._out_meta = [(o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None
+            ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
                              for o in outs]
         for i, o in enumerate(outs):
             if isinstance(o, Tensor) and record and id(o) not in ctx._non_diff \
@@ -413,8 +413,7 @@ def _function_backward(ctx, grads):
     if ctx._materialize:
         for i, g in enumerate(grads):
             if g is None and ctx._out_meta[i] is not None:
-                shape, dt = ctx._out_meta[i]
-                grads[i] = _tensor.zeros(shape, dtype=dt)
+                grads[i] = _zeros_for(ctx, i)
     g = ctx._fn.backward(ctx, *grads)
     g = g if isinstance(g, tuple) else (g,)
     if len(g) < len(ctx.next_edges):
@@ -572,8 +571,8 @@ def _n_out(target):
 
 
 def _zeros_for(node, i):
-    shape, dt = node._out_meta[i]
-    return _tensor.zeros(shape, dtype=dt)
+    shape, dt, dev = node._out_meta[i]
+    return _tensor.zeros(shape, dtype=dt, device=dev)
 
 
 def _accumulate(leaf, g, create_graph, shared=None):

@@ -39,6 +39,8 @@ STRUCTURE_KEY = 'ember.structure'
 
 _DTYPES = {'F64': np.float64, 'F32': np.float32, 'F16': np.float16, 'I64': np.int64,
            'I32': np.int32, 'I16': np.int16, 'I8': np.int8, 'U8': np.uint8, 'BOOL': np.bool_}
+if _dtype.bfloat16 is not None:
+    _DTYPES['BF16'] = _dtype.bfloat16.np
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 _ENTRY_KEYS = {'dtype', 'shape', 'data_offsets'}
 

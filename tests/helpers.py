@@ -22,8 +22,11 @@ import ember
 torch.set_num_threads(1)
 
 # EMBER_TEST_DEVICE=cuda runs the op tables on the GPU, against PyTorch on the GPU (TF32 off).
+# With EMBER_FAKE_CUPY=1 as well, 'cuda' is CuPy's CPU stand-in (tests/fakecupy.py) and
+# PyTorch stays on the CPU.
 DEVICE = os.environ.get('EMBER_TEST_DEVICE', 'cpu')
-if DEVICE != 'cpu':
+TORCH_DEVICE = 'cpu' if os.environ.get('EMBER_FAKE_CUPY') else DEVICE
+if TORCH_DEVICE != 'cpu':
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
 
@@ -35,7 +38,7 @@ def E(a):
 
 def T(a, **kw):
     """A torch tensor on the test device."""
-    return torch.tensor(a, device=DEVICE, **kw)
+    return torch.tensor(a, device=TORCH_DEVICE, **kw)
 
 
 def host(t):

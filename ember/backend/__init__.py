@@ -85,3 +85,13 @@ def namespace_for(dev):
     if dev.type == 'cpu':
         return np
     return cuda_backend().xp
+
+
+def scatter_add(xp, out, idx, values):
+    """``out[idx] += values`` with repeated positions adding up, in place (``np.add.at``;
+    ``cupyx.scatter_add`` on the GPU)."""
+    if xp is np:
+        np.add.at(out, idx, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(out, idx, values)

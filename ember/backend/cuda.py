@@ -37,3 +37,53 @@ def to_device(arr, index):
 def synchronize():
     if is_available():
         xp.cuda.Device().synchronize()
+
+
+class _PeakAllocator:
+    """CuPy's pool allocator, noting the most bytes in use after each allocation."""
+
+    def __init__(self, pool):
+        self.pool, self.peak = pool, pool.used_bytes()
+
+    def __call__(self, size):
+        mem = self.pool.malloc(size)
+        used = self.pool.used_bytes()
+        if used > self.peak:
+            self.peak = used
+        return mem
+
+
+_peak = []
+
+
+def _tracker():
+    if not _peak:
+        tracker = _PeakAllocator(xp.get_default_memory_pool())
+        xp.cuda.set_allocator(tracker)
+        _peak.append(tracker)
+    return _peak[0]
+
+
+def pool_used():
+    return xp.get_default_memory_pool().used_bytes()
+
+
+def pool_total():
+    return xp.get_default_memory_pool().total_bytes()
+
+
+def peak_used():
+    t = _tracker()
+    t.peak = max(t.peak, pool_used())
+    return t.peak
+
+
+def reset_peak():
+    _tracker().peak = pool_used()
+
+
+def set_tf32(allow):
+    """float32 matmuls on the tensor cores in TF32 (CuPy's compute type for float32)."""
+    from cupy._core import _routines_linalg as linalg
+    linalg.set_compute_type(xp.float32, linalg.COMPUTE_TYPE_TF32 if allow
+                            else linalg.COMPUTE_TYPE_DEFAULT)

@@ -23,6 +23,7 @@ from .._tensor import Tensor, _wrap_dim, arange, get_xp
 from ..ops import fused as _fused
 from ..ops.elementwise import floating as _floating
 from ..autograd import no_grad
+from .. import amp as _amp
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -83,6 +84,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     >>> ember.tensor([1e4, 0.0]).softmax(0)
     tensor([1., 0.])
     """
+    if _amp._State.on:   # autocast: float32
+        input, = _amp.full(input)
     if dtype is not None:
         input = input.to(dtype)
     dim = _softmax_dim(input.ndim) if dim is None else _wrap_dim(dim, input.ndim, 'softmax')
@@ -99,6 +102,8 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     >>> ember.tensor([1e4, 0.0]).log_softmax(0).tolist()
     [0.0, -10000.0]
     """
+    if _amp._State.on:   # autocast: float32
+        input, = _amp.full(input)
     if dtype is not None:
         input = input.to(dtype)
     dim = _softmax_dim(input.ndim) if dim is None else _wrap_dim(dim, input.ndim, 'log_softmax')
@@ -223,6 +228,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     >>> ember.nn.functional.layer_norm(ember.tensor([[1.0, 3.0]]), (2,))
     tensor([[-1.0000,  1.0000]])
     """
+    if _amp._State.on:   # autocast: float32
+        input, weight, bias = _amp.full(input, weight, bias)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
@@ -300,6 +307,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     >>> ember.nn.functional.group_norm(x, 2).reshape(-1)
     tensor([-1.0000,  1.0000, -1.0000,  1.0000])
     """
+    if _amp._State.on:   # autocast: float32
+        input, weight, bias = _amp.full(input, weight, bias)
     if input.ndim < 2:
         raise RuntimeError(f'group_norm: expected input of shape (N, C, ...), got '
                            f'{_shape(input)}')
@@ -383,6 +392,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
     >>> ember.nn.functional.mse_loss(ember.tensor([1.0, 2.0]), ember.tensor([0.0, 0.0]))
     tensor(2.5000)
     """
+    if _amp._State.on:   # autocast: float32
+        input, target = _amp.full(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     loss = (input - target) ** 2
     if weight is not None:
@@ -396,6 +407,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', wei
     >>> ember.nn.functional.l1_loss(ember.tensor([1.0, -3.0]), ember.tensor([0.0, 0.0]))
     tensor(2.)
     """
+    if _amp._State.on:   # autocast: float32
+        input, target = _amp.full(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     loss = (input - target).abs()
     if weight is not None:
@@ -411,6 +424,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
     ...                                    reduction='none')
     tensor([0.1250, 2.5000])
     """
+    if _amp._State.on:   # autocast: float32
+        input, target = _amp.full(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError(f'smooth_l1_loss: beta must be non-negative, got {beta}')
@@ -490,6 +505,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     >>> ember.nn.functional.nll_loss(logp, ember.tensor([0, 1]))
     tensor(0.3000)
     """
+    if _amp._State.on:   # autocast: float32
+        input, weight = _amp.full(input, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _nll(input, target, weight, ignore_index, reduction, 'nll_loss')
 
@@ -507,6 +524,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     >>> ember.nn.functional.cross_entropy(logits, ember.tensor([[0.5, 0.5], [0.0, 1.0]]))
     tensor(0.6269)
     """
+    if _amp._State.on:   # autocast: float32
+        input, target, weight = _amp.full(input, target, weight)
     fn = 'cross_entropy'
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, fn)
@@ -583,6 +602,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     ...                                                      ember.tensor([1.0, 0.0]))
     tensor(0.)
     """
+    if _amp._State.on:   # autocast: float32
+        input, target, weight, pos_weight = _amp.full(input, target, weight, pos_weight)
     fn = 'binary_cross_entropy_with_logits'
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_same_shape(input, target, fn)
@@ -605,6 +626,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
     ...                            reduction='batchmean')
     tensor(0.1438)
     """
+    if _amp._State.on:   # autocast: float32
+        input, target = _amp.full(input, target)
     fn = 'kl_div'
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, fn, _REDUCTIONS + ('batchmean',))

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._tensor import Tensor, get_xp
 from ..autograd import Op
+from .. import amp as _amp
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d',
            'max_pool2d', 'avg_pool1d', 'avg_pool2d', 'adaptive_avg_pool1d',
@@ -74,7 +75,7 @@ class Conv(Op):
         g, n, o = geom.groups, x.shape[0], w.shape[0]
         y = ctx.xp.matmul(w.reshape(g, o // g, -1), cols)       # (g, o/g, n*ho*wo)
         y = y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
-        return ctx.xp.ascontiguousarray(y)
+        return ctx.xp.ascontiguousarray(y, dtype=x.dtype)   # (NumPy's bfloat16 GEMM gives fp32)
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
@@ -99,7 +100,7 @@ class ConvTranspose(Op):
         grp, c_g, kh, kw = geom.groups, w.shape[1], w.shape[2], w.shape[3]
         gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
         wm = w.reshape(grp, o // grp, c_g * kh * kw).transpose(0, 2, 1)
-        cols = xp.matmul(wm, gm).reshape(grp, c_g, kh, kw, n, ho, wo)
+        cols = xp.matmul(wm, gm).astype(g.dtype, copy=False).reshape(grp, c_g, kh, kw, n, ho, wo)
         (sh, sw), (dh, dw), (ph, pw) = geom.stride, geom.dilation, geom.before
         buf = xp.zeros((grp, c_g, n, ph + size[0] + max(geom.after[0], 0),
                         pw + size[1] + max(geom.after[1], 0)), dtype=cols.dtype)
@@ -130,7 +131,7 @@ class ConvWeight(Op):
             cols, _ = _columns(ctx.xp, x, ksize, geom, out=(ho, wo))
         gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
         dw = ctx.xp.matmul(gm, cols.transpose(0, 2, 1))        # (g, o/g, c/g*kh*kw)
-        return ctx.xp.ascontiguousarray(dw.reshape(o, -1, *ksize))
+        return ctx.xp.ascontiguousarray(dw.reshape(o, -1, *ksize), dtype=x.dtype)
 
     def backward(ctx, gdw):
         x, g = ctx.saved_tensors
@@ -246,6 +247,8 @@ def _finish(y, nd, bias, batched):
 # ---------------------------------------------------------------- convolutions
 
 def _convnd(op, nd, x, weight, bias, stride, padding, dilation, groups):
+    if _amp._State.on:   # autocast: low precision
+        x, weight, bias = _amp.low(x, weight, bias)
     _check_input(op, nd, x)
     _check_weight(op, nd, x, weight, bias, groups, weight.shape[0])
     batched = x.ndim == nd + 2
@@ -318,6 +321,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv_transposend(op, nd, x, weight, bias, stride, padding, output_padding, groups,
                       dilation):
+    if _amp._State.on:   # autocast: low precision
+        x, weight, bias = _amp.low(x, weight, bias)
     _check_input(op, nd, x)
     _check_weight(op, nd, x, weight, bias, groups, weight.shape[1] * groups)
     batched = x.ndim == nd + 2

@@ -11,6 +11,7 @@ from .._dtype import get_default_dtype, result_type
 from .._tensor import Tensor, method, zeros_like
 from ..autograd import Op
 from ..backend import namespace, to_device
+from .. import amp as _amp
 
 __all__ = ['add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide',
            'neg', 'negative', 'pow', 'exp', 'log']
@@ -24,7 +25,23 @@ def _scalar(x, ref):
         arr = np.array(x, dtype=ref.data.dtype)
     except OverflowError:   # an int outside the dtype's range wraps around, as in torch
         arr = np.array(x).astype(ref.data.dtype)
-    return Tensor._make(arr if type(ref.data) is np.ndarray else namespace(ref.data).asarray(arr))
+    return Tensor._make(arr if type(ref.data) is np.ndarray else _on_device(arr, ref.data))
+
+
+_DEVICE_SCALARS = {}
+
+
+def _on_device(arr, like):
+    """A 0-d host array on ``like``'s GPU, cached: each copy to the GPU costs a transfer, and
+    models use the same few constants (0, 1, eps, scales) over and over. Ops never write into
+    their inputs, so a shared 0-d constant stays what it is."""
+    key = (arr.tobytes(), arr.dtype.str, like.device.id)
+    hit = _DEVICE_SCALARS.get(key)
+    if hit is None:
+        if len(_DEVICE_SCALARS) > 4096:
+            _DEVICE_SCALARS.clear()
+        hit = _DEVICE_SCALARS[key] = namespace(like).asarray(arr)
+    return hit
 
 
 def _as(x, dt, ref):
@@ -32,11 +49,14 @@ def _as(x, dt, ref):
         return x if x.data.dtype == dt.np else x.to(dt)
     if ref is None or type(ref.data) is np.ndarray:
         return Tensor._make(np.asarray(x, dtype=dt.np))
-    return Tensor._make(namespace(ref.data).asarray(x, dtype=dt.np))
+    arr = np.asarray(x, dtype=dt.np)
+    return Tensor._make(_on_device(arr, ref.data) if arr.ndim == 0 else
+                        namespace(ref.data).asarray(arr))
 
 
-def operands(a, b):
-    """Two operands (tensors or numbers) promoted to their common dtype, as tensors."""
+def operands(a, b, like=None):
+    """Two operands (tensors or numbers) promoted to their common dtype, as tensors (on
+    ``like``'s device when both are numbers)."""
     ta, tb = type(a), type(b)
     if ta is Tensor and tb is Tensor:   # the common cases first, without the full rules
         if a.data.dtype is b.data.dtype:
@@ -50,7 +70,7 @@ def operands(a, b):
         if kind == 'f' or (kind in 'iu' and ta is int):
             return _scalar(a, b), b
     dt = result_type(a, b)
-    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else like
     return _as(a, dt, ref), _as(b, dt, ref)
 
 
@@ -302,6 +322,8 @@ def pow(a, b):
     >>> ember.tensor([1.0, 2.0, 3.0]) ** 2
     tensor([1., 4., 9.])
     """
+    if _amp._State.on:   # autocast: float32
+        a, b = _amp.full(a, b)
     if not isinstance(a, Tensor):
         return _rpow(b, a)
     if not isinstance(b, Tensor):
@@ -322,12 +344,16 @@ def _rpow(x, base):
 @method('exp')
 def exp(x):
     """``e ** x``. ``ember.exp(ember.tensor([0.0]))`` is ``tensor([1.])``."""
+    if _amp._State.on:   # autocast: float32
+        x, = _amp.full(x)
     return Exp.apply(floating(x))
 
 
 @method('log')
 def log(x):
     """Natural logarithm. ``ember.log(ember.tensor([1.0]))`` is ``tensor([0.])``."""
+    if _amp._State.on:   # autocast: float32
+        x, = _amp.full(x)
     return Log.apply(floating(x))
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from .._dtype import bool_
 from .._tensor import Tensor, _wrap_dim, method
 from ..autograd import Op, _State, _record
-from ..backend import namespace
+from ..backend import namespace, scatter_add as _scatter_add
 from .elementwise import operands
 from .movement import Clone, clone, flatten
 
@@ -19,9 +19,10 @@ __all__ = ['where', 'gather', 'scatter', 'scatter_add', 'index_select', 'index_a
            'argwhere']
 # ---------------------------------------------------------------- indexing
 
-def _index(idx):
-    """An index for arrays, and whether it is basic (a view): tensors and lists become integer
-    or bool arrays, as torch reads them."""
+def _index(idx, xp=np):
+    """An index for arrays of namespace ``xp``, and whether it is basic (a view): tensors and
+    lists become integer or bool arrays, as torch reads them, on the indexed tensor's device
+    (a CPU index may index a CUDA tensor, as in torch, not the other way round)."""
     items = idx if isinstance(idx, tuple) else (idx,)
     out, basic = [], True
     for i in items:
@@ -29,10 +30,15 @@ def _index(idx):
             if i.dtype.is_floating_point:
                 raise IndexError(f'tensors used as indices must be long, int, byte or bool '
                                  f'tensors, got {i.dtype}')
+            if xp is np and type(i.data) is not np.ndarray:
+                raise RuntimeError(f'indices should be either on cpu or on the same device as '
+                                   f'the indexed tensor (cpu), got an index on {i.device}')
             # uint8 tensors are masks in torch (deprecated there, but still so)
-            i, basic = (i.data.astype(bool) if i.dtype.name == 'uint8' else i.data), False
-        elif isinstance(i, (list, tuple, np.ndarray)):
-            i = np.asarray(i)
+            i, basic = xp.asarray(i.data.astype(bool) if i.dtype.name == 'uint8' else i.data), \
+                False
+        elif isinstance(i, (list, tuple, np.ndarray)) or (xp is not np and
+                                                          isinstance(i, xp.ndarray)):
+            i = xp.asarray(i)
             if not i.size:
                 i = i.astype(np.intp)   # [] is an empty integer index, not float
             if i.dtype.kind not in 'biu':
@@ -115,14 +121,14 @@ class IndexAdd(Op):
         if basic:
             out[idx] = g
         elif isinstance(idx, _TwoStep):
-            ctx.xp.add.at(out[idx[0]], idx[1], g)
+            _scatter_add(ctx.xp, out[idx[0]], idx[1], g)
         elif _rows_index(idx, shape, g):   # an embedding's gradient: a one-hot GEMM
             rows, n = shape[0], idx[0].size
             onehot = ctx.xp.zeros((n, rows), dtype=g.dtype)
             onehot[ctx.xp.arange(n), idx[0].reshape(-1)] = 1
             out = (onehot.T @ g.reshape(n, -1)).reshape(shape)
         else:
-            ctx.xp.add.at(out, idx, g)
+            _scatter_add(ctx.xp, out, idx, g)
         return out
 
     def backward(ctx, gg):
@@ -141,7 +147,7 @@ def _rows_index(idx, shape, g):
 
 def __getitem__(x, idx):
     """Indexing as in torch: ints, slices, None, ..., integer and bool tensors or lists."""
-    idx, basic = _index(idx)
+    idx, basic = _index(idx, namespace(x.data))
     return (View if basic else GetItem).apply(x, idx=idx)
 
 
@@ -157,7 +163,7 @@ class IndexPut(Op):
 
 def __setitem__(x, idx, value):
     """Index assignment, in place and differentiable (as ``torch.Tensor.__setitem__``)."""
-    idx, basic = _index(idx)
+    idx, basic = _index(idx, namespace(x.data))
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value, dtype=x.data.dtype))
         if type(x.data) is not np.ndarray:
@@ -240,7 +246,7 @@ def where(condition, input=None, other=None):
     if not isinstance(condition, Tensor) or condition.dtype is not bool_:
         raise RuntimeError(f'where: expected condition to be a bool tensor, got '
                            f'{getattr(condition, "dtype", type(condition).__name__)}')
-    a, b = operands(input, other)
+    a, b = operands(input, other, like=condition)
     return Where.apply(condition, a, b)
 
 

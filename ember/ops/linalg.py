@@ -6,6 +6,7 @@ from .._dtype import result_type
 from .._tensor import Tensor, eye, method, ones
 from ..autograd import Op
 from .elementwise import _as, operands
+from .. import amp as _amp
 
 __all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
 
@@ -19,9 +20,10 @@ class MatMul(Op):
 
     def forward(ctx, a, b):
         if a.ndim > 2 and b.ndim == 2:   # (..., k) @ (k, n) as one 2-D GEMM: about 2x faster
-            return ctx.xp.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] +
-                                                                         b.shape[1:])
-        return ctx.xp.matmul(a, b)
+            y = ctx.xp.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[1:])
+        else:
+            y = ctx.xp.matmul(a, b)
+        return y if y.dtype == a.dtype else y.astype(a.dtype)   # NumPy's bfloat16 GEMM: fp32
 
     def backward(ctx, g):
         # Broadcast batch dimensions come back summed: autograd's _fit applies sum_to_size.
@@ -56,6 +58,8 @@ def matmul(a, b):
     >>> (ember.ones(5, 2, 3) @ ember.ones(3, 4)).shape
     ember.Size([5, 2, 4])
     """
+    if _amp._State.on:   # autocast: low precision
+        a, b = _amp.low(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f'matmul: both arguments need at least 1 dimension, got '
                            f'{_shapes(a, b)}')
@@ -146,6 +150,8 @@ def linear(input, weight, bias=None):
     >>> ember.linear(ember.ones(2, 3), ember.ones(4, 3), ember.zeros(4)).shape
     ember.Size([2, 4])
     """
+    if _amp._State.on:   # autocast: low precision
+        input, weight, bias = _amp.low(input, weight, bias)
     if weight.ndim not in (1, 2):
         raise RuntimeError(f'linear: weight must be 1-D or 2-D, got {tuple(weight.shape)}')
     if weight.ndim == 2 and input.ndim >= 2 and input.shape[-1] == weight.shape[1] and \
@@ -165,6 +171,8 @@ class Linear(Op):
 
     def forward(ctx, x, w, b=None):
         y = ctx.xp.matmul(x.reshape(-1, x.shape[-1]), w.T)
+        if y.dtype != x.dtype:   # NumPy's bfloat16 GEMM answers in float32
+            y = y.astype(x.dtype)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + w.shape[:1])

@@ -103,7 +103,7 @@ class Permute(Op):
         return g.permute(*np.argsort(ctx.axes).tolist())
 
     def fast_backward(ctx, g):
-        return g.transpose(np.argsort(ctx.axes))
+        return g.transpose(tuple(np.argsort(ctx.axes).tolist()))
 
 
 class Clone(Op):

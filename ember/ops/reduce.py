@@ -16,6 +16,7 @@ from .._tensor import Tensor, _wrap_dim, eye, get_xp, method
 from ..autograd import Op, is_grad_enabled
 from .elementwise import abs, exp, floating, log
 from .index import where
+from .. import amp as _amp
 
 __all__ = ['sum', 'mean', 'sum_to_size', 'var', 'std', 'prod', 'max', 'min', 'amax', 'amin',
            'argmax', 'argmin', 'logsumexp', 'norm', 'cumsum', 'cumprod', 'all', 'any']
@@ -115,6 +116,8 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     >>> ember.tensor([1, 2]).sum(dtype=ember.float64)
     tensor(3., dtype=ember.float64)
     """
+    if _amp._State.on:   # autocast: float32
+        x, = _amp.full(x)
     if dtype is not None:
         x = x.to(dtype)
     return Sum.apply(x, axes=dims(dim, x.ndim, 'sum'), keepdim=keepdim)
@@ -262,6 +265,8 @@ def prod(x, dim=None, keepdim=False, dtype=None):
     >>> x.prod().backward(); x.grad
     tensor([0., 6., 0.])
     """
+    if _amp._State.on:   # autocast: float32
+        x, = _amp.full(x)
     if dtype is not None:
         x = x.to(dtype)
     return Prod.apply(x, axes=dims(dim, x.ndim, 'prod'), keepdim=keepdim)
@@ -527,6 +532,8 @@ def cumsum(x, dim, dtype=None):
     >>> ember.tensor([1, 2, 3]).cumsum(0)
     tensor([1, 3, 6])
     """
+    if _amp._State.on:   # autocast: float32
+        x, = _amp.full(x)
     if dtype is not None:
         x = x.to(dtype)
     return Cumsum.apply(x, axis=_wrap_dim(dim, x.ndim, 'cumsum'))

@@ -45,7 +45,7 @@ def probs(x, dim):
 def weights(m, x, n=3):
     """Fixed positive per-class weights, in ``x``'s framework and dtype (torch's losses are
     not differentiable with respect to ``weight``)."""
-    return m.tensor([0.3, 1.7, 0.9, 1.2][:n], dtype=x.dtype)
+    return m.tensor([0.3, 1.7, 0.9, 1.2][:n], dtype=x.dtype, device=x.device)
 
 
 def fn_ce(**kw):

@@ -8,6 +8,7 @@ import torch
 
 import ember
 from ember import nn
+from tests.helpers import DEVICE, TORCH_DEVICE, host
 
 init = nn.init
 
@@ -146,15 +147,21 @@ def test_init_is_in_place_and_unrecorded():
 
 # ---------------------------------------------------------------- clip_grad_norm_ and friends
 
+def on_device(a, m):
+    """``a`` as a tensor of framework ``m`` (ember or torch) on its test device."""
+    return m.tensor(a, device=DEVICE if m is ember else TORCH_DEVICE)
+
+
 def _params(rng, grads=True):
+    """The same parameters and gradients in both frameworks, on the test device."""
     shapes = [(3, 4), (5,), (2, 2, 2)]
     vals = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     gs = [rng.standard_normal(s).astype(np.float32) * 3 for s in shapes]
-    pe = [nn.Parameter(ember.tensor(v)) for v in vals]
-    pt = [torch.nn.Parameter(torch.tensor(v)) for v in vals]
+    pe = [nn.Parameter(on_device(v, ember)) for v in vals]
+    pt = [torch.nn.Parameter(on_device(v, torch)) for v in vals]
     for i, (a, b, g) in enumerate(zip(pe, pt, gs)):
         if i != 1 or grads:   # the second parameter has no gradient unless asked
-            a.grad, b.grad = ember.tensor(g), torch.tensor(g)
+            a.grad, b.grad = on_device(g, ember), on_device(g, torch)
     return pe, pt
 
 
@@ -164,24 +171,26 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     pe, pt = _params(np.random.default_rng(0), grads=False)
     ne = nn.utils.clip_grad_norm_(pe, max_norm, norm_type)
     nt = torch.nn.utils.clip_grad_norm_(pt, max_norm, norm_type)
-    np.testing.assert_allclose(ne.numpy(), nt.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(ne.cpu().numpy(), nt.cpu().numpy(), rtol=1e-5)
     assert ne.ndim == 0 and ne.dtype == ember.float32
     for a, b in zip(pe, pt):
         assert (a.grad is None) == (b.grad is None)
         if a.grad is not None:
-            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.cpu().numpy(), rtol=1e-5,
+                                       atol=1e-7)
 
 
 def test_clip_grad_norm_single_tensor_empty_and_total_norm():
     pe, pt = _params(np.random.default_rng(1))
     ne = nn.utils.clip_grad_norm_(pe[0], 1.0, foreach=True)
     nt = torch.nn.utils.clip_grad_norm_(pt[0], 1.0, foreach=True)
-    np.testing.assert_allclose(ne.numpy(), nt.numpy(), rtol=1e-5)
-    np.testing.assert_allclose(pe[0].grad.numpy(), pt[0].grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(ne.cpu().numpy(), nt.cpu().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(pe[0].grad.cpu().numpy(), pt[0].grad.cpu().numpy(), rtol=1e-5,
+                               atol=1e-7)
     assert nn.utils.clip_grad_norm_([nn.Parameter(ember.ones(2))], 1.0).item() == 0.0
     tot_e = nn.utils.get_total_norm([p.grad for p in pe], 3)
     tot_t = torch.nn.utils.get_total_norm([p.grad for p in pt], 3)
-    np.testing.assert_allclose(tot_e.numpy(), tot_t.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(tot_e.cpu().numpy(), tot_t.cpu().numpy(), rtol=1e-5)
 
 
 @pytest.mark.filterwarnings('ignore:invalid value:RuntimeWarning')   # inf * 0, as in torch
@@ -190,21 +199,22 @@ def test_clip_grad_norm_single_tensor_empty_and_total_norm():
 def test_clip_grad_norm_non_finite(bad, norm_type):
     pe, pt = _params(np.random.default_rng(2))
     for p, m in zip((pe[0], pt[0]), (ember, torch)):
-        g = p.grad.numpy().copy()
+        g = p.grad.cpu().numpy().copy()
         g[0, 0] = bad
-        p.grad = m.tensor(g)
+        p.grad = on_device(g, m)
     with pytest.raises(RuntimeError, match='non-finite'):
         torch.nn.utils.clip_grad_norm_(pt, 1.0, norm_type, error_if_nonfinite=True)
     with pytest.raises(RuntimeError, match=f'The total norm of order {float(norm_type)} for '
                                            f'gradients from `parameters` is non-finite'):
         nn.utils.clip_grad_norm_(pe, 1.0, norm_type, error_if_nonfinite=True)
     for a, b in zip(pe, pt):   # raising leaves the gradients alone
-        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+        np.testing.assert_array_equal(a.grad.cpu().numpy(), b.grad.cpu().numpy())
     ne = nn.utils.clip_grad_norm_(pe, 1.0, norm_type)
     nt = torch.nn.utils.clip_grad_norm_(pt, 1.0, norm_type)
-    np.testing.assert_array_equal(ne.numpy(), nt.numpy())
+    np.testing.assert_array_equal(ne.cpu().numpy(), nt.cpu().numpy())
     for a, b in zip(pe, pt):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.cpu().numpy(), rtol=1e-6,
+                                   equal_nan=True)
 
 
 def test_clip_grad_value_matches_torch():
@@ -213,25 +223,25 @@ def test_clip_grad_value_matches_torch():
     torch.nn.utils.clip_grad_value_(pt, 0.7)
     for a, b in zip(pe, pt):
         if b.grad is not None:
-            np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+            np.testing.assert_array_equal(a.grad.cpu().numpy(), b.grad.cpu().numpy())
 
 
 def test_parameters_to_vector_round_trip_matches_torch():
     pe, pt = _params(np.random.default_rng(4))
     ve = nn.utils.parameters_to_vector(pe)
     vt = torch.nn.utils.parameters_to_vector(pt)
-    np.testing.assert_array_equal(ve.detach().numpy(), vt.detach().numpy())
+    np.testing.assert_array_equal(host(ve), host(vt))
     new = np.arange(ve.numel(), dtype=np.float32)
-    nn.utils.vector_to_parameters(ember.tensor(new), pe)
-    torch.nn.utils.vector_to_parameters(torch.tensor(new), pt)
+    nn.utils.vector_to_parameters(on_device(new, ember), pe)
+    torch.nn.utils.vector_to_parameters(on_device(new, torch), pt)
     for a, b in zip(pe, pt):
-        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        np.testing.assert_array_equal(host(a), host(b))
         assert a.is_leaf and a.requires_grad
     with pytest.raises(RuntimeError, match='1-D vector of 25 elements'):
-        nn.utils.vector_to_parameters(ember.zeros(24), pe)
+        nn.utils.vector_to_parameters(ember.zeros(24, device=DEVICE), pe)
     # a gradient flows from the vector to the parameters
     for p in pe:
         p.grad = None
     ve = nn.utils.parameters_to_vector(pe)
     (ve * 2).sum().backward()
-    assert np.all(pe[0].grad.numpy() == 2)
+    assert np.all(pe[0].grad.cpu().numpy() == 2)

@@ -11,19 +11,26 @@ import torch
 
 import ember
 from ember import nn
+from tests.helpers import DEVICE, TORCH_DEVICE, host
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning"),
               pytest.mark.filterwarnings("ignore:size_average and reduce:UserWarning")]
 
 
 def load_from_torch(e_mod, t_mod):
-    e_mod.load_state_dict({k: ember.tensor(v.detach().numpy().copy())
+    """Copy torch's state into ember's (through the host), then put both on the test device."""
+    e_mod.load_state_dict({k: ember.tensor(host(v).copy())
                            for k, v in t_mod.state_dict().items()})
+    e_mod.to(DEVICE), t_mod.to(TORCH_DEVICE)
+
+
+def on_device(a, m, **kw):
+    """``a`` as a tensor of framework ``m`` (ember or torch) on its test device."""
+    return m.tensor(a, device=DEVICE if m is ember else TORCH_DEVICE, **kw)
 
 
 def close(e, t, tol=1e-5, what=''):
-    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=tol, atol=tol,
-                               err_msg=what)
+    np.testing.assert_allclose(host(e), host(t), rtol=tol, atol=tol, err_msg=what)
 
 
 def make_inputs(rng, specs):
@@ -39,23 +46,23 @@ def make_inputs(rng, specs):
 def run_both(e_mod, t_mod, xs, rng):
     """Forward both, compare; backward a random weighting of the output, compare the input
     gradients and every parameter's gradient by name."""
-    xe = [ember.tensor(x, requires_grad=x.dtype.kind == 'f') for x in xs]
-    xt = [torch.tensor(x, requires_grad=x.dtype.kind == 'f') for x in xs]
+    xe = [on_device(x, ember, requires_grad=x.dtype.kind == 'f') for x in xs]
+    xt = [on_device(x, torch, requires_grad=x.dtype.kind == 'f') for x in xs]
     ye, yt = e_mod(*xe), t_mod(*xt)
     assert tuple(ye.shape) == tuple(yt.shape)
     close(ye, yt, what='forward')
     if not yt.requires_grad:
         return
     w = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
-    (ye * ember.tensor(w)).sum().backward()
-    (yt * torch.tensor(w)).sum().backward()
+    (ye * on_device(w, ember)).sum().backward()
+    (yt * on_device(w, torch)).sum().backward()
     for a, b in zip(xe, xt):
         if b.grad is not None:
             close(a.grad, b.grad, what='input grad')
     grads_t = {n: p.grad for n, p in t_mod.named_parameters()}
     for n, p in e_mod.named_parameters():
         if grads_t[n] is None:
-            assert p.grad is None or not p.grad.numpy().any(), n
+            assert p.grad is None or not p.grad.cpu().numpy().any(), n
         else:
             close(p.grad, grads_t[n], what=f'grad of {n}')
 
@@ -171,7 +178,7 @@ def test_inplace_activations_match_torch(name, factory):
     e_mod, t_mod = factory(nn), factory(torch.nn)
     e_mod.inplace = t_mod.inplace = True
     assert repr(e_mod) == repr(t_mod)
-    xe, xt = ember.tensor(x), torch.tensor(x)
+    xe, xt = on_device(x, ember), on_device(x, torch)
     assert e_mod(xe) is xe
     t_mod(xt)
     close(xe, xt)
@@ -181,35 +188,37 @@ def test_inplace_activations_match_torch(name, factory):
 
 def test_maxpool_return_indices_and_conv_transpose_output_size():
     x = np.random.default_rng(2).standard_normal((2, 3, 6, 6)).astype(np.float32)
-    ye, ie = nn.MaxPool2d(2, return_indices=True)(ember.tensor(x))
-    yt, it = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    xe, xt = on_device(x, ember), on_device(x, torch)
+    ye, ie = nn.MaxPool2d(2, return_indices=True)(xe)
+    yt, it = torch.nn.MaxPool2d(2, return_indices=True)(xt)
     close(ye, yt)
-    assert np.array_equal(ie.numpy(), it.numpy())
+    assert np.array_equal(ie.cpu().numpy(), it.cpu().numpy())
     torch.manual_seed(0)
     t_up = torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
     e_up = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
     load_from_torch(e_up, t_up)
     for size in ([12, 12], [2, 2, 11, 12]):
-        close(e_up(ember.tensor(x), output_size=size), t_up(torch.tensor(x), output_size=size))
+        close(e_up(xe, output_size=size), t_up(xt, output_size=size))
     with pytest.raises(ValueError, match=r'requested an output size of \[13, 12\], but valid '
                                          r'sizes range from \[11, 11\] to \[12, 12\]'):
-        e_up(ember.tensor(x), output_size=(13, 12))
+        e_up(xe, output_size=(13, 12))
 
 
 @pytest.mark.parametrize('momentum', [0.1, None])
 def test_batchnorm_running_stats_follow_torch_over_steps(momentum):
     rng = np.random.default_rng(3)
     e_bn, t_bn = nn.BatchNorm2d(3, momentum=momentum), torch.nn.BatchNorm2d(3, momentum=momentum)
+    e_bn.to(DEVICE), t_bn.to(TORCH_DEVICE)
     for _ in range(4):
         x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
-        close(e_bn(ember.tensor(x)), t_bn(torch.tensor(x)))
+        close(e_bn(on_device(x, ember)), t_bn(on_device(x, torch)))
     close(e_bn.running_mean, t_bn.running_mean)
     close(e_bn.running_var, t_bn.running_var)
     assert e_bn.num_batches_tracked.item() == t_bn.num_batches_tracked.item() == 4
     assert e_bn.num_batches_tracked.dtype == ember.int64
     e_bn.eval(), t_bn.eval()
     x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
-    close(e_bn(ember.tensor(x)), t_bn(torch.tensor(x)))
+    close(e_bn(on_device(x, ember)), t_bn(on_device(x, torch)))
     assert e_bn.num_batches_tracked.item() == 4   # eval leaves the statistics alone
     e_bn.reset_running_stats()
     assert e_bn.running_mean.tolist() == [0.0] * 3 and e_bn.running_var.tolist() == [1.0] * 3
@@ -217,10 +226,10 @@ def test_batchnorm_running_stats_follow_torch_over_steps(momentum):
 
 def test_batchnorm_untracked_uses_batch_stats_in_eval():
     x = np.random.default_rng(4).standard_normal((6, 2)).astype(np.float32)
-    e_bn = nn.BatchNorm1d(2, track_running_stats=False).eval()
-    t_bn = torch.nn.BatchNorm1d(2, track_running_stats=False).eval()
+    e_bn = nn.BatchNorm1d(2, track_running_stats=False).eval().to(DEVICE)
+    t_bn = torch.nn.BatchNorm1d(2, track_running_stats=False).eval().to(TORCH_DEVICE)
     assert list(e_bn.state_dict()) == ['weight', 'bias'] and e_bn.running_mean is None
-    close(e_bn(ember.tensor(x)), t_bn(torch.tensor(x)))
+    close(e_bn(on_device(x, ember)), t_bn(on_device(x, torch)))
 
 
 def test_dropout_train_and_eval():
@@ -264,14 +273,16 @@ def test_losses_match_torch():
         ('KLDivLoss', {}, f, p), ('CosineSimilarity', {'dim': 0}, f, g),
     ]
     for name, kw, a, b in cases:
-        e_kw = {k: ember.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
-        t_kw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        e_kw = {k: on_device(v, ember) if isinstance(v, np.ndarray) else v
+                for k, v in kw.items()}
+        t_kw = {k: on_device(v, torch) if isinstance(v, np.ndarray) else v
+                for k, v in kw.items()}
         e_loss, t_loss = getattr(nn, name)(**e_kw), getattr(torch.nn, name)(**t_kw)
         assert repr(e_loss) == repr(t_loss)
         assert list(e_loss.state_dict()) == list(t_loss.state_dict()), name
         assert getattr(e_loss, 'reduction', None) == getattr(t_loss, 'reduction', None)
-        ae, at = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
-        le, lt = e_loss(ae, ember.tensor(b)), t_loss(at, torch.tensor(b))
+        ae, at = on_device(a, ember, requires_grad=True), on_device(a, torch, requires_grad=True)
+        le, lt = e_loss(ae, on_device(b, ember)), t_loss(at, on_device(b, torch))
         close(le, lt, what=f'{name}({kw})')
         le.sum().backward(), lt.sum().backward()
         close(ae.grad, at.grad, what=f'grad of {name}({kw})')

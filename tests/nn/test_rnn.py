@@ -9,6 +9,7 @@ import torch
 
 import ember
 from ember import nn
+from tests.helpers import DEVICE, TORCH_DEVICE, host
 
 torch.set_num_threads(1)
 
@@ -17,23 +18,29 @@ L, N, H_IN, H = 4, 3, 5, 6
 
 
 def _close(e, t, dtype, what):
-    np.testing.assert_allclose(e.numpy() if isinstance(e, ember.Tensor) else e,
-                               t.detach().numpy(), err_msg=what, **TOL[dtype])
+    np.testing.assert_allclose(e.cpu().numpy() if isinstance(e, ember.Tensor) else e,
+                               host(t), err_msg=what, **TOL[dtype])
 
 
 def _pair(cls, dtype='float32', **kw):
-    """An ember module holding a seeded torch module's weights, and that torch module."""
+    """An ember module holding a seeded torch module's weights, and that torch module, both
+    on the test device."""
     torch.manual_seed(0)
     t = getattr(torch.nn, cls)(**kw).to(getattr(torch, dtype))
     e = getattr(nn, cls)(**kw)
     assert list(e.state_dict()) == list(t.state_dict())
-    e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(host(v)) for k, v in t.state_dict().items()})
     e.to(getattr(ember, dtype))
-    return e, t
+    return e.to(DEVICE), t.to(TORCH_DEVICE)
+
+
+def on_device(a, m, **kw):
+    """``a`` as a tensor of framework ``m`` (ember or torch) on its test device."""
+    return m.tensor(a, device=DEVICE if m is ember else TORCH_DEVICE, **kw)
 
 
 def _leaf(a, m):
-    return m.tensor(a, requires_grad=True)
+    return on_device(a, m, requires_grad=True)
 
 
 def _check(e, t, x, hx, dtype, seed=1):
@@ -57,8 +64,8 @@ def _check(e, t, x, hx, dtype, seed=1):
         assert tuple(a.shape) == tuple(b.shape), (i, a.shape, b.shape)
         _close(a.detach(), b, dtype, f'output {i}')
         w = rng.standard_normal(tuple(b.shape)).astype(dtype)
-        loss_e = loss_e + (a * ember.tensor(w)).sum()
-        loss_t = loss_t + (b * torch.tensor(w)).sum()
+        loss_e = loss_e + (a * on_device(w, ember)).sum()
+        loss_t = loss_t + (b * on_device(w, torch)).sum()
     loss_e.backward()
     loss_t.backward()
     _close(xe.grad, xt.grad, dtype, 'input grad')

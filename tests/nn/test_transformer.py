@@ -7,6 +7,7 @@ import torch
 
 import ember
 from ember import nn
+from tests.helpers import DEVICE, TORCH_DEVICE, host
 
 torch.set_num_threads(1)
 # torch warns when the two masks differ in type (bool and float); ember takes both quietly
@@ -17,9 +18,20 @@ L, S, N, E, HEADS = 4, 5, 2, 8, 2
 
 
 def _copy_in(e, t):
+    """Copy torch's state into ember's (through the host), then put both on the test device."""
     assert list(e.state_dict()) == list(t.state_dict())
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
-    return e, t
+    e.load_state_dict({k: ember.tensor(host(v)) for k, v in t.state_dict().items()})
+    return e.to(DEVICE), t.to(TORCH_DEVICE)
+
+
+def _device(m):
+    """The test device of framework ``m`` (ember or torch)."""
+    return DEVICE if m is ember else TORCH_DEVICE
+
+
+def on_device(a, m, **kw):
+    """``a`` as a tensor of framework ``m`` on its test device."""
+    return m.tensor(a, device=_device(m), **kw)
 
 
 def _pair(cls, *args, **kw):
@@ -37,8 +49,8 @@ def _compare(e, t, arrays, call):
     """``call(module, m, xs)`` returns a tuple of outputs (None allowed) for ``m`` in
     (ember, torch) and leaf inputs ``xs``; compare the outputs, then the gradients of a
     random weighting of them with respect to the inputs and every parameter."""
-    xs_e = [ember.tensor(a, requires_grad=True) for a in arrays]
-    xs_t = [torch.tensor(a, requires_grad=True) for a in arrays]
+    xs_e = [on_device(a, ember, requires_grad=True) for a in arrays]
+    xs_t = [on_device(a, torch, requires_grad=True) for a in arrays]
     outs_e, outs_t = call(e, ember, xs_e), call(t, torch, xs_t)
     rng = np.random.default_rng(99)
     loss_e = loss_t = 0
@@ -47,29 +59,28 @@ def _compare(e, t, arrays, call):
         if a is None:
             continue
         assert tuple(a.shape) == tuple(b.shape), (i, a.shape, b.shape)
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), err_msg=f'out {i}',
-                                   **TOL)
+        np.testing.assert_allclose(host(a), host(b), err_msg=f'out {i}', **TOL)
         w = rng.standard_normal(tuple(b.shape)).astype('float32')
-        loss_e = loss_e + (a * ember.tensor(w)).sum()
-        loss_t = loss_t + (b * torch.tensor(w)).sum()
+        loss_e = loss_e + (a * on_device(w, ember)).sum()
+        loss_t = loss_t + (b * on_device(w, torch)).sum()
     loss_e.backward()
     loss_t.backward()
     for i, (a, b) in enumerate(zip(xs_e, xs_t)):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), err_msg=f'input {i} grad',
-                                   **TOL)
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.cpu().numpy(),
+                                   err_msg=f'input {i} grad', **TOL)
     pe = dict(e.named_parameters())
     assert set(pe) == {n for n, _ in t.named_parameters()}
     for name, p in t.named_parameters():
-        np.testing.assert_allclose(pe[name].grad.numpy(), p.grad.numpy(),
+        np.testing.assert_allclose(pe[name].grad.cpu().numpy(), p.grad.cpu().numpy(),
                                    err_msg=f'{name} grad', **TOL)
 
 
-def _causal(m, n=L):
-    return m.triu(m.ones(n, n, dtype=m.bool), diagonal=1)   # True: masked
+def _causal(m, rows=L, cols=None):   # True: masked
+    return m.triu(m.ones(rows, cols or rows, dtype=m.bool, device=_device(m)), diagonal=1)
 
 
 def _padding(m):
-    return m.tensor([[False] * (S - 1) + [True], [False] * (S - 2) + [True] * 2])
+    return on_device([[False] * (S - 1) + [True], [False] * (S - 2) + [True] * 2], m)
 
 
 # ---------------------------------------------------------------- MultiheadAttention
@@ -78,13 +89,12 @@ MASKS = {
     'none': lambda m: {},
     'key_padding': lambda m: dict(key_padding_mask=_padding(m)),
     'float_key_padding': lambda m: dict(key_padding_mask=m.where(
-        _padding(m), m.tensor(float('-inf')), m.tensor(0.0))),
-    'causal': lambda m: dict(attn_mask=m.triu(m.ones(L, S, dtype=m.bool), diagonal=1)),
-    'causal_hint': lambda m: dict(attn_mask=m.triu(m.ones(L, S, dtype=m.bool), diagonal=1),
-                                  is_causal=True),
+        _padding(m), on_device(float('-inf'), m), on_device(0.0, m))),
+    'causal': lambda m: dict(attn_mask=_causal(m, L, S)),
+    'causal_hint': lambda m: dict(attn_mask=_causal(m, L, S), is_causal=True),
     'float_mask_and_padding': lambda m: dict(
-        attn_mask=m.tensor(_data((L, S), 7)), key_padding_mask=_padding(m)),
-    '3d_mask': lambda m: dict(attn_mask=m.tensor(_data((N * HEADS, L, S), 8) > 1.0)),
+        attn_mask=on_device(_data((L, S), 7), m), key_padding_mask=_padding(m)),
+    '3d_mask': lambda m: dict(attn_mask=on_device(_data((N * HEADS, L, S), 8) > 1.0, m)),
 }
 
 
@@ -116,7 +126,7 @@ def test_mha_unbatched_self_attention(need_weights):
     e, t = _pair('MultiheadAttention', E, HEADS, batch_first=True)
     _compare(e, t, [_data((L, E), 1)], lambda mod, m, xs: mod(
         xs[0], xs[0], xs[0], need_weights=need_weights, average_attn_weights=False,
-        key_padding_mask=m.tensor([False] * (L - 1) + [True]), attn_mask=_causal(m)))
+        key_padding_mask=on_device([False] * (L - 1) + [True], m), attn_mask=_causal(m)))
 
 
 def test_mha_train_mode_with_zero_dropout_matches_torch():
@@ -192,8 +202,8 @@ def test_decoder_layer_matches_torch_in_eval(norm_first, act):
     arrays = [_data((N, L, E), 1), _data((N, S, E), 2)]
     _compare(e, t, arrays, lambda mod, m, xs: (mod(
         *xs, tgt_mask=_causal(m), memory_key_padding_mask=_padding(m),
-        tgt_key_padding_mask=m.tensor([[False] * L, [False] * (L - 1) + [True]]),
-        memory_mask=m.tensor(_data((L, S), 5)), tgt_is_causal=True),))
+        tgt_key_padding_mask=on_device([[False] * L, [False] * (L - 1) + [True]], m),
+        memory_mask=on_device(_data((L, S), 5), m), tgt_is_causal=True),))
 
 
 def test_decoder_layer_train_mode_with_zero_dropout():
@@ -246,7 +256,7 @@ def test_decoder_stack_and_transformer_match_torch():
     _copy_in(e, t)
     e.eval(), t.eval()
     _compare(e, t, [_data((N, S, E), 1), _data((N, L, E), 2)], lambda mod, m, xs: (mod(
-        *xs, tgt_mask=mod.generate_square_subsequent_mask(L),
+        *xs, tgt_mask=mod.generate_square_subsequent_mask(L, device=_device(m)),
         src_key_padding_mask=_padding(m), memory_key_padding_mask=_padding(m)),))
 
 

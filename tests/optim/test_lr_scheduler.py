@@ -7,6 +7,7 @@ import torch
 
 import ember
 from ember import nn
+from tests.helpers import DEVICE, TORCH_DEVICE
 
 # torch warns so when a SequentialLR steps a nested one; its rates are still the reference
 pytestmark = pytest.mark.filterwarnings('ignore:Detected call of `lr_scheduler.step')
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.filterwarnings('ignore:Detected call of `lr_scheduler.s
 
 def _optimizer(m, name='SGD'):
     """Two parameter groups (lrs 0.1 and 0.05); SGD with momentum or Adam."""
-    ps = [m.zeros(2), m.zeros(3)]
+    device = DEVICE if m is ember else TORCH_DEVICE
+    ps = [m.zeros(2, device=device), m.zeros(3, device=device)]
     ps = [nn.Parameter(p) if m is ember else torch.nn.Parameter(p) for p in ps]
     kw = dict(momentum=0.9) if name == 'SGD' else {}
     return getattr(m.optim, name)([{'params': ps[:1], 'lr': 0.1}, {'params': ps[1:]}],
@@ -253,5 +255,5 @@ def test_plateau_takes_a_tensor_metric():
     opt = _optimizer(ember)
     sched = ember.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
     for v in (1.0, 2.0):
-        sched.step(ember.tensor(v))
+        sched.step(ember.tensor(v, device=DEVICE))
     assert sched.get_last_lr() == [0.1 * 0.1, 0.05 * 0.1]

@@ -5,16 +5,20 @@ import torch
 
 import ember
 from ember import nn
+from tests.helpers import DEVICE, TORCH_DEVICE, host
 
 SHAPES = [(5,), (2, 3), (4,)]
 
 
+def on_device(a, m):
+    """``a`` as a tensor of framework ``m`` (ember or torch) on its test device."""
+    return m.tensor(a, device=DEVICE if m is ember else TORCH_DEVICE)
+
+
 def _params(m, dtype=np.float32):
     rng = np.random.default_rng(0)
-    ws = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    if m is ember:
-        return [nn.Parameter(ember.tensor(w)) for w in ws]
-    return [torch.nn.Parameter(torch.tensor(w)) for w in ws]
+    ws = [on_device(rng.standard_normal(s).astype(dtype), m) for s in SHAPES]
+    return [nn.Parameter(w) if m is ember else torch.nn.Parameter(w) for w in ws]
 
 
 def _targets():
@@ -31,7 +35,7 @@ def _two_groups(ps):   # the first group overrides lr; the second keeps the defa
 
 
 def _train(m, ps, opt, steps, sign=1):
-    targets = [m.tensor(t) for t in _targets()]
+    targets = [on_device(t, m) for t in _targets()]
     for _ in range(steps):
         opt.zero_grad()
         loss = sum(((w - t) ** 4).sum() + (w * t).sum() for w, t in zip(ps, targets))
@@ -47,7 +51,7 @@ def _compare(name, kw, groups=_one_group, steps=50):
     _train(ember, pe, oe, steps, sign)
     _train(torch, pt, ot, steps, sign)
     for a, b in zip(pe, pt):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(host(a), host(b), rtol=2e-5, atol=2e-6)
         assert set(oe.state[id(a)]) == set(ot.state[b])   # torch's names for the state
 
 
@@ -105,7 +109,7 @@ def test_state_dict_round_trip_continues_identically(name, kw):
     _train(ember, p1, o1, 5)
     _train(ember, p2, o2, 5)
     for a, b in zip(p1, p2):
-        assert np.array_equal(a.data, b.data)
+        assert np.array_equal(host(a), host(b))
 
 
 @pytest.mark.parametrize('name,kw', [('RMSprop', dict(lr=-1)), ('RMSprop', dict(momentum=-1)),
@@ -137,7 +141,7 @@ def _rosenbrock_numpy(x):
 
 
 def _lbfgs_setup(m, kw):
-    params = [m.tensor(X0[:4].reshape(2, 2).copy()), m.tensor(X0[4:].copy())]
+    params = [on_device(X0[:4].reshape(2, 2).copy(), m), on_device(X0[4:].copy(), m)]
     params = [nn.Parameter(p) if m is ember else torch.nn.Parameter(p) for p in params]
     return params, m.optim.LBFGS(params, **kw)
 
@@ -147,10 +151,11 @@ def _lbfgs_steps(m, params, opt, steps, exact=False):
     only the algorithm is compared; else through autograd."""
     def closure():
         if exact:
-            x = np.concatenate([np.asarray(p.detach().numpy()).ravel() for p in params])
+            x = np.concatenate([host(p).ravel() for p in params])
             f, g = _rosenbrock_numpy(x)
-            params[0].grad, params[1].grad = m.tensor(g[:4].reshape(2, 2)), m.tensor(g[4:])
-            return m.tensor(f)
+            params[0].grad = on_device(g[:4].reshape(2, 2), m)
+            params[1].grad = on_device(g[4:], m)
+            return on_device(f, m)
         opt.zero_grad()
         loss = _rosenbrock(m, params)
         loss.backward()
@@ -174,7 +179,7 @@ def test_lbfgs_matches_torch(kw):
     lt = _lbfgs_steps(torch, pt, ot, 5, exact=True)
     np.testing.assert_allclose(le, lt, rtol=1e-6, atol=1e-8)
     for a, b in zip(pe, pt):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(host(a), host(b), rtol=1e-6, atol=1e-8)
     se, st = oe.state[id(pe[0])], ot.state[pt[0]]
     assert (se['func_evals'], se['n_iter']) == (st['func_evals'], st['n_iter'])
     assert len(se['old_dirs']) == len(st['old_dirs'])
@@ -186,14 +191,14 @@ def test_lbfgs_through_autograd_matches_torch():
     np.testing.assert_allclose(_lbfgs_steps(ember, pe, oe, 3),
                                _lbfgs_steps(torch, pt, ot, 3), rtol=1e-7)
     for a, b in zip(pe, pt):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(host(a), host(b), rtol=1e-6, atol=1e-8)
 
 
 def test_lbfgs_converges_with_strong_wolfe():
     params, opt = _lbfgs_setup(ember, dict(line_search_fn='strong_wolfe'))
     _lbfgs_steps(ember, params, opt, 10)
     assert _rosenbrock(ember, params).item() < 1e-8
-    np.testing.assert_allclose(np.concatenate([p.data.reshape(-1) for p in params]), 1.0,
+    np.testing.assert_allclose(np.concatenate([host(p).reshape(-1) for p in params]), 1.0,
                                atol=1e-4)
 
 
@@ -210,7 +215,7 @@ def test_lbfgs_state_dict_round_trip(kw):
     o2.load_state_dict(sd)
     assert _lbfgs_steps(ember, p1, o1, 3) == _lbfgs_steps(ember, p2, o2, 3)
     for a, b in zip(p1, p2):
-        assert np.array_equal(a.data, b.data)
+        assert np.array_equal(host(a), host(b))
 
 
 def test_lbfgs_needs_a_closure_and_one_group():

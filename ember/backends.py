@@ -1,0 +1,30 @@
+"""``ember.backends``: switches of the compute libraries, named as ``torch.backends``.
+
+``ember.backends.cuda.matmul.allow_tf32 = True`` lets float32 matrix products on the GPU run on
+the tensor cores in TF32 (10-bit mantissa inputs, float32 accumulation), as in torch; off by
+default, as in torch. It sets CuPy's compute type for float32 GEMMs, and needs a GPU.
+
+>>> ember.backends.cuda.matmul.allow_tf32
+False
+"""
+
+
+class _Matmul:
+    _tf32 = False
+
+    @property
+    def allow_tf32(self):
+        return self._tf32
+
+    @allow_tf32.setter
+    def allow_tf32(self, value):
+        from .backend import cuda_backend
+        cuda_backend().set_tf32(bool(value))
+        type(self)._tf32 = bool(value)
+
+
+class _Cuda:
+    matmul = _Matmul()
+
+
+cuda = _Cuda()

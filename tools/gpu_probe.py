@@ -1,0 +1,92 @@
+"""What CuPy on this GPU machine can do that ember relies on: one line per probe, OK or FAIL.
+
+Run by tools/gpu_check.sh before the tests, so that a failing test can be read against it.
+"""
+import time
+
+import numpy as np
+
+
+def probe(name, fn):
+    try:
+        out = fn()
+        print(f'OK    {name}' + (f': {out}' if out is not None else ''), flush=True)
+    except Exception as e:   # noqa: BLE001  (a probe reports whatever breaks)
+        print(f'FAIL  {name}: {type(e).__name__}: {str(e)[:200]}', flush=True)
+
+
+def main():
+    import cupy as cp
+    import cupyx
+    print('cupy', cp.__version__, 'numpy', np.__version__)
+    probe('device name', lambda: cp.cuda.runtime.getDeviceProperties(0)['name'])
+    try:
+        import ml_dtypes
+        bf = np.dtype(ml_dtypes.bfloat16)
+        print('ml_dtypes', ml_dtypes.__version__)
+    except ImportError:
+        bf = None
+        print('FAIL  ml_dtypes missing')
+    x = cp.arange(12, dtype=cp.float32).reshape(3, 4)
+    probe('put_along_axis', lambda: cp.put_along_axis(cp.zeros((3, 4)), cp.zeros((3, 1), int),
+                                                      1.0, 1))
+    probe('ufunc add.at', lambda: cp.add.at(cp.zeros(3), cp.array([0, 0, 1]), 1.0))
+    for dt in ('float16', 'float32', 'float64'):
+        probe(f'cupyx.scatter_add {dt}', lambda dt=dt: cupyx.scatter_add(
+            cp.zeros(3, dt), cp.array([0, 0, 1]), cp.ones(3, dt)))
+    probe('ndtr float32', lambda: __import__('cupyx.scipy.special').scipy.special.ndtr(x)[0, :2])
+    probe('erf float16', lambda: __import__('cupyx.scipy.special').scipy.special.erf(
+        x.astype(cp.float16)).dtype)
+    probe('sliding_window_view', lambda: cp.lib.stride_tricks.sliding_window_view(
+        x, (2, 2)).shape)
+    if bf is not None:
+        probe('bf16 asarray', lambda: cp.asarray(np.ones(3, bf)).dtype)
+        b = None
+        try:
+            b = cp.asarray(np.arange(12, dtype=np.float32).reshape(3, 4).astype(bf))
+        except Exception:
+            pass
+        if b is not None:
+            probe('bf16 add/exp/sum', lambda: ((b + b).dtype, cp.exp(b).dtype, b.sum().dtype))
+            probe('bf16 matmul', lambda: ((b @ b.T).dtype, float((b @ b.T)[0, 0])))
+            probe('bf16 astype f32', lambda: b.astype(cp.float32)[1, 1].item())
+            probe('bf16 maximum/where', lambda: cp.where(b > 1, b, cp.zeros_like(b)).dtype)
+            probe('bf16 ndtr', lambda: __import__('cupyx.scipy.special').scipy.special.ndtr(
+                b).dtype)
+            probe('bf16 scatter_add', lambda: cupyx.scatter_add(
+                cp.zeros(3, bf), cp.array([0, 0, 1]), cp.ones(3, bf)))
+            probe('bf16 get', lambda: b.get().dtype)
+    from cupy._core import _routines_linalg as linalg
+    probe('compute types', lambda: (linalg.COMPUTE_TYPE_DEFAULT, linalg.COMPUTE_TYPE_TF32,
+                                    linalg.get_compute_type(np.dtype(np.float32))))
+    a = cp.random.rand(8192, 8192, dtype=cp.float32)
+    for tf32 in (False, True):
+        def gemm(tf32=tf32):
+            linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if tf32 else
+                                    linalg.COMPUTE_TYPE_DEFAULT)
+            a @ a
+            cp.cuda.Device().synchronize()
+            t = time.perf_counter()
+            for _ in range(5):
+                a @ a
+            cp.cuda.Device().synchronize()
+            return f'{5 * 2 * 8192 ** 3 / (time.perf_counter() - t) / 1e12:.1f} TFLOP/s'
+        probe(f'8192 fp32 GEMM tf32={tf32}', gemm)
+    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_DEFAULT)
+    y = cp.ones(1 << 10, cp.float32)
+    y * 2.0
+    cp.cuda.Device().synchronize()
+    t = time.perf_counter()
+    for _ in range(2000):
+        y * 2.0
+    probe('host us per small elementwise op', lambda: round((time.perf_counter() - t) / 2000
+                                                              * 1e6, 1))
+    t = time.perf_counter()
+    for _ in range(200):
+        cp.asarray(np.float32(2.0))
+    probe('host us per 0-d host->device copy', lambda: round((time.perf_counter() - t) / 200
+                                                               * 1e6, 1))
+
+
+if __name__ == '__main__':
+    main()
