@@ -16,6 +16,11 @@ i.e. the most memory training ever added on top of the framework and the data. W
 ``clear_refs`` cannot be written the high-water mark is ``ru_maxrss`` and the baseline the
 resident set then (a lower bound if imports peaked higher). PyTorch's own allocator and
 NumPy's allocations are both counted, as both come out of the process's RSS.
+
+With ``--device cuda`` the workers put models and inputs on the GPU, synchronize the device
+before reading the clock at the start and end of a run, and measure peak memory as device
+memory from each framework's allocator (``fw.cuda.reset_peak_memory_stats`` and
+``fw.cuda.max_memory_allocated``: PyTorch's caching allocator, ember's CuPy memory pool).
 """
 import argparse
 import json
@@ -88,6 +93,31 @@ class PeakMemory:
         return max(0, hwm - self.base_kib) / 1024
 
 
+class DeviceMemory:
+    """Peak growth of the device memory ``fw`` has allocated since ``start()``, in MiB, read
+    from its allocator: ``fw.cuda.reset_peak_memory_stats()`` sets the peak to what is
+    allocated now (the baseline), ``fw.cuda.max_memory_allocated()`` reads the peak.
+    None where ``fw.cuda`` lacks these (the method says so)."""
+
+    def __init__(self, fw):
+        self.cuda = fw.cuda
+        name = f'{fw.__name__}.cuda.max_memory_allocated'
+        self.ok = all(hasattr(fw.cuda, f)
+                      for f in ('reset_peak_memory_stats', 'max_memory_allocated'))
+        self.method = name if self.ok else f'none: {name} missing'
+
+    def start(self):
+        if self.ok:
+            self.cuda.synchronize()
+            self.cuda.reset_peak_memory_stats()
+            self.base = self.cuda.max_memory_allocated()
+
+    def peak_mib(self):
+        if not self.ok:
+            return None
+        return max(0, self.cuda.max_memory_allocated() - self.base) / 2**20
+
+
 # ------------------------------------------------------------------ the worker
 
 def _blas_info():
@@ -100,10 +130,22 @@ def _blas_info():
     return [{k: i.get(k) for k in keys} for i in threadpool_info()]
 
 
-def worker(key, framework, threads):
-    """Serve ``run`` commands for workload ``key`` on ``framework``; JSON lines on a pipe."""
+def worker(key, framework, threads, device='cpu', amp=None):
+    """Serve ``run`` commands for workload ``key`` on ``framework`` and ``device``, with
+    ``amp`` (None, 'bf16' or 'fp16') where the workload honours it; JSON lines on a pipe.
+    An error is sent as ``{"error": traceback}`` before the worker exits."""
     reply = os.fdopen(os.dup(1), 'w')
     os.dup2(2, 1)               # stray prints go to stderr, not into the protocol
+    try:
+        _serve(reply, key, framework, threads, device, amp)
+    except Exception:
+        import traceback
+        reply.write(json.dumps(dict(error=traceback.format_exc())) + '\n')
+        reply.flush()
+        raise
+
+
+def _serve(reply, key, framework, threads, device, amp):
     import gc
 
     import numpy as np
@@ -116,16 +158,29 @@ def worker(key, framework, threads):
             pass
     else:
         import ember as fw
-    from bench.workloads import WORKLOADS, init_weights, load_weights
+    from bench.workloads import WORKLOADS, amp_dtype
     w = WORKLOADS[key]
+    amp = amp if w.amp else None
+    amp_fw_dtype = amp_dtype(fw, amp)    # fails here, clearly, if fw lacks autocast or dtype
     data = w.data(0)
-    mem = PeakMemory()
+    on_device = {}                          # the inputs _whole copied to the GPU, kept
+    if device == 'cpu':
+        mem, sync = PeakMemory(), None
+    else:
+        mem, sync = DeviceMemory(fw), fw.cuda.synchronize
     gc.collect()
     mem.start()
     hello = dict(framework=framework, version=fw.__version__, numpy=np.__version__,
-                 blas=_blas_info(), memory_method=mem.method)
+                 blas=_blas_info(), memory_method=mem.method, device=device, amp=amp)
     if framework == 'torch':
         hello['torch_threads'] = fw.get_num_threads()
+        if device != 'cpu':
+            hello['device_name'] = fw.cuda.get_device_name()
+            hello['cuda'] = fw.version.cuda
+            hello['tf32'] = _torch_without_tf32(fw)
+    elif device != 'cpu':
+        import cupy
+        hello['cupy'] = cupy.__version__
     reply.write(json.dumps(hello) + '\n')
     reply.flush()
     for line in sys.stdin:
@@ -135,39 +190,78 @@ def worker(key, framework, threads):
         if cmd.get('reset_memory'):
             gc.collect()
             mem.start()
-        ctx = dict(data=data)
-        checksum = None
-        if w.model is not None:
-            model = w.model(fw)
-            weights = init_weights(model, w.init)
-            load_weights(fw, model, weights)
-            checksum = float(sum(np.float64(a).sum() for a in weights.values()))
-            ctx['model'] = model
-            ctx['optimizer'] = w.optimizer(fw, model.parameters())
-        losses = []
-        t0 = time.perf_counter()
-        c0 = time.process_time()
-        for i in range(cmd['steps']):
-            losses.append(float(w.step(fw, ctx, i).item()))
-        seconds = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        out = dict(seconds=seconds, cpu_seconds=cpu, steps=cmd['steps'], losses=losses,
-                   init_checksum=checksum, peak_mib=mem.peak_mib())
-        if w.evaluate is not None and cmd.get('evaluate'):
-            out.update(w.evaluate(fw, ctx))
-        del ctx
+        ctx = dict(data=data, device=device, amp=amp_fw_dtype, on_device=on_device)
+        out = _run(fw, w, ctx, cmd, sync, mem)
+        del ctx     # and _run has returned: this run's model and optimizer are gone
         gc.collect()
         reply.write(json.dumps(out) + '\n')
         reply.flush()
 
 
+def _torch_without_tf32(torch):
+    """Turn off TF32 for cuDNN convolutions (on by default; matmuls are IEEE by default), so
+    that float32 is IEEE float32 in torch as in ember; returns the settings, or the error."""
+    import warnings
+    try:
+        with warnings.catch_warnings():   # torch >= 2.9 warns that allow_tf32 will go
+            warnings.simplefilter('ignore')
+            torch.backends.cudnn.allow_tf32 = False
+            return dict(matmul=torch.backends.cuda.matmul.allow_tf32,
+                        cudnn=torch.backends.cudnn.allow_tf32)
+    except Exception as e:  # a future torch without the flags: run with its defaults
+        return dict(error=repr(e))
+
+
+def _run(fw, w, ctx, cmd, sync, mem):
+    """One run in a worker: a fresh model from the NumPy weights, ``cmd['steps']`` steps."""
+    import numpy as np
+
+    from bench.workloads import init_weights, load_weights
+    checksum = None
+    if w.model is not None:
+        model = w.model(fw)
+        weights = init_weights(model, w.init)
+        load_weights(fw, model, weights)
+        if ctx['device'] != 'cpu':
+            model.to(ctx['device'])
+        checksum = float(sum(np.float64(a).sum() for a in weights.values()))
+        ctx['model'] = model
+        ctx['optimizer'] = w.optimizer(fw, model.parameters())
+    losses = []
+    if sync:
+        sync()
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    for i in range(cmd['steps']):
+        losses.append(float(w.step(fw, ctx, i).item()))
+    if sync:
+        sync()
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    out = dict(seconds=seconds, cpu_seconds=cpu, steps=cmd['steps'], losses=losses,
+               init_checksum=checksum, peak_mib=mem.peak_mib())
+    if w.evaluate is not None and cmd.get('evaluate'):
+        out.update(w.evaluate(fw, ctx))
+    return out
+
+
+class WorkerDied(RuntimeError):
+    """A worker failed; ``detail`` is its traceback where it could send one."""
+
+    def __init__(self, message, detail=None):
+        super().__init__(message)
+        self.detail = detail
+
+
 class Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, key, framework, threads, memory=False):
+    def __init__(self, key, framework, threads, memory=False, device='cpu', amp=None):
+        self.name = f'{key} {framework}'
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'bench.run', '--worker', key, framework,
-             '--threads', str(threads)],
+             '--threads', str(threads), '--device', device] +
+            (['--amp', amp] if amp else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env=worker_env(threads, memory))
         self._hello = None
@@ -182,9 +276,13 @@ class Worker:
     def _read(self):
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f'bench worker {self.proc.args[3:5]} died '
-                               f'(exit {self.proc.wait()}); see its stderr above')
-        return json.loads(line)
+            raise WorkerDied(f'worker {self.name} died (exit {self.proc.wait()}); see its '
+                             'stderr')
+        msg = json.loads(line)
+        if 'error' in msg:
+            last = msg['error'].strip().splitlines()[-1]
+            raise WorkerDied(f'worker {self.name} failed: {last}', msg['error'])
+        return msg
 
     def run(self, steps, evaluate=False, reset_memory=False):
         self.hello  # noqa: B018  (wait for the set-up)
@@ -242,12 +340,18 @@ def measure_memories(key, threads, steps):
 
 
 def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, memory=True,
-                   log=print):
-    """Warm up, then alternate ember and torch runs; return the workload's result dict."""
+                   log=print, device='cpu', amp=None):
+    """Warm up, then alternate ember and torch runs; return the workload's result dict.
+
+    On a GPU the peak memory comes from the allocators' exact counters, so it is measured
+    in the same workers, by one more run of ``min(steps, 5)`` steps after the timed ones;
+    on the CPU in fresh memory workers (``measure_memories``)."""
     steps = steps or w.steps
     repeats = w.repeats if (w.repeats and repeats is None) else (repeats or 3)
     warmup = warmup_steps if warmup_steps is not None else min(steps, 3)
-    workers = {fw: Worker(w.key, fw, threads) for fw in FRAMEWORKS}
+    amp = amp if w.amp else None
+    workers = {fw: Worker(w.key, fw, threads, device=device, amp=amp) for fw in FRAMEWORKS}
+    peaks = {fw: None for fw in FRAMEWORKS}
     try:
         if warmup:
             for fw in FRAMEWORKS:
@@ -259,13 +363,17 @@ def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, me
             log(f'  {w.key} repeat {r + 1}/{repeats}: ' + ', '.join(
                 f"{fw} {1e3 * runs[fw][-1]['seconds'] / steps:.3f} ms/step"
                 for fw in FRAMEWORKS))
+        if memory and device != 'cpu':
+            for fw in FRAMEWORKS:
+                peaks[fw] = workers[fw].run(min(steps, MEMORY_STEPS),
+                                            reset_memory=True)['peak_mib']
     finally:
         for wk in workers.values():
             wk.close()
-    peaks = measure_memories(w.key, threads, min(steps, MEMORY_STEPS)) if memory else \
-        {fw: None for fw in FRAMEWORKS}
+    if memory and device == 'cpu':
+        peaks = measure_memories(w.key, threads, min(steps, MEMORY_STEPS))
     res = dict(key=w.key, name=w.name, about=w.about, steps=steps, repeats=repeats,
-               warmup_steps=warmup)
+               warmup_steps=warmup, amp=amp)
     for fw in FRAMEWORKS:
         rs = runs[fw]
         per_step = [r['seconds'] / steps for r in rs]
@@ -275,7 +383,7 @@ def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, me
                  cpu_over_wall=statistics.median(r['cpu_seconds'] / r['seconds'] for r in rs),
                  losses=first['losses'], final_loss=first['losses'][-1],
                  init_checksum=first['init_checksum'],
-                 peak_mib=peaks[fw], cold_peak_mib=max(r['peak_mib'] for r in rs),
+                 peak_mib=peaks[fw], cold_peak_mib=_max_or_none(r['peak_mib'] for r in rs),
                  worker=workers[fw].hello)
         for k in ('test_accuracy',):
             if k in first:
@@ -296,8 +404,13 @@ def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, me
     res['trend_agrees'] = _trend(e['losses']) == _trend(t['losses'])
     # below 1 MiB the page-granular RSS says little: no ratio
     res['memory_ratio'] = e['peak_mib'] / t['peak_mib'] \
-        if memory and t['peak_mib'] >= 1 else None
+        if None not in (e['peak_mib'], t['peak_mib']) and t['peak_mib'] >= 1 else None
     return res
+
+
+def _max_or_none(xs):
+    xs = list(xs)
+    return None if None in xs else max(xs)
 
 
 def machine():
@@ -321,32 +434,59 @@ def machine():
 
 
 def run_all(keys, steps=None, repeats=None, threads=1, out='bench/results', memory=True,
-            log=print):
-    """Benchmark the workloads ``keys``; write JSON and the chart under ``out``."""
+            log=print, device='cpu', amp=None):
+    """Benchmark the workloads ``keys`` on ``device`` ('cpu' or 'cuda'), the GPT ones under
+    ``amp`` (None, 'bf16' or 'fp16'); write JSON and the chart under ``out``. A workload
+    whose worker fails is recorded with its ``error`` and the others still run; the JSON is
+    rewritten after each workload, so a run cut short keeps what it finished."""
     from bench.workloads import WORKLOADS
-    started = time.strftime('%Y-%m-%dT%H:%M:%S%z')
-    results = []
+    head = dict(schema=SCHEMA, started=time.strftime('%Y-%m-%dT%H:%M:%S%z'), threads=threads,
+                device=device, amp=amp, machine=machine())
+    results, report = [], None
+    path = os.path.join(out, 'bench.json') if out else None
     for key in keys:
-        log(f'{key} {WORKLOADS[key].name} ...')
-        results.append(bench_workload(WORKLOADS[key], steps=steps, repeats=repeats,
-                                      threads=threads, memory=memory, log=log))
-    first = results[0]
-    report = dict(schema=SCHEMA, started=started, threads=threads, machine=machine(),
-                  software=dict(ember=first['ember']['worker']['version'],
-                                torch=first['torch']['worker']['version'],
-                                numpy=first['ember']['worker']['numpy'],
-                                blas=first['ember']['worker']['blas'],
-                                torch_threads=first['torch']['worker'].get('torch_threads')),
-                  memory_method=first['ember']['worker']['memory_method'],
-                  workloads=results)
-    if out:
-        os.makedirs(out, exist_ok=True)
-        path = os.path.join(out, 'bench.json')
-        with open(path, 'w') as f:
-            json.dump(report, f, indent=1)
+        w = WORKLOADS[key]
+        log(f'{key} {w.name} ...')
+        try:
+            results.append(bench_workload(w, steps=steps, repeats=repeats, threads=threads,
+                                          memory=memory, log=log, device=device, amp=amp))
+        except WorkerDied as e:
+            log(f'  {key} FAILED: {e}')
+            results.append(dict(key=key, name=w.name, about=w.about, error=str(e),
+                                traceback=e.detail))
+        report = _report(head, results) or report
+        if path and report:
+            os.makedirs(out, exist_ok=True)
+            with open(path, 'w') as f:
+                json.dump(report, f, indent=1)
+    if report is None:
+        raise WorkerDied('every workload failed: ' + '; '.join(r['error'] for r in results))
+    if path:
         report['json_path'] = path
         report['chart_path'] = chart(report, os.path.join(out, 'bench.png'))
     return report
+
+
+def _report(head, results):
+    """The report on ``results`` so far, with the software the first good workload's workers
+    reported (None while every workload has failed)."""
+    done = [r for r in results if 'error' not in r]
+    if not done:
+        return None
+    hello = {fw: done[0][fw]['worker'] for fw in FRAMEWORKS}
+    methods = {fw: h['memory_method'] for fw, h in hello.items()}
+    return dict(head, device_name=hello['torch'].get('device_name', head['machine']['cpu']),
+                software=dict(ember=hello['ember']['version'],
+                              torch=hello['torch']['version'],
+                              numpy=hello['ember']['numpy'],
+                              blas=hello['ember']['blas'],
+                              torch_threads=hello['torch'].get('torch_threads'),
+                              cuda=hello['torch'].get('cuda'),
+                              cupy=hello['ember'].get('cupy'),
+                              torch_tf32=hello['torch'].get('tf32')),
+                memory_method=methods['ember'] if len(set(methods.values())) == 1 else
+                '; '.join(f'{fw}: {m}' for fw, m in methods.items()),
+                workloads=list(results))
 
 
 # ------------------------------------------------------------------ output
@@ -356,27 +496,36 @@ def table(report):
     m, s = report['machine'], report['software']
     blas = ', '.join(f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')} "
                      f"({b.get('num_threads')} thr)" for b in s['blas'] if 'internal_api' in b)
+    amp = f"{report['amp']} (GPT workloads only; the others float32)" if report['amp'] \
+        else 'none (float32)'
+    memory = 'peak RSS growth over the post-setup baseline' if report['device'] == 'cpu' \
+        else "peak device memory allocated over the run's baseline"
     lines = [f"machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['platform']}, "
              f"Python {m['python']}",
              f"software: ember {s['ember']} ({m['commit']}), torch {s['torch']}, numpy "
-             f"{s['numpy']}, BLAS {blas or '?'}",
+             f"{s['numpy']}, BLAS {blas or '?'}" +
+             (f", CUDA {s['cuda']}, CuPy {s['cupy']}" if report['device'] != 'cpu' else ''),
+             f"device: {report['device']} ({report['device_name']}); amp: {amp}",
              f"threads: {report['threads']} (torch.set_num_threads and OMP/OpenBLAS/MKL "
-             f"variables); memory: peak RSS growth over the post-setup baseline "
-             f"({report['memory_method']})", '']
+             f"variables); memory: {memory} ({report['memory_method']})", '']
     head = ('| workload | steps x reps | ember ms/step | torch ms/step | ember/torch '
             '(min-max) | ember loss | torch loss | ember MiB | torch MiB | MiB ratio |')
     lines += [head, '|' + '|'.join('---' for _ in range(10)) + '|']
     for r in report['workloads']:
+        if 'error' in r:
+            lines.append(f"| {r['key']} {r['name']} | FAILED: {r['error']} |")
+            continue
         e, t, q = r['ember'], r['torch'], r['ratio']
         flag = '' if r['trend_agrees'] and r['tail_rel_diff'] < 0.05 else ' (!)'
+        name = f"{r['key']} {r['name']}" + (f" {r['amp']}" if r.get('amp') else '')
         lines.append(
-            f"| {r['key']} {r['name']} | {r['steps']} x {r['repeats']} | "
+            f"| {name} | {r['steps']} x {r['repeats']} | "
             f"{_ms(e['median_step_s'])} | {_ms(t['median_step_s'])} | "
             f"{q['median']:.2f} ({q['min']:.2f}-{q['max']:.2f}) | "
             f"{e['final_loss']:.5g} | {t['final_loss']:.5g}{flag} | "
             f"{_mib(e['peak_mib'])} | {_mib(t['peak_mib'])} | {_ratio(r['memory_ratio'])} |")
     for r in report['workloads']:
-        if 'test_accuracy' in r['ember']:
+        if 'test_accuracy' in r.get('ember', {}):
             e, t = r['ember'], r['torch']
             lines.append('')
             lines.append(f"{r['key']} {r['name']}: {r['steps']} steps, wall "
@@ -407,7 +556,7 @@ def chart(report, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    rs = report['workloads']
+    rs = [r for r in report['workloads'] if 'error' not in r]
     labels = [f"{r['key']}\n{r['name']}" for r in rs]
     med = [r['ratio']['median'] for r in rs]
     err = [[m - r['ratio']['min'] for m, r in zip(med, rs)],
@@ -423,8 +572,9 @@ def chart(report, path):
     for i, m in enumerate(med):
         ax.annotate(f'{m:.2f}x', (i, m), ha='center', va='bottom', fontsize=8,
                     xytext=(0, 3), textcoords='offset points')
+    amp = f", amp {report['amp']}" if report.get('amp') else ''
     ax.set_title(f"ember vs PyTorch, {report['threads']} thread(s), "
-                 f"{report['machine']['cpu']}", fontsize=9)
+                 f"{report.get('device_name', report['machine']['cpu'])}{amp}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -435,8 +585,10 @@ def _worker_main(argv):
     p = argparse.ArgumentParser(prog='bench.run')
     p.add_argument('--worker', nargs=2, metavar=('KEY', 'FRAMEWORK'), required=True)
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    p.add_argument('--amp', default=None, choices=('bf16', 'fp16'))
     a = p.parse_args(argv)
-    worker(a.worker[0], a.worker[1], a.threads)
+    worker(a.worker[0], a.worker[1], a.threads, a.device, a.amp)
 
 
 if __name__ == '__main__':

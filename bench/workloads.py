@@ -12,9 +12,14 @@ Initial weights come from NumPy too: ``init_weights`` walks the model's named pa
 weights and see the same batches in the same order, so their losses must agree step by step
 up to float32 rounding.
 
+A step finds the run's device in ``ctx['device']`` (``'cpu'`` or ``'cuda'``) and builds its
+inputs there; the GPT workloads also read ``ctx['amp']`` (None, or the framework's dtype for
+``autocast``).
+
 >>> sorted(WORKLOADS)
-['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8']
+['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9']
 """
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -32,7 +37,8 @@ class Workload:
     for the op-level workloads W6 and W7); ``init(named_shapes, rng)`` draws the initial
     weights; ``optimizer(fw, params)`` builds the optimizer; ``step(fw, ctx, i)`` runs step
     ``i`` and returns the loss tensor; ``evaluate(fw, ctx)`` (optional) returns extra
-    metrics after a run, such as test accuracy.
+    metrics after a run, such as test accuracy. ``amp``: the step honours ``--amp``;
+    ``cpu_suite``: part of the default run on the CPU (W9 is too slow there).
     """
     key: str
     name: str
@@ -45,6 +51,8 @@ class Workload:
     optimizer: Optional[Callable] = None
     evaluate: Optional[Callable] = None
     repeats: Optional[int] = None   # default repeats (None: the CLI's)
+    amp: bool = False
+    cpu_suite: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -87,20 +95,59 @@ def batch_index(n, batch, step, seed=SEED, drop_last=True):
     return perm[b * batch:(b + 1) * batch]
 
 
-def _tensor(fw, a):
-    return fw.from_numpy(np.ascontiguousarray(a))
+def _tensor(fw, a, device='cpu'):
+    """A NumPy array as a tensor on ``device`` (on the CPU sharing its memory)."""
+    if device == 'cpu':
+        return fw.from_numpy(np.ascontiguousarray(a))
+    return fw.tensor(np.ascontiguousarray(a), device=device)
+
+
+def _whole(fw, ctx, name):
+    """The data array ``name`` whole, as a new leaf tensor. On a GPU it is copied there once
+    per worker (``ctx['on_device']`` outlives the runs), so steps time compute, not copies."""
+    if ctx['device'] == 'cpu':
+        return _tensor(fw, ctx['data'][name])
+    cache = ctx['on_device']
+    if name not in cache:
+        cache[name] = _tensor(fw, ctx['data'][name], ctx['device'])
+    return cache[name].detach()
+
+
+AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
+
+
+def amp_dtype(fw, amp):
+    """The dtype for ``--amp`` (``'bf16'``, ``'fp16'`` or None) in framework ``fw``; a clear
+    error where ``fw`` lacks ``autocast`` or the dtype, rather than a silent float32 run."""
+    if amp is None:
+        return None
+    try:
+        fw.autocast  # noqa: B018
+        return getattr(fw, AMP_DTYPES[amp])
+    except AttributeError as e:
+        raise RuntimeError(f'--amp {amp}: {e}; this framework cannot run it, so run '
+                           'without --amp') from e
+
+
+def _autocast(fw, ctx):
+    """The forward's mixed-precision region (torch's recipe: backward and step outside)."""
+    if ctx['amp'] is None:
+        return contextlib.nullcontext()
+    return fw.autocast(device_type=ctx['device'], dtype=ctx['amp'])
 
 
 def _supervised(loss_fn, batch=None, drop_last=True):
     """A step that trains ``ctx['model']`` on (x, y) batches of ``batch`` (None: full)."""
     def step(fw, ctx, i):
-        x, y = ctx['data']['x'], ctx['data']['y']
-        if batch is not None:
+        if batch is None:
+            x, y = _whole(fw, ctx, 'x'), _whole(fw, ctx, 'y')
+        else:
+            x, y = ctx['data']['x'], ctx['data']['y']
             idx = batch_index(len(x), batch, i, drop_last=drop_last)
-            x, y = x[idx], y[idx]
+            x, y = _tensor(fw, x[idx], ctx['device']), _tensor(fw, y[idx], ctx['device'])
         opt, model = ctx['optimizer'], ctx['model']
         opt.zero_grad()
-        loss = loss_fn(fw, model(_tensor(fw, x)), _tensor(fw, y))
+        loss = loss_fn(fw, model(x), y)
         loss.backward()
         opt.step()
         return loss
@@ -246,8 +293,8 @@ def _w8_evaluate(fw, ctx):
     correct = 0
     with fw.no_grad():
         for s in range(0, len(d['x_test']), 500):
-            out = model(_tensor(fw, d['x_test'][s:s + 500]))
-            correct += int((out.argmax(1).numpy() == d['y_test'][s:s + 500]).sum())
+            out = model(_tensor(fw, d['x_test'][s:s + 500], ctx['device']))
+            correct += int((out.argmax(1).cpu().numpy() == d['y_test'][s:s + 500]).sum())
     model.train()
     return dict(test_accuracy=correct / len(d['x_test']))
 
@@ -262,9 +309,10 @@ W8 = Workload(
     evaluate=_w8_evaluate, repeats=1)
 
 
-# ------------------------------------------------------------------ W5 gpt
+# ------------------------------------------------------------------ W5 gpt / W9 gpt-large
 
 GPT = dict(vocab=65, blocks=2, d_model=128, heads=4, seq=64, batch=16)
+GPT_LARGE = dict(GPT, blocks=6, d_model=512, heads=8, seq=256, batch=32)
 
 
 def _w5_data(seed, n_tokens=65536):
@@ -282,11 +330,11 @@ def _w5_data(seed, n_tokens=65536):
     return dict(tokens=tokens)
 
 
-def gpt(fw):
-    """A char-level GPT: token + position embeddings, pre-LayerNorm blocks of causal
-    multi-head self-attention and a GELU MLP (4x), a final LayerNorm and a linear head."""
+def gpt(fw, c=GPT):
+    """A char-level GPT of config ``c`` (``GPT``: W5, ``GPT_LARGE``: W9): token + position
+    embeddings, pre-LayerNorm blocks of causal multi-head self-attention and a GELU MLP (4x),
+    a final LayerNorm and a linear head."""
     nn, F = fw.nn, fw.nn.functional
-    c = GPT
 
     class Block(nn.Module):
         def __init__(self):
@@ -315,7 +363,7 @@ def gpt(fw):
             self.head = nn.Linear(c['d_model'], c['vocab'])
 
         def forward(self, idx):
-            x = self.tok(idx) + self.pos(fw.arange(idx.shape[1]))
+            x = self.tok(idx) + self.pos(fw.arange(idx.shape[1], device=idx.device))
             for block in self.blocks:
                 x = block(x)
             return self.head(self.ln_f(x))
@@ -336,25 +384,39 @@ def _gpt_init(named_shapes, rng):
     return out
 
 
-def _w5_step(fw, ctx, i):
-    tokens, c = ctx['data']['tokens'], GPT
-    starts = np.random.default_rng([SEED, i]).integers(0, len(tokens) - c['seq'] - 1,
-                                                       c['batch'])
-    rows = starts[:, None] + np.arange(c['seq'] + 1)
-    x, y = _tensor(fw, tokens[rows[:, :-1]]), _tensor(fw, tokens[rows[:, 1:]])
-    opt, model = ctx['optimizer'], ctx['model']
-    opt.zero_grad()
-    loss = fw.nn.functional.cross_entropy(model(x).reshape(-1, c['vocab']), y.reshape(-1))
-    loss.backward()
-    opt.step()
-    return loss
+def _gpt_step(c):
+    """A training step of the GPT of config ``c`` on ``c['batch']`` random windows; the
+    forward and loss run under ``--amp``'s autocast, backward and the update outside it."""
+    def step(fw, ctx, i):
+        tokens = ctx['data']['tokens']
+        starts = np.random.default_rng([SEED, i]).integers(0, len(tokens) - c['seq'] - 1,
+                                                           c['batch'])
+        rows = starts[:, None] + np.arange(c['seq'] + 1)
+        x = _tensor(fw, tokens[rows[:, :-1]], ctx['device'])
+        y = _tensor(fw, tokens[rows[:, 1:]], ctx['device'])
+        opt, model = ctx['optimizer'], ctx['model']
+        opt.zero_grad()
+        with _autocast(fw, ctx):
+            loss = fw.nn.functional.cross_entropy(model(x).reshape(-1, c['vocab']),
+                                                  y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss
+    return step
 
 
-W5 = Workload(
-    'W5', 'gpt', 'char-level GPT: vocab 65, 2 blocks, d_model 128, 4 heads, sequence 64, '
-    'batch 16, pre-LayerNorm, GELU MLP, causal attention, AdamW(lr=1e-3, wd=0.01); tokens '
-    'from a random Markov chain', steps=20, data=_w5_data, model=gpt, init=_gpt_init,
-    optimizer=lambda fw, p: fw.optim.AdamW(p, lr=1e-3, weight_decay=0.01), step=_w5_step)
+def _gpt_workload(key, name, c, steps, **kw):
+    return Workload(
+        key, name, f"char-level GPT: vocab {c['vocab']}, {c['blocks']} blocks, d_model "
+        f"{c['d_model']}, {c['heads']} heads, sequence {c['seq']}, batch {c['batch']}, "
+        'pre-LayerNorm, GELU MLP, causal attention, AdamW(lr=1e-3, wd=0.01); tokens from a '
+        'random Markov chain', steps=steps, data=_w5_data, model=lambda fw: gpt(fw, c),
+        init=_gpt_init, optimizer=lambda fw, p: fw.optim.AdamW(p, lr=1e-3, weight_decay=0.01),
+        step=_gpt_step(c), amp=True, **kw)
+
+
+W5 = _gpt_workload('W5', 'gpt', GPT, steps=20)
+W9 = _gpt_workload('W9', 'gpt-large', GPT_LARGE, steps=10, repeats=2, cpu_suite=False)
 
 
 # ------------------------------------------------------------------ W6 overhead / W7 gemm
@@ -364,7 +426,7 @@ def _w6_data(seed):
 
 
 def _w6_step(fw, ctx, i):
-    x = _tensor(fw, ctx['data']['x']).requires_grad_()
+    x = _whole(fw, ctx, 'x').requires_grad_()
     y = x
     for k in range(200):
         y = y * 1.0001 if k % 2 == 0 else y + 0.0001
@@ -386,8 +448,8 @@ def _w7_data(seed, n=2048):
 
 
 def _w7_step(fw, ctx, i):
-    a = _tensor(fw, ctx['data']['a']).requires_grad_()
-    b = _tensor(fw, ctx['data']['b']).requires_grad_()
+    a = _whole(fw, ctx, 'a').requires_grad_()
+    b = _whole(fw, ctx, 'b').requires_grad_()
     loss = (a @ b).sum()
     loss.backward()
     return loss
@@ -398,4 +460,4 @@ W7 = Workload(
     'inputs (3 GEMMs a step)', steps=3, data=_w7_data, step=_w7_step)
 
 
-WORKLOADS = {w.key: w for w in (W1, W2, W3, W4, W5, W6, W7, W8)}
+WORKLOADS = {w.key: w for w in (W1, W2, W3, W4, W5, W6, W7, W8, W9)}

@@ -94,7 +94,7 @@ def _cast(t, dt):
     if not t.requires_grad or t.grad_fn is not None:
         return t.to(dt)
     hit = _State.cache.get(id(t))
-    if hit is None or hit[0] is not t or hit[1].dtype is not dt:
+    if hit is None or hit[0] is not t or hit[1].dtype is not dt or not hit[1].requires_grad:
         hit = _State.cache[id(t)] = (t, t.to(dt))
     return hit[1]
 

@@ -258,6 +258,30 @@ def from_dlpack(x):
     return ndarray(np.from_dlpack(x)) if not type(x) is ndarray else x
 
 
+def _adam(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v):
+    m[...] = b1 * m + (1 - b1) * g
+    v[...] = b2 * v + (1 - b2) * g * g
+    p[...] = p * decay - step_size * m / (np.sqrt(v) / bias2_sqrt + eps)
+
+
+_KERNELS = {'ember_adam': _adam}   # NumPy twins of ember's CUDA kernels, by kernel name
+
+
+class ElementwiseKernel:
+    """Runs the NumPy twin of a kernel ember defines (``_KERNELS``); CUDA C cannot run here."""
+
+    def __init__(self, in_params, out_params, operation, name='kernel', **kwargs):
+        if name not in _KERNELS:
+            raise NotImplementedError(f'fake CuPy has no NumPy twin of kernel {name!r}')
+        self.fn, self.name = _KERNELS[name], name
+
+    def __call__(self, *args):
+        dtype = next(a._a.dtype for a in args if type(a) is ndarray)
+        args = [a._a if type(a) is ndarray else dtype.type(_unwrap(a, self.name))
+                for a in args]
+        self.fn(*args)
+
+
 class _MemoryPool:
     def used_bytes(self):
         return 0

@@ -87,3 +87,21 @@ def set_tf32(allow):
     from cupy._core import _routines_linalg as linalg
     linalg.set_compute_type(xp.float32, linalg.COMPUTE_TYPE_TF32 if allow
                             else linalg.COMPUTE_TYPE_DEFAULT)
+
+
+_kernels = {}
+
+
+def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
+    """One Adam/AdamW update of ``p``, ``m``, ``v`` in place as one kernel (the composite
+    is a dozen launches a parameter):
+    ``m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p = decay p - step_size m / (sqrt(v)/bias2_sqrt + eps)``."""
+    k = _kernels.get('adam')
+    if k is None:
+        k = _kernels['adam'] = xp.ElementwiseKernel(
+            'T g, T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay', 'T p, T m, T v',
+            '''m = b1 * m + (1 - b1) * g;
+               v = b2 * v + (1 - b2) * g * g;
+               p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);''',
+            'ember_adam')
+    k(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v)

@@ -1,7 +1,9 @@
 """Adam and AdamW (Adam with decoupled weight decay), with AMSGrad."""
 import math
 
-from ..backend import namespace
+import numpy as np
+
+from ..backend import cuda_backend, namespace
 from .optimizer import Optimizer
 
 
@@ -28,9 +30,8 @@ class Adam(Optimizer):
         if group['maximize']:
             g = -g
         lr, (b1, b2), wd = group['lr'], group['betas'], group['weight_decay']
-        if wd and group['decoupled']:
-            p.data *= 1 - lr * wd
-        elif wd:
+        decay = 1 - lr * wd if wd and group['decoupled'] else 1.0
+        if wd and not group['decoupled']:
             g = g + wd * p.data
         if not state:
             state['step'] = 0
@@ -41,6 +42,12 @@ class Adam(Optimizer):
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
         xp = namespace(g)
+        if xp is not np and not group['amsgrad'] and p.data.dtype == g.dtype:
+            cuda_backend().adam_step(p.data, g, m, v, b1, b2, lr / (1 - b1 ** t),
+                                     math.sqrt(1 - b2 ** t), group['eps'], decay)
+            return
+        if decay != 1.0:
+            p.data *= decay
         tmp = g * (1 - b1)              # one scratch array; everything else in place
         m *= b1
         m += tmp
