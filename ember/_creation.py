@@ -170,9 +170,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     dt = as_dtype(dtype) if dtype is not None else _dtype.result_type(*vals)
     n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
-    arr = (vals[0] + np.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64)
+    xp = namespace_for(Device(device)) if device is not None else np   # made there: no copy
+    arr = (vals[0] + xp.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64)
            * vals[2]).astype(dt.np)
-    return tensor(arr, device=device, requires_grad=requires_grad)
+    return _leaf(arr, requires_grad=requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype, from_np, get_default_dtype
-from .backend import CPU, array_device, device as Device, namespace_for, to_device
+from .backend import CPU, array_device, device as Device, host, namespace_for, to_device
 
 
 class Size(tuple):
@@ -196,7 +196,8 @@ class Tensor:
         if self.data.size != 1:
             raise RuntimeError(f'item: a Tensor with {self.data.size} elements cannot be '
                                f'converted to a Python number (shape {tuple(self.shape)})')
-        return self.data.reshape(()).item()
+        arr = self.data.reshape(())
+        return arr.item() if type(arr) is np.ndarray else _host(arr).item()
 
     def tolist(self):
         """Nested Python lists. ``ember.tensor([[1, 2]]).tolist()`` is ``[[1, 2]]``."""
@@ -242,7 +243,7 @@ class Tensor:
         if self.data.size != 1:
             raise RuntimeError(f'Boolean value of Tensor with more than one value is ambiguous '
                                f'(shape {tuple(self.shape)}); use .any() or .all()')
-        return bool(self.data.reshape(()))
+        return bool(_host(self.data.reshape(())))
 
     def __float__(self):
         return float(self.item())
@@ -548,7 +549,7 @@ def _init(t, arr, grad_fn):
 
 
 def _host(arr):
-    return arr if type(arr) is np.ndarray else arr.get()
+    return arr if type(arr) is np.ndarray else host(arr)
 
 
 def _size(args):
@@ -620,6 +621,8 @@ def _move(t, dev):
 
 def _repr(t):
     arr = _host(t.data)
+    if arr.dtype.name == 'bfloat16':   # printed through float32, which holds every value
+        arr = arr.astype(np.float32)
     if arr.size == 0 and arr.ndim > 0:
         body = f'[], size={tuple(arr.shape)}'
     elif arr.dtype.kind == 'f':

@@ -18,6 +18,7 @@ the outermost autocast region, so a weight used many times is cast once.
 """
 import functools
 import math
+import threading
 import warnings
 
 from . import _dtype
@@ -26,10 +27,17 @@ from ._tensor import Tensor
 __all__ = ['autocast', 'GradScaler', 'is_autocast_enabled', 'get_autocast_dtype']
 
 
-class _State:
-    on = False      # any device type autocasting: the only check on the hot path
-    dtypes = {}     # device type -> low dtype
-    cache = {}      # id(leaf) -> (leaf, its cast), for the outermost region
+class _Local(threading.local):
+    """Autocast's state, one per thread (as torch's)."""
+
+    def __init__(self):
+        self.on = False            # any device type autocasting: the hot path's only check
+        self.dtypes = {}           # device type -> low dtype
+        self.cache = {}            # id(leaf) -> (leaf, its cast), for the outermost region
+        self.cache_enabled = True
+
+
+_State = _Local()
 
 
 _DEFAULT = {'cuda': 'float16', 'cpu': 'bfloat16'}
@@ -58,7 +66,8 @@ class autocast:
         self._saved = []
 
     def __enter__(self):
-        self._saved.append((_State.on, dict(_State.dtypes)))
+        self._saved.append((_State.on, dict(_State.dtypes), _State.cache_enabled))
+        _State.cache_enabled = _State.cache_enabled and bool(self.cache_enabled)
         if self.enabled:
             _State.dtypes[self.device_type] = self.dtype
         else:
@@ -67,7 +76,7 @@ class autocast:
         return self
 
     def __exit__(self, *exc):
-        _State.on, _State.dtypes = self._saved.pop()
+        _State.on, _State.dtypes, _State.cache_enabled = self._saved.pop()
         if not _State.on:
             _State.cache = {}
         return False
@@ -91,7 +100,7 @@ def get_autocast_dtype(device_type):
 
 
 def _cast(t, dt):
-    if not t.requires_grad or t.grad_fn is not None:
+    if not t.requires_grad or t.grad_fn is not None or not _State.cache_enabled:
         return t.to(dt)
     hit = _State.cache.get(id(t))
     if hit is None or hit[0] is not t or hit[1].dtype is not dt or not hit[1].requires_grad:

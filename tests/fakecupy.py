@@ -74,7 +74,10 @@ def _index(idx):
 def _call(fn, args, kwargs, where):
     args = _unwrap(args, where)
     kwargs = {k: _unwrap(v, where) for k, v in kwargs.items()}
-    return _wrap(fn(*args, **kwargs))
+    out = fn(*args, **kwargs)
+    if 'matmul' in where and args[0].dtype.name == 'bfloat16':   # CuPy's answers bfloat16
+        out = out.astype(args[0].dtype)
+    return _wrap(out)
 
 
 class ndarray:

@@ -30,6 +30,10 @@ if TORCH_DEVICE != 'cpu':
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
 
+# The oracle is PyTorch 2.13 (CI's). A GPU machine may hold an older torch, whose reprs and
+# constructor arguments (bias= of the norm layers) predate 2.13: tests of those need 2.13.
+ORACLE = tuple(int(v) for v in torch.__version__.split('+')[0].split('.')[:2]) >= (2, 13)
+
 
 def E(a):
     """An ember tensor on the test device."""

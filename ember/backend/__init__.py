@@ -76,9 +76,29 @@ def array_device(arr):
 def to_device(arr, dev):
     """Copy an array to a device (no copy when it is there already)."""
     if dev.type == 'cpu':
-        return arr if type(arr) is np.ndarray else arr.get()
+        return arr if type(arr) is np.ndarray else host(arr)
     cuda = cuda_backend()
     return cuda.to_device(arr, dev.index or 0)
+
+
+def host(arr):
+    """A device array's values on the host (raising any queued GPU check first)."""
+    if type(arr) is np.ndarray:
+        return arr
+    from . import cuda
+    cuda.raise_pending()
+    return arr.get()
+
+
+def check_later(bad, message):
+    """``bad`` (a 0-d bool array) must be False, else ``IndexError(message())``: at once on
+    the CPU, at the next sync on the GPU (``backend/cuda.py``)."""
+    if type(bad) is np.ndarray or isinstance(bad, np.bool_):
+        if bad:
+            raise IndexError(message())
+        return
+    from . import cuda
+    cuda.check_later(bad, message)
 
 
 def namespace_for(dev):

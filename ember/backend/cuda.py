@@ -37,6 +37,7 @@ def to_device(arr, index):
 def synchronize():
     if is_available():
         xp.cuda.Device().synchronize()
+        raise_pending()
 
 
 class _PeakAllocator:
@@ -105,3 +106,26 @@ def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
                p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);''',
             'ember_adam')
     k(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v)
+
+
+# Argument checks that need values on the GPU (an index in range) would stop the host until
+# the GPU catches up, every step. As CUDA's device-side asserts do, such a check is queued and
+# raised at the next point where the host reads GPU data anyway (item, tolist, cpu, numpy,
+# bool, ember.cuda.synchronize).
+_pending = []
+
+
+def check_later(bad, message):
+    """Raise ``IndexError(message())`` at the next sync if the 0-d device bool ``bad`` holds."""
+    _pending.append((bad, message))
+    if len(_pending) > 64:
+        raise_pending()
+
+
+def raise_pending():
+    while _pending:
+        bad, message = _pending.pop(0)
+        if bool(bad):
+            _pending.clear()
+            raise IndexError(message() + ' (a GPU check, raised at the first sync after the '
+                             'op that failed it)')

@@ -23,6 +23,7 @@ from .._tensor import Tensor, _wrap_dim, arange, get_xp
 from ..ops import fused as _fused
 from ..ops.elementwise import floating as _floating
 from ..autograd import no_grad
+from ..backend import check_later, host
 from .. import amp as _amp
 
 _REDUCTIONS = ('none', 'mean', 'sum')
@@ -164,10 +165,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise RuntimeError(f'embedding: expected weight of shape (num_embeddings, '
                            f'embedding_dim), got {_shape(weight)}')
     n = weight.shape[0]
-    if _any((input < 0) | (input >= n)):
-        bad = input[(input < 0) | (input >= n)].tolist()[0]
-        raise IndexError(f'embedding: index {bad} out of range for weight of shape '
-                         f'{_shape(weight)}; valid indices are 0..{n - 1}')
+    if input.numel():
+        ids = input.data
+        check_later((ids.min() < 0) | (ids.max() >= n), lambda: (
+            f'embedding: index {input[(input < 0) | (input >= n)].tolist()[0]} out of range '
+            f'for weight of shape {_shape(weight)}; valid indices are 0..{n - 1}'))
     if max_norm is not None:
         with no_grad():
             flat = input.reshape(-1)
@@ -331,6 +333,23 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 # ---------------------------------------------------------------- attention
 
+_CAUSAL = {}
+
+
+def _causal_mask(L, S, like):
+    """The additive causal mask (0 on and below the diagonal, -inf above) for ``like``'s
+    dtype and device, made once: building it each call cost two host-to-device copies."""
+    key = (L, S, like.dtype, like.device)
+    mask = _CAUSAL.get(key)
+    if mask is None:
+        if len(_CAUSAL) > 64:
+            _CAUSAL.clear()
+        keep = np.arange(L)[:, None] >= np.arange(S)
+        mask = _CAUSAL[key] = Tensor._make(np.where(keep, 0.0, -np.inf).astype(
+            like.dtype.np)).to(like.device)
+    return mask
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """``softmax(q @ k^T * scale + mask) @ v`` over (..., L, E) queries, (..., S, E) keys and
@@ -356,9 +375,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     L, S = query.shape[-2], key.shape[-2]
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * scale
-    if is_causal:
-        attn_mask = arange(L, device=query.device).unsqueeze(1) >= \
-            arange(S, device=query.device)
+    if is_causal:   # every row keeps its first key, so none needs the safe softmax below
+        weights = softmax(scores + _causal_mask(L, S, scores), dim=-1)
+        return (dropout(weights, dropout_p) if dropout_p > 0 else weights) @ value
     if attn_mask is not None:
         if attn_mask.dtype.name == 'bool':   # as an additive constant: cheaper than where()
             xp = get_xp(attn_mask)
@@ -475,10 +494,9 @@ def _check_targets(input, target, weight, ignore_index, fn):
                          f'{_shape(input)} (classes along dim {cdim}), got {_shape(target)}')
     t = target.data
     bad = ((t < 0) | (t >= c)) & (t != ignore_index)
-    if bad.any():
-        raise IndexError(f'{fn}: target {t[bad].tolist()[0]} is out of bounds for '
-                         f'{c} classes; valid class indices are 0..{c - 1} (or ignore_index='
-                         f'{ignore_index})')
+    check_later(bad.any(), lambda: (
+        f'{fn}: target {host(t[bad]).tolist()[0]} is out of bounds for {c} classes; valid '
+        f'class indices are 0..{c - 1} (or ignore_index={ignore_index})'))
     if weight is not None and tuple(weight.shape) != (c,):
         raise RuntimeError(f'{fn}: expected weight of shape [{c}] (one per class), got '
                            f'{_shape(weight)}')

@@ -39,7 +39,7 @@ class PiecewiseLinear(Op):
 
     def forward(ctx, x, value, slope):
         ctx.slope = slope
-        return value(ctx.xp, x)
+        return value(ctx.xp, x).astype(x.dtype, copy=False)   # bfloat16 * a float is float32
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -134,7 +134,8 @@ class Softplus(Op):
     def forward(ctx, x, beta, threshold):
         ctx.beta, ctx.threshold = beta, threshold
         bx = x * beta
-        return ctx.xp.where(bx > threshold, x, ctx.xp.logaddexp(0, bx) / beta)
+        return ctx.xp.where(bx > threshold, x, ctx.xp.logaddexp(0, bx) / beta).astype(
+            x.dtype, copy=False)   # bfloat16 * a float is float32 in NumPy
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -205,7 +206,8 @@ def gelu(x, approximate='none'):
     """
     x = _float_only(x, 'gelu')
     if approximate == 'tanh':
-        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        # x * x * x, not x ** 3: pow runs in float32 under autocast, gelu in its input's dtype
+        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))))
     if approximate != 'none':
         raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return Gelu.apply(x)
@@ -214,8 +216,8 @@ def gelu(x, approximate='none'):
 def _normal_cdf(xp, x):
     if xp is np:
         return cpu.normal_cdf(x)
-    from cupyx.scipy.special import ndtr
-    return ndtr(x)
+    from cupyx.scipy.special import ndtr   # answers float32 for bfloat16
+    return ndtr(x).astype(x.dtype, copy=False)
 
 
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)

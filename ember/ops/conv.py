@@ -19,6 +19,7 @@ import numpy as np
 
 from .._tensor import Tensor, get_xp
 from ..autograd import Op
+from .linalg import gemm
 from .. import amp as _amp
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d',
@@ -73,9 +74,9 @@ class Conv(Op):
         cols, (ho, wo) = _columns(ctx.xp, x, w.shape[2:], geom)
         ctx.cols = cols            # kept for the weight gradient (the im2col is the cost)
         g, n, o = geom.groups, x.shape[0], w.shape[0]
-        y = ctx.xp.matmul(w.reshape(g, o // g, -1), cols)       # (g, o/g, n*ho*wo)
+        y = gemm(ctx.xp, w.reshape(g, o // g, -1), cols)       # (g, o/g, n*ho*wo)
         y = y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
-        return ctx.xp.ascontiguousarray(y, dtype=x.dtype)   # (NumPy's bfloat16 GEMM gives fp32)
+        return ctx.xp.ascontiguousarray(y)
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
@@ -100,7 +101,7 @@ class ConvTranspose(Op):
         grp, c_g, kh, kw = geom.groups, w.shape[1], w.shape[2], w.shape[3]
         gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
         wm = w.reshape(grp, o // grp, c_g * kh * kw).transpose(0, 2, 1)
-        cols = xp.matmul(wm, gm).astype(g.dtype, copy=False).reshape(grp, c_g, kh, kw, n, ho, wo)
+        cols = gemm(xp, wm, gm).reshape(grp, c_g, kh, kw, n, ho, wo)
         (sh, sw), (dh, dw), (ph, pw) = geom.stride, geom.dilation, geom.before
         buf = xp.zeros((grp, c_g, n, ph + size[0] + max(geom.after[0], 0),
                         pw + size[1] + max(geom.after[1], 0)), dtype=cols.dtype)
@@ -130,8 +131,8 @@ class ConvWeight(Op):
         if cols is None:
             cols, _ = _columns(ctx.xp, x, ksize, geom, out=(ho, wo))
         gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
-        dw = ctx.xp.matmul(gm, cols.transpose(0, 2, 1))        # (g, o/g, c/g*kh*kw)
-        return ctx.xp.ascontiguousarray(dw.reshape(o, -1, *ksize), dtype=x.dtype)
+        dw = gemm(ctx.xp, gm, cols.transpose(0, 2, 1))        # (g, o/g, c/g*kh*kw)
+        return ctx.xp.ascontiguousarray(dw.reshape(o, -1, *ksize))
 
     def backward(ctx, gdw):
         x, g = ctx.saved_tensors

@@ -88,6 +88,10 @@ def floating(x):
 class Cast(Op):
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
+        if dtype.name == 'bfloat16' and x.dtype == np.float64 and ctx.xp is not np:
+            # through float32, as torch (and ml_dtypes) round: CuPy's direct cast differs
+            # and flushes bfloat16's subnormals to zero
+            return x.astype(np.float32).astype(dtype.np)
         return x.astype(dtype.np)
 
     def backward(ctx, g):
@@ -383,8 +387,8 @@ def _special(xp, fn, x):
     if xp is np:
         from ..backend import cpu
         return getattr(cpu, fn)(x)
-    from cupyx.scipy import special
-    return getattr(special, fn)(x)
+    from cupyx.scipy import special   # answers float64 for float16, float32 for bfloat16
+    return getattr(special, fn)(x).astype(x.dtype, copy=False)
 
 
 def _sigmoid(xp, x):

@@ -12,7 +12,7 @@ class Softmax(Op):
     save_output = True
 
     def forward(ctx, x, dim):
-        ctx.dim = dim
+        ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
         e = ctx.xp.exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         return e
@@ -32,7 +32,7 @@ class LogSoftmax(Op):
     save_output = True
 
     def forward(ctx, x, dim):
-        ctx.dim = dim
+        ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
         xp = ctx.xp
         s = x - x.max(axis=dim, keepdims=True)
         s -= xp.log(xp.exp(s).sum(axis=dim, keepdims=True))

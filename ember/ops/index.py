@@ -142,7 +142,7 @@ def _rows_index(idx, shape, g):
         return False
     i = idx[0]
     return getattr(i, 'dtype', None) is not None and i.dtype.kind in 'iu' and i.size > 0 and \
-        i.size * shape[0] <= 1 << 22 and g.dtype.kind == 'f' and (i >= 0).all()
+        i.size * shape[0] <= 1 << 22 and g.dtype.kind == 'f'   # (negative i index from the end)
 
 
 def __getitem__(x, idx):

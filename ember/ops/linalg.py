@@ -2,13 +2,27 @@
 import functools
 import string
 
-from .._dtype import result_type
+import numpy as np
+
+from .._dtype import bfloat16, result_type
 from .._tensor import Tensor, eye, method, ones
 from ..autograd import Op
 from .elementwise import _as, operands
 from .. import amp as _amp
 
 __all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
+
+
+_BF16 = bfloat16.np if bfloat16 is not None else None
+
+
+def gemm(xp, a, b):
+    """``xp.matmul(a, b)`` in the inputs' dtype. bfloat16 products that the array library
+    lacks run in float32 and are rounded back: NumPy has no bfloat16 GEMM (it answers in
+    float32, slowly) and CuPy's batched one rejects the dtype; CuPy's 2-D one is native."""
+    if a.dtype is _BF16 and (xp is np or a.ndim > 2 or b.ndim > 2):
+        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+    return xp.matmul(a, b)
 
 
 def _shapes(*ts):
@@ -20,10 +34,9 @@ class MatMul(Op):
 
     def forward(ctx, a, b):
         if a.ndim > 2 and b.ndim == 2:   # (..., k) @ (k, n) as one 2-D GEMM: about 2x faster
-            y = ctx.xp.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[1:])
-        else:
-            y = ctx.xp.matmul(a, b)
-        return y if y.dtype == a.dtype else y.astype(a.dtype)   # NumPy's bfloat16 GEMM: fp32
+            return gemm(ctx.xp, a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] +
+                                                                       b.shape[1:])
+        return gemm(ctx.xp, a, b)
 
     def backward(ctx, g):
         # Broadcast batch dimensions come back summed: autograd's _fit applies sum_to_size.
@@ -170,9 +183,7 @@ class Linear(Op):
     arithmetic = True
 
     def forward(ctx, x, w, b=None):
-        y = ctx.xp.matmul(x.reshape(-1, x.shape[-1]), w.T)
-        if y.dtype != x.dtype:   # NumPy's bfloat16 GEMM answers in float32
-            y = y.astype(x.dtype)
+        y = gemm(ctx.xp, x.reshape(-1, x.shape[-1]), w.T)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + w.shape[:1])
@@ -195,6 +206,9 @@ class Einsum(Op):
     def forward(ctx, *arrays, specs, out, sizes, spare):
         ctx.specs, ctx.out, ctx.sizes, ctx.spare = specs, out, sizes, spare
         eq = ','.join(specs) + '->' + out
+        if arrays[0].dtype.name == 'bfloat16':   # NumPy's and CuPy's einsum lack bfloat16
+            return ctx.xp.einsum(eq, *[a.astype(np.float32) for a in arrays],
+                                 optimize=len(arrays) > 2).astype(arrays[0].dtype)
         return ctx.xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
 
     def backward(ctx, g):
@@ -286,6 +300,8 @@ def einsum(equation, *operands):
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if _amp._State.on:   # autocast: low precision
+        operands = tuple(_amp.low(*operands))
     specs, out = _parse(equation, operands)
     sizes = {}
     for i, (s, t) in enumerate(zip(specs, operands)):

@@ -464,6 +464,8 @@ def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
     >>> ember.tensor([3.0, -4.0]).norm(float('inf'))
     tensor(4.)
     """
+    if _amp._State.on:   # autocast: float32
+        x, = _amp.full(x)
     if dtype is not None:
         x = x.to(dtype)
     if not x.dtype.is_floating_point:

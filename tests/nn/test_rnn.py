@@ -14,6 +14,8 @@ from tests.helpers import DEVICE, TORCH_DEVICE, host
 torch.set_num_threads(1)
 
 TOL = {'float32': dict(rtol=1e-4, atol=1e-5), 'float64': dict(rtol=1e-9, atol=1e-11)}
+if TORCH_DEVICE != 'cpu':   # cuDNN's RNN kernels sum in another order: 4e-5 seen at 0.23
+    TOL['float32'] = dict(rtol=3e-4, atol=5e-5)
 L, N, H_IN, H = 4, 3, 5, 6
 
 
