@@ -3,7 +3,9 @@
 #   probe  what CuPy there supports of what ember uses (tools/gpu_probe.py)
 #   tests  the op, layer, optimizer and autocast tests on CUDA against PyTorch on CUDA
 #   demo   the two demos with --device cuda
-#   bench  the benchmark workloads on the GPU, float32 and bf16 autocast
+#   bench  the GPT and MLP workloads on the GPU, float32 and bf16 autocast (W3, W5, W9)
+#   profile  where a GPT step's time goes, ember and torch (tools/gpu_profile.py)
+#   bench-rest  the other workloads on the GPU (W1, W2, W4, W6, W7, W8)
 # Usage: tools/gpu_check.sh LOGDIR [PART...]   (from the repository root; default: all parts;
 # needs CuPy, PyTorch with CUDA, pytest and hypothesis importable by `python3`).
 # TESTS="tests/ops/test_conv.py ..." narrows the tests; *_TIMEOUT variables bound each part.
@@ -12,7 +14,7 @@
 set -u
 out=${1:?usage: tools/gpu_check.sh LOGDIR [probe tests demo bench]}
 shift
-parts=${*:-probe tests demo bench}
+parts=${*:-probe tests demo bench profile bench-rest}
 mkdir -p "$out"
 export PYTHONPATH=. PYTHONUNBUFFERED=1
 export CUPY_CACHE_DIR=${CUPY_CACHE_DIR:-/tmp/cupy_cache}
@@ -38,17 +40,25 @@ for part in $parts; do
             > "$out/demo_cuda.txt" 2>&1 ;;
     bench)
         { timeout "${BENCH_TIMEOUT:-200}" $py -m bench --device cuda \
-              ${BENCH_ARGS:---steps 20 --repeats 2} --out "$out/bench"
+              ${BENCH_ARGS:---only W3,W5,W9 --steps 20 --repeats 2} --out "$out/bench"
           echo "bench exit $?"
           timeout "${BENCH_AMP_TIMEOUT:-90}" $py -m bench --device cuda --amp bf16 \
               ${BENCH_AMP_ARGS:---only W5,W9 --steps 20 --repeats 2} --out "$out/bench_bf16"
           echo "bench bf16 exit $?"
         } > "$out/bench_cuda.txt" 2>&1 ;;
+    profile)
+        { timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W5 10
+          timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W9 5
+        } > "$out/profile.txt" 2>&1 ;;
+    bench-rest)
+        timeout "${BENCH_REST_TIMEOUT:-120}" $py -m bench --device cuda \
+            ${BENCH_REST_ARGS:---only W1,W2,W4,W6,W7,W8 --repeats 1} --out "$out/bench_rest" \
+            > "$out/bench_rest.txt" 2>&1 ;;
     esac
     echo "== $part: exit $? in $(( $(date +%s) - start )) s" | tee -a "$out/summary.txt"
 done
 rm -f "$out"/bench*/bench.png   # at most 8 files come back from the GPU machine
-tar czf "$out/cupy_cache.tgz" -C "$CUPY_CACHE_DIR" . 2>/dev/null
-for f in probe.txt tests_cuda.txt demo_cuda.txt bench_cuda.txt; do
+[ "${CUPY_CACHE_OUT:-1}" = 1 ] && tar czf "$out/cupy_cache.tgz" -C "$CUPY_CACHE_DIR" . 2>/dev/null
+for f in probe.txt tests_cuda.txt demo_cuda.txt bench_cuda.txt profile.txt bench_rest.txt; do
     [ -f "$out/$f" ] && { echo "---- $f"; tail -n 25 "$out/$f"; }
 done
