@@ -85,13 +85,20 @@ def floating(x):
 
 # ---------------------------------------------------------------- dtype and device moves
 
+def _bfloat16_bits(xp, x):
+    """float32 to bfloat16 bits, rounding to nearest even as torch does (c10's
+    round_to_nearest_even; float64 goes through float32 there too). CuPy's own casts flush
+    bfloat16's subnormals to zero."""
+    bits = x.view(np.uint32)
+    rounded = (bits + (0x7FFF + ((bits >> 16) & 1))) >> 16
+    return xp.where(xp.isnan(x), 0x7FC0, rounded).astype(np.uint16)
+
+
 class Cast(Op):
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
-        if dtype.name == 'bfloat16' and x.dtype == np.float64 and ctx.xp is not np:
-            # through float32, as torch (and ml_dtypes) round: CuPy's direct cast differs
-            # and flushes bfloat16's subnormals to zero
-            return x.astype(np.float32).astype(dtype.np)
+        if dtype.name == 'bfloat16' and ctx.xp is not np:
+            return _bfloat16_bits(ctx.xp, x.astype(np.float32, copy=False)).view(dtype.np)
         return x.astype(dtype.np)
 
     def backward(ctx, g):
