@@ -4,7 +4,8 @@
 #   tests  the op, layer, optimizer and autocast tests on CUDA against PyTorch on CUDA
 #   demo   the two demos with --device cuda
 #   bench  the GPT and MLP workloads on the GPU, float32 and bf16 autocast (W3, W5, W9)
-#   profile  where a GPT step's time goes, ember and torch (tools/gpu_profile.py)
+#   profile  host cost of CuPy's calls (tools/gpu_microbench.py); where a GPT step's time
+#            goes, ember and torch (tools/gpu_profile.py)
 #   bench-rest  the other workloads on the GPU (W1, W2, W4, W6, W7, W8)
 # Usage: tools/gpu_check.sh LOGDIR [PART...]   (from the repository root; default: all parts;
 # needs CuPy, PyTorch with CUDA, pytest and hypothesis importable by `python3`).
@@ -47,7 +48,8 @@ for part in $parts; do
           echo "bench bf16 exit $?"
         } > "$out/bench_cuda.txt" 2>&1 ;;
     profile)
-        { timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W5 10
+        { timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_microbench.py
+          timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W5 10
           timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W9 5
         } > "$out/profile.txt" 2>&1 ;;
     bench-rest)
