@@ -86,11 +86,18 @@ def floating(x):
 # ---------------------------------------------------------------- dtype and device moves
 
 def _bfloat16_bits(xp, x):
-    """float32 to bfloat16 bits, rounding to nearest even as torch does (c10's
-    round_to_nearest_even; float64 goes through float32 there too). CuPy's own casts flush
-    bfloat16's subnormals to zero."""
-    bits = x.view(np.uint32)
+    """bfloat16 bits of a float array, rounded to nearest even as torch does (c10's
+    round_to_nearest_even on float32 bits; float64 is rounded to float32 first). CuPy's casts
+    flush subnormals to zero (seen on the H200, float64 to float32 and to bfloat16), so this
+    works on the bits, and rounds float64's float32-subnormal range by scaling."""
+    x32 = x.astype(np.float32, copy=False)
+    bits = x32.view(np.uint32)
     rounded = (bits + (0x7FFF + ((bits >> 16) & 1))) >> 16
+    if x.dtype == np.float64:   # below 2**-126: twice to nearest even, counted in 2**-149
+        small = xp.abs(x) < 2.0 ** -126
+        units = xp.rint(xp.rint(xp.where(small, xp.abs(x), 0.0) * 2.0 ** 149) / 65536)
+        tiny = units.astype(np.uint32) | (xp.signbit(x).astype(np.uint32) << 15)
+        rounded = xp.where(small, tiny, rounded)
     return xp.where(xp.isnan(x), 0x7FC0, rounded).astype(np.uint16)
 
 
@@ -98,7 +105,7 @@ class Cast(Op):
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
         if dtype.name == 'bfloat16' and ctx.xp is not np:
-            return _bfloat16_bits(ctx.xp, x.astype(np.float32, copy=False)).view(dtype.np)
+            return _bfloat16_bits(ctx.xp, x).view(dtype.np)
         return x.astype(dtype.np)
 
     def backward(ctx, g):

@@ -195,7 +195,26 @@ class Linear(Op):
         gw = g2.T @ x.reshape(-1, x.shape[-1]) if ctx.needs(1) else None
         if len(ctx.next_edges) == 2:
             return gx, gw
-        return gx, gw, g2.sum(0) if ctx.needs(2) else None
+        return gx, gw, _column_sums(g2) if ctx.needs(2) else None
+
+
+_ONES = {}
+
+
+def _column_sums(g2):
+    """``g2.sum(0)`` (a bias gradient). On the GPU it is a product with a row of ones: CuPy's
+    reduction down the long axis took 178 us of GPU time for W9's (8192, 1536) gradient on the
+    H200, an order of magnitude more than a GEMM reading the same bytes."""
+    if isinstance(g2, Tensor) or type(g2) is np.ndarray:
+        return g2.sum(0)
+    key = (g2.shape[0], g2.dtype.str, g2.device.id)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        from ..backend import namespace
+        ones = _ONES[key] = namespace(g2).ones((1, g2.shape[0]), dtype=g2.dtype)
+    return (ones @ g2).reshape(-1)
 
 
 # ---------------------------------------------------------------- einsum
