@@ -58,14 +58,15 @@ def operands(a, b, like=None):
     """Two operands (tensors or numbers) promoted to their common dtype, as tensors (on
     ``like``'s device when both are numbers)."""
     ta, tb = type(a), type(b)
-    if ta is Tensor and tb is Tensor:   # the common cases first, without the full rules
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)   # (Parameters too)
+    if a_t and b_t:   # the common cases first, without the full rules
         if a.data.dtype is b.data.dtype:
             return a, b
-    elif ta is Tensor and (tb is float or tb is int):
+    elif a_t and (tb is float or tb is int):
         kind = a.data.dtype.kind
         if kind == 'f' or (kind in 'iu' and tb is int):
             return a, _scalar(b, a)
-    elif tb is Tensor and (ta is float or ta is int):
+    elif b_t and (ta is float or ta is int):
         kind = b.data.dtype.kind
         if kind == 'f' or (kind in 'iu' and ta is int):
             return _scalar(a, b), b

@@ -80,6 +80,30 @@ def test_matches_torch(name, kw):
     _compare(name, kw)
 
 
+@pytest.mark.parametrize('kw', [dict(lr=0.01), dict(lr=0.01, amsgrad=True, weight_decay=0.1),
+                                dict(lr=0.01, weight_decay=0.1, decoupled=True)],
+                         ids=['plain', 'amsgrad-l2', 'adamw'])
+def test_adam_on_large_parameters_matches_torch(kw):
+    """Parameters past Adam's cache block (65,536 elements: updated blockwise on the CPU, the
+    last block partial) beside a small one (updated whole)."""
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((300, 250)).astype(np.float32),
+              rng.standard_normal((260, 270)).astype(np.float32).T, rng.standard_normal(7)]
+    decoupled = kw.pop('decoupled', False)
+    out = []
+    for m in (ember, torch):
+        ps = [(nn.Parameter if m is ember else torch.nn.Parameter)(on_device(a, m))
+              for a in arrays]
+        opt = (m.optim.AdamW if decoupled else m.optim.Adam)(ps, **kw)
+        for step in range(3):
+            opt.zero_grad()
+            sum(((w - 0.5) ** 2 * (w.abs() + step)).sum() for w in ps).backward()
+            opt.step()
+        out.append([host(w) for w in ps])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize('name,kw', [('RMSprop', dict(lr=0.01, momentum=0.9, centered=True)),
                                      ('Adagrad', dict(lr=0.1, lr_decay=0.01)),
                                      ('Adadelta', dict(lr=1.0, weight_decay=0.01)),
