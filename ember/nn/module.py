@@ -2,6 +2,7 @@
 from collections import OrderedDict
 
 from .._tensor import RemovableHandle, Tensor
+from ..ops.elementwise import TENSOR_TYPES
 
 
 class Parameter(Tensor):
@@ -27,6 +28,9 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return 'Parameter containing:\n' + Tensor.__repr__(self)
+
+
+TENSOR_TYPES.add(Parameter)   # operands' fast path takes Parameters too
 
 
 class Module:

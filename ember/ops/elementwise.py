@@ -54,11 +54,14 @@ def _as(x, dt, ref):
                         namespace(ref.data).asarray(arr))
 
 
+TENSOR_TYPES = {Tensor}   # and nn.Parameter, which adds itself: type checks beat isinstance
+
+
 def operands(a, b, like=None):
     """Two operands (tensors or numbers) promoted to their common dtype, as tensors (on
     ``like``'s device when both are numbers)."""
     ta, tb = type(a), type(b)
-    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)   # (Parameters too)
+    a_t, b_t = ta in TENSOR_TYPES, tb in TENSOR_TYPES
     if a_t and b_t:   # the common cases first, without the full rules
         if a.data.dtype is b.data.dtype:
             return a, b
