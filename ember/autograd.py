@@ -215,11 +215,14 @@ class Op(Node):
     """Base of ember's own ops: ``forward`` on arrays (via ``ctx.xp``), ``backward`` in ember ops.
 
     Class attributes say what backward needs: ``save`` (indices of inputs to keep) and
-    ``save_output``. ``ctx.saved_tensors`` gives them back, checked against in-place changes.
+    ``save_output``. ``ctx.saved_tensors`` gives them back, checked against in-place changes;
+    ``save_only_for`` drops an input that only another input's gradient reads when that
+    gradient is not wanted (its place in ``saved_tensors`` then holds a stand-in).
     A view op sets ``is_view`` so its output shares the input's version counter.
     """
     save = ()
     save_output = False
+    save_only_for = None   # {i: j}: keep input i only when input j wants a gradient
     is_view = False
     differentiable = True
 
@@ -253,7 +256,10 @@ class Op(Node):
                 chain = base._view_chain   # None (detached) and 'multi' (unbind) stay as they are
                 result._view_chain = chain + ((cls, params),) if type(chain) is tuple else chain
         if result.grad_fn is ctx:
-            ctx._saved = [(tensors[i], tensors[i]._version[0]) for i in cls.save]
+            only = cls.save_only_for
+            ctx._saved = [(tensors[i], tensors[i]._version[0]) if only is None or i not in only
+                          or ctx.next_edges[only[i]] is not None else (_UNSAVED, 0)
+                          for i in cls.save]
             if cls.save_output:
                 ctx._saved.append((result, 0))
                 ctx._out = (out, result._version)
@@ -318,6 +324,17 @@ class Op(Node):
         if self.save_output:
             arrays[-1] = self._out[0]
         return arrays
+
+
+class _Unsaved:
+    """An input an op did not keep, since the one gradient that reads it is not wanted (``x``
+    in ``x * c`` for a constant ``c``: keeping it would hold its memory until backward)."""
+    __slots__ = ()
+    _version = (0,)
+    data = None
+
+
+_UNSAVED = _Unsaved()
 
 
 class _VersionOnly:

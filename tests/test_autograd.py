@@ -335,3 +335,18 @@ def test_no_two_grads_share_memory():
     w = ember.ones(3, requires_grad=True)
     w.backward(g)
     assert not np.shares_memory(w.grad.data, g.data)
+
+
+def test_product_with_a_constant_keeps_only_what_backward_reads():
+    """``h * c`` for a constant ``c`` does not keep ``h`` (only ``c``'s gradient reads it);
+    ``h * w`` for a ``w`` that wants a gradient does."""
+    x = ember.randn(1000, requires_grad=True)
+    w = ember.randn(1000, requires_grad=True)
+    h1, h2 = x + 1, x + 2
+    kept = {'const': weakref.ref(h1.data), 'param': weakref.ref(h2.data)}
+    y = (h1 * 3.0).sum() + (h2 / ember.tensor(4.0)).sum() + (h2 * w).sum()
+    del h1, h2
+    gc.collect()
+    assert kept['const']() is None and kept['param']() is not None
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3.0 + 0.25 + w.detach().numpy(), rtol=1e-6)

@@ -225,29 +225,49 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 class Gelu(Op):
     """``x * Phi(x)`` as one op (the composite through erf was the GPT benchmark's largest
-    cost); Phi is kept from forward for backward, ``g * (Phi + x phi)``."""
+    cost). Backward is ``g * (Phi + x phi)``; Phi is not kept (it would be a third array the
+    size of x, beside x and the output the next layer keeps) but read back from the output as
+    ``y / x``: one division instead of the normal CDF again."""
     save = (0,)
+    save_output = True
 
     def forward(ctx, x):
-        ctx.cdf = _normal_cdf(ctx.xp, x)
-        return x * ctx.cdf
+        return x * _normal_cdf(ctx.xp, x)
+
+    def _cdf(ctx):
+        """Phi(x) as y / x (exact to an ulp), Phi(0) = 0.5 where x is 0; a new array."""
+        x, y = ctx.saved_arrays
+        with np.errstate(divide='ignore', invalid='ignore'):
+            cdf = ctx.xp.divide(y, x, out=ctx.xp.empty_like(y))   # (an array also when 0-d)
+        cdf[x == 0] = 0.5
+        return cdf
 
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * GeluGrad.apply(x, cdf=ctx.cdf)
+        (x, _) = ctx.saved_tensors
+        return g * GeluGrad.apply(x, cdf=ctx._cdf())
 
     def fast_backward(ctx, g):
-        (x,) = ctx.saved_arrays
-        if ctx.xp is np and x.size > cpu._CHUNK:
-            out = cpu.blocked(_gelu_grad, x, ctx.cdf)
+        out = ctx._cdf()   # becomes the gradient, in place: few temporaries at this peak
+        x = ctx.saved_arrays[0]
+        if ctx.xp is np and x.size > cpu._CHUNK and out.flags.c_contiguous \
+                and x.flags.c_contiguous:
+            flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+            for i in range(0, x.size, cpu._CHUNK):
+                _add_x_pdf(flat_out[i:i + cpu._CHUNK], flat_x[i:i + cpu._CHUNK], np)
         else:
-            out = _gelu_grad(x, ctx.cdf, ctx.xp)
+            _add_x_pdf(out, x, ctx.xp)
         out *= g
         return out
 
-    def release(self):
-        Op.release(self)
-        self.cdf = None
+
+def _add_x_pdf(out, x, xp):
+    """``out += x phi(x)``, phi the standard normal density."""
+    t = xp.multiply(x, x, out=xp.empty_like(x))   # (an array also when 0-d)
+    t *= -0.5
+    xp.exp(t, out=t)
+    t *= _INV_SQRT_2PI
+    t *= x
+    out += t
 
 
 def _gelu_grad(x, cdf, xp=np):

@@ -160,6 +160,7 @@ class Sub(Op):
 
 class Mul(Op):
     save = (0, 1)
+    save_only_for = {0: 1, 1: 0}   # x * constant keeps the constant only
     arithmetic = True
 
     def forward(ctx, a, b):
@@ -172,6 +173,7 @@ class Mul(Op):
 
 class Div(Op):
     save = (0, 1)
+    save_only_for = {0: 1}   # x / constant keeps the constant only
     arithmetic = True
 
     def forward(ctx, a, b):
