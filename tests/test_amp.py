@@ -215,12 +215,13 @@ def _mlp(m):
     return m.nn.Sequential(m.nn.Linear(16, 32), m.nn.GELU(), m.nn.Linear(32, 5))
 
 
-def _run_mlp(m, model, x, y):
+def _step(m, model, x, target, loss_fn):
+    """Forward and loss under autocast, backward outside (torch's recipe)."""
     with _autocast(m):
-        logits = model(x)
-        loss = F(m).cross_entropy(logits, y)
+        out = model(x)
+        loss = getattr(F(m), loss_fn)(out, target)
     loss.backward()
-    return logits, loss
+    return out, loss
 
 
 def test_mlp_loss_and_grads_match_torch():
@@ -229,8 +230,8 @@ def test_mlp_loss_and_grads_match_torch():
     y = rng.integers(0, 5, size=8)
     tm, em = _module(torch, _mlp), _module(ember, _mlp)
     _copy_weights(em, tm)
-    tlogits, tloss = _run_mlp(torch, tm, T(x), T(y))
-    elogits, eloss = _run_mlp(ember, em, E(x), E(y))
+    tlogits, tloss = _step(torch, tm, T(x), T(y), 'cross_entropy')
+    elogits, eloss = _step(ember, em, E(x), E(y), 'cross_entropy')
     assert _dt(tlogits) == _dt(elogits) == 'bfloat16'
     assert _dt(tloss) == _dt(eloss) == 'float32'
     assert_bf16_close(elogits, tlogits, 'logits')
@@ -254,14 +255,6 @@ def _attention(m):
     return Block()
 
 
-def _run_attention(m, block, x, target):
-    with _autocast(m):
-        out = block(x)
-        loss = F(m).mse_loss(out, target)
-    loss.backward()
-    return out, loss
-
-
 def test_attention_block_loss_and_grads_match_torch():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 5, 8)).astype(np.float32)
@@ -269,8 +262,8 @@ def test_attention_block_loss_and_grads_match_torch():
     tb, eb = _module(torch, _attention), _module(ember, _attention)
     _copy_weights(eb, tb)
     tx, ex = T(x, requires_grad=True), E(x).requires_grad_()
-    tout, tloss = _run_attention(torch, tb, tx, T(target))
-    eout, eloss = _run_attention(ember, eb, ex, E(target))
+    tout, tloss = _step(torch, tb, tx, T(target), 'mse_loss')
+    eout, eloss = _step(ember, eb, ex, E(target), 'mse_loss')
     assert _dt(tout) == _dt(eout) == 'float32'   # x + bfloat16 attention: promoted
     assert_bf16_close(eout, tout, 'block output')
     assert_bf16_close(eloss, tloss, 'loss')
