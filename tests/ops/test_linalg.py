@@ -117,3 +117,32 @@ def test_matmul_broadcast_batch_gradient_is_summed():
 def test_errors_name_the_op_and_shapes(fn, match):
     with pytest.raises(RuntimeError, match=match):
         fn()
+
+
+@pytest.mark.parametrize('shapes', [((6, 25), (25, 50176)), ((1, 6, 25), (1, 25, 20000)),
+                                    ((6, 50176), (50176, 25)), ((1, 16, 40000), (1, 40000, 9))],
+                         ids=['wide', 'wide-batch1', 'long', 'long-batch1'])
+def test_skinny_products_in_blocks_match_numpy(shapes):
+    """A few rows or columns over a long dimension run blockwise on the CPU (LeNet's first
+    convolution and its weight gradient): the same product as NumPy's, to float32 rounding."""
+    from ember.ops.linalg import gemm
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    got = gemm(np, a, b)
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3 * np.abs(want).max())
+
+
+def test_lenet_first_convolution_matches_torch():
+    """The shape that takes the blockwise product, forward and weight gradient, vs torch."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((6, 1, 5, 5)).astype(np.float32)
+    ew, tw = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ey = ember.nn.functional.conv2d(ember.tensor(x), ew, padding=2)
+    ty = torch.nn.functional.conv2d(torch.tensor(x), tw, padding=2)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    (ey * ey).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(ew.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-2)
