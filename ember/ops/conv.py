@@ -441,8 +441,9 @@ def _window_argmax(xp, x, k, geom, out):
         for j in range(k[1]):
             t = x[..., i * dh:i * dh + sh * (out[0] - 1) + 1:sh,
                   j * dw:j * dw + sw * (out[1] - 1) + 1:sw]
-            if best is None:
-                best, arg = t.copy(), xp.zeros(t.shape, dtype=xp.int64)
+            if best is None:   # taps as int8 when they fit: the backward compares them often
+                best = t.copy()
+                arg = xp.zeros(t.shape, dtype=xp.int8 if k[0] * k[1] < 128 else xp.int64)
                 continue
             better = (t > best) | ((t != t) & (best == best))
             arg += better * (i * k[1] + j - arg)     # arithmetic: masks are slow here
@@ -486,8 +487,13 @@ class TapScatter(Op):
         (bh, bw), (ah, aw) = geom.before, geom.after
         buf = ctx.xp.zeros(g.shape[:-2] + (bh + size[0] + max(ah, 0), bw + size[1] + max(aw, 0)),
                            dtype=g.dtype)
+        (sh, sw), (dh, dw) = geom.stride, geom.dilation
+        apart = sh > dh * (k[0] - 1) and sw > dw * (k[1] - 1)   # windows do not overlap
         for tap, sl in _taps(k, geom, out):
-            buf[sl] += (arg == tap) * g
+            if apart:   # each position in one window: written once, nothing to add to
+                ctx.xp.multiply(arg == tap, g, out=buf[sl])
+            else:
+                buf[sl] += (arg == tap) * g
         return ctx.xp.ascontiguousarray(buf[..., bh:bh + size[0], bw:bw + size[1]])
 
     def backward(ctx, gg):
@@ -502,6 +508,7 @@ def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, re
     if not return_indices:
         y = TapGather.apply(x2, arg=a, k=k, geom=geom, out=out, values=best)
         return y.squeeze(-2) if nd == 1 else y
+    a = a.astype(xp.int64)
     rows = (xp.arange(out[0], dtype=a.dtype) * geom.stride[0] - geom.before[0])[:, None] \
         + (a // k[1]) * geom.dilation[0]
     cols = xp.arange(out[1], dtype=a.dtype) * geom.stride[1] - geom.before[1] \
