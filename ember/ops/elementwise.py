@@ -148,6 +148,39 @@ class Add(Op):
         return g, g
 
 
+class Scaled(Op):
+    """``a * c`` for a Python number ``c`` and a float tensor ``a`` (torch's mul.Scalar): the
+    number stays a number, with no tensor, node input or gradient made for it."""
+    arithmetic = True
+    name = 'MulBackward'   # as torch names mul.Scalar's node
+
+    def forward(ctx, a, c):
+        ctx.c = c
+        return a * c   # NumPy and CuPy take a Python number at the array's dtype
+
+    def backward(ctx, g):
+        return g * ctx.c
+
+
+class Shifted(Op):
+    """``a + c`` for a Python number ``c`` and a float tensor ``a`` (torch's add.Scalar)."""
+    arithmetic = True
+    name = 'AddBackward'
+
+    def forward(ctx, a, c):
+        return a + c
+
+    def backward(ctx, g):
+        return g
+
+
+def _number_and_float(a, b):
+    """``b`` is a Python int or float and ``a`` a float32/float64/float16 tensor: the result
+    is ``a``'s dtype, so the number needs no tensor of its own."""
+    tb = type(b)
+    return (tb is float or tb is int) and type(a) in TENSOR_TYPES and a.data.dtype.kind == 'f'
+
+
 class Sub(Op):
     arithmetic = True
 
@@ -284,6 +317,10 @@ def add(a, b, alpha=1):
     """
     if alpha != 1:
         b = mul(b, alpha)
+    if _number_and_float(a, b):
+        return Shifted.apply(a, c=b)
+    if _number_and_float(b, a):
+        return Shifted.apply(b, c=a)
     a, b = operands(a, b)
     return Add.apply(a, b)
 
@@ -297,6 +334,8 @@ def sub(a, b, alpha=1):
     """
     if alpha != 1:
         b = mul(b, alpha)
+    if _number_and_float(a, b):   # a - c is a + (-c) exactly
+        return Shifted.apply(a, c=-b)
     a, b = operands(a, b)
     if a.dtype.kind == 0:
         raise RuntimeError('sub: subtracting two bool tensors is not supported; use '
@@ -311,6 +350,10 @@ def mul(a, b):
     >>> ember.tensor([1, 2]) * ember.tensor([3, 4])
     tensor([3, 8])
     """
+    if _number_and_float(a, b):
+        return Scaled.apply(a, c=b)
+    if _number_and_float(b, a):
+        return Scaled.apply(b, c=a)
     a, b = operands(a, b)
     return Mul.apply(a, b)
 
