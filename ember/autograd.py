@@ -309,10 +309,13 @@ class Op(Node):
             else:
                 out = self.fast_backward(*arrays)
             if out is not NotImplemented:
+                if type(out) is not tuple:   # one input: the common case, without a loop
+                    return (None if out is None else Tensor._make(
+                        self.xp.asarray(out) if isinstance(out, np.generic) else out),)
                 xp = self.xp
                 return tuple(None if a is None else
                              Tensor._make(xp.asarray(a) if isinstance(a, np.generic) else a)
-                             for a in (out if isinstance(out, tuple) else (out,)))
+                             for a in out)
         g = self.backward(*grads)
         return g if isinstance(g, tuple) else (g,)
 
