@@ -610,12 +610,12 @@ def _unwrap_nested(data):
 
 
 def _cast(t, dt):
-    from .ops.elementwise import Cast
+    from .ops.convert import Cast
     return Cast.apply(t, dtype=dt)
 
 
 def _move(t, dev):
-    from .ops.elementwise import Move
+    from .ops.convert import Move
     return Move.apply(t, device=dev)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from .._dtype import get_default_dtype, result_type
 from .._tensor import Tensor, method, zeros_like
 from ..autograd import Op
-from ..backend import namespace, to_device
+from ..backend import namespace
 from .. import amp as _amp
 
 __all__ = ['add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide',
@@ -85,57 +85,6 @@ def floating(x):
         from .._tensor import tensor
         x = tensor(x)
     return x if x.dtype.is_floating_point else x.to(get_default_dtype())
-
-
-# ---------------------------------------------------------------- dtype and device moves
-
-def _bfloat16_bits(xp, x):
-    """bfloat16 bits of a float array, rounded to nearest even as torch does (c10's
-    round_to_nearest_even on float32 bits; float64 is rounded to float32 first). CuPy's casts
-    flush subnormals to zero (seen on the H200, float64 to float32 and to bfloat16), so this
-    works on the bits, and rounds float64's float32-subnormal range by scaling."""
-    x32 = x.astype(np.float32, copy=False)
-    bits = x32.view(np.uint32)
-    rounded = (bits + (0x7FFF + ((bits >> 16) & 1))) >> 16
-    if x.dtype == np.float64:   # below 2**-126: twice to nearest even, counted in 2**-149
-        small = xp.abs(x) < 2.0 ** -126
-        units = xp.rint(xp.rint(xp.where(small, xp.abs(x), 0.0) * 2.0 ** 149) / 65536)
-        tiny = units.astype(np.uint32) | (xp.signbit(x).astype(np.uint32) << 15)
-        rounded = xp.where(small, tiny, rounded)
-    return xp.where(xp.isnan(x), 0x7FC0, rounded).astype(np.uint16)
-
-
-class Cast(Op):
-    def forward(ctx, x, dtype):
-        ctx.src = x.dtype
-        if dtype.name == 'bfloat16' and ctx.xp is not np:
-            return _bfloat16_bits(ctx.xp, x).view(dtype.np)
-        return x.astype(dtype.np)
-
-    def backward(ctx, g):
-        return g.to(ctx.src)
-
-    @classmethod
-    def apply(cls, x, dtype):
-        if not dtype.is_floating_point:   # casting to an integer type cuts the graph
-            return Tensor._make(x.data.astype(dtype.np))
-        return super().apply(x, dtype=dtype)
-
-
-class Move(Op):
-    def forward(ctx, x, device):
-        from ..backend import array_device
-        ctx.src = array_device(x)
-        return to_device(x, device)
-
-    def backward(ctx, g):
-        return g.to(ctx.src)
-
-    @classmethod
-    def apply(cls, x, device):   # the output lives elsewhere: no same-device check here
-        ctx = cls.__new__(cls)
-        from ..autograd import _record
-        return _record(ctx, [x], ctx.forward(x.data, device))
 
 
 # ---------------------------------------------------------------- arithmetic
