@@ -90,12 +90,21 @@ class autocast:
 
 
 def is_autocast_enabled(device_type='cuda'):
-    """Whether autocast is on for ``device_type`` here."""
+    """Whether autocast is on for ``device_type`` here (in this thread).
+
+    >>> with ember.autocast('cpu'):
+    ...     ember.amp.is_autocast_enabled('cpu'), ember.amp.is_autocast_enabled('cuda')
+    (True, False)
+    """
     return device_type in _State.dtypes
 
 
 def get_autocast_dtype(device_type):
-    """The low dtype autocast uses on ``device_type`` (its default when autocast is off)."""
+    """The low dtype autocast uses on ``device_type`` (its default when autocast is off).
+
+    >>> ember.amp.get_autocast_dtype('cuda')
+    ember.float16
+    """
     return _State.dtypes.get(device_type) or _dtype.as_dtype(_DEFAULT[device_type])
 
 

@@ -39,13 +39,21 @@ def synchronize():
 
 
 def current_device():
-    """The index of the current CUDA device."""
+    """The index of the current CUDA device.
+
+    >>> ember.cuda.current_device() if ember.cuda.is_available() else 0
+    0
+    """
     _cuda.require()
     return _cuda.xp.cuda.runtime.getDevice()
 
 
 def get_device_name(device=None):
-    """The GPU's name, e.g. 'NVIDIA H200'."""
+    """The GPU's name, e.g. 'NVIDIA H200'.
+
+    >>> isinstance(ember.cuda.get_device_name(), str) if ember.cuda.is_available() else True
+    True
+    """
     _cuda.require()
     index = _index(device)
     name = _cuda.xp.cuda.runtime.getDeviceProperties(index)['name']
@@ -62,29 +70,48 @@ def _index(device):
 
 
 def memory_allocated(device=None):
-    """Bytes held by live CUDA tensors (CuPy's pool: used bytes); 0 without a GPU."""
+    """Bytes held by live CUDA tensors (CuPy's pool: used bytes); 0 without a GPU.
+
+    >>> ember.cuda.memory_allocated() >= 0
+    True
+    """
     return _cuda.pool_used() if is_available() else 0
 
 
 def memory_reserved(device=None):
-    """Bytes the memory pool holds from the driver, in use or cached; 0 without a GPU."""
+    """Bytes the memory pool holds from the driver, in use or cached; 0 without a GPU.
+
+    >>> ember.cuda.memory_reserved() >= ember.cuda.memory_allocated()
+    True
+    """
     return _cuda.pool_total() if is_available() else 0
 
 
 def max_memory_allocated(device=None):
     """The most bytes live CUDA tensors held since ``reset_peak_memory_stats`` (peaks are
-    tracked from the first call of either function); 0 without a GPU."""
+    tracked from the first call of either function); 0 without a GPU.
+
+    >>> ember.cuda.reset_peak_memory_stats()
+    >>> ember.cuda.max_memory_allocated() >= ember.cuda.memory_allocated()
+    True
+    """
     return _cuda.peak_used() if is_available() else 0
 
 
 def reset_peak_memory_stats(device=None):
-    """Start the peak of ``max_memory_allocated`` again from the memory in use now."""
+    """Start the peak of ``max_memory_allocated`` again from the memory in use now.
+
+    >>> ember.cuda.reset_peak_memory_stats()
+    """
     if is_available():
         _cuda.reset_peak()
 
 
 def empty_cache():
-    """Give the pool's cached, unused blocks back to the driver (as torch.cuda.empty_cache)."""
+    """Give the pool's cached, unused blocks back to the driver (as torch.cuda.empty_cache).
+
+    >>> ember.cuda.empty_cache()
+    """
     if is_available():
         _cuda.xp.get_default_memory_pool().free_all_blocks()
 
