@@ -260,8 +260,8 @@ class Op(Node):
             ctx._saved = [(tensors[i], tensors[i]._version[0]) if only is None or i not in only
                           or ctx.next_edges[only[i]] is not None else (_UNSAVED, 0)
                           for i in cls.save]
-            if cls.save_output:
-                ctx._saved.append((result, 0))
+            if cls.save_output:   # the array and version only: the tensor would be a cycle
+                ctx._saved.append((_UNSAVED, 0))
                 ctx._out = (out, result._version)
         return result
 

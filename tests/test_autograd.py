@@ -350,3 +350,21 @@ def test_product_with_a_constant_keeps_only_what_backward_reads():
     assert kept['const']() is None and kept['param']() is not None
     y.backward()
     np.testing.assert_allclose(x.grad.numpy(), 3.0 + 0.25 + w.detach().numpy(), rtol=1e-6)
+
+
+def test_outputs_an_op_keeps_are_freed_without_the_cycle_collector():
+    """An op that keeps its output for backward keeps the array, not the tensor (which would
+    make a tensor -> node -> tensor cycle, freed only by the cyclic GC): a forward without
+    backward frees its memory as soon as the outputs are dropped."""
+    x = ember.randn(100, requires_grad=True)
+    fns = [ember.sigmoid, ember.exp, ember.tanh, lambda t: t.softmax(0),
+           lambda t: t.log_softmax(0), ember.nn.functional.gelu, ember.sqrt]
+    gc.disable()
+    try:
+        for fn in fns:
+            y = fn(x.abs() + 1)
+            alive = weakref.ref(y.data)
+            del y
+            assert alive() is None, fn
+    finally:
+        gc.enable()
