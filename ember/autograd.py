@@ -361,6 +361,9 @@ def _device_error(op, tensors):
 
 # ---------------------------------------------------------------- PyTorch-shaped Function
 
+_CTX_TYPES = {}
+
+
 class FunctionCtx(Node):
     """The ``ctx`` a custom ``Function`` sees: save_for_backward, saved_tensors, ..."""
 
@@ -403,7 +406,10 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        ctx = type(cls.__name__, (FunctionCtx,), {})()
+        ctx_type = _CTX_TYPES.get(cls)
+        if ctx_type is None:   # one node class per Function (named after it), made once
+            ctx_type = _CTX_TYPES[cls] = type(cls.__name__, (FunctionCtx,), {})
+        ctx = ctx_type()
         ctx._fn, ctx._non_diff, ctx._materialize = cls, set(), True
         ctx._saved_none = []
         with no_grad():
