@@ -368,3 +368,31 @@ def test_outputs_an_op_keeps_are_freed_without_the_cycle_collector():
             assert alive() is None, fn
     finally:
         gc.enable()
+
+
+def test_a_training_step_leaves_no_cyclic_garbage():
+    """Graphs are freed by reference counting alone (the cycle collector finds nothing after
+    forward, backward and an optimizer step through LSTM, attention, softmax and GELU)."""
+    ember.manual_seed(0)
+    lstm = ember.nn.LSTM(4, 8, batch_first=True)
+    attn = ember.nn.MultiheadAttention(8, 2, batch_first=True)
+    head = ember.nn.Linear(8, 3)
+    params = list(lstm.parameters()) + list(attn.parameters()) + list(head.parameters())
+    opt = ember.optim.Adam(params, lr=1e-3)
+    x, y = ember.randn(2, 5, 4), ember.tensor([[0, 1, 2, 0, 1], [2, 2, 1, 0, 0]])
+
+    def step():
+        opt.zero_grad()
+        h, _ = lstm(x)
+        a, _ = attn(h, h, h)
+        logits = head(ember.nn.functional.gelu(a + h)).softmax(-1).log()
+        ember.nn.functional.nll_loss(logits.reshape(-1, 3), y.reshape(-1)).backward()
+        opt.step()
+    step()
+    gc.collect()
+    gc.disable()
+    try:
+        step()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
