@@ -196,12 +196,11 @@ class Tensor:
         if self.data.size != 1:
             raise RuntimeError(f'item: a Tensor with {self.data.size} elements cannot be '
                                f'converted to a Python number (shape {tuple(self.shape)})')
-        arr = self.data.reshape(())
-        return arr.item() if type(arr) is np.ndarray else _host(arr).item()
+        return host(self.data.reshape(())).item()
 
     def tolist(self):
         """Nested Python lists. ``ember.tensor([[1, 2]]).tolist()`` is ``[[1, 2]]``."""
-        return _host(self.data).tolist()
+        return host(self.data).tolist()
 
     def numpy(self, force=False):
         """The data as a NumPy array, sharing memory on the CPU (like ``Tensor.numpy()``).
@@ -216,11 +215,11 @@ class Tensor:
             if not force:
                 raise TypeError(f"can't convert {self.device} device type tensor to numpy. "
                                 f'Use Tensor.cpu() to copy the tensor to host memory first.')
-            return _host(self.data)
+            return host(self.data)
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        a = _host(self.data)
+        a = host(self.data)
         return a if dtype is None else a.astype(dtype)
 
     def __dlpack__(self, *args, **kwargs):
@@ -243,7 +242,7 @@ class Tensor:
         if self.data.size != 1:
             raise RuntimeError(f'Boolean value of Tensor with more than one value is ambiguous '
                                f'(shape {tuple(self.shape)}); use .any() or .all()')
-        return bool(_host(self.data.reshape(())))
+        return bool(host(self.data.reshape(())))
 
     def __float__(self):
         return float(self.item())
@@ -548,10 +547,6 @@ def _init(t, arr, grad_fn):
     t._hooks = None
 
 
-def _host(arr):
-    return arr if type(arr) is np.ndarray else host(arr)
-
-
 def _size(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
         args = tuple(args[0])
@@ -606,7 +601,7 @@ def _to_array(data, dt=None):
 
 def _unwrap_nested(data):
     return [_unwrap_nested(d) if isinstance(d, (list, tuple)) else
-            (_host(d.data) if isinstance(d, Tensor) else d) for d in data]
+            (host(d.data) if isinstance(d, Tensor) else d) for d in data]
 
 
 def _cast(t, dt):
@@ -620,7 +615,7 @@ def _move(t, dev):
 
 
 def _repr(t):
-    arr = _host(t.data)
+    arr = host(t.data)
     if arr.dtype.name == 'bfloat16':   # printed through float32, which holds every value
         arr = arr.astype(np.float32)
     if arr.size == 0 and arr.ndim > 0:

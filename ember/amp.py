@@ -142,11 +142,6 @@ def full(*tensors):
     return out
 
 
-def full_first(x):
-    """``full`` for one tensor (the common case, kept short)."""
-    return full(x)[0]
-
-
 class GradScaler:
     """Loss scaling for float16 training, as ``torch.amp.GradScaler``: ``scale(loss)`` before
     backward, ``step(optimizer)`` (which unscales the gradients and skips the step when any is

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from . import _tensor
-from .backend import namespace
+from .backend import host, namespace
 
 Tensor = _tensor.Tensor
 
@@ -257,9 +257,13 @@ class Op(Node):
                 result._view_chain = chain + ((cls, params),) if type(chain) is tuple else chain
         if result.grad_fn is ctx:
             only = cls.save_only_for
-            ctx._saved = [(tensors[i], tensors[i]._version[0]) if only is None or i not in only
-                          or ctx.next_edges[only[i]] is not None else (_UNSAVED, 0)
-                          for i in cls.save]
+            if only is None:
+                ctx._saved = [(tensors[i], tensors[i]._version[0]) for i in cls.save]
+            else:
+                edges = ctx.next_edges
+                ctx._saved = [(tensors[i], tensors[i]._version[0])
+                              if i not in only or edges[only[i]] is not None else (_UNSAVED, 0)
+                              for i in cls.save]
             if cls.save_output:   # the array and version only: the tensor would be a cycle
                 ctx._saved.append((_UNSAVED, 0))
                 ctx._out = (out, result._version)
@@ -705,7 +709,7 @@ def _numeric_jacobian(fn, inputs, eps):
 
 def _flat_outputs(out):
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return np.concatenate([_tensor._host(o.data).astype(np.float64).reshape(-1) for o in outs
+    return np.concatenate([host(o.data).astype(np.float64).reshape(-1) for o in outs
                            if isinstance(o, Tensor) and o.dtype.is_floating_point])
 
 
@@ -735,7 +739,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             gs = grad(o, diff, g_out, retain_graph=True, allow_unused=True)
             for a, g in zip(analytic, gs):
                 if g is not None:
-                    a[row] = _tensor._host(g.data).reshape(-1)
+                    a[row] = host(g.data).reshape(-1)
             row += 1
     for i, (a, nmat) in enumerate(zip(analytic, numeric)):
         nmat = np.zeros_like(a) if nmat is None else nmat

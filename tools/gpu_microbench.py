@@ -8,7 +8,6 @@ Usage: python tools/gpu_microbench.py   (on a GPU machine)
 import time
 
 import cupy as cp
-import numpy as np
 from cupy._core import _accelerator
 
 
