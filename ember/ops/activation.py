@@ -213,11 +213,11 @@ def gelu(x, approximate='none'):
     return Gelu.apply(x)
 
 
-def _normal_cdf(xp, x):
+def _gelu(xp, x):
     if xp is np:
-        return cpu.normal_cdf(x)
+        return cpu.gelu(x)
     from cupyx.scipy.special import ndtr   # answers float32 for bfloat16
-    return ndtr(x).astype(x.dtype, copy=False)
+    return x * ndtr(x).astype(x.dtype, copy=False)
 
 
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -232,7 +232,7 @@ class Gelu(Op):
     save_output = True
 
     def forward(ctx, x):
-        return x * _normal_cdf(ctx.xp, x)
+        return _gelu(ctx.xp, x)
 
     def _cdf(ctx):
         """Phi(x) as y / x (exact to an ulp), Phi(0) = 0.5 where x is 0; a new array."""
@@ -270,13 +270,14 @@ def _add_x_pdf(out, x, xp):
     out += t
 
 
-def _gelu_grad(x, cdf, xp=np):
+def _gelu_grad(x, cdf, xp=np, out=None):
     """Phi(x) + x phi(x) on arrays."""
-    pdf = xp.exp(x * x * -0.5)
+    pdf = xp.multiply(x, x, out=xp.empty_like(x))   # (an array also when 0-d)
+    pdf *= -0.5
+    xp.exp(pdf, out=pdf)
     pdf *= _INV_SQRT_2PI
     pdf *= x
-    pdf += cdf
-    return pdf
+    return xp.add(pdf, cdf, out=out)
 
 
 class GeluGrad(Op):
