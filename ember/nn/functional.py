@@ -22,7 +22,7 @@ from .. import random as _random
 from .._tensor import Tensor, _wrap_dim, arange, get_xp
 from ..ops import fused as _fused
 from ..ops.elementwise import floating as _floating
-from ..autograd import no_grad
+from ..autograd import is_grad_enabled, no_grad
 from ..backend import check_later, host
 from .. import amp as _amp
 
@@ -336,18 +336,54 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 _CAUSAL = {}
 
 
-def _causal_mask(L, S, like):
+def _causal_mask(L, S, like, transposed=False):
     """The additive causal mask (0 on and below the diagonal, -inf above) for ``like``'s
-    dtype and device, made once: building it each call cost two host-to-device copies."""
-    key = (L, S, like.dtype, like.device)
+    dtype and device, made once: building it each call cost two host-to-device copies.
+    ``transposed``: the (S, L) mask, contiguous."""
+    key = (L, S, like.dtype, like.device, transposed)
     mask = _CAUSAL.get(key)
     if mask is None:
         if len(_CAUSAL) > 64:
             _CAUSAL.clear()
         keep = np.arange(L)[:, None] >= np.arange(S)
+        if transposed:
+            keep = np.ascontiguousarray(keep.T)
         mask = _CAUSAL[key] = Tensor._make(np.where(keep, 0.0, -np.inf).astype(
             like.dtype.np)).to(like.device)
     return mask
+
+
+def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
+    """``_fused.Attention`` where it applies: no dropout or autocast, one float dtype and one
+    batch shape for q, k and v, and a mask (bool, or float of that dtype wanting no gradient)
+    that does not broadcast the scores up. None elsewhere: the composite runs."""
+    dt = q.dtype
+    if dropout_p > 0 or _amp._State.on or not dt.is_floating_point or k.dtype != dt \
+            or v.dtype != dt or q.shape[:-2] != k.shape[:-2] or q.shape[:-2] != v.shape[:-2] \
+            or q.numel() == 0 or k.shape[-2] == 0 or v.shape[-1] == 0:
+        return None
+    L, S = q.shape[-2], k.shape[-2]
+    if is_causal:
+        mask_t = _causal_mask(L, S, q, transposed=True).data
+    elif mask is None:
+        mask_t = None
+    else:
+        scores = q.shape[:-1] + (S,)
+        try:
+            grows = np.broadcast_shapes(mask.shape, scores) != scores
+        except ValueError:   # the composite says what is wrong
+            return None
+        if grows or mask.requires_grad and is_grad_enabled() or mask.device != q.device:
+            return None
+        if mask.dtype.name == 'bool':
+            mask_t = get_xp(mask).where(mask.data, 0.0, -np.inf).astype(dt.np)
+        elif mask.dtype == dt:
+            mask_t = mask.data
+        else:
+            return None
+        mask_t = mask_t.swapaxes(-1, -2)
+    return _fused.Attention.apply(q, k, v, mask_t=mask_t, scale=scale,
+                                  check_dead=mask is not None)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
@@ -374,6 +410,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                            'is_causal=True, not both')
     L, S = query.shape[-2], key.shape[-2]
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    fused = _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)
+    if fused is not None:
+        return fused
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:   # every row keeps its first key, so none needs the safe softmax below
         weights = softmax(scores + _causal_mask(L, S, scores), dim=-1)

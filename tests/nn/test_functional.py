@@ -37,6 +37,22 @@ def inputs(*kinds):
     return make
 
 
+def const_mask(m, q, k):
+    """A fixed float attention mask (L, S) that wants no gradient, in q's dtype."""
+    L, S = q.shape[-2], k.shape[-2]
+    a = np.sin(np.arange(L * S).reshape(L, S)) * 2
+    a[0, 1:] = -np.inf
+    return m.tensor(a, dtype=q.dtype, device=q.device)
+
+
+def dead_row_mask(m, q, k):
+    """A bool mask (True: attend) whose second query attends to no key."""
+    L, S = q.shape[-2], k.shape[-2]
+    keep = np.arange(L)[:, None] + np.arange(S) < S
+    keep[1 % L] = False
+    return m.tensor(keep, device=q.device)
+
+
 def probs(x, dim):
     """Class probabilities (rows summing to 1) made from any floats, in either framework."""
     return (x * 2).softmax(dim)
@@ -97,7 +113,18 @@ CASES = [
          [((2, 3, 4), (2, 5, 4), (2, 5, 6)), ((1, 3, 2), (1, 4, 2), (1, 4, 3)),
           ((1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4))], second_order=True),
     Case('sdpa_causal_scale', lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
-        q, k, v, is_causal=True, scale=0.3), [((2, 3, 4), (2, 3, 4), (2, 3, 2))]),
+        q, k, v, is_causal=True, scale=0.3), [((2, 3, 4), (2, 3, 4), (2, 3, 2)),
+                                              ((2, 3, 4), (2, 5, 4), (2, 5, 2)),
+                                              ((1, 2, 5, 4), (1, 2, 3, 4), (1, 2, 3, 3))],
+         second_order=True),
+    # a constant mask (no gradient wanted): the fused op, broadcast over batch and heads
+    Case('sdpa_const_mask', lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=const_mask(m, q, k)), [((2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 3))],
+         second_order=True),
+    # a bool mask with a query that attends to nothing (its row of weights is zeros)
+    Case('sdpa_dead_row', lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=dead_row_mask(m, q, k)), [((2, 3, 4), (2, 5, 4), (2, 5, 2))],
+         second_order=True),
     Case('sdpa_float_mask', lambda m, q, k, v, a: m.nn.functional.scaled_dot_product_attention(
         q, k, v, attn_mask=a), [((2, 3, 4), (2, 5, 4), (2, 5, 4), (3, 5))]),
     Case('sdpa_bool_mask', lambda m, q, k, v, a: m.nn.functional.scaled_dot_product_attention(
