@@ -158,6 +158,8 @@ def _serve(reply, key, framework, threads, device, amp):
             pass
     else:
         import ember as fw
+        from ember.backend import mkl
+        mkl.available()   # loads MKL now (ember does at its first product), so BLAS lists it
     from bench.workloads import WORKLOADS, amp_dtype
     w = WORKLOADS[key]
     amp = amp if w.amp else None

@@ -9,6 +9,7 @@ from .._tensor import Tensor, eye, method, ones
 from ..autograd import Op
 from .elementwise import _as, operands
 from .. import amp as _amp
+from ..backend import mkl
 
 __all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
 
@@ -19,34 +20,39 @@ _BF16 = bfloat16.np if bfloat16 is not None else None
 def gemm(xp, a, b):
     """``xp.matmul(a, b)`` in the inputs' dtype. bfloat16 products that the array library
     lacks run in float32 and are rounded back: NumPy has no bfloat16 GEMM (it answers in
-    float32, slowly) and CuPy's batched one rejects the dtype; CuPy's 2-D one is native."""
+    float32, slowly) and CuPy's batched one rejects the dtype; CuPy's 2-D one is native.
+    NumPy's 2-D products go to ``_cpu_gemm``."""
     if a.dtype is _BF16 and (xp is np or a.ndim > 2 or b.ndim > 2):
         return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
     if xp is np and b.ndim == a.ndim and (a.ndim == 2 or a.ndim == 3 and a.shape[0] == 1):
-        return _skinny_gemm(a, b)
+        return _cpu_gemm(a, b)
     return xp.matmul(a, b)
 
 
 _SKINNY, _LONG = 64, 16384
 
 
-def _skinny_gemm(a, b):
-    """A NumPy product of a few rows or columns over a long dimension, in cache-sized blocks
-    of that dimension: OpenBLAS runs such shapes 2-3x slower whole (LeNet's first
-    convolution, (6, 25) @ (25, 50176): 0.97 -> 0.44 ms; its weight gradient, (6, 50176) @
-    (50176, 25): 1.51 -> 0.52 ms)."""
+def _cpu_gemm(a, b):
+    """A 2-D (or batch-of-one) NumPy product: in MKL where it is installed (``backend.mkl``),
+    else in OpenBLAS through NumPy, which runs products of a few rows or columns over a long
+    dimension 2-3x slower whole, so those go in cache-sized blocks of that dimension (LeNet's
+    first convolution, (6, 25) @ (25, 50176): 0.97 -> 0.44 ms; its weight gradient, (6,
+    50176) @ (50176, 25): 1.51 -> 0.52 ms, faster than MKL's 0.58 too)."""
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    if m <= _SKINNY and k <= _SKINNY and n >= _LONG:   # wide: blocks of output columns
-        step = _pow2(2 ** 17 // k)
-        out = np.empty(a.shape[:-1] + (n,), dtype=np.result_type(a, b))
-        for s in range(0, n, step):
-            np.matmul(a, b[..., s:s + step], out=out[..., s:s + step])
-        return out
     if m <= _SKINNY and n <= _SKINNY and k >= _LONG:   # long: partial products summed
         step = _pow2(2 ** 17 // (m + n))
         out = np.matmul(a[..., :step], b[..., :step, :])
         for s in range(step, k, step):
             out += np.matmul(a[..., s:s + step], b[..., s:s + step, :])
+        return out
+    out = mkl.matmul(a, b) if a.ndim == 2 else mkl.matmul(a[0], b[0])
+    if out is not None:
+        return out if a.ndim == 2 else out[None]
+    if m <= _SKINNY and k <= _SKINNY and n >= _LONG:   # wide: blocks of output columns
+        step = _pow2(2 ** 17 // k)
+        out = np.empty(a.shape[:-1] + (n,), dtype=np.result_type(a, b))
+        for s in range(0, n, step):
+            np.matmul(a, b[..., s:s + step], out=out[..., s:s + step])
         return out
     return np.matmul(a, b)
 
@@ -89,7 +95,9 @@ class MatMul(Op):
         a, b = ctx.saved_arrays
         if a.ndim != 2 or b.ndim != 2:       # the general cases go through backward
             return NotImplemented
-        return g @ b.T if ctx.needs(0) else None, a.T @ g if ctx.needs(1) else None
+        xp = ctx.xp
+        return (gemm(xp, g, b.T) if ctx.needs(0) else None,
+                gemm(xp, a.T, g) if ctx.needs(1) else None)
 
 
 @method('matmul', '__matmul__')
@@ -210,7 +218,6 @@ class Linear(Op):
     """``x @ w.T + b`` as one op over (..., in) inputs: one GEMM forward, at most two back,
     no transposed views or broadcast sums in the graph (the commonest layer, so it pays)."""
     save = (0, 1)
-    arithmetic = True
 
     def forward(ctx, x, w, b=None):
         y = gemm(ctx.xp, x.reshape(-1, x.shape[-1]), w.T)
@@ -223,6 +230,16 @@ class Linear(Op):
         g2 = g.reshape(-1, g.shape[-1])
         gx = (g2 @ w).reshape(x.shape) if ctx.needs(0) else None
         gw = g2.T @ x.reshape(-1, x.shape[-1]) if ctx.needs(1) else None
+        if len(ctx.next_edges) == 2:
+            return gx, gw
+        return gx, gw, _column_sums(g2) if ctx.needs(2) else None
+
+    def fast_backward(ctx, g):
+        x, w = ctx.saved_arrays
+        xp = ctx.xp
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = gemm(xp, g2, w).reshape(x.shape) if ctx.needs(0) else None
+        gw = gemm(xp, g2.T, x.reshape(-1, x.shape[-1])) if ctx.needs(1) else None
         if len(ctx.next_edges) == 2:
             return gx, gw
         return gx, gw, _column_sums(g2) if ctx.needs(2) else None

@@ -1,0 +1,102 @@
+"""ember.backend.mkl: MKL's GEMM through ctypes, against NumPy's matmul on every layout it
+takes, and the cases it must hand back to NumPy (None)."""
+import importlib.metadata
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ember
+from ember.backend import mkl
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _installed():
+    try:
+        importlib.metadata.version('mkl')
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def test_found_exactly_when_the_package_is_installed():
+    # `make test` installs the dev extra, which has mkl: there the product path is MKL's
+    assert mkl.available() == (_installed() and os.environ.get('EMBER_MKL', '1') != '0')
+
+
+def _views(rng, rows, cols, dtype):
+    """The same matrix as a C-contiguous array, a transposed F-contiguous one, a row-padded
+    slice of a wider array and a transposed slice."""
+    base = rng.standard_normal((rows, cols)).astype(dtype)
+    wide = np.zeros((rows, cols + 3), dtype)
+    wide[:, 1:cols + 1] = base
+    tall = np.zeros((cols, rows + 5), dtype)
+    tall[:, 2:rows + 2] = base.T
+    return {'c': base, 'f': np.asfortranarray(base), 'padded': wide[:, 1:cols + 1],
+            'padded_t': tall[:, 2:rows + 2].T}
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('shape', [(2, 2, 2), (5, 3, 7), (64, 130, 33), (1000, 17, 2)])
+def test_every_layout_matches_numpy(dtype, shape):
+    m, k, n = shape
+    rng = np.random.default_rng(m * k * n)
+    for name_a, a in _views(rng, m, k, dtype).items():
+        for name_b, b in _views(rng, k, n, dtype).items():
+            want = np.matmul(a, b)
+            got = mkl.matmul(a, b)
+            if not mkl.available():
+                assert got is None
+                continue
+            assert got is not None, (name_a, name_b)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert got.flags.c_contiguous
+            tol = 1e-5 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * k,
+                                       err_msg=f'{name_a} @ {name_b}')
+
+
+def test_writes_into_out():
+    a, b = np.ones((3, 4), np.float32), np.full((4, 5), 2.0, np.float32)
+    out = np.zeros((3, 5), np.float32)
+    got = mkl.matmul(a, b, out=out)
+    if mkl.available():
+        assert got is out and (out == 8.0).all()
+    else:
+        assert got is None and (out == 0).all()
+
+
+@pytest.mark.parametrize('a,b', [
+    (np.ones((3, 4), np.int64), np.ones((4, 2), np.int64)),              # not float
+    (np.ones((3, 4), np.float16), np.ones((4, 2), np.float16)),          # no half GEMM
+    (np.ones((3, 4), np.float32), np.ones((4, 2), np.float64)),          # mixed dtypes
+    (np.ones((1, 4), np.float32), np.ones((4, 2), np.float32)),          # a single row
+    (np.ones((3, 4), np.float32), np.ones((4, 1), np.float32)),          # a single column
+    (np.ones((3, 0), np.float32), np.ones((0, 2), np.float32)),          # empty
+    (np.ones((3, 8), np.float32)[:, ::2], np.ones((4, 2), np.float32)),  # strided columns
+    (np.ones((2, 3, 4), np.float32), np.ones((2, 4, 2), np.float32)),    # batched
+])
+def test_hands_back_what_blas_cannot_take(a, b):
+    assert mkl.matmul(a, b) is None
+
+
+def test_products_agree_with_it_on_and_off():
+    """A Linear forward and backward give the same numbers with MKL and without it."""
+    code = ('import numpy as np, ember\n'
+            'rng = np.random.default_rng(0)\n'
+            'lin = ember.nn.Linear(130, 70)\n'
+            'x = ember.tensor(rng.standard_normal((50, 130)).astype(np.float32), '
+            'requires_grad=True)\n'
+            'lin(x).square().sum().backward()\n'
+            'print(repr(np.concatenate([x.grad.numpy().ravel(), '
+            'lin.weight.grad.numpy().ravel()]).sum()))\n')
+    out = {}
+    for flag in ('1', '0'):
+        env = dict(os.environ, EMBER_MKL=flag, PYTHONPATH=ROOT)
+        res = subprocess.run([sys.executable, '-c', 'import ember; ember.manual_seed(0)\n' + code],
+                             capture_output=True, text=True, env=env, check=True)
+        out[flag] = float(res.stdout.strip().split('(')[-1].rstrip(')'))
+    assert np.isclose(out['1'], out['0'], rtol=1e-5), out
