@@ -242,6 +242,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if p is not None and tuple(p.shape) != shape:
             raise RuntimeError(f'layer_norm: expected {name} of shape {list(shape)}, got '
                                f'{_shape(p)}')
+    if weight is not None and input.numel() and weight.dtype == input.dtype and (
+            bias is None or bias.dtype == input.dtype) and input.dtype.is_floating_point:
+        tensors = (input, weight) if bias is None else (input, weight, bias)
+        return _fused.LayerNorm.apply(*tensors, eps=eps)
     out = _normalise(input, tuple(range(input.ndim - k, input.ndim)), eps)
     if weight is not None:
         out = out * weight

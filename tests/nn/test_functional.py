@@ -96,6 +96,8 @@ CASES = [
     Case('layer_norm', lambda m, x, w, b: m.nn.functional.layer_norm(x, tuple(w.shape), w, b),
          [((3, 4), (4,), (4,)), ((2, 3, 4), (3, 4), (3, 4)), ((0, 4), (4,), (4,))],
          second_order=True),
+    Case('layer_norm_weight', lambda m, x, w: m.nn.functional.layer_norm(x, tuple(w.shape), w),
+         [((3, 4), (4,)), ((3, 4), (3, 4))], second_order=True),
     Case('layer_norm_plain', lambda m, x: m.nn.functional.layer_norm(x, (4,), eps=1e-3),
          [((3, 4),), ((2, 4),)], second_order=True),
     Case('batch_norm_train', lambda m, x, w, b: m.nn.functional.batch_norm(
