@@ -39,9 +39,15 @@ def _views(rng, rows, cols, dtype):
             'padded_t': tall[:, 2:rows + 2].T}
 
 
+@pytest.fixture
+def any_size(monkeypatch):
+    """Every product size to MKL (small ones normally stay with NumPy)."""
+    monkeypatch.setattr(mkl, 'MIN_WORK', 0)
+
+
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 @pytest.mark.parametrize('shape', [(2, 2, 2), (5, 3, 7), (64, 130, 33), (1000, 17, 2)])
-def test_every_layout_matches_numpy(dtype, shape):
+def test_every_layout_matches_numpy(dtype, shape, any_size):
     m, k, n = shape
     rng = np.random.default_rng(m * k * n)
     for name_a, a in _views(rng, m, k, dtype).items():
@@ -59,7 +65,14 @@ def test_every_layout_matches_numpy(dtype, shape):
                                        err_msg=f'{name_a} @ {name_b}')
 
 
-def test_writes_into_out():
+def test_small_products_stay_with_numpy():
+    a = np.ones((64, 64), np.float32)
+    assert mkl.matmul(a, a) is None           # 64^3 < MIN_WORK: NumPy's is faster
+    big = np.ones((256, 256), np.float32)
+    assert (mkl.matmul(big, big) is not None) == mkl.available()
+
+
+def test_writes_into_out(any_size):
     a, b = np.ones((3, 4), np.float32), np.full((4, 5), 2.0, np.float32)
     out = np.zeros((3, 5), np.float32)
     got = mkl.matmul(a, b, out=out)
@@ -79,16 +92,17 @@ def test_writes_into_out():
     (np.ones((3, 8), np.float32)[:, ::2], np.ones((4, 2), np.float32)),  # strided columns
     (np.ones((2, 3, 4), np.float32), np.ones((2, 4, 2), np.float32)),    # batched
 ])
-def test_hands_back_what_blas_cannot_take(a, b):
+def test_hands_back_what_blas_cannot_take(a, b, any_size):
     assert mkl.matmul(a, b) is None
 
 
 def test_products_agree_with_it_on_and_off():
-    """A Linear forward and backward give the same numbers with MKL and without it."""
+    """A Linear forward and backward (products above MIN_WORK) give the same numbers with
+    MKL and without it."""
     code = ('import numpy as np, ember\n'
             'rng = np.random.default_rng(0)\n'
-            'lin = ember.nn.Linear(130, 70)\n'
-            'x = ember.tensor(rng.standard_normal((50, 130)).astype(np.float32), '
+            'lin = ember.nn.Linear(512, 256)\n'
+            'x = ember.tensor(rng.standard_normal((128, 512)).astype(np.float32), '
             'requires_grad=True)\n'
             'lin(x).square().sum().backward()\n'
             'print(repr(np.concatenate([x.grad.numpy().ravel(), '

@@ -45,9 +45,10 @@ def _cpu_gemm(a, b):
         for s in range(step, k, step):
             out += np.matmul(a[..., s:s + step], b[..., s:s + step, :])
         return out
-    out = mkl.matmul(a, b) if a.ndim == 2 else mkl.matmul(a[0], b[0])
-    if out is not None:
-        return out if a.ndim == 2 else out[None]
+    if m * n * k >= mkl.MIN_WORK:   # (checked here first: small products skip the call)
+        out = mkl.matmul(a, b) if a.ndim == 2 else mkl.matmul(a[0], b[0])
+        if out is not None:
+            return out if a.ndim == 2 else out[None]
     if m <= _SKINNY and k <= _SKINNY and n >= _LONG:   # wide: blocks of output columns
         step = _pow2(2 ** 17 // k)
         out = np.empty(a.shape[:-1] + (n,), dtype=np.result_type(a, b))
