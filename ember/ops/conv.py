@@ -45,22 +45,30 @@ def _pad(xp, x, before, after, value=0.0):
 
 
 def _columns(xp, x, k, geom, out=None):
-    """im2col, transposed: ``(groups, C / groups * kh * kw, N * Ho * Wo)`` and the output
-    size. Filled one kernel tap at a time (a strided copy with contiguous rows each), which is
-    about twice as fast as reshaping a window view."""
+    """im2col, transposed: ``(groups, C / groups * kh * kw, Ho * Wo * N)`` and the output
+    size. The columns run over (p, q, n), the batch innermost: each kernel tap is one strided
+    copy from the padded input laid out as (C, H, W, N), whose contiguous runs are then a
+    whole output row of every image (Wo * N values) rather than one row of one image (Wo).
+    LeNet's second convolution: 657 -> 280 us; a window view reshaped is slower still."""
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    x = _pad(xp, x, geom.before, geom.after)
-    n, c, hp, wp = x.shape
+    xt = xp.ascontiguousarray(_pad(xp, x, geom.before, geom.after).transpose(1, 2, 3, 0))
+    c, hp, wp, n = xt.shape
     ho = (hp - dh * (k[0] - 1) - 1) // sh + 1 if out is None else out[0]
     wo = (wp - dw * (k[1] - 1) - 1) // sw + 1 if out is None else out[1]
-    cols = xp.empty((c, k[0], k[1], n, ho, wo), dtype=x.dtype)
-    xt = x.transpose(1, 0, 2, 3)
+    cols = xp.empty((c, k[0], k[1], ho, wo, n), dtype=x.dtype)
     for i in range(k[0]):
         for j in range(k[1]):
-            cols[:, i, j] = xt[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+            cols[:, i, j] = xt[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
                                j * dw:j * dw + sw * (wo - 1) + 1:sw]
     g = geom.groups
-    return cols.reshape(g, c // g * k[0] * k[1], n * ho * wo), (ho, wo)
+    return cols.reshape(g, c // g * k[0] * k[1], ho * wo * n), (ho, wo)
+
+
+def _by_pixel(g, groups):
+    """An (N, O, Ho, Wo) gradient as ``(groups, O / groups, Ho * Wo * N)``: the columns'
+    order (p, q, n)."""
+    n, o, ho, wo = g.shape
+    return g.transpose(1, 2, 3, 0).reshape(groups, o // groups, ho * wo * n)
 
 
 # ---------------------------------------------------------------- the convolution primitives
@@ -74,8 +82,8 @@ class Conv(Op):
         cols, (ho, wo) = _columns(ctx.xp, x, w.shape[2:], geom)
         ctx.cols = cols            # kept for the weight gradient (the im2col is the cost)
         g, n, o = geom.groups, x.shape[0], w.shape[0]
-        y = gemm(ctx.xp, w.reshape(g, o // g, -1), cols)       # (g, o/g, n*ho*wo)
-        y = y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
+        y = gemm(ctx.xp, w.reshape(g, o // g, -1), cols)       # (g, o/g, ho*wo*n)
+        y = y.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
         return ctx.xp.ascontiguousarray(y)
 
     def backward(ctx, g):
@@ -99,17 +107,16 @@ class ConvTranspose(Op):
         ctx.geom, xp = geom, ctx.xp
         n, o, ho, wo = g.shape
         grp, c_g, kh, kw = geom.groups, w.shape[1], w.shape[2], w.shape[3]
-        gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
         wm = w.reshape(grp, o // grp, c_g * kh * kw).transpose(0, 2, 1)
-        cols = gemm(xp, wm, gm).reshape(grp, c_g, kh, kw, n, ho, wo)
+        cols = gemm(xp, wm, _by_pixel(g, grp)).reshape(grp, c_g, kh, kw, ho, wo, n)
         (sh, sw), (dh, dw), (ph, pw) = geom.stride, geom.dilation, geom.before
-        buf = xp.zeros((grp, c_g, n, ph + size[0] + max(geom.after[0], 0),
-                        pw + size[1] + max(geom.after[1], 0)), dtype=cols.dtype)
-        for i in range(kh):     # col2im: one strided add per kernel tap, rows contiguous
+        buf = xp.zeros((grp, c_g, ph + size[0] + max(geom.after[0], 0),
+                        pw + size[1] + max(geom.after[1], 0), n), dtype=cols.dtype)
+        for i in range(kh):     # col2im: one strided add per kernel tap, (Wo * N) runs
             for j in range(kw):
-                buf[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                buf[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
                     j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
-        buf = buf[..., ph:ph + size[0], pw:pw + size[1]].transpose(2, 0, 1, 3, 4)
+        buf = buf[:, :, ph:ph + size[0], pw:pw + size[1]].transpose(4, 0, 1, 2, 3)
         return xp.ascontiguousarray(buf).reshape(n, grp * c_g, size[0], size[1])
 
     def backward(ctx, gy):
@@ -130,8 +137,7 @@ class ConvWeight(Op):
         grp = geom.groups
         if cols is None:
             cols, _ = _columns(ctx.xp, x, ksize, geom, out=(ho, wo))
-        gm = g.transpose(1, 0, 2, 3).reshape(grp, o // grp, n * ho * wo)
-        dw = gemm(ctx.xp, gm, cols.transpose(0, 2, 1))        # (g, o/g, c/g*kh*kw)
+        dw = gemm(ctx.xp, _by_pixel(g, grp), cols.transpose(0, 2, 1))   # (g, o/g, c/g*kh*kw)
         return ctx.xp.ascontiguousarray(dw.reshape(o, -1, *ksize))
 
     def backward(ctx, gdw):
