@@ -76,8 +76,8 @@ def _layout(a, rows, cols):
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D float32 or float64 arrays of one dtype through MKL, or None when
     MKL is absent or the operands do not suit it (other dtypes, an empty or single row or
-    column, a layout BLAS cannot read, less work than ``MIN_WORK``): the caller then uses
-    NumPy. ``out``: a C-contiguous result array to write."""
+    column, less work than ``MIN_WORK``): the caller then uses NumPy. An operand whose
+    strides BLAS cannot take is copied first. ``out``: a C-contiguous result array to write."""
     if not (_lib is not None if _tried else _load()):
         return None
     fn = _gemm.get(a.dtype)
@@ -88,8 +88,12 @@ def matmul(a, b, out=None):
     if m < 2 or n < 2 or k < 2 or b.shape[0] != k or m * n * k < MIN_WORK:
         return None
     la, lb = _layout(a, m, k), _layout(b, k, n)
-    if la is None or lb is None:
-        return None
+    if la is None:            # e.g. the stride-0 gradient of a sum: copied, as NumPy would
+        a = np.ascontiguousarray(a)
+        la = _NO_TRANS, k
+    if lb is None:
+        b = np.ascontiguousarray(b)
+        lb = _NO_TRANS, n
     if out is None:
         out = np.empty((m, n), a.dtype)
     fn(_ROW_MAJOR, la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1],
