@@ -623,7 +623,7 @@ def _repr(t):
     elif arr.dtype.kind == 'f':
         finite = arr[np.isfinite(arr)]
         whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        big = finite.size and (np.abs(finite).max() >= 1e8 or
+        big = finite.size and (float(np.abs(finite).max()) >= 1e8 or   # (1e8 > float16)
                                (np.abs(finite[finite != 0]).min() < 1e-4
                                 if np.any(finite != 0) else False))
         if whole and not big:

@@ -192,6 +192,14 @@ def test_random_distributions():
     assert abs(m.mean().item() - 3) < 0.05
 
 
+def test_repr_of_half_precision_raises_no_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')      # comparing with 1e8 in float16 overflowed
+        assert repr(ember.tensor([0.5, 2.0]).half()) == \
+            repr(torch.tensor([0.5, 2.0]).half()).replace('torch', 'ember')
+
+
 def test_repr_matches_torch_format():
     cases = [([1.0, 2.0], {}), ([0.5, 1.25], {}), ([[1, 2], [3, 4]], {}), (3.0, {}),
              ([True, False], {}), ([1.0, 2.0], {'dtype': 'float64'}),
