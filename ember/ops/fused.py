@@ -10,13 +10,36 @@ from ..autograd import Op, is_grad_enabled
 __all__ = []
 
 
+_EINSUM = (np.dtype(np.float32), np.dtype(np.float64))   # (not bfloat16)
+
+
+def _max(xp, x, dim):
+    """``x.max(dim, keepdims=True)``. NumPy reduces a short last axis row by row (15 us for
+    300 rows of 3, 80 us for 1,024 rows of 10); down the first axis of the transposed copy it
+    runs across rows (2 and 7 us), up to about 64 columns."""
+    c = x.shape[-1] if x.ndim else 0
+    if xp is np and dim == x.ndim - 1 and 1 < c <= 64 and x.size:
+        flat = np.ascontiguousarray(x.reshape(-1, c).T)
+        return flat.max(axis=0).reshape(x.shape[:-1] + (1,))
+    return x.max(axis=dim, keepdims=True)
+
+
+def _sum(xp, x, dim):
+    """``x.sum(dim, keepdims=True)``; down the last axis of a NumPy array by einsum, which
+    runs across rows too (300 rows of 3: 3 us against 6)."""
+    if xp is np and dim == x.ndim - 1 and x.ndim > 1 and x.dtype in _EINSUM:
+        return np.einsum('ij->i', x.reshape(-1, x.shape[-1])).reshape(x.shape[:-1] + (1,))
+    return x.sum(axis=dim, keepdims=True)
+
+
 class Softmax(Op):
     save_output = True
 
     def forward(ctx, x, dim):
         ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
-        e = ctx.xp.exp(x - x.max(axis=dim, keepdims=True))
-        e /= e.sum(axis=dim, keepdims=True)
+        xp = ctx.xp
+        e = xp.exp(x - _max(xp, x, dim))
+        e /= _sum(xp, e, dim)
         return e
 
     def backward(ctx, g):
@@ -36,8 +59,8 @@ class LogSoftmax(Op):
     def forward(ctx, x, dim):
         ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
         xp = ctx.xp
-        s = x - x.max(axis=dim, keepdims=True)
-        s -= xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+        s = x - _max(xp, x, dim)
+        s -= xp.log(_sum(xp, xp.exp(s), dim))
         return s
 
     def backward(ctx, g):
@@ -59,6 +82,9 @@ class NllLoss(Op):
     def forward(ctx, logp, target, weight, ignore, reduction, cdim):
         xp = ctx.xp
         valid = target != ignore
+        ctx.cdim, ctx.none = cdim, reduction == 'none'
+        if xp is np and weight is None and logp.ndim == 2 and target.size and valid.all():
+            return ctx._plain(logp, target, reduction)   # the common case, in fewer calls
         safe = xp.where(valid, target, 0)
         w = valid.astype(logp.dtype)
         if weight is not None:
@@ -80,8 +106,19 @@ class NllLoss(Op):
             coef[idx] = -w
         else:
             xp.put_along_axis(coef, idx, -xp.expand_dims(w, cdim), cdim)
-        ctx.coef, ctx.cdim, ctx.none = coef, cdim, reduction == 'none'
+        ctx.coef = coef
         return xp.asarray(loss, dtype=logp.dtype)
+
+    def _plain(ctx, logp, target, reduction):
+        """(N, C) NumPy log-probabilities, no weights, no target ignored."""
+        idx = (np.arange(target.size), target)
+        picked = logp[idx]
+        scale = 1 / target.size if reduction == 'mean' else 1
+        ctx.coef = coef = np.zeros_like(logp)
+        coef[idx] = -scale
+        if reduction == 'none':
+            return -picked
+        return np.asarray(picked.sum() * -scale, dtype=logp.dtype)
 
     def backward(ctx, g):
         if ctx.none:
