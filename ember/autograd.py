@@ -314,6 +314,8 @@ class Op(Node):
                 out = self.fast_backward(*arrays)
             if out is not NotImplemented:
                 if type(out) is not tuple:   # one input: the common case, without a loop
+                    if out is arrays[0] and len(grads) == 1:   # passed through (add, views)
+                        return (grads[0],)
                     return (None if out is None else Tensor._make(
                         self.xp.asarray(out) if isinstance(out, np.generic) else out),)
                 xp = self.xp
@@ -577,8 +579,8 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                     g = _fit(g, shape, dt, n)      # the rare case: reduce or cast (or raise)
                 b = buffers.get(target)
                 if b is None:
-                    buffers[target] = [g] if nr == 0 and _n_out(target) == 1 else \
-                        _first(_n_out(target), nr, g)
+                    n_out = target.n_outputs if isinstance(target, Node) else 1
+                    buffers[target] = [g] if nr == 0 and n_out == 1 else _first(n_out, nr, g)
                 else:
                     b[nr] = g if b[nr] is None else b[nr] + g
     if capture is not None:
