@@ -16,7 +16,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest ember tests -m "not slow"
 	@echo "== the op, layer and optimizer tests again on 'cuda', CuPy's CPU stand-in (tests/fakecupy.py)"
-	EMBER_FAKE_CUPY=1 EMBER_TEST_DEVICE=cuda $(PY) -m pytest tests/ops tests/nn tests/optim tests/test_amp.py \
+	EMBER_FAKE_CUPY=1 EMBER_TEST_DEVICE=cuda $(PY) -m pytest tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py \
 	    -o addopts='-q -p no:cacheprovider'
 
 test-slow: $(STAMP)

@@ -1,0 +1,67 @@
+"""Checkpoints and DLPack across devices. On a GPU, tools/gpu_check.sh runs this file; `make
+test` runs it on CuPy's CPU stand-in (tests/fakecupy.py) in its second pass; on a plain CPU
+run there is no 'cuda' device and it is skipped. The exchange with PyTorch's CUDA tensors
+needs a real device."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+pytestmark = pytest.mark.skipif(not ember.cuda.is_available(),
+                                reason="no 'cuda' device (CuPy and a GPU, or the stand-in)")
+
+
+def test_a_checkpoint_saved_on_cuda_loads_anywhere(tmp_path):
+    w = ember.randn(3, 4, device='cuda')
+    obj = {'w': w, 'n': ember.arange(5, device='cuda'), 'c': ember.ones(2)}
+    path = tmp_path / 'ckpt.safetensors'
+    ember.save(obj, path)
+
+    back = ember.load(path)                     # each tensor where it was saved
+    assert back['w'].device.type == 'cuda' and back['n'].device.type == 'cuda'
+    assert back['c'].device.type == 'cpu'
+    for loc in ('cpu', ember.device('cpu'), {'cuda:0': 'cpu'}):
+        moved = ember.load(path, map_location=loc)
+        assert all(t.device.type == 'cpu' for t in moved.values()), loc
+        np.testing.assert_array_equal(moved['w'].numpy(), w.cpu().numpy())
+        assert moved['n'].tolist() == [0, 1, 2, 3, 4] and moved['n'].dtype == ember.int64
+    on_gpu = ember.load(path, map_location='cuda')
+    assert all(t.device.type == 'cuda' for t in on_gpu.values())
+    np.testing.assert_array_equal(on_gpu['c'].cpu().numpy(), [1.0, 1.0])
+
+
+def test_a_module_state_dict_moves_between_devices(tmp_path):
+    net = ember.nn.Linear(4, 3).to('cuda')
+    ember.save(net.state_dict(), tmp_path / 'net.safetensors')
+    cpu_net = ember.nn.Linear(4, 3)
+    cpu_net.load_state_dict(ember.load(tmp_path / 'net.safetensors', map_location='cpu'))
+    x = ember.randn(2, 4)
+    np.testing.assert_allclose(cpu_net(x).detach().numpy(),
+                               net(x.to('cuda')).detach().cpu().numpy(), rtol=1e-6)
+
+
+def test_dlpack_shares_memory_with_cupy():
+    import cupy
+    e = ember.zeros(2, 3, device='cuda')
+    c = cupy.from_dlpack(e)
+    c[0, 1] = 7.0                               # no copy: the write shows in the tensor
+    assert e[0, 1].item() == 7.0
+    a = cupy.arange(4, dtype=cupy.float32)
+    t = ember.from_dlpack(a)
+    assert t.device.type == 'cuda' and t.dtype == ember.float32
+    a[2] = -1.0
+    assert t.tolist() == [0.0, 1.0, -1.0, 3.0]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs PyTorch's CUDA tensors")
+def test_dlpack_shares_memory_with_torch_cuda():
+    t = torch.arange(6.0, device='cuda').reshape(2, 3)
+    e = ember.from_dlpack(t)
+    assert e.device.type == 'cuda' and e.shape == (2, 3)
+    t[1, 2] = 42.0
+    assert e[1, 2].item() == 42.0
+    back = torch.from_dlpack(e)
+    assert back.is_cuda
+    back[0, 0] = -5.0
+    assert e[0, 0].item() == -5.0
