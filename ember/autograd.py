@@ -204,8 +204,20 @@ def _record(node, tensors, out):
         h(node, tensors, out)
     if not _State.grad_enabled:
         return Tensor._make(out)
-    edges = [None if t is None else _edge(t) for t in tensors]
-    if not any(edges):
+    edges = []
+    wanted = False
+    for t in tensors:   # _edge, inlined: this runs for every input of every op
+        if t is None:
+            edges.append(None)
+        elif t.grad_fn is not None:
+            edges.append((t.grad_fn, t._output_nr, t.data.shape, t.data.dtype))
+            wanted = True
+        elif t._requires_grad:
+            edges.append((t, 0, t.data.shape, t.data.dtype))
+            wanted = True
+        else:
+            edges.append(None)
+    if not wanted:
         return Tensor._make(out)
     node.next_edges = edges
     return Tensor._make(out, node)
@@ -255,7 +267,7 @@ class Op(Node):
                 result._base = base._base
                 chain = base._view_chain   # None (detached) and 'multi' (unbind) stay as they are
                 result._view_chain = chain + ((cls, params),) if type(chain) is tuple else chain
-        if result.grad_fn is ctx:
+        if result.grad_fn is ctx and (cls.save or cls.save_output):
             only = cls.save_only_for
             if only is None:
                 ctx._saved = [(tensors[i], tensors[i]._version[0]) for i in cls.save]
