@@ -526,16 +526,16 @@ def _class_dim(input, fn):
 def _check_targets(input, target, weight, ignore_index, fn):
     """Validate class-index targets; return the number of classes."""
     cdim = _class_dim(input, fn)
-    c = input.shape[cdim]
-    if target.dtype.is_floating_point or target.dtype.name == 'bool':
+    shape, t = input.data.shape, target.data
+    c = shape[cdim]
+    if t.dtype.kind not in 'iu':
         raise RuntimeError(f'{fn}: expected class-index targets of integer dtype (int64), got '
                            f'{target.dtype}; class-probability targets must have the input\'s '
                            f'shape {_shape(input)}')
-    expect = tuple(input.shape[:cdim]) + tuple(input.shape[cdim + 1:])
-    if tuple(target.shape) != expect:
+    expect = shape[:cdim] + shape[cdim + 1:]
+    if t.shape != expect:
         raise ValueError(f'{fn}: expected target of shape {list(expect)} for input of shape '
                          f'{_shape(input)} (classes along dim {cdim}), got {_shape(target)}')
-    t = target.data
     # all in range is two reductions on the CPU; the masks only when not (the GPU defers)
     if type(t) is not np.ndarray or (t.size and (t.min() < 0 or t.max() >= c)):
         bad = ((t < 0) | (t >= c)) & (t != ignore_index)

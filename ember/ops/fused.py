@@ -125,6 +125,11 @@ class NllLoss(Op):
             g = g.unsqueeze(ctx.cdim)
         return g * Tensor._make(ctx.coef), None
 
+    def fast_backward(ctx, g):
+        if ctx.none:
+            g = ctx.xp.expand_dims(g, ctx.cdim)
+        return ctx.coef * g, None
+
 
 class Normalise(Op):
     """``(x - mean) / sqrt(var + eps)`` over ``dims`` (biased variance): the core of layer,
