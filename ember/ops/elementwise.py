@@ -408,7 +408,10 @@ def _sigmoid(xp, x):
     # very negative x, which gives the right limit 0 (the warning is silenced). It is several
     # times faster than the where-based form.
     with np.errstate(over='ignore'):
-        return 1 / (1 + xp.exp(-x))
+        y = xp.negative(x, out=xp.empty_like(x))   # in place from here (an array also when 0-d)
+        xp.exp(y, out=y)
+        y += 1
+        return xp.divide(1, y, out=y)
 
 
 FORWARD = {'erf': lambda xp, x: _special(xp, 'erf', x),
@@ -465,7 +468,15 @@ class UnaryOut(Unary):
         if ctx.fn not in ('sigmoid', 'tanh'):    # their rules are plain arithmetic
             return NotImplemented
         (y,) = ctx.saved_arrays
-        return g * DERIVATIVE[ctx.fn](y)
+        xp = ctx.xp
+        if ctx.fn == 'sigmoid':                   # g y (1 - y), in one new array
+            d = xp.subtract(1, y, out=xp.empty_like(y))
+            d *= y
+        else:                                     # g (1 - y^2)
+            d = xp.multiply(y, y, out=xp.empty_like(y))
+            xp.subtract(1, d, out=d)
+        d *= g
+        return d
 
 
 def _math(name, op, fn, summary, example, result):
