@@ -667,7 +667,8 @@ def _root_grad(t, g, i):
         if t.numel() != 1:
             raise RuntimeError(f'grad can be implicitly created only for scalar outputs; output '
                                f'{i} has shape {tuple(t.shape)}: pass gradient= of that shape')
-        return _tensor.ones_like(t)
+        d = t.data          # ones on the output's device and dtype, without the factory
+        return Tensor._make((np if type(d) is np.ndarray else namespace(d)).ones_like(d))
     if not isinstance(g, Tensor):
         g = _tensor.tensor(g, dtype=t.dtype, device=t.device)
     if g.shape != t.shape:
