@@ -385,6 +385,8 @@ def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
             mask_t = mask.data
         else:
             return None
+        if mask_t.ndim < 2:   # (S,) or a number: as a (1, S) or (1, 1) row, then transposed
+            mask_t = mask_t.reshape((1,) * (2 - mask_t.ndim) + mask_t.shape)
         mask_t = mask_t.swapaxes(-1, -2)
     return _fused.Attention.apply(q, k, v, mask_t=mask_t, scale=scale,
                                   check_dead=mask is not None)

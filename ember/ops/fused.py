@@ -251,7 +251,7 @@ def _row_means(xp, a, b=None):
     """Row means of an (R, C) array, or of the product of two, as an (R, 1) column: NumPy's
     einsum makes one pass and no (R, C) temporary (its row sums are 3x faster than ``mean``
     down a short last axis)."""
-    if xp is np:
+    if xp is np and a.dtype in _EINSUM:   # (float16 sums in float32 through mean)
         out = (np.einsum('ij->i', a) if b is None else np.einsum('ij,ij->i', a, b))[:, None]
         out *= 1 / a.shape[1]
         return out
@@ -292,7 +292,7 @@ class LayerNorm(Op):
         g2 = g.reshape(xhat.shape)
         gw = gb = gx = None
         if ctx.needs(1):
-            gw = (xp.einsum('ij,ij->j', g2, xhat) if xp is np
+            gw = (xp.einsum('ij,ij->j', g2, xhat) if xp is np and xhat.dtype in _EINSUM
                   else (g2 * xhat).sum(axis=0)).reshape(w.shape)
         if len(ctx.next_edges) == 3 and ctx.needs(2):
             gb = g2.sum(axis=0).reshape(w.shape)

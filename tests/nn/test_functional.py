@@ -383,6 +383,37 @@ def test_sdpa_fully_masked_row_gives_zeros_like_torch():
     np.testing.assert_allclose(qe.grad.numpy(), qt.grad.numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize('mask', [np.array([True, False, True, True]), np.array(True),
+                                  np.array([0.5, -np.inf, 0.0, 1.0])])
+def test_sdpa_mask_of_fewer_dimensions_broadcasts_like_torch(mask):
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s) for s in ((2, 3, 4), (2, 4, 4), (2, 4, 2)))
+    qe, qt = ember.tensor(q, requires_grad=True), torch.tensor(q, requires_grad=True)
+    e = F.scaled_dot_product_attention(qe, ember.tensor(k), ember.tensor(v), ember.tensor(mask))
+    t = torch.nn.functional.scaled_dot_product_attention(qt, torch.tensor(k), torch.tensor(v),
+                                                         torch.tensor(mask))
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), atol=1e-12)
+    e.sum().backward()
+    t.sum().backward()
+    np.testing.assert_allclose(qe.grad.numpy(), qt.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_layer_norm_in_half_precision_like_torch(dtype):
+    x = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32) * 3 + 1
+    w = np.linspace(0.5, 1.5, 8, dtype=np.float32)
+    out = {}
+    for m in (ember, torch):
+        dt = getattr(m, dtype)
+        xt = m.tensor(x).to(dt).requires_grad_()
+        y = m.nn.functional.layer_norm(xt, (8,), m.tensor(w).to(dt), m.zeros(8).to(dt))
+        (y.float() * m.arange(40.0).reshape(5, 8)).sum().backward()
+        out[m.__name__] = y.float().detach().numpy(), xt.grad.float().numpy()
+    tol = 1e-2 if dtype == 'float16' else 5e-2
+    for a, b in zip(out['ember'], out['torch']):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 4)
+
+
 def test_sdpa_dropout_is_seeded():
     q = ember.randn(2, 4, 8)
     ember.manual_seed(3)
