@@ -264,7 +264,7 @@ class LayerNorm(Op):
     gradients come out of the same pass (W5's five layer norms: forward and backward 1.24 ->
     about 0.7 ms each). Like torch it keeps x with each row's mean and 1 / std, and makes the
     normalised x again in backward: one array the size of x less to hold (W5's peak 31.8 ->
-    29.5 MiB) for two passes. Without a bias the op has two inputs."""
+    29.8 MiB) for two passes. Without a bias the op has two inputs."""
     save = (0, 1)
 
     def forward(ctx, x, w, b=None, eps=1e-5):
