@@ -47,6 +47,14 @@ class PiecewiseLinear(Op):
             return g * Step.apply(x, fn=ctx.slope)
         return g * Tensor._make(ctx.xp.asarray(ctx.slope(ctx.xp, x.data)))
 
+    def fast_backward(ctx, g):
+        (x,) = ctx.saved_arrays
+        d = ctx.xp.asarray(ctx.slope(ctx.xp, x))   # a new array of x's dtype
+        if d.shape != g.shape or d.dtype != g.dtype:
+            return NotImplemented
+        d *= g
+        return d
+
 
 @method('relu')
 @_inplace_arg
@@ -57,7 +65,7 @@ def relu(x):
     tensor([0., 0., 2.])
     """
     # NOTE: relu'(0) = 0, as torch.
-    return PiecewiseLinear.apply(x, value=lambda xp, a: xp.maximum(a, 0).astype(a.dtype),
+    return PiecewiseLinear.apply(x, value=lambda xp, a: xp.maximum(a, 0),
                                  slope=lambda xp, a: (a > 0).astype(a.dtype))
 
 
