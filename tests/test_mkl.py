@@ -122,3 +122,22 @@ def test_products_agree_with_it_on_and_off():
                              capture_output=True, text=True, env=env, check=True)
         out[flag] = float(res.stdout.strip().split('(')[-1].rstrip(')'))
     assert np.isclose(out['1'], out['0'], rtol=1e-5), out
+
+
+def test_a_large_linear_layer_matches_torch():
+    """Linear forward and backward at a size whose products MKL takes."""
+    import torch
+    import ember
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((128, 512)).astype(np.float32)
+    w = (rng.standard_normal((256, 512)) / 20).astype(np.float32)
+    b = rng.standard_normal(256).astype(np.float32)
+    out = {}
+    for m in (ember, torch):
+        xt = m.tensor(x, requires_grad=True)
+        wt, bt = m.tensor(w, requires_grad=True), m.tensor(b, requires_grad=True)
+        y = m.nn.functional.linear(xt, wt, bt)
+        (y * y).sum().backward()
+        out[m.__name__] = [t.detach().numpy() for t in (y, xt.grad, wt.grad, bt.grad)]
+    for e, t in zip(out['ember'], out['torch']):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
