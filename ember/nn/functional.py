@@ -526,7 +526,8 @@ def _class_dim(input, fn):
 
 
 def _check_targets(input, target, weight, ignore_index, fn):
-    """Validate class-index targets; return the number of classes."""
+    """Validate class-index targets. True when they were seen (on the CPU) to be class
+    indices all, none of them ``ignore_index``."""
     cdim = _class_dim(input, fn)
     shape, t = input.data.shape, target.data
     c = shape[cdim]
@@ -539,7 +540,8 @@ def _check_targets(input, target, weight, ignore_index, fn):
         raise ValueError(f'{fn}: expected target of shape {list(expect)} for input of shape '
                          f'{_shape(input)} (classes along dim {cdim}), got {_shape(target)}')
     # all in range is two reductions on the CPU; the masks only when not (the GPU defers)
-    if type(t) is not np.ndarray or (t.size and (t.min() < 0 or t.max() >= c)):
+    plain = type(t) is np.ndarray and t.size and t.min() >= 0 and t.max() < c
+    if not plain:
         bad = ((t < 0) | (t >= c)) & (t != ignore_index)
         check_later(bad.any(), lambda: (
             f'{fn}: target {host(t[bad]).tolist()[0]} is out of bounds for {c} classes; '
@@ -547,17 +549,17 @@ def _check_targets(input, target, weight, ignore_index, fn):
     if weight is not None and tuple(weight.shape) != (c,):
         raise RuntimeError(f'{fn}: expected weight of shape [{c}] (one per class), got '
                            f'{_shape(weight)}')
-    return c
+    return bool(plain) and not 0 <= ignore_index < c
 
 
 def _nll(logp, target, weight, ignore_index, reduction, fn):
     """Negative log-likelihood of class-index targets, with per-class weights; the weighted
     mean divides by the summed weights of the targets that count, as torch does."""
-    _check_targets(logp, target, weight, ignore_index, fn)
+    plain = _check_targets(logp, target, weight, ignore_index, fn)
     _check_reduction(reduction, fn)
     w = None if weight is None else weight.detach().to(logp.dtype).data
     return _fused.NllLoss.apply(logp, target, weight=w, ignore=ignore_index,
-                                reduction=reduction, cdim=_class_dim(logp, fn))
+                                reduction=reduction, cdim=_class_dim(logp, fn), plain=plain)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

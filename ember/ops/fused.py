@@ -79,12 +79,12 @@ class NllLoss(Op):
     """``-logp[n, target[n]] * weight[target[n]]``, reduced; targets equal to ``ignore`` count
     for nothing, and the mean divides by the summed weights of those that count."""
 
-    def forward(ctx, logp, target, weight, ignore, reduction, cdim):
+    def forward(ctx, logp, target, weight, ignore, reduction, cdim, plain=False):
         xp = ctx.xp
-        valid = target != ignore
         ctx.cdim, ctx.none = cdim, reduction == 'none'
-        if xp is np and weight is None and logp.ndim == 2 and target.size and valid.all():
-            return ctx._plain(logp, target, reduction)   # the common case, in fewer calls
+        if plain and weight is None and logp.ndim == 2:   # plain: all targets seen in range
+            return ctx._plain(logp, target, reduction)    # and none ignored
+        valid = target != ignore
         safe = xp.where(valid, target, 0)
         w = valid.astype(logp.dtype)
         if weight is not None:
@@ -110,7 +110,7 @@ class NllLoss(Op):
         return xp.asarray(loss, dtype=logp.dtype)
 
     def _plain(ctx, logp, target, reduction):
-        """(N, C) NumPy log-probabilities, no weights, no target ignored."""
+        """(N, C) NumPy log-probabilities, no weights, every target a class index."""
         idx = (np.arange(target.size), target)
         picked = logp[idx]
         scale = 1 / target.size if reduction == 'mean' else 1
