@@ -27,8 +27,10 @@ def keep_freed_memory(mmap_threshold=32 << 20, trim_threshold=128 << 20):
     The cost: up to ``trim_threshold`` bytes of freed memory stay with the process, as they
     do in a caching allocator. Returns whether the settings took.
 
-    >>> keep_freed_memory() in (True, False)
-    True
+    >>> os.environ['EMBER_SYSTEM_MALLOC'] = '1'   # the opt-out: glibc's defaults stay
+    >>> keep_freed_memory()
+    False
+    >>> del os.environ['EMBER_SYSTEM_MALLOC']
     """
     if not sys.platform.startswith('linux') or any(k in os.environ for k in MALLOC_ENV):
         return False
