@@ -1,11 +1,14 @@
 """Fused primitives behind ``nn.functional``: softmax, log-softmax, the negative
-log-likelihood, normalisation, layer norm and attention. Each was a composition of a dozen small ops; the benchmark (W2, W3, W5) showed
-the per-op cost dominating, so each is one op here, with backward still in ember ops (so
-gradients of gradients work) and the same tests as before."""
+log-likelihood, normalisation, layer norm and attention. Each was a composition of a dozen
+small ops; the benchmark (W2, W3, W5) showed the per-op cost dominating, so each is one op
+here, with backward still in ember ops (so gradients of gradients work) and the same tests as
+before."""
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Op, is_grad_enabled
+from .index import where
+from .linalg import gemm
 
 __all__ = []
 
@@ -185,7 +188,6 @@ class Attention(Op):
     save = (0, 1, 2)
 
     def forward(ctx, q, k, v, mask_t, scale, check_dead):
-        from .linalg import gemm
         xp = ctx.xp
         ctx.mask_t, ctx.scale, ctx.alive = mask_t, scale, None
         w = gemm(xp, k, q.swapaxes(-1, -2))
@@ -211,7 +213,6 @@ class Attention(Op):
         return gemm(xp, w.swapaxes(-1, -2), v)
 
     def fast_backward(ctx, g):
-        from .linalg import gemm
         xp, w = ctx.xp, ctx.weights
         q, k, v = ctx.saved_arrays
         gv = gemm(xp, w, g) if ctx.needs(2) else None
@@ -230,7 +231,6 @@ class Attention(Op):
         return gq, gk, gv
 
     def backward(ctx, g):
-        from ..ops.index import where
         q, k, v = ctx.saved_tensors
         scores = (q @ k.transpose(-2, -1)) * ctx.scale
         if ctx.mask_t is not None:
