@@ -196,3 +196,37 @@ def draw_lead(rng, region):
     """How many leading dimensions of the indexed region the value leaves out (it is then
     broadcast over them)."""
     return int(rng.integers(0, len(region) + 1))
+
+
+# ---------------------------------------------------------------- attention
+
+@SETTINGS
+@given(st.lists(st.integers(1, 3), max_size=2), st.integers(1, 5), st.integers(1, 5),
+       st.integers(1, 4), st.integers(1, 4),
+       st.sampled_from(['none', 'causal', 'bool', 'float', 'bool_row', 'float_row']),
+       st.integers(0, 2 ** 16))
+def test_attention_matches_torch(batch, L, S, E, Ev, mask_kind, seed):
+    """scaled_dot_product_attention (ember's fused op where it applies) against torch: random
+    batch dimensions, query and key lengths, head sizes and masks, including queries whose
+    every key is masked (torch's safe softmax gives them zeros)."""
+    rng = np.random.default_rng(seed)
+    batch = tuple(batch)
+    (eq, tq), (ek, tk), (ev, tv) = (both(rng.standard_normal(batch + s))
+                                    for s in ((L, E), (S, E), (S, Ev)))
+    kw_e, kw_t = {}, {}
+    if mask_kind == 'causal':
+        kw_e['is_causal'] = kw_t['is_causal'] = True
+    elif mask_kind != 'none':
+        shape = (1, S) if mask_kind.endswith('_row') else (L, S)   # (torch rejects (S,) on 4-D)
+        keep = rng.random(shape) < 0.6
+        mask = keep if mask_kind.startswith('bool') else np.where(keep, rng.standard_normal(
+            shape), -np.inf)
+        kw_e['attn_mask'], kw_t['attn_mask'] = ember.tensor(mask), torch.tensor(mask)
+    eo = ember.nn.functional.scaled_dot_product_attention(eq, ek, ev, **kw_e)
+    to = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, **kw_t)
+    close(eo, torch.nan_to_num(to) if mask_kind.startswith('float') else to)
+    seed_grad = rng.standard_normal(tuple(to.shape))
+    eg = ember.autograd.grad(eo, [eq, ek, ev], ember.tensor(seed_grad))
+    tg = torch.autograd.grad(to, [tq, tk, tv], torch.tensor(seed_grad))
+    for e, t in zip(eg, tg):
+        close(e, torch.nan_to_num(t) if mask_kind.startswith('float') else t)
