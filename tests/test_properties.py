@@ -230,3 +230,30 @@ def test_attention_matches_torch(batch, L, S, E, Ev, mask_kind, seed):
     tg = torch.autograd.grad(to, [tq, tk, tv], torch.tensor(seed_grad))
     for e, t in zip(eg, tg):
         close(e, torch.nan_to_num(t) if mask_kind.startswith('float') else t)
+
+
+# ---------------------------------------------------------------- layer norm
+
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=4, max_side=5), st.integers(1, 2),
+       st.sampled_from(['weight_bias', 'weight', 'none']), st.integers(0, 2 ** 16))
+def test_layer_norm_matches_torch(shape, k, affine, seed):
+    """layer_norm (ember's fused op when there is a weight) against torch: random shapes,
+    one or two normalised dimensions, with and without weight and bias."""
+    k = min(k, len(shape))
+    rng = np.random.default_rng(seed)
+    norm = shape[len(shape) - k:]
+    (ex, tx) = both(rng.standard_normal(shape) * 3 + 1)
+    params = [both(rng.standard_normal(norm)) for _ in range({'weight_bias': 2, 'weight': 1,
+                                                               'none': 0}[affine])]
+    ew, tw = params[0] if params else (None, None)
+    eb, tb = params[1] if len(params) > 1 else (None, None)
+    eo = ember.nn.functional.layer_norm(ex, norm, ew, eb)
+    to = torch.nn.functional.layer_norm(tx, norm, tw, tb)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-9, atol=1e-9)
+    seed_grad = rng.standard_normal(shape)
+    eins, tins = [ex] + [p[0] for p in params], [tx] + [p[1] for p in params]
+    eg = ember.autograd.grad(eo, eins, ember.tensor(seed_grad))
+    tg = torch.autograd.grad(to, tins, torch.tensor(seed_grad))
+    for e, t in zip(eg, tg):
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-8, atol=1e-8)
