@@ -21,9 +21,51 @@ def _installed():
         return False
 
 
-def test_found_exactly_when_the_package_is_installed():
-    # `make test` installs the dev extra, which has mkl: there the product path is MKL's
-    assert mkl.available() == (_installed() and os.environ.get('EMBER_MKL', '1') != '0')
+def _available_in(env):
+    """mkl.available() in a fresh interpreter with ``env`` added."""
+    env = dict({k: v for k, v in os.environ.items() if k not in (
+        'EMBER_MKL', 'OPENBLAS_NUM_THREADS', 'GOTO_NUM_THREADS', 'OMP_NUM_THREADS')},
+        PYTHONPATH=ROOT, **env)
+    out = subprocess.run([sys.executable, '-c', 'from ember.backend import mkl; '
+                          'print(mkl.available())'], capture_output=True, text=True, env=env,
+                         check=True)
+    return out.stdout.strip() == 'True'
+
+
+def test_used_when_installed_and_products_run_on_one_thread():
+    # `make test` installs the dev extra, which has mkl
+    assert _available_in({'OPENBLAS_NUM_THREADS': '1'}) == _installed()
+    assert _available_in({'OMP_NUM_THREADS': '1'}) == _installed()
+    assert not _available_in({'OPENBLAS_NUM_THREADS': '2'})    # two BLAS pools would fight
+    assert _available_in({'OPENBLAS_NUM_THREADS': '2', 'EMBER_MKL': '1'}) == _installed()
+    assert not _available_in({'OPENBLAS_NUM_THREADS': '1', 'EMBER_MKL': '0'})
+
+
+def test_openblas_threads_follows_openblas_order(monkeypatch):
+    for name in ('OPENBLAS_NUM_THREADS', 'GOTO_NUM_THREADS', 'OMP_NUM_THREADS'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('OMP_NUM_THREADS', '3')
+    assert mkl.openblas_threads() == 3
+    monkeypatch.setenv('OPENBLAS_NUM_THREADS', '1')    # OpenBLAS reads its own first
+    assert mkl.openblas_threads() == 1
+    monkeypatch.setenv('OPENBLAS_NUM_THREADS', 'x')
+    monkeypatch.delenv('OMP_NUM_THREADS')
+    assert mkl.openblas_threads() == len(os.sched_getaffinity(0))
+
+
+@pytest.fixture(autouse=True)
+def forced(monkeypatch):
+    """Every other test here with MKL switched on (EMBER_MKL=1) where it is installed; the
+    module's state is reset before and after, so the rest of the suite sees the default."""
+    monkeypatch.setenv('EMBER_MKL', '1')
+    monkeypatch.setattr(mkl, '_tried', False)
+    monkeypatch.setattr(mkl, '_lib', None)
+    yield
+    mkl._tried, mkl._lib = False, None
+
+
+def test_forced_on_where_installed():
+    assert mkl.available() == _installed()
 
 
 def _views(rng, rows, cols, dtype):

@@ -1,17 +1,23 @@
-"""Intel MKL's GEMM for CPU matrix products, when the ``mkl`` package is installed
-(``pip install ember[mkl]``); NumPy's OpenBLAS otherwise.
+"""Intel MKL's GEMM for CPU matrix products when products run on one thread and the ``mkl``
+package is installed (``pip install ember[mkl]``); NumPy's OpenBLAS otherwise.
 
 Why: at the shapes of small models (a 1024x128 activation times a 128x512 weight, a 128x784
-batch times 784x512) OpenBLAS's SGEMM is 10-35% slower on this project's machine than MKL's,
-which is what PyTorch's CPU wheel calls, and the products are most of a training step. MKL is
-found as ``libmkl_rt`` in the Python prefix's ``lib`` folder (where the ``mkl`` wheel puts
-it) and called through ctypes with NumPy's strides as BLAS transpose flags: no copy for
-C-contiguous operands or transposed views of them. It runs with MKL's own threads
-(``MKL_NUM_THREADS``, else ``OMP_NUM_THREADS``). ``EMBER_MKL=0`` leaves every product to
-NumPy.
+batch times 784x512) OpenBLAS's single-threaded SGEMM is 6-35% slower on this project's
+machine than MKL's, which is what PyTorch's CPU wheel calls, and the products are most of a
+training step. MKL is found as ``libmkl_rt`` in the Python prefix's ``lib`` folder (where the
+``mkl`` wheel puts it) and called through ctypes with NumPy's strides as BLAS transpose flags:
+no copy for C-contiguous operands or transposed views of them.
+
+Why only on one thread: NumPy's OpenBLAS keeps its own pool of threads, and two BLAS thread
+pools on the same cores fight (W3 at the machine's default 2 threads: 10.6 ms a step with
+both, 4.7 with OpenBLAS alone). So ember uses MKL when NumPy's OpenBLAS runs one thread
+(``OPENBLAS_NUM_THREADS``, else ``GOTO_NUM_THREADS``, else ``OMP_NUM_THREADS`` set to 1, or a
+single CPU), which is how ``make bench`` runs both frameworks; MKL then takes its own thread
+count from ``MKL_NUM_THREADS``. ``EMBER_MKL=1`` uses MKL whatever the threads, ``EMBER_MKL=0``
+never.
 
 >>> a = np.ones((256, 128), np.float32)
->>> bool((matmul(a, a.T) == a @ a.T).all()) if available() else True
+>>> bool((matmul(a, a.T) == a @ a.T).all()) if available() else matmul(a, a.T) is None
 True
 """
 import ctypes
@@ -35,7 +41,8 @@ def _load():
     """Find and bind libmkl_rt once; False when it is missing or switched off."""
     global _lib, _tried
     _tried = True
-    if os.environ.get('EMBER_MKL', '1') == '0':
+    switch = os.environ.get('EMBER_MKL')
+    if switch == '0' or switch != '1' and openblas_threads() != 1:
         return False
     names = sorted(glob.glob(os.path.join(sys.prefix, 'lib', 'libmkl_rt.so*')))
     for name in names:
@@ -54,6 +61,23 @@ def _load():
         _lib = lib
         return True
     return False
+
+
+def openblas_threads():
+    """The threads NumPy's OpenBLAS runs, from the variables it reads at start-up (or the
+    CPUs this process may use).
+
+    >>> os.environ.get('OPENBLAS_NUM_THREADS') != '1' or openblas_threads() == 1
+    True
+    """
+    for name in ('OPENBLAS_NUM_THREADS', 'GOTO_NUM_THREADS', 'OMP_NUM_THREADS'):
+        value = os.environ.get(name, '').strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        return os.cpu_count() or 1
 
 
 def available():
