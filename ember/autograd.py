@@ -205,19 +205,16 @@ def _record(node, tensors, out):
     if not _State.grad_enabled:
         return Tensor._make(out)
     edges = []
-    wanted = False
     for t in tensors:   # _edge, inlined: this runs for every input of every op
         if t is None:
             edges.append(None)
         elif t.grad_fn is not None:
             edges.append((t.grad_fn, t._output_nr, t.data.shape, t.data.dtype))
-            wanted = True
         elif t._requires_grad:
             edges.append((t, 0, t.data.shape, t.data.dtype))
-            wanted = True
         else:
             edges.append(None)
-    if not wanted:
+    if not any(edges):
         return Tensor._make(out)
     node.next_edges = edges
     return Tensor._make(out, node)
