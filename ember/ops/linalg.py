@@ -228,19 +228,17 @@ class Linear(Op):
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = (g2 @ w).reshape(x.shape) if ctx.needs(0) else None
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if ctx.needs(1) else None
-        if len(ctx.next_edges) == 2:
-            return gx, gw
-        return gx, gw, _column_sums(g2) if ctx.needs(2) else None
+        return ctx._grads(g, x, w, lambda a, b: a @ b)
 
-    def fast_backward(ctx, g):
+    def fast_backward(ctx, g):   # on arrays: the products through gemm (MKL where it runs)
         x, w = ctx.saved_arrays
-        xp = ctx.xp
+        return ctx._grads(g, x, w, lambda a, b: gemm(ctx.xp, a, b))
+
+    def _grads(ctx, g, x, w, product):
+        """The gradients, in tensors or arrays alike, with ``product`` for the two GEMMs."""
         g2 = g.reshape(-1, g.shape[-1])
-        gx = gemm(xp, g2, w).reshape(x.shape) if ctx.needs(0) else None
-        gw = gemm(xp, g2.T, x.reshape(-1, x.shape[-1])) if ctx.needs(1) else None
+        gx = product(g2, w).reshape(x.shape) if ctx.needs(0) else None
+        gw = product(g2.T, x.reshape(-1, x.shape[-1])) if ctx.needs(1) else None
         if len(ctx.next_edges) == 2:
             return gx, gw
         return gx, gw, _column_sums(g2) if ctx.needs(2) else None
