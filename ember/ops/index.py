@@ -117,16 +117,17 @@ class IndexAdd(Op):
 
     def forward(ctx, g, shape, idx, basic):
         ctx.idx, ctx.basic = idx, basic
-        out = ctx.xp.zeros(shape, dtype=g.dtype)
+        if not basic and not isinstance(idx, _TwoStep) and _rows_index(idx, shape, g):
+            rows, n = shape[0], idx[0].size   # an embedding's gradient: a one-hot GEMM
+            onehot = ctx.xp.zeros((n, rows), dtype=g.dtype)
+            onehot[ctx.xp.arange(n), idx[0].reshape(-1)] = 1
+            out = onehot.T @ g.reshape(n, -1)
+            return out if out.shape == shape else out.reshape(shape)   # (not a view: a
+        out = ctx.xp.zeros(shape, dtype=g.dtype)                     # first .grad keeps it)
         if basic:
             out[idx] = g
         elif isinstance(idx, _TwoStep):
             _scatter_add(ctx.xp, out[idx[0]], idx[1], g)
-        elif _rows_index(idx, shape, g):   # an embedding's gradient: a one-hot GEMM
-            rows, n = shape[0], idx[0].size
-            onehot = ctx.xp.zeros((n, rows), dtype=g.dtype)
-            onehot[ctx.xp.arange(n), idx[0].reshape(-1)] = 1
-            out = (onehot.T @ g.reshape(n, -1)).reshape(shape)
         else:
             _scatter_add(ctx.xp, out, idx, g)
         return out
