@@ -2,7 +2,10 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: demo test test-slow bench clean
+NVRTC_PY := .venv-nvrtc/bin/python
+NVRTC_STAMP := .venv-nvrtc/.installed
+
+.PHONY: demo test test-slow bench check-kernels clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -10,14 +13,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev,viz]'
 	touch $(STAMP)
 
+# CuPy and NVRTC without a GPU, apart from .venv: the tests' CuPy is the stand-in
+$(NVRTC_STAMP): Makefile
+	test -x $(NVRTC_PY) || python3 -m venv .venv-nvrtc
+	$(NVRTC_PY) -m pip install -q cupy-cuda13x==14.2.0 'nvidia-cuda-nvrtc==13.*' \
+	    'nvidia-cuda-runtime==13.*'
+	touch $(NVRTC_STAMP)
+
 demo: $(STAMP)
 	$(PY) -m ember demo
 
 test: $(STAMP)
 	$(PY) -m pytest ember tests -m "not slow"
 	@echo "== the op, layer and optimizer tests again on 'cuda', CuPy's CPU stand-in (tests/fakecupy.py)"
-	EMBER_FAKE_CUPY=1 EMBER_TEST_DEVICE=cuda $(PY) -m pytest tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py \
+	EMBER_FAKE_CUPY=1 EMBER_TEST_DEVICE=cuda $(PY) -m pytest tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py tests/test_properties.py \
 	    -o addopts='-q -p no:cacheprovider'
+	@echo "== ember's CUDA kernels compiled by NVRTC (no GPU needed: tools/check_kernels.py)"
+	$(MAKE) --no-print-directory check-kernels
+
+check-kernels: $(NVRTC_STAMP)
+	$(NVRTC_PY) tools/check_kernels.py > .venv-nvrtc/check.log || { cat .venv-nvrtc/check.log; exit 1; }
+	@tail -n 1 .venv-nvrtc/check.log
 
 test-slow: $(STAMP)
 	$(PY) -m pytest ember tests -m slow
@@ -26,4 +42,4 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf .venv build *.egg-info
+	rm -rf .venv .venv-nvrtc build *.egg-info

@@ -261,28 +261,239 @@ def from_dlpack(x):
     return ndarray(np.from_dlpack(x)) if not type(x) is ndarray else x
 
 
-def _adam(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v):
-    m[...] = b1 * m + (1 - b1) * g
-    v[...] = b2 * v + (1 - b2) * g * g
-    p[...] = p * decay - step_size * m / (np.sqrt(v) / bias2_sqrt + eps)
+# ---------------------------------------------------------------- ember's own kernels
+# CUDA C cannot run here, but the bodies ember writes for CuPy's ElementwiseKernel and
+# ReductionKernel are plain C++ expressions and statements: they are compiled with the host's
+# C++ compiler inside a loop over the elements (``_PRELUDE`` gives the CUDA names they use),
+# so the tests run the kernels' own code, not a NumPy twin of it.
+
+_PRELUDE = r"""
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <algorithm>
+using std::min; using std::max; using std::erf; using std::erfc; using std::exp;
+using std::sqrt; using std::isnan;
+#define __device__
+#define __forceinline__ inline
+typedef _Float16 float16;
+struct bfloat16 {   // ml_dtypes' bfloat16: the top half of a float32, rounded to nearest even
+    uint16_t bits;
+    bfloat16() : bits(0) {}
+    bfloat16(float f) { uint32_t b; std::memcpy(&b, &f, 4);
+        bits = std::isnan(f) ? 0x7FC0 : (uint16_t)((b + 0x7FFF + ((b >> 16) & 1)) >> 16); }
+    operator float() const { uint32_t b = (uint32_t)bits << 16; float f;
+        std::memcpy(&f, &b, 4); return f; }
+};
+static inline unsigned int __float_as_uint(float f) { unsigned int b; std::memcpy(&b, &f, 4);
+    return b; }
+static inline float __uint_as_float(unsigned int b) { float f; std::memcpy(&f, &b, 4);
+    return f; }
+static inline float __int_as_float(int b) { float f; std::memcpy(&f, &b, 4); return f; }
+static inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+static inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
+static inline float normcdff(float x) { return 0.5f * std::erfc(-x * 0.70710678118654752f); }
+static inline double normcdf(double x) { return 0.5 * std::erfc(-x * 0.70710678118654752); }
+struct _Index { long long n; long long size() const { return n; } };
+"""
+
+_CTYPES = {'float16': 'float16', 'bfloat16': 'bfloat16', 'float32': 'float',
+           'float64': 'double', 'int8': 'int8_t', 'int16': 'int16_t', 'int32': 'int32_t',
+           'int64': 'long long', 'uint8': 'uint8_t', 'uint16': 'uint16_t',
+           'uint32': 'uint32_t', 'uint64': 'unsigned long long', 'bool': 'bool'}
+_built = {}
 
 
-_KERNELS = {'ember_adam': _adam}   # NumPy twins of ember's CUDA kernels, by kernel name
+def _ctype(t):
+    """The C type of a parameter's type: a dtype name's, or the placeholder itself."""
+    return _CTYPES.get(t, t)
 
 
-class ElementwiseKernel:
-    """Runs the NumPy twin of a kernel ember defines (``_KERNELS``); CUDA C cannot run here."""
+def _params(spec):
+    """``'raw T x, float32 y'`` -> [(raw, type, name)]."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(','))):
+        words = part.split()
+        out.append((words[0] == 'raw', words[-2], words[-1]))
+    return out
 
-    def __init__(self, in_params, out_params, operation, name='kernel', **kwargs):
-        if name not in _KERNELS:
-            raise NotImplementedError(f'fake CuPy has no NumPy twin of kernel {name!r}')
-        self.fn, self.name = _KERNELS[name], name
 
-    def __call__(self, *args):
-        dtype = next(a._a.dtype for a in args if type(a) is ndarray)
-        args = [a._a if type(a) is ndarray else dtype.type(_unwrap(a, self.name))
-                for a in args]
-        self.fn(*args)
+def _build(source, symbol):
+    """``symbol`` of ``source`` compiled by the host's g++ (cached by the source's hash)."""
+    import ctypes
+    import hashlib
+    import os
+    import subprocess
+    import tempfile
+    lib = _built.get(source)
+    if lib is None:
+        key = hashlib.sha1(source.encode()).hexdigest()[:16]
+        folder = os.path.join(tempfile.gettempdir(), f'ember-fakecupy-{os.getuid()}')
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f'{key}.so')
+        if not os.path.exists(path):
+            tmp = f'{path}.{os.getpid()}'
+            res = subprocess.run(['g++', '-std=c++17', '-O1', '-ffp-contract=off', '-shared',
+                                  '-fPIC', '-x', 'c++', '-', '-o', tmp], input=source,
+                                 capture_output=True, text=True)
+            if res.returncode:
+                raise RuntimeError(f'fake CuPy: the kernel does not compile as C++:\n'
+                                   f'{res.stderr}\n{source}')
+            os.replace(tmp, path)
+        lib = _built[source] = ctypes.CDLL(path)
+    return getattr(lib, symbol)
+
+
+class _UserKernel:
+    """What CuPy's ElementwiseKernel and ReductionKernel share: parameters whose types are
+    dtype names or placeholders (``T``) bound by the arguments' dtypes."""
+
+    def __init__(self, in_params, out_params, name, preamble):
+        self.ins, self.outs = _params(in_params), _params(out_params)
+        self.name, self.preamble = name, preamble
+
+    def _bind(self, args, outs):
+        """Placeholder -> NumPy dtype, from the arrays given (inputs, then outputs)."""
+        types_ = {}
+        for (raw, t, n), a in zip(self.ins + self.outs, list(args) + list(outs)):
+            if t not in _CTYPES and type(a) is ndarray:
+                if types_.setdefault(t, a._a.dtype) != a._a.dtype:
+                    raise TypeError(f'{self.name}: type {t} is bound to both '
+                                    f'{types_[t]} and {a._a.dtype}')
+        return types_
+
+    @staticmethod
+    def _dtype(t, types_):
+        return np.dtype(t) if t in _CTYPES else types_[t]
+
+    def _header(self, types_):
+        return _PRELUDE + ''.join(f'typedef {_CTYPES[d.name]} {t};\n'
+                                  for t, d in types_.items()) + self.preamble + '\n'
+
+    @staticmethod
+    def _scalar(value, dtype, name):
+        """A scalar argument: its C parameter (float types pass as double), its ctypes value."""
+        import ctypes
+        if dtype.kind == 'f':
+            return f'double _s_{name}', ctypes.c_double(float(value))
+        if dtype.kind == 'b':
+            return f'bool _s_{name}', ctypes.c_bool(bool(value))
+        return f'long long _s_{name}', ctypes.c_longlong(int(value))
+
+
+class ElementwiseKernel(_UserKernel):
+    """CuPy's ElementwiseKernel: ``operation`` runs once per element, the non-raw inputs as
+    values, the outputs as references, raw arrays indexed by the flat index ``i``."""
+
+    def __init__(self, in_params, out_params, operation, name='kernel', preamble='',
+                 **kwargs):
+        super().__init__(in_params, out_params, name, preamble)
+        self.operation = operation
+
+    def __call__(self, *args, size=None):
+        import ctypes
+        ins, outs = args[:len(self.ins)], list(args[len(self.ins):])
+        outs += [None] * (len(self.outs) - len(outs))
+        types_ = self._bind(ins, outs)
+        shaped = [a._a for (raw, t, n), a in zip(self.ins + self.outs, list(ins) + outs)
+                  if not raw and type(a) is ndarray]
+        shape = np.broadcast_shapes(*[a.shape for a in shaped]) if shaped else (size,)
+        for k, (raw, t, n) in enumerate(self.outs):
+            if outs[k] is None:
+                outs[k] = ndarray(np.zeros(shape, self._dtype(t, types_)))
+        params, body, values, back = ['long long _n'], [], [], []
+        for (raw, t, n), a in zip(self.ins + self.outs, list(ins) + outs):
+            is_out = a is not None and any(a is o for o in outs)
+            if type(a) is not ndarray:
+                param, value = self._scalar(a, self._dtype(t, types_), n)
+                params.append(param)
+                values.append(value)
+                body.append(f'const {_ctype(t)} {n} = ({_ctype(t)})_s_{n};')
+                continue
+            arr = a._a if raw else np.broadcast_to(a._a, shape)
+            buf = np.ascontiguousarray(arr)
+            if is_out and buf is not a._a:
+                buf = buf.copy()
+                back.append((a._a, buf))
+            params.append(f'{_ctype(t)}* _p_{n}')
+            values.append(buf.ctypes.data_as(ctypes.c_void_p))
+            ctype = _ctype(t)
+            body.append(f'{ctype}* {n} = _p_{n};' if raw else
+                        f'{ctype}& {n} = _p_{n}[i];' if is_out else
+                        f'const {ctype} {n} = _p_{n}[i];')
+        n = int(np.prod(shape))
+        source = (self._header(types_) + f'extern "C" void {self.name}({", ".join(params)})'
+                  ' {\n  const _Index _ind{_n};\n  for (long long i = 0; i < _n; ++i) {\n'
+                  + ''.join(f'    {b}\n' for b in body) + f'    {self.operation};\n  }}\n}}\n')
+        _build(source, self.name)(ctypes.c_longlong(n), *values)
+        for dst, buf in back:
+            dst[...] = buf
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+class ReductionKernel(_UserKernel):
+    """CuPy's ReductionKernel: ``map_expr`` on each element of the broadcast inputs, folded by
+    ``reduce_expr`` (of ``a`` and ``b``) from ``identity`` over ``axis``, then
+    ``post_map_expr`` (of the result ``a``) into the outputs."""
+
+    def __init__(self, in_params, out_params, map_expr, reduce_expr, post_map_expr,
+                 identity, name='reduce_kernel', reduce_type=None, preamble='', **kwargs):
+        super().__init__(in_params, out_params, name, preamble)
+        self.exprs = map_expr, reduce_expr, post_map_expr, identity
+        self.reduce_type = reduce_type
+
+    def __call__(self, *args, out=None, axis=None, keepdims=False):
+        import ctypes
+        if len(self.outs) != 1:
+            raise NotImplementedError('fake CuPy: one output per ReductionKernel')
+        ins = args[:len(self.ins)]
+        types_ = self._bind(ins, [out])
+        shape = np.broadcast_shapes(*[a._a.shape for a in ins if type(a) is ndarray])
+        axes = tuple(range(len(shape))) if axis is None else \
+            tuple(sorted(x % len(shape) for x in ((axis,) if np.ndim(axis) == 0 else axis)))
+        keep = [d for d in range(len(shape)) if d not in axes]
+        out_shape = tuple(1 if d in axes else shape[d] for d in range(len(shape))) \
+            if keepdims else tuple(shape[d] for d in keep)
+        n_out = int(np.prod([shape[d] for d in keep]))
+        n_red = int(np.prod([shape[d] for d in axes]))
+        t_out, name_out = self.outs[0][1], self.outs[0][2]
+        result = np.zeros(n_out, self._dtype(t_out, types_))
+        params, loads, values = ['long long _n_out', 'long long _n_red'], [], []
+        for (raw, t, n), a in zip(self.ins, ins):
+            ctype = _ctype(t)
+            if type(a) is not ndarray:
+                param, value = self._scalar(a, self._dtype(t, types_), n)
+                params.append(param)
+                values.append(value)
+                loads.append(f'const {ctype} {n} = ({ctype})_s_{n};')
+                continue
+            buf = np.ascontiguousarray(np.broadcast_to(a._a, shape).transpose(keep + list(
+                axes)).reshape(n_out, n_red))
+            params.append(f'{ctype}* _p_{n}')
+            values.append(buf.ctypes.data_as(ctypes.c_void_p))
+            loads.append(f'const {ctype} {n} = _p_{n}[_o * _n_red + _r];')
+        params.append(f'{_CTYPES[result.dtype.name]}* _p_out')
+        values.append(result.ctypes.data_as(ctypes.c_void_p))
+        map_expr, reduce_expr, post_map_expr, identity = self.exprs
+        rt = self.reduce_type or t_out
+        out_ct = _ctype(t_out)
+        source = (self._header(types_) +
+                  f'typedef {_ctype(rt)} _type_reduce;\n'
+                  f'extern "C" void {self.name}({", ".join(params)}) {{\n'
+                  '  const _Index _in_ind{_n_out * _n_red}, _out_ind{_n_out};\n'
+                  '  for (long long _o = 0; _o < _n_out; ++_o) {\n'
+                  f'    _type_reduce a = {identity};\n'
+                  '    for (long long _r = 0; _r < _n_red; ++_r) {\n'
+                  + ''.join(f'      {x}\n' for x in loads) +
+                  f'      const _type_reduce b = ({map_expr});\n      a = ({reduce_expr});\n'
+                  f'    }}\n    {out_ct}& {name_out} = _p_out[_o];\n    {post_map_expr};\n'
+                  '  }\n}\n')
+        _build(source, self.name)(ctypes.c_longlong(n_out), ctypes.c_longlong(n_red), *values)
+        result = result.reshape(out_shape)
+        if out is None:
+            return ndarray(result)
+        out._a[...] = result
+        return out
 
 
 class _MemoryPool:
@@ -330,12 +541,6 @@ def _special(name):
     return f
 
 
-def _ndtr(x):
-    from ember.backend import cpu
-    x = _unwrap(x, 'cupyx.scipy.special.ndtr')
-    return ndarray(0.5 * cpu.erfc(x * x.dtype.type(-0.7071067811865476)))
-
-
 def _scatter_add(a, slices, value):
     np.add.at(_unwrap(a, 'cupyx.scatter_add'), _index(slices),
               _unwrap(value, 'cupyx.scatter_add'))
@@ -346,7 +551,6 @@ def install():
     sys.modules['cupy'] = sys.modules[__name__]
     special = types.ModuleType('cupyx.scipy.special')
     special.erf, special.erfc = _special('erf'), _special('erfc')
-    special.ndtr = _ndtr
     scipy = types.ModuleType('cupyx.scipy')
     scipy.special = special
     cupyx = types.ModuleType('cupyx')

@@ -7,20 +7,21 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import ember
+from tests.helpers import DEVICE, TORCH_DEVICE, host
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
 def both(a, requires_grad=True):
-    """The same float64 array as an ember and a torch tensor."""
-    e = ember.tensor(a)
+    """The same float64 array as an ember and a torch tensor (on the test device)."""
+    e = ember.tensor(a, device=DEVICE)
     e.requires_grad = requires_grad
-    return e, torch.tensor(a, requires_grad=requires_grad)
+    return e, torch.tensor(a, requires_grad=requires_grad, device=TORCH_DEVICE)
 
 
 def close(e, t):
     assert tuple(e.shape) == tuple(t.shape)
-    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(host(e), host(t), rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------- broadcasting
@@ -37,8 +38,8 @@ def test_broadcast_binary_ops_match_torch(shapes, op, seed):
     assert tuple(eo.shape) == tuple(out_shape)
     close(eo, to)
     seed_grad = rng.standard_normal(out_shape)
-    eg = ember.autograd.grad(eo, [ea, eb], ember.tensor(seed_grad))
-    tg = torch.autograd.grad(to, [ta, tb], torch.tensor(seed_grad))
+    eg = ember.autograd.grad(eo, [ea, eb], ember.tensor(seed_grad, device=DEVICE))
+    tg = torch.autograd.grad(to, [ta, tb], torch.tensor(seed_grad, device=TORCH_DEVICE))
     for e, t in zip(eg, tg):
         close(e, t)
 
@@ -162,8 +163,8 @@ def test_getitem_matches_torch(expr, seed):
     eo, to = ex[make(ember)], tx[make(torch)]
     close(eo, to)
     g = rng.standard_normal(tuple(to.shape))
-    (eg,) = ember.autograd.grad(eo, [ex], ember.tensor(g))
-    (tg,) = torch.autograd.grad(to, [tx], torch.tensor(g))
+    (eg,) = ember.autograd.grad(eo, [ex], ember.tensor(g, device=DEVICE))
+    (tg,) = torch.autograd.grad(to, [tx], torch.tensor(g, device=TORCH_DEVICE))
     close(eg, tg)
 
 
@@ -186,8 +187,8 @@ def test_setitem_matches_torch(expr, scalar, seed):
     g = rng.standard_normal(shape)
     leaves_e = [ex] if scalar else [ex, ev]
     leaves_t = [tx] if scalar else [tx, tv]
-    eg = ember.autograd.grad(ey, leaves_e, ember.tensor(g))
-    tg = torch.autograd.grad(ty, leaves_t, torch.tensor(g))
+    eg = ember.autograd.grad(ey, leaves_e, ember.tensor(g, device=DEVICE))
+    tg = torch.autograd.grad(ty, leaves_t, torch.tensor(g, device=TORCH_DEVICE))
     for e, t in zip(eg, tg):
         close(e, t)
 
@@ -221,13 +222,14 @@ def test_attention_matches_torch(batch, L, S, E, Ev, mask_kind, seed):
         keep = rng.random(shape) < 0.6
         mask = keep if mask_kind.startswith('bool') else np.where(keep, rng.standard_normal(
             shape), -np.inf)
-        kw_e['attn_mask'], kw_t['attn_mask'] = ember.tensor(mask), torch.tensor(mask)
+        kw_e['attn_mask'] = ember.tensor(mask, device=DEVICE)
+        kw_t['attn_mask'] = torch.tensor(mask, device=TORCH_DEVICE)
     eo = ember.nn.functional.scaled_dot_product_attention(eq, ek, ev, **kw_e)
     to = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, **kw_t)
     close(eo, torch.nan_to_num(to) if mask_kind.startswith('float') else to)
     seed_grad = rng.standard_normal(tuple(to.shape))
-    eg = ember.autograd.grad(eo, [eq, ek, ev], ember.tensor(seed_grad))
-    tg = torch.autograd.grad(to, [tq, tk, tv], torch.tensor(seed_grad))
+    eg = ember.autograd.grad(eo, [eq, ek, ev], ember.tensor(seed_grad, device=DEVICE))
+    tg = torch.autograd.grad(to, [tq, tk, tv], torch.tensor(seed_grad, device=TORCH_DEVICE))
     for e, t in zip(eg, tg):
         close(e, torch.nan_to_num(t) if mask_kind.startswith('float') else t)
 
@@ -250,10 +252,10 @@ def test_layer_norm_matches_torch(shape, k, affine, seed):
     eb, tb = params[1] if len(params) > 1 else (None, None)
     eo = ember.nn.functional.layer_norm(ex, norm, ew, eb)
     to = torch.nn.functional.layer_norm(tx, norm, tw, tb)
-    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(host(eo), host(to), rtol=1e-9, atol=1e-9)
     seed_grad = rng.standard_normal(shape)
     eins, tins = [ex] + [p[0] for p in params], [tx] + [p[1] for p in params]
-    eg = ember.autograd.grad(eo, eins, ember.tensor(seed_grad))
-    tg = torch.autograd.grad(to, tins, torch.tensor(seed_grad))
+    eg = ember.autograd.grad(eo, eins, ember.tensor(seed_grad, device=DEVICE))
+    tg = torch.autograd.grad(to, tins, torch.tensor(seed_grad, device=TORCH_DEVICE))
     for e, t in zip(eg, tg):
-        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(host(e), host(t), rtol=1e-8, atol=1e-8)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One run on a GPU machine, logs into LOGDIR:
 #   probe  what CuPy there supports of what ember uses (tools/gpu_probe.py)
-#   tests  the op, layer, optimizer and autocast tests on CUDA against PyTorch on CUDA, and
+#   tests  the op, layer, optimizer, autocast and property tests on CUDA against PyTorch on
+#          CUDA (ember's own kernels among them), and
 #          checkpoints and DLPack across devices (tests/test_cuda_io.py)
 #   demo   the two demos with --device cuda
 #   bench  the GPT and MLP workloads on the GPU, float32 and bf16 autocast (W3, W5, W9)
@@ -33,7 +34,7 @@ for part in $parts; do
             > "$out/probe.txt" 2>&1 ;;
     tests)
         EMBER_TEST_DEVICE=cuda timeout "${TESTS_TIMEOUT:-300}" $py -m pytest \
-            ${TESTS:-tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py} \
+            ${TESTS:-tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py tests/test_properties.py} \
             -n "${TEST_WORKERS:-8}" -p no:cacheprovider -o addopts='' -q --tb=short -rf \
             --maxfail=400 \
             > "$out/tests_cuda.txt" 2>&1 ;;

@@ -90,22 +90,180 @@ def set_tf32(allow):
                             else linalg.COMPUTE_TYPE_DEFAULT)
 
 
+# ---------------------------------------------------------------- ember's own kernels
+# Where CuPy's composite of ufuncs and reductions costs a launch per step (17-50 us of host
+# time each on the H200 machine), ember writes the loop once as CuPy's ElementwiseKernel or
+# ReductionKernel source. Each is compiled on first use (CuPy keeps the binary on disk);
+# tools/check_kernels.py compiles every one with NVRTC without a GPU, and the CPU tests run
+# the same bodies through the CuPy stand-in (tests/fakecupy.py), which compiles them as C++.
+# Arithmetic is in float32 for float16/bfloat16/float32 and in float64 for float64 (``A``).
+
+PREAMBLE = r"""
+template <typename T> struct ember_acc { typedef float type; };
+template <> struct ember_acc<double> { typedef double type; };
+"""
+
+ELEMENTWISE = {
+    # Adam/AdamW on one parameter: m, v and p in place
+    'ember_adam': (
+        'T g, T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay', 'T p, T m, T v',
+        '''m = b1 * m + (1 - b1) * g;
+           v = b2 * v + (1 - b2) * g * g;
+           p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);'''),
+    # float32 -> bfloat16 bits, to nearest even on the bits (c10's round_to_nearest_even)
+    'ember_bf16': (
+        'float32 x', 'uint16 y',
+        '''unsigned int b = __float_as_uint(x);
+           y = isnan(x) ? 0x7FC0 : (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);'''),
+    # GELU, x Phi(x), and its gradient g (Phi(x) + x phi(x))
+    'ember_gelu': (
+        'T x', 'T y',
+        '''typedef ember_acc<T>::type A;
+           A v = (A)x;
+           y = (T)(v * (A)0.5 * erfc(-v * (A)0.70710678118654752440));'''),
+    'ember_gelu_grad': (
+        'T x, T g', 'T gx',
+        '''typedef ember_acc<T>::type A;
+           A v = (A)x;
+           A cdf = (A)0.5 * erfc(-v * (A)0.70710678118654752440);
+           A pdf = exp((A)-0.5 * v * v) * (A)0.39894228040143267794;
+           gx = (T)((A)g * (cdf + v * pdf));'''),
+    # layer norm: y = (x - mean) rstd w + b, from each row's mean and rstd
+    'ember_ln': (
+        'T x, S mean, S rstd, T w, T b', 'T y',
+        '''typedef ember_acc<T>::type A;
+           y = (T)((((A)x - (A)mean) * (A)rstd) * (A)w + (A)b);'''),
+    # its input gradient, rstd (g w - mean(g w) - xhat mean(g w xhat)) from the two row
+    # means, and g xhat, whose column sums are the weight's gradient
+    'ember_ln_grad': (
+        'T g, T x, T w, S mean, S rstd, S mean_gw, S mean_gwx', 'T gx, T gxhat',
+        '''typedef ember_acc<T>::type A;
+           A xhat = ((A)x - (A)mean) * (A)rstd;
+           A gw = (A)g * (A)w;
+           gx = (T)((A)rstd * (gw - (A)mean_gw - xhat * (A)mean_gwx));
+           gxhat = (T)((A)g * xhat);'''),
+}
+
+# softmax of attention scores along their last axis, scaled and masked on the way: a row
+# whose every score is -inf (a query that attends to nothing) gets zero weights without a
+# host sync (torch's "safe softmax")
+ELEMENTWISE.update({
+    'ember_softmax': (
+        'T s, T mask, T scale, T top, T total', 'T w',
+        '''T e = total == (T)0 ? (T)0 : exp(s * scale + mask - top);
+           w = total == (T)0 ? (T)0 : e / total;'''),
+    # its backward: d scores = w (d w - sum(w d w)) scale
+    'ember_softmax_grad': (
+        'T w, T gw, T dot, T scale', 'T gs', 'gs = w * (gw - dot) * scale'),
+})
+
+REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
+    # row means (over the axis given), in float32 (float64 for float64)
+    'ember_mean': (
+        'T x', 'S m', '(S)x', 'a + b', 'm = a / (S)(_in_ind.size() / _out_ind.size())', '0',
+        None),
+    # 1 / sqrt(var + eps) of rows, from their means (eps is added in the map: a reduction's
+    # post-map sees only the result and the outputs)
+    'ember_rstd': (
+        'T x, S mean, S eps', 'S r', '((S)x - mean) * ((S)x - mean) + eps', 'a + b',
+        'r = (S)1 / sqrt(a / (S)(_in_ind.size() / _out_ind.size()))', '0', None),
+    # the two row means of layer norm's backward: mean(g w) and mean(g w xhat)
+    'ember_mean_gw': (
+        'T g, T w', 'S m', '(S)g * (S)w', 'a + b',
+        'm = a / (S)(_in_ind.size() / _out_ind.size())', '0', None),
+    'ember_mean_gwx': (
+        'T g, T w, T x, S mean, S rstd', 'S m', '(S)g * (S)w * (((S)x - mean) * rstd)',
+        'a + b', 'm = a / (S)(_in_ind.size() / _out_ind.size())', '0', None),
+    # attention's softmax: the row maxima and the sums of exp(score - max) ...
+    'ember_max_scores': (
+        'T s, T mask, T scale', 'T m', 's * scale + mask', 'max(a, b)', 'm = a',
+        '__int_as_float(0xff800000)', None),
+    'ember_sum_exp': (
+        'T s, T mask, T scale, T top', 'T m',
+        'top == __int_as_float(0xff800000) ? (T)0 : exp(s * scale + mask - top)', 'a + b',
+        'm = a', '0', None),
+    # ... and sum(w d w) for its backward
+    'ember_sum_product': ('T a_, T b_', 'T m', 'a_ * b_', 'a + b', 'm = a', '0', None),
+}
+
 _kernels = {}
+
+
+def kernel(name):
+    """ember's CUDA kernel ``name`` (``ELEMENTWISE`` or ``REDUCTION``), made once."""
+    k = _kernels.get(name)
+    if k is None:
+        if name in ELEMENTWISE:
+            k = xp.ElementwiseKernel(*ELEMENTWISE[name], name=name, preamble=PREAMBLE)
+        else:
+            *exprs, reduce_type = REDUCTION[name]
+            k = xp.ReductionKernel(*exprs, name=name, reduce_type=reduce_type,
+                                   preamble=PREAMBLE)
+        _kernels[name] = k
+    return k
 
 
 def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
     """One Adam/AdamW update of ``p``, ``m``, ``v`` in place as one kernel (the composite
     is a dozen launches a parameter):
     ``m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p = decay p - step_size m / (sqrt(v)/bias2_sqrt + eps)``."""
-    k = _kernels.get('adam')
-    if k is None:
-        k = _kernels['adam'] = xp.ElementwiseKernel(
-            'T g, T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay', 'T p, T m, T v',
-            '''m = b1 * m + (1 - b1) * g;
-               v = b2 * v + (1 - b2) * g * g;
-               p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);''',
-            'ember_adam')
-    k(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v)
+    kernel('ember_adam')(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v)
+
+
+def to_bfloat16(x):
+    """A float32 array rounded to bfloat16 (to nearest even, subnormals kept) in one kernel."""
+    return kernel('ember_bf16')(x).view(_bfloat16())
+
+
+def _bfloat16():
+    from .._dtype import bfloat16
+    return bfloat16.np
+
+
+def _acc(dtype):
+    return xp.float64 if dtype == xp.float64 else xp.float32
+
+
+def layer_norm(x2, w, b, eps):
+    """Layer norm of the rows of the 2-D ``x2``: (y, mean, rstd), the statistics (R, 1) in
+    float32 (float64 for float64 input). Three kernels, where the composite is ten."""
+    rows = (x2.shape[0], 1)
+    acc = _acc(x2.dtype)
+    mean = kernel('ember_mean')(x2, out=xp.empty(rows, acc), axis=1, keepdims=True)
+    rstd = kernel('ember_rstd')(x2, mean, eps, out=xp.empty(rows, acc), axis=1,
+                                keepdims=True)
+    y = kernel('ember_ln')(x2, mean, rstd, w, 0 if b is None else b)
+    return y, mean, rstd
+
+
+def softmax_scores(s, mask, scale):
+    """Attention's softmax of the scores ``s`` (..., L, S) along the last axis, of
+    ``s * scale + mask`` (``mask`` additive, broadcasting, or None), into ``s`` itself. A row
+    of -inf scores gets zero weights. Three kernels, where the composite is seven."""
+    mask = 0 if mask is None else mask
+    rows = s.shape[:-1] + (1,)
+    top = kernel('ember_max_scores')(s, mask, scale, out=xp.empty(rows, s.dtype), axis=-1,
+                                     keepdims=True)
+    total = kernel('ember_sum_exp')(s, mask, scale, top, out=xp.empty(rows, s.dtype),
+                                    axis=-1, keepdims=True)
+    return kernel('ember_softmax')(s, mask, scale, top, total, s)
+
+
+def softmax_scores_grad(w, gw, scale):
+    """The scores' gradient from the weights ``w`` and their gradient ``gw`` (into ``gw``):
+    ``w (gw - sum(w gw)) scale``. Two kernels."""
+    dot = kernel('ember_sum_product')(w, gw, out=xp.empty(w.shape[:-1] + (1,), w.dtype),
+                                      axis=-1, keepdims=True)
+    return kernel('ember_softmax_grad')(w, gw, dot, scale, gw)
+
+
+def layer_norm_grad(g2, x2, w, mean, rstd):
+    """Layer norm's backward on rows: (gx, g xhat); ``g xhat``'s column sums are the weight's
+    gradient. Three kernels, where the composite is eleven."""
+    mean_gw = kernel('ember_mean_gw')(g2, w, out=xp.empty_like(mean), axis=1, keepdims=True)
+    mean_gwx = kernel('ember_mean_gwx')(g2, w, x2, mean, rstd, out=xp.empty_like(mean),
+                                        axis=1, keepdims=True)
+    return kernel('ember_ln_grad')(g2, x2, w, mean, rstd, mean_gw, mean_gwx)
 
 
 # Argument checks that need values on the GPU (an index in range) would stop the host until

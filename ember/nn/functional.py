@@ -358,11 +358,15 @@ def _causal_mask(L, S, like, transposed=False):
 
 
 def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
-    """``_fused.Attention`` where it applies: no dropout or autocast, one float dtype and one
-    batch shape for q, k and v, and a mask (bool, or float of that dtype wanting no gradient)
-    that does not broadcast the scores up. None elsewhere: the composite runs."""
+    """``_fused.Attention`` where it applies: no dropout, one float dtype and one batch shape
+    for q, k and v, and a mask (bool, or float of that dtype wanting no gradient) that does
+    not broadcast the scores up. None elsewhere: the composite runs. Under autocast q, k and
+    v go in the low dtype, as torch's autocast lists attention; the op computes in float32
+    inside for float16 and bfloat16."""
+    if _amp._State.on:
+        q, k, v = _amp.low(q, k, v)
     dt = q.dtype
-    if dropout_p > 0 or _amp._State.on or not dt.is_floating_point or k.dtype != dt \
+    if dropout_p > 0 or not dt.is_floating_point or k.dtype != dt \
             or v.dtype != dt or q.shape[:-2] != k.shape[:-2] or q.shape[:-2] != v.shape[:-2] \
             or q.numel() == 0 or k.shape[-2] == 0 or v.shape[-1] == 0:
         return None

@@ -7,10 +7,11 @@ from ..backend import array_device, to_device
 
 
 def _bfloat16_bits(xp, x):
-    """bfloat16 bits of a float array, rounded to nearest even as torch does (c10's
+    """bfloat16 bits of a float64 CuPy array, rounded to nearest even as torch does (c10's
     round_to_nearest_even on float32 bits; float64 is rounded to float32 first). CuPy's casts
     flush subnormals to zero (seen on the H200, float64 to float32 and to bfloat16), so this
-    works on the bits, and rounds float64's float32-subnormal range by scaling."""
+    works on the bits, and rounds float64's float32-subnormal range by scaling. (float32 goes
+    through ``backend.cuda.to_bfloat16``: the same rounding as one kernel.)"""
     x32 = x.astype(np.float32, copy=False)
     bits = x32.view(np.uint32)
     rounded = (bits + (0x7FFF + ((bits >> 16) & 1))) >> 16
@@ -22,12 +23,20 @@ def _bfloat16_bits(xp, x):
     return xp.where(xp.isnan(x), 0x7FC0, rounded).astype(np.uint16)
 
 
+def astype(xp, x, dtype):
+    """``x.astype(dtype)`` for a NumPy dtype, rounding to bfloat16 on the GPU as torch does."""
+    if xp is np or dtype.itemsize != 2 or dtype.kind in 'iuf':
+        return x.astype(dtype)
+    if x.dtype == np.float64:
+        return _bfloat16_bits(xp, x).view(dtype)
+    from ..backend import cuda   # float32 (and exactly widened float16): one kernel
+    return cuda.to_bfloat16(x.astype(np.float32, copy=False))
+
+
 class Cast(Op):
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
-        if dtype.name == 'bfloat16' and ctx.xp is not np:
-            return _bfloat16_bits(ctx.xp, x).view(dtype.np)
-        return x.astype(dtype.np)
+        return astype(ctx.xp, x, dtype.np)
 
     def backward(ctx, g):
         return g.to(ctx.src)

@@ -8,7 +8,9 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import Op, is_grad_enabled
 from .index import where
-from .linalg import gemm
+from ..backend import cuda_backend
+from .convert import astype
+from .linalg import _column_sums, gemm
 
 __all__ = []
 
@@ -183,18 +185,33 @@ class Attention(Op):
     """``softmax(q k^T scale + mask) v`` as one op over (..., L, E) queries and (..., S, E),
     (..., S, Ev) keys and values of one float dtype and batch shape.
 
-    The scores are made transposed, as ``k q^T`` of shape (..., S, L), so the softmax reduces
-    down axis -2, where NumPy's max runs vectorized across rows (down a short last axis it is
-    3.4x slower); the products take the transposes as BLAS flags, not copies. ``mask_t`` is
-    the additive mask, transposed likewise; a column whose every score is -inf (a query
-    attending to nothing) gets zero weights, torch's "safe softmax", found only when
-    ``check_dead`` (a host sync on a GPU). Keeps q, k, v and the weights; ``backward`` (for
-    gradients of gradients) rebuilds the weights in ember ops."""
+    On the CPU the scores are made transposed, as ``k q^T`` of shape (..., S, L), so the
+    softmax reduces down axis -2, where NumPy's max runs vectorized across rows (down a short
+    last axis it is 3.4x slower); the products take the transposes as BLAS flags, not copies.
+    ``mask_t`` is the additive mask, transposed likewise; a column whose every score is -inf
+    (a query attending to nothing) gets zero weights, torch's "safe softmax", found only when
+    ``check_dead``. On the GPU the scores are ``q k^T`` and the softmax is three kernels of
+    ``backend.cuda`` along the rows, which zero dead rows themselves (no host sync). float16
+    and bfloat16 inputs are computed in float32 inside and the results rounded back. Keeps
+    q, k, v and the weights; ``backward`` (for gradients of gradients) rebuilds the weights
+    in ember ops."""
     save = (0, 1, 2)
 
     def forward(ctx, q, k, v, mask_t, scale, check_dead):
         xp = ctx.xp
-        ctx.mask_t, ctx.scale, ctx.alive = mask_t, scale, None
+        ctx.low = ctx.wide = None
+        if q.dtype.itemsize == 2:   # float16/bfloat16 (autocast's): all inside in float32
+            ctx.low = q.dtype
+            q, k, v = ctx.wide = [a.astype(np.float32) for a in (q, k, v)]
+            if mask_t is not None:
+                mask_t = mask_t.astype(np.float32)
+        ctx.mask_t, ctx.scale, ctx.alive, ctx.check_dead = mask_t, scale, None, check_dead
+        if xp is not np:   # CUDA: the scores as q k^T, softmax along rows in three kernels
+            w = gemm(xp, q, k.swapaxes(-1, -2))
+            cuda_backend().softmax_scores(
+                w, None if mask_t is None else mask_t.swapaxes(-1, -2), scale)
+            ctx.weights = w
+            return ctx._narrow(gemm(xp, w, v))
         w = gemm(xp, k, q.swapaxes(-1, -2))
         w *= scale
         if mask_t is not None:
@@ -215,12 +232,19 @@ class Attention(Op):
             total[dead] = 1
         w /= total
         ctx.weights = w
-        return gemm(xp, w.swapaxes(-1, -2), v)
+        return ctx._narrow(gemm(xp, w.swapaxes(-1, -2), v))
+
+    def _narrow(ctx, out):
+        return out if ctx.low is None else astype(ctx.xp, out, ctx.low)
 
     def fast_backward(ctx, g):
         xp, w = ctx.xp, ctx.weights
-        q, k, v = ctx.saved_arrays
-        gv = gemm(xp, w, g) if ctx.needs(2) else None
+        q, k, v = ctx.wide or ctx.saved_arrays
+        if ctx.low is not None:
+            g = g.astype(np.float32)
+        if xp is not np:
+            return ctx._cuda_backward(g, q, k, v, w)
+        gv = ctx._narrow(gemm(xp, w, g)) if ctx.needs(2) else None
         if not (ctx.needs(0) or ctx.needs(1)):
             return None, None, gv
         gs = gemm(xp, v, g.swapaxes(-1, -2))      # d weights, transposed like them
@@ -230,9 +254,23 @@ class Attention(Op):
         if ctx.needs(0):
             gq = gemm(xp, gs.swapaxes(-1, -2), k)
             gq *= ctx.scale
+            gq = ctx._narrow(gq)
         if ctx.needs(1):
             gk = gemm(xp, gs, q)
             gk *= ctx.scale
+            gk = ctx._narrow(gk)
+        return gq, gk, gv
+
+    def _cuda_backward(ctx, g, q, k, v, w):
+        """The GPU's backward, on weights (..., L, S): four products and two kernels."""
+        xp = ctx.xp
+        gv = ctx._narrow(gemm(xp, w.swapaxes(-1, -2), g)) if ctx.needs(2) else None
+        if not (ctx.needs(0) or ctx.needs(1)):
+            return None, None, gv
+        gs = cuda_backend().softmax_scores_grad(w, gemm(xp, g, v.swapaxes(-1, -2)),
+                                                ctx.scale)   # (scaled)
+        gq = ctx._narrow(gemm(xp, gs, k)) if ctx.needs(0) else None
+        gk = ctx._narrow(gemm(xp, gs.swapaxes(-1, -2), q)) if ctx.needs(1) else None
         return gq, gk, gv
 
     def backward(ctx, g):
@@ -240,10 +278,13 @@ class Attention(Op):
         scores = (q @ k.transpose(-2, -1)) * ctx.scale
         if ctx.mask_t is not None:
             scores = scores + Tensor._make(ctx.mask_t).transpose(-2, -1)
-        if ctx.alive is None:
+        alive = None if ctx.alive is None else Tensor._make(ctx.alive).transpose(-2, -1)
+        if ctx.check_dead and ctx.xp is not np:   # the GPU's forward did not look (a sync)
+            live = (scores.data > -np.inf).any(axis=-1, keepdims=True)
+            alive = None if bool(live.all()) else Tensor._make(live)
+        if alive is None:
             w = Softmax.apply(scores, dim=-1)
         else:
-            alive = Tensor._make(ctx.alive).transpose(-2, -1)
             w = where(alive, Softmax.apply(where(alive, scores, 0.0), dim=-1), 0.0)
         gw = g @ v.transpose(-2, -1)
         gs = w * (gw - (gw * w).sum(-1, keepdim=True)) * ctx.scale
@@ -251,7 +292,13 @@ class Attention(Op):
 
     def release(self):
         Op.release(self)
-        self.weights = self.mask_t = self.alive = None
+        self.weights = self.mask_t = self.alive = self.wide = None
+
+
+def _shaped(a, shape):
+    """``a.reshape(shape)``, but ``a`` itself where it has that shape: a view would be copied
+    by a first ``.grad``, the array itself is kept."""
+    return a if a.shape == shape else a.reshape(shape)
 
 
 def _row_means(xp, a, b=None):
@@ -277,6 +324,10 @@ class LayerNorm(Op):
         xp = ctx.xp
         ctx.eps = eps
         x2 = x.reshape(-1, w.size)
+        if xp is not np:   # CUDA: three kernels of backend.cuda
+            y, ctx.mean, ctx.rstd = cuda_backend().layer_norm(
+                x2, w.reshape(-1), None if b is None else b.reshape(-1), eps)
+            return y.reshape(x.shape)
         mean = _row_means(xp, x2)
         y = x2 - mean
         rstd = _row_means(xp, y, y)
@@ -293,15 +344,18 @@ class LayerNorm(Op):
     def fast_backward(ctx, g):
         xp, rstd = ctx.xp, ctx.rstd
         x, w = ctx.saved_arrays
+        if xp is not np:
+            return ctx._cuda_backward(g, x, w)
         xhat = x.reshape(rstd.shape[0], -1) - ctx.mean
         xhat *= rstd
         g2 = g.reshape(xhat.shape)
         gw = gb = gx = None
         if ctx.needs(1):
             gw = (xp.einsum('ij,ij->j', g2, xhat) if xp is np and xhat.dtype in _EINSUM
-                  else (g2 * xhat).sum(axis=0)).reshape(w.shape)
+                  else (g2 * xhat).sum(axis=0))
+            gw = _shaped(gw, w.shape)
         if len(ctx.next_edges) == 3 and ctx.needs(2):
-            gb = g2.sum(axis=0).reshape(w.shape)
+            gb = _shaped(g2.sum(axis=0), w.shape)
         if ctx.needs(0):
             gx = g2 * w.reshape(-1)
             mean_dot = _row_means(xp, gx, xhat)
@@ -310,6 +364,19 @@ class LayerNorm(Op):
             gx *= rstd
             gx = gx.reshape(g.shape)
         return (gx, gw) if len(ctx.next_edges) == 2 else (gx, gw, gb)
+
+    def _cuda_backward(ctx, g, x, w):
+        """Three kernels of backend.cuda, and the weight's and bias's gradients as products
+        with a row of ones (``_column_sums``)."""
+        rows = ctx.rstd.shape[0]
+        g2 = g.reshape(rows, -1)
+        gx, gxhat = cuda_backend().layer_norm_grad(g2, x.reshape(rows, -1), w.reshape(-1),
+                                                   ctx.mean, ctx.rstd)
+        grads = (_shaped(gx, g.shape), _shaped(_column_sums(gxhat), w.shape)
+                 if ctx.needs(1) else None)
+        if len(ctx.next_edges) == 3:
+            grads += (_shaped(_column_sums(g2), w.shape) if ctx.needs(2) else None,)
+        return grads
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors

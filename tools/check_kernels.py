@@ -1,0 +1,142 @@
+"""Compile every CUDA kernel ember writes (``ember.backend.cuda``: ELEMENTWISE, REDUCTION) with
+NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers, ``-ftz=true``,
+the kernel body inside CuPy's ``CArray``/``CIndexer`` loop). It needs no GPU: a kernel that does
+not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
+through the CuPy stand-in, tests/fakecupy.py; this checks they are also valid CUDA.)
+
+Usage: make check-kernels   (makes .venv-nvrtc with cupy-cuda13x and NVRTC from the registry)
+       or: python tools/check_kernels.py, where CuPy and nvidia-cuda-nvrtc are installed.
+Prints one line per kernel and dtype; exits 1 if any fails to compile.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+
+from cupy.cuda import compiler  # noqa: E402
+
+from ember.backend import cuda  # noqa: E402
+
+ARCH = '90'   # the H100/H200's compute capability
+# with no device, CuPy cannot ask one for its architecture: name it
+compiler._get_arch_for_options_for_nvrtc = lambda arch=None: (f'-arch=compute_{ARCH}', 'ptx')
+
+CTYPES = {'float16': 'float16', 'bfloat16': 'bfloat16', 'float32': 'float',
+          'float64': 'double', 'int32': 'int', 'int64': 'long long', 'uint16': 'unsigned short',
+          'uint32': 'unsigned int', 'bool': 'bool'}
+FLOATS = ('float16', 'bfloat16', 'float32', 'float64')
+# the placeholder bindings ember uses, per kernel (S: the statistics' float32/float64)
+BINDINGS = {
+    'ember_adam': [dict(T=t) for t in FLOATS],
+    'ember_bf16': [{}],
+    'ember_gelu': [dict(T=t) for t in FLOATS],
+    'ember_gelu_grad': [dict(T=t) for t in FLOATS],
+    'ember_ln': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
+    'ember_ln_grad': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
+    'ember_mean': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
+    'ember_rstd': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
+    'ember_mean_gw': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
+    'ember_mean_gwx': [dict(T=t, S='float64' if t == 'float64' else 'float32')
+                       for t in FLOATS],
+}
+for _name in ('ember_softmax', 'ember_softmax_grad', 'ember_max_scores', 'ember_sum_exp',
+              'ember_sum_product'):   # attention computes in float32 or float64
+    BINDINGS[_name] = [dict(T='float32'), dict(T='float64')]
+
+
+def params(spec):
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(','))):
+        words = part.split()
+        out.append((words[0] == 'raw', words[-2], words[-1]))
+    return out
+
+
+def header(binding):
+    return ('#include <cupy/carray.cuh>\n#include <cupy/float16.cuh>\n'
+            '#include <cupy/bfloat16.cuh>\n'
+            + ''.join(f'typedef {CTYPES[d]} {t};\n' for t, d in binding.items())
+            + cuda.PREAMBLE)
+
+
+def ctype(t):
+    return CTYPES.get(t, t)
+
+
+def elementwise_source(name, binding):
+    ins, outs, body = cuda.ELEMENTWISE[name]
+    args, loads = [], []
+    for raw, t, n in params(ins) + params(outs):
+        is_out = (raw, t, n) in params(outs)
+        args.append(f'CArray<{ctype(t)}, 1> _raw_{n}')
+        if raw:
+            loads.append(f'CArray<{ctype(t)}, 1>& {n} = _raw_{n};')
+        else:
+            loads.append(f'{"" if is_out else "const "}{ctype(t)} &{n} = '
+                         f'_raw_{n}[_ind.get()];')
+    return (header(binding) + f'extern "C" __global__ void {name}({", ".join(args)}, '
+            'CIndexer<1> _ind) {\n  CUPY_FOR(i, _ind.size()) {\n    _ind.set(i);\n'
+            + ''.join(f'    {x}\n' for x in loads) + f'    {body};\n  }}\n}}\n')
+
+
+def reduction_source(name, binding):
+    ins, outs, map_expr, reduce_expr, post_map_expr, identity, reduce_type = \
+        cuda.REDUCTION[name]
+    (_, t_out, n_out), = params(outs)
+    args, loads = [], []
+    for raw, t, n in params(ins):
+        args.append(f'CArray<{ctype(t)}, 2> _raw_{n}')
+        loads.append(f'const {ctype(t)} {n} = _raw_{n}[_in_ind.get()];')
+    return (header(binding) + f'typedef {ctype(reduce_type or t_out)} _type_reduce;\n'
+            f'extern "C" __global__ void {name}({", ".join(args)}, '
+            f'CArray<{ctype(t_out)}, 1> _raw_{n_out}, CIndexer<2> _in_ind, '
+            'CIndexer<1> _out_ind) {\n'
+            '  CUPY_FOR(o, _out_ind.size()) {\n    _out_ind.set(o);\n'
+            f'    _type_reduce a = {identity};\n'
+            '    for (ptrdiff_t r = 0; r < _in_ind.size() / _out_ind.size(); ++r) {\n'
+            '      _in_ind.set(o * (_in_ind.size() / _out_ind.size()) + r);\n'
+            + ''.join(f'      {x}\n' for x in loads) +
+            f'      _type_reduce b = ({map_expr});\n      a = ({reduce_expr});\n    }}\n'
+            f'    {ctype(t_out)} &{n_out} = _raw_{n_out}[_out_ind.get()];\n'
+            f'    {post_map_expr};\n  }}\n}}\n')
+
+
+def main():
+    include = os.path.join(os.path.dirname(compiler.__file__), '..', '_core', 'include')
+    cccl = os.path.join(include, 'cupy', '_cccl')
+    options = ('-ftz=true', '--device-as-default-execution-space', f'-I{include}',
+               f'-I{cccl}/libcudacxx/include', f'-I{cccl}/thrust', f'-I{cccl}/cub',
+               '-std=c++17')
+    try:   # CUDA's own headers (cuda_fp16.h, cuda_bf16.h) from the nvidia-cuda-runtime wheel
+        import nvidia
+        for root in nvidia.__path__:
+            for sub in sorted(os.listdir(root)):
+                inc = os.path.join(root, sub, 'include')
+                if os.path.isdir(inc):
+                    options += (f'-I{inc}',)
+    except ImportError:
+        pass
+    names = list(cuda.ELEMENTWISE) + list(cuda.REDUCTION)
+    missing = [n for n in names if n not in BINDINGS]
+    failed = len(missing)
+    for n in missing:
+        print(f'FAIL  {n}: no dtypes listed for it in tools/check_kernels.py BINDINGS')
+    for name in names:
+        for binding in BINDINGS.get(name, ()):
+            source = (elementwise_source if name in cuda.ELEMENTWISE else
+                      reduction_source)(name, binding)
+            label = f'{name} {binding or ""}'
+            try:
+                compiler.compile_using_nvrtc(source, options=options, arch=ARCH)
+                print(f'ok    {label}')
+            except Exception as e:   # CompileException: the log says where
+                failed += 1
+                print(f'FAIL  {label}\n{e}\n{source}')
+    import cupy
+    print(f'{len(names)} kernels, {failed} failures (NVRTC, compute_{ARCH}, CuPy '
+          f'{cupy.__version__})')
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()
