@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory check-kernels
 
 check-kernels: $(NVRTC_STAMP)
-	$(NVRTC_PY) tools/check_kernels.py > .venv-nvrtc/check.log || { cat .venv-nvrtc/check.log; exit 1; }
+	$(NVRTC_PY) tools/check_kernels.py > .venv-nvrtc/check.log 2>&1 || { cat .venv-nvrtc/check.log; exit 1; }
 	@tail -n 1 .venv-nvrtc/check.log
 
 test-slow: $(STAMP)

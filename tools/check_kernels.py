@@ -22,12 +22,14 @@ ARCH = '90'   # the H100/H200's compute capability
 compiler._get_arch_for_options_for_nvrtc = lambda arch=None: (f'-arch=compute_{ARCH}', 'ptx')
 
 CTYPES = {'float16': 'float16', 'bfloat16': 'bfloat16', 'float32': 'float',
-          'float64': 'double', 'int32': 'int', 'int64': 'long long', 'uint16': 'unsigned short',
-          'uint32': 'unsigned int', 'bool': 'bool'}
+          'float64': 'double', 'int8': 'signed char', 'int16': 'short', 'int32': 'int',
+          'int64': 'long long', 'uint8': 'unsigned char', 'uint16': 'unsigned short',
+          'uint32': 'unsigned int', 'uint64': 'unsigned long long', 'bool': 'bool'}
 FLOATS = ('float16', 'bfloat16', 'float32', 'float64')
 # the placeholder bindings ember uses, per kernel (S: the statistics' float32/float64)
 BINDINGS = {
     'ember_adam': [dict(T=t) for t in FLOATS],
+    'ember_adam_multi': [dict(T=t) for t in FLOATS],
     'ember_bf16': [{}],
     'ember_gelu': [dict(T=t) for t in FLOATS],
     'ember_gelu_grad': [dict(T=t) for t in FLOATS],
@@ -39,6 +41,7 @@ BINDINGS = {
     'ember_mean_gwx': [dict(T=t, S='float64' if t == 'float64' else 'float32')
                        for t in FLOATS],
 }
+BINDINGS['ember_outside'] = [dict(T='int64'), dict(T='int32'), dict(T='uint8')]
 for _name in ('ember_softmax', 'ember_softmax_grad', 'ember_max_scores', 'ember_sum_exp',
               'ember_sum_product'):   # attention computes in float32 or float64
     BINDINGS[_name] = [dict(T='float32'), dict(T='float64')]

@@ -90,6 +90,23 @@ def host(arr):
     return arr.get()
 
 
+def outside(ids, high, skip=None):
+    """Whether any integer in ``ids`` lies outside ``[0, high)`` (``skip`` excepted), as a 0-d
+    bool array: two reductions on the CPU, one kernel on the GPU (the composite was five).
+
+    >>> bool(outside(np.array([0, 3, 2]), 3)), bool(outside(np.array([0, -100]), 3, skip=-100))
+    (True, False)
+    """
+    if type(ids) is np.ndarray:
+        bad = (ids < 0) | (ids >= high)
+        if skip is not None:
+            bad &= ids != skip
+        return np.asarray(bad.any())
+    from . import cuda
+    return cuda.kernel('ember_outside')(ids, high, 0 if skip is None else skip,
+                                        skip is not None)
+
+
 def check_later(bad, message):
     """``bad`` (a 0-d bool array) must be False, else ``IndexError(message())``: at once on
     the CPU, at the next sync on the GPU (``backend/cuda.py``)."""

@@ -99,17 +99,25 @@ def set_tf32(allow):
 # Arithmetic is in float32 for float16/bfloat16/float32 and in float64 for float64 (``A``).
 
 PREAMBLE = r"""
-template <typename T> struct ember_acc { typedef float type; };
+template <typename X> struct ember_acc { typedef float type; };
 template <> struct ember_acc<double> { typedef double type; };
+
+// Adam/AdamW on one element: m, v and p in place
+template <typename X>
+__device__ void ember_adam_one(X& p, const X g, X& m, X& v, const X b1, const X b2,
+                               const X step_size, const X bias2_sqrt, const X eps,
+                               const X decay) {
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g * g;
+    p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);
+}
 """
 
 ELEMENTWISE = {
     # Adam/AdamW on one parameter: m, v and p in place
     'ember_adam': (
         'T g, T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay', 'T p, T m, T v',
-        '''m = b1 * m + (1 - b1) * g;
-           v = b2 * v + (1 - b2) * g * g;
-           p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);'''),
+        'ember_adam_one(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay)'),
     # float32 -> bfloat16 bits, to nearest even on the bits (c10's round_to_nearest_even)
     'ember_bf16': (
         'float32 x', 'uint16 y',
@@ -182,7 +190,12 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
         'T s, T mask, T scale, T top', 'T m',
         'top == __int_as_float(0xff800000) ? (T)0 : exp(s * scale + mask - top)', 'a + b',
         'm = a', '0', None),
-    # ... and sum(w d w) for its backward
+    # an index check: any of the integers x outside [0, high), other than skip (if any)?
+    'ember_outside': (
+        'T x, int64 high, int64 skip, bool has_skip', 'bool bad',
+        '(x < 0 || x >= high) && !(has_skip && x == skip)', 'a || b', 'bad = a', 'false',
+        None),
+    # ... and sum(w d w) for attention's backward
     'ember_sum_product': ('T a_, T b_', 'T m', 'a_ * b_', 'a + b', 'm = a', '0', None),
 }
 
@@ -208,6 +221,44 @@ def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
     is a dozen launches a parameter):
     ``m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p = decay p - step_size m / (sqrt(v)/bias2_sqrt + eps)``."""
     kernel('ember_adam')(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v)
+
+
+SLOTS = 16   # parameters per launch of ember_adam_multi (4 arrays each: 64 kernel arguments)
+
+
+def _adam_multi():
+    """Adam/AdamW on up to ``SLOTS`` parameters in one kernel over their total length: the
+    thread of element ``i`` finds its parameter by the sizes ``n0, n1, ...`` and updates it
+    as ``ember_adam`` does."""
+    ins = ', '.join(f'raw T g{k}' for k in range(SLOTS)) + \
+        ', T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay, ' + \
+        ', '.join(f'int64 n{k}' for k in range(SLOTS))
+    outs = ', '.join(f'raw T p{k}, raw T m{k}, raw T v{k}' for k in range(SLOTS))
+    body = (f'const long long ns[{SLOTS}] = {{{", ".join(f"n{k}" for k in range(SLOTS))}}};\n'
+            'long long j = i; int t = 0;\n'
+            f'while (t < {SLOTS - 1} && j >= ns[t]) {{ j -= ns[t]; ++t; }}\n'
+            'switch (t) {\n' + ''.join(
+                f'case {k}: ember_adam_one(p{k}[j], g{k}[j], m{k}[j], v{k}[j], b1, b2, '
+                f'step_size, bias2_sqrt, eps, decay); break;\n' for k in range(SLOTS)) + '}')
+    return ins, outs, body
+
+
+ELEMENTWISE['ember_adam_multi'] = _adam_multi()
+
+
+def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
+    """``adam_step`` on many parameters, ``SLOTS`` to a kernel: ``arrays`` is a list of
+    1-D (p, g, m, v) of one dtype (CuPy compiles a kernel for each number of dimensions of
+    each argument: 1-D views keep that to one)."""
+    k = kernel('ember_adam_multi')
+    for s in range(0, len(arrays), SLOTS):
+        chunk = arrays[s:s + SLOTS]
+        sizes = [group[0].size for group in chunk]
+        chunk += [chunk[0]] * (SLOTS - len(chunk))     # unused slots: size 0
+        sizes += [0] * (SLOTS - len(sizes))
+        if sum(sizes):
+            k(*[g for _, g, _, _ in chunk], b1, b2, step_size, bias2_sqrt, eps, decay,
+              *sizes, *[a for p, _, m, v in chunk for a in (p, m, v)], size=sum(sizes))
 
 
 def to_bfloat16(x):

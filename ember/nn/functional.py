@@ -23,7 +23,7 @@ from .._tensor import Tensor, _wrap_dim, arange, get_xp
 from ..ops import fused as _fused
 from ..ops.elementwise import floating as _floating
 from ..autograd import is_grad_enabled, no_grad
-from ..backend import check_later, host
+from ..backend import check_later, host, outside
 from .. import amp as _amp
 
 _REDUCTIONS = ('none', 'mean', 'sum')
@@ -167,7 +167,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     n = weight.shape[0]
     if input.numel():
         ids = input.data
-        check_later((ids.min() < 0) | (ids.max() >= n), lambda: (
+        check_later(outside(ids, n), lambda: (
             f'embedding: index {input[(input < 0) | (input >= n)].tolist()[0]} out of range '
             f'for weight of shape {_shape(weight)}; valid indices are 0..{n - 1}'))
     if max_norm is not None:
@@ -546,9 +546,10 @@ def _check_targets(input, target, weight, ignore_index, fn):
     # all in range is two reductions on the CPU; the masks only when not (the GPU defers)
     plain = type(t) is np.ndarray and t.size and t.min() >= 0 and t.max() < c
     if not plain:
-        bad = ((t < 0) | (t >= c)) & (t != ignore_index)
-        check_later(bad.any(), lambda: (
-            f'{fn}: target {host(t[bad]).tolist()[0]} is out of bounds for {c} classes; '
+        def bad():
+            return ((t < 0) | (t >= c)) & (t != ignore_index)
+        check_later(outside(t, c, ignore_index), lambda: (
+            f'{fn}: target {host(t[bad()]).tolist()[0]} is out of bounds for {c} classes; '
             f'valid class indices are 0..{c - 1} (or ignore_index={ignore_index})'))
     if weight is not None and tuple(weight.shape) != (c,):
         raise RuntimeError(f'{fn}: expected weight of shape [{c}] (one per class), got '

@@ -35,16 +35,26 @@ class Adam(Optimizer):
             g = g + wd * p.data
         if not state:
             state['step'] = 0
-            state['exp_avg'] = g * 0
-            state['exp_avg_sq'] = g * 0
+            xp = namespace(p.data)   # (zeros_like: g * 0 is a NumPy scalar for a 0-d g,
+            state['exp_avg'] = xp.zeros_like(p.data)   # not updated in place; and NaN where
+            state['exp_avg_sq'] = xp.zeros_like(p.data)   # the first gradient is inf)
             if group['amsgrad']:
-                state['max_exp_avg_sq'] = g * 0
+                state['max_exp_avg_sq'] = xp.zeros_like(p.data)
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
         xp = namespace(g)
         if xp is not np and not group['amsgrad'] and p.data.dtype == g.dtype:
-            cuda_backend().adam_step(p.data, g, m, v, b1, b2, lr / (1 - b1 ** t),
-                                     math.sqrt(1 - b2 ** t), group['eps'], decay)
+            coef = (b1, b2, lr / (1 - b1 ** t), math.sqrt(1 - b2 ** t), group['eps'], decay)
+            if all(a.flags.c_contiguous for a in (p.data, g, m, v)):   # queued for finish()
+                flat = self.__dict__.setdefault('_flat', {}).get(id(p))
+                if flat is None or flat[0] is not p.data or flat[1] is not m \
+                        or flat[2] is not v:   # the 1-D views of p, m, v, made once
+                    flat = self._flat[id(p)] = (p.data, m, v, p.data.reshape(-1),
+                                                m.reshape(-1), v.reshape(-1))
+                self.__dict__.setdefault('_queued', []).append(
+                    (coef, (flat[3], g.reshape(-1), flat[4], flat[5])))
+            else:
+                cuda_backend().adam_step(p.data, g, m, v, *coef)
             return
         arrays = [p.data, g, m, v]
         if group['amsgrad']:
@@ -61,6 +71,20 @@ class Adam(Optimizer):
         else:
             _adam(xp, *arrays[:4], arrays[4] if len(arrays) > 4 else None, xp.empty_like(g),
                   *coef)
+
+
+    def finish(self):
+        """The queued GPU updates: parameters of one dtype and the same coefficients (one
+        group, one step count) go to ``backend.cuda.adam_steps`` together."""
+        queued = self.__dict__.pop('_queued', None)
+        if not queued:
+            return
+        batches = {}
+        for coef, arrays in queued:
+            batches.setdefault((coef, arrays[0].dtype), []).append(arrays)
+        cuda = cuda_backend()
+        for (coef, _), arrays in batches.items():
+            cuda.adam_steps(arrays, *coef)
 
 
 _BLOCK = 1 << 16   # elements of each array per block (5 arrays of 256 KiB: about L2's size)

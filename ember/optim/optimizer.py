@@ -59,10 +59,15 @@ class Optimizer:
                 state = self.state.setdefault(id(p), {})
                 self.update(p, p.grad.data, state, group)
                 p._version[0] += 1
+        self.finish()
         return loss
 
     def update(self, p, grad, state, group):
         raise NotImplementedError
+
+    def finish(self):
+        """Called at the end of ``step``: an optimizer that queued updates (to run many
+        parameters in one GPU kernel) runs them here."""
 
     def state_dict(self):
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups

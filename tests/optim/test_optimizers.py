@@ -104,6 +104,32 @@ def test_adam_on_large_parameters_matches_torch(kw):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
+def test_adam_on_many_parameters_matches_torch():
+    """More parameters than one GPU kernel takes (``backend.cuda.SLOTS``: the queued updates
+    go in several launches), in two groups with their own lr and weight decay, of two dtypes
+    and shapes from 0-d to 3-d and empty, one with no gradient (skipped), one transposed (not
+    contiguous: updated alone), over steps where a parameter joins late (its own step count)."""
+    rng = np.random.default_rng(3)
+    shapes = [(), (0,), (3,), (4, 5), (2, 3, 4)] * 8
+    arrays = [rng.standard_normal(s).astype(np.float32 if i % 3 else np.float64)
+              for i, s in enumerate(shapes)]
+    arrays[7] = rng.standard_normal((5, 4)).astype(np.float32).T
+    out = []
+    for m in (ember, torch):
+        ps = [(nn.Parameter if m is ember else torch.nn.Parameter)(on_device(a, m))
+              for a in arrays]
+        opt = m.optim.AdamW([{'params': ps[:23], 'lr': 0.02},
+                             {'params': ps[23:], 'weight_decay': 0.1}], lr=0.01)
+        for step in range(3):
+            opt.zero_grad()
+            used = [w for i, w in enumerate(ps) if i != 5 and (i != 11 or step > 0)]
+            sum(((w - 0.5) ** 2 * (w.abs() + step)).sum() for w in used).backward()
+            opt.step()
+        out.append([host(w) for w in ps])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize('name,kw', [('RMSprop', dict(lr=0.01, momentum=0.9, centered=True)),
                                      ('Adagrad', dict(lr=0.1, lr_decay=0.01)),
                                      ('Adadelta', dict(lr=1.0, weight_decay=0.01)),
