@@ -92,16 +92,16 @@ def host(arr):
 
 def outside(ids, high, skip=None):
     """Whether any integer in ``ids`` lies outside ``[0, high)`` (``skip`` excepted), as a 0-d
-    bool array: two reductions on the CPU, one kernel on the GPU (the composite was five).
+    bool array: two reductions on the CPU (without ``skip``), one kernel on the GPU (the
+    composite was five launches).
 
     >>> bool(outside(np.array([0, 3, 2]), 3)), bool(outside(np.array([0, -100]), 3, skip=-100))
     (True, False)
     """
     if type(ids) is np.ndarray:
-        bad = (ids < 0) | (ids >= high)
-        if skip is not None:
-            bad &= ids != skip
-        return np.asarray(bad.any())
+        if skip is None:
+            return np.asarray(ids.size > 0 and (ids.min() < 0 or ids.max() >= high))
+        return np.asarray((((ids < 0) | (ids >= high)) & (ids != skip)).any())
     from . import cuda
     return cuda.kernel('ember_outside')(ids, high, 0 if skip is None else skip,
                                         skip is not None)

@@ -30,7 +30,7 @@ def astype(xp, x, dtype):
     if x.dtype == np.float64:
         return _bfloat16_bits(xp, x).view(dtype)
     from ..backend import cuda   # float32 (and exactly widened float16): one kernel
-    return cuda.to_bfloat16(x.astype(np.float32, copy=False))
+    return cuda.to_bfloat16(x if x.dtype == np.float32 else x.astype(np.float32))
 
 
 class Cast(Op):
