@@ -50,7 +50,7 @@ for part in $parts; do
           echo "bench bf16 exit $?"
         } > "$out/bench_cuda.txt" 2>&1 ;;
     profile)
-        { timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_microbench.py
+        { timeout "${MICROBENCH_TIMEOUT:-120}" $py tools/gpu_microbench.py
           timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W5 10
           timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W9 5
         } > "$out/profile.txt" 2>&1 ;;

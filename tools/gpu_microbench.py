@@ -1,6 +1,7 @@
 """Host microseconds per CuPy call for the calls an ember GPT step makes most (sum, mean,
 matmul, elementwise), at W5's and W9's sizes, with CuPy's reduction accelerators as set and
-with none. The GPU runs asynchronously: a call's host time is what it costs the step when the
+with none; then what one launch costs by each of CuPy's doors, and ember's own kernels
+against the composites they replaced (``launches``). The GPU runs asynchronously: a call's host time is what it costs the step when the
 host, not the GPU, is the bottleneck (as ember's profile on the H200 showed).
 
 Usage: python tools/gpu_microbench.py   (on a GPU machine)
@@ -62,5 +63,107 @@ def main():
                 _accelerator.set_routine_accelerators(saved[1])
 
 
+def launches():
+    """Host and GPU microseconds of one launch by each of CuPy's doors (a ufunc, an
+    ElementwiseKernel, a RawKernel, cupy.matmul and cuBLAS called directly), and of ember's
+    own kernels against the composites they replaced, at W9's sizes: the numbers for
+    choosing the next step (fewer or cheaper launches)."""
+    import numpy as np
+    from ember.backend import cuda
+    x = cp.random.rand(32 * 256, 512, dtype=cp.float32)
+    w = cp.random.rand(512, 512, dtype=cp.float32)
+    n = x.size
+    square = cp.ElementwiseKernel('T x', 'T y', 'y = x * x', 'bench_square')
+    raw = cp.RawKernel(r'''extern "C" __global__ void bench_square_raw(const float* x,
+        float* y, long long n) { long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+        if (i < n) y[i] = x[i] * x[i]; }''', 'bench_square_raw')
+    out = cp.empty_like(x)
+    rows = (x.shape[0], 1)
+
+    def row_mean():
+        return cuda.kernel('ember_mean')(x, out=cp.empty(rows, cp.float32), axis=1,
+                                         keepdims=True)
+    calls = {
+        'ufunc x * x': lambda: x * x,
+        'ElementwiseKernel x * x': lambda: square(x),
+        'RawKernel x * x (out given)': lambda: raw(((n + 255) // 256,), (256,),
+                                                  (x, out, np.int64(n))),
+        'ReductionKernel row mean': row_mean,
+        'cupy.matmul (8192,512)@(512,512)': lambda: cp.matmul(x, w),
+    }
+    try:
+        from cupy_backends.cuda.libs import cublas
+        handle = cp.cuda.device.get_cublas_handle()
+        one, zero = np.ones((), np.float32), np.zeros((), np.float32)
+        c = cp.empty((x.shape[0], w.shape[1]), cp.float32)
+
+        def sgemm():   # row-major c = x @ w as column-major c^T = w^T x^T
+            cublas.sgemm(handle, 0, 0, w.shape[1], x.shape[0], x.shape[1],
+                         one.ctypes.data, w.data.ptr, w.shape[1], x.data.ptr, x.shape[1],
+                         zero.ctypes.data, c.data.ptr, w.shape[1])
+        sgemm()
+        diff = float(cp.abs(c - x @ w).max())
+        print(f'cublas.sgemm direct: max difference from cupy.matmul {diff:.2e}')
+        calls['cublas.sgemm direct (out given)'] = sgemm
+    except Exception as e:   # noqa: BLE001  (report, go on)
+        print(f'cublas.sgemm direct: FAIL {type(e).__name__}: {e}')
+    g = cp.random.rand(*x.shape, dtype=cp.float32)
+    wt, b = cp.random.rand(512, dtype=cp.float32), cp.random.rand(512, dtype=cp.float32)
+
+    def ln_composite():
+        mean = x.mean(axis=1, keepdims=True)
+        y = x - mean
+        rstd = (y * y).mean(axis=1, keepdims=True)
+        rstd += 1e-5
+        cp.sqrt(rstd, out=rstd)
+        cp.reciprocal(rstd, out=rstd)
+        y *= rstd
+        y *= wt
+        y += b
+        return y
+    s = cp.random.rand(32, 8, 256, 256, dtype=cp.float32)
+    mask = cp.triu(cp.full((256, 256), -cp.inf, cp.float32), 1)
+
+    def softmax_composite():
+        t = s * 0.125
+        t += mask
+        t -= t.max(axis=-1, keepdims=True)
+        cp.exp(t, out=t)
+        t /= t.sum(axis=-1, keepdims=True)
+        return t
+    calls.update({
+        'layer norm, composite (10 launches)': ln_composite,
+        'layer norm, ember kernels (3)': lambda: cuda.layer_norm(x, wt, b, 1e-5),
+        'layer norm backward, ember kernels (3)': lambda: cuda.layer_norm_grad(
+            g, x, wt, *cuda.layer_norm(x, wt, b, 1e-5)[1:]),
+        'attention softmax, composite (7)': softmax_composite,
+        'attention softmax, ember kernels (3)': lambda: cuda.softmax_scores(
+            s.copy(), mask, 0.125),
+    })
+    params = [cp.random.rand(*shape, dtype=cp.float32) for shape in
+              [(1536, 512), (1536,), (512, 512), (512,), (2048, 512), (2048,), (512, 2048),
+               (512,), (512,), (512,), (512,), (512,)] * 6]
+    state = [(p, cp.random.rand(*p.shape, dtype=cp.float32), cp.zeros_like(p),
+              cp.zeros_like(p)) for p in params]
+    flat = [tuple(a.reshape(-1) for a in group) for group in state]
+    coef = (0.9, 0.999, 1e-3, 0.5, 1e-8, 0.99)
+
+    def adam_each():
+        for p, g_, m, v in state:
+            cuda.adam_step(p, g_, m, v, *coef)
+    calls.update({
+        f'Adam, one kernel a parameter ({len(params)} launches)': adam_each,
+        f'Adam, ember_adam_multi ({-(-len(params) // cuda.SLOTS)} launches)':
+            lambda: cuda.adam_steps(flat, *coef),
+    })
+    for k, fn in calls.items():
+        try:
+            h, wl = host_us(fn, 20 if 'Adam' in k or 'softmax' in k else 200)
+            print(f'W9 launch  {k:44s} host {h:8.1f} us   with GPU {wl:8.1f} us')
+        except Exception as e:   # noqa: BLE001
+            print(f'W9 launch  {k:44s} FAIL {type(e).__name__}: {str(e)[:150]}')
+
+
 if __name__ == '__main__':
     main()
+    launches()
