@@ -304,7 +304,7 @@ class Tensor:
         if dev is not None:
             dev = Device(dev)
             if dev != self.device:
-                out = _move(out, dev)
+                out = _move(out, dev, kwargs.get('non_blocking', False))
         if kwargs.get('copy') and out is self:
             out = self.clone()
         return out
@@ -352,9 +352,43 @@ class Tensor:
     def cpu(self):
         return self.to(CPU)
 
-    def cuda(self, device=None):
+    def cuda(self, device=None, non_blocking=False):
         return self.to(Device('cuda', device if isinstance(device, int) else None)
-                       if not isinstance(device, (str, Device)) else device)
+                       if not isinstance(device, (str, Device)) else device,
+                       non_blocking=non_blocking)
+
+    def pin_memory(self):
+        """A copy in page-locked (pinned) host memory, as torch's: ``.to('cuda',
+        non_blocking=True)`` from it queues the copy and returns at once (from ordinary memory
+        the host waits for it). Needs CUDA; a tensor already pinned is returned as it is.
+
+        >>> x = ember.ones(3)
+        >>> y = x.pin_memory() if ember.cuda.is_available() else x
+        >>> y.to('cuda' if ember.cuda.is_available() else 'cpu', non_blocking=True).tolist()
+        [1.0, 1.0, 1.0]
+        """
+        if self.device.type != 'cpu':
+            raise RuntimeError(f'pin_memory: only CPU tensors can be pinned, this one is on '
+                               f'{self.device}')
+        if self.is_pinned():
+            return self
+        from .backend import cuda
+        if not cuda.is_available():
+            raise RuntimeError('pin_memory: pinned host memory needs CUDA (CuPy and a GPU), '
+                               'and none is available')
+        from .ops.convert import Pin
+        return Pin.apply(self)
+
+    def is_pinned(self):
+        """Whether the tensor's memory is pinned host memory (``pin_memory``).
+
+        >>> ember.ones(2).is_pinned()
+        False
+        """
+        if self.device.type != 'cpu':
+            return False
+        from .backend import cuda
+        return cuda.xp is not None and cuda.is_pinned(self.data)
 
     def detach(self):
         """A tensor sharing this one's data (and version counter) with no history.
@@ -609,9 +643,9 @@ def _cast(t, dt):
     return Cast.apply(t, dtype=dt)
 
 
-def _move(t, dev):
+def _move(t, dev, non_blocking=False):
     from .ops.convert import Move
-    return Move.apply(t, device=dev)
+    return Move.apply(t, device=dev, non_blocking=non_blocking)
 
 
 def _repr(t):

@@ -117,7 +117,9 @@ class ndarray:
     def get(self, stream=None, order='C', out=None):
         return np.array(self._a, order=order)
 
-    def set(self, arr):
+    def set(self, arr, stream=None):
+        if type(arr) is not np.ndarray:
+            raise TypeError(f'fake CuPy: set() takes a NumPy array, got {type(arr)}')
         self._a[...] = arr
 
     def __getattr__(self, name):
@@ -518,10 +520,23 @@ def get_array_module(*arrays):
     return sys.modules[__name__]
 
 
+class PinnedMemoryPointer(bytearray):
+    """Host memory as ``cupyx.empty_pinned`` gives it (here ordinary memory, so marked)."""
+
+
+def _empty_pinned(shape, dtype=float, order='C'):
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    dtype = np.dtype(dtype)
+    mem = PinnedMemoryPointer(max(1, int(np.prod(shape)) * dtype.itemsize))
+    return np.ndarray(shape, dtype=dtype, buffer=mem, order=order)
+
+
 _runtime = types.SimpleNamespace(getDeviceCount=lambda: 1)
 cuda = types.SimpleNamespace(Device=_Device, runtime=_runtime,
                              get_device_id=lambda: 0,
-                             Stream=types.SimpleNamespace(null=None))
+                             Stream=types.SimpleNamespace(null=None),
+                             PinnedMemoryPointer=PinnedMemoryPointer,
+                             get_current_stream=lambda: None)
 _numpy_ns = _namespace(np, 'cupy')
 random = _namespace(np.random, 'cupy.random')
 linalg = _namespace(np.linalg, 'cupy.linalg')
@@ -555,4 +570,5 @@ def install():
     scipy.special = special
     cupyx = types.ModuleType('cupyx')
     cupyx.scipy, cupyx.scatter_add = scipy, _scatter_add
+    cupyx.empty_pinned = _empty_pinned
     sys.modules.update({'cupyx': cupyx, 'cupyx.scipy': scipy, 'cupyx.scipy.special': special})

@@ -1,4 +1,4 @@
-"""Checkpoints and DLPack across devices. On a GPU, tools/gpu_check.sh runs this file; `make
+"""Checkpoints, DLPack and pinned host memory across devices. On a GPU, tools/gpu_check.sh runs this file; `make
 test` runs it on CuPy's CPU stand-in (tests/fakecupy.py) in its second pass; on a plain CPU
 run there is no 'cuda' device and it is skipped. The exchange with PyTorch's CUDA tensors
 needs a real device."""
@@ -65,3 +65,31 @@ def test_dlpack_shares_memory_with_torch_cuda():
     assert back.is_cuda
     back[0, 0] = -5.0
     assert e[0, 0].item() == -5.0
+
+
+def test_pinned_memory_and_non_blocking_copies():
+    x = ember.arange(6.0).reshape(2, 3)
+    p = x.pin_memory()
+    assert p.is_pinned() and not x.is_pinned() and p.device.type == 'cpu'
+    assert p.pin_memory() is p and p[1:].is_pinned()   # a view of pinned memory is pinned
+    assert p.dtype == x.dtype and p.tolist() == x.tolist()
+    for t in (p, x):   # from pinned memory the copy is queued; from the rest it is waited for
+        for moved in (t.to('cuda', non_blocking=True), t.cuda(non_blocking=True)):
+            assert moved.device.type == 'cuda' and moved.cpu().tolist() == x.tolist()
+    w = ember.ones(3, requires_grad=True)   # the gradient passes through pin_memory
+    (w.pin_memory().cuda(non_blocking=True) * 2).sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(RuntimeError, match='pin_memory: only CPU tensors'):
+        ember.ones(2, device='cuda').pin_memory()
+
+
+def test_data_loader_pins_its_batches():
+    ds = ember.data.TensorDataset(ember.arange(10.0), ember.arange(10))
+    loader = ember.data.DataLoader(ds, batch_size=4, pin_memory=True)
+    batches = list(loader)
+    assert len(loader) == 3 and [len(x) for x, _ in batches] == [4, 4, 2]
+    assert all(x.is_pinned() and y.is_pinned() for x, y in batches)
+    assert batches[1][0].tolist() == [4.0, 5.0, 6.0, 7.0]
+    as_dict = ember.data.DataLoader(ds, batch_size=5, pin_memory=True,
+                                    collate_fn=lambda b: {'x': ember.stack([x for x, _ in b])})
+    assert all(b['x'].is_pinned() for b in as_dict)

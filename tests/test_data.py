@@ -434,3 +434,15 @@ def test_dead_worker_and_timeout_raise_instead_of_hanging():
         list(DataLoader(Dies(), num_workers=2))
     with pytest.raises(RuntimeError, match='timed out after 0.2 seconds'):
         list(DataLoader(Slow(), num_workers=1, timeout=0.2))
+
+
+@pytest.mark.skipif(ember.cuda.is_available(), reason='the behaviour without CUDA')
+def test_pin_memory_without_cuda():
+    x = ember.ones(2)
+    assert not x.is_pinned()
+    with pytest.raises(RuntimeError, match='pin_memory: pinned host memory needs CUDA'):
+        x.pin_memory()
+    ds = ember.data.TensorDataset(ember.arange(4.0))
+    with pytest.warns(UserWarning, match="'pin_memory' is set but no CUDA device"):
+        batches = list(ember.data.DataLoader(ds, batch_size=2, pin_memory=True))
+    assert [b.tolist() for (b,) in batches] == [[0.0, 1.0], [2.0, 3.0]]

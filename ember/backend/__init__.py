@@ -73,12 +73,13 @@ def array_device(arr):
     return device('cuda', arr.device.id)
 
 
-def to_device(arr, dev):
-    """Copy an array to a device (no copy when it is there already)."""
+def to_device(arr, dev, non_blocking=False):
+    """Copy an array to a device (no copy when it is there already); ``non_blocking``: from
+    pinned host memory to a GPU, without waiting for the copy."""
     if dev.type == 'cpu':
         return arr if type(arr) is np.ndarray else host(arr)
     cuda = cuda_backend()
-    return cuda.to_device(arr, dev.index or 0)
+    return cuda.to_device(arr, dev.index or 0, non_blocking)
 
 
 def host(arr):

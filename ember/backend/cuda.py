@@ -1,4 +1,6 @@
 """The CUDA backend: arrays are CuPy arrays. CuPy is optional (``pip install ember[gpu]``)."""
+import numpy as np
+
 try:
     import cupy as xp
 except ImportError:  # ember runs without CuPy; device='cuda' then raises a clear error
@@ -29,9 +31,34 @@ def require():
         raise RuntimeError("device 'cuda': CuPy is installed but no CUDA device is visible")
 
 
-def to_device(arr, index):
+def to_device(arr, index, non_blocking=False):
+    """``arr`` (a NumPy array) on GPU ``index``. From pinned memory with ``non_blocking`` the
+    copy is queued on the current stream and the host goes on; otherwise it waits."""
     with xp.cuda.Device(index):
+        if non_blocking and type(arr) is not xp.ndarray and is_pinned(arr):
+            out = xp.empty(arr.shape, arr.dtype)
+            out.set(np.ascontiguousarray(arr), stream=xp.cuda.get_current_stream())
+            return out
         return xp.asarray(arr)
+
+
+def pinned(arr):
+    """A copy of the NumPy array ``arr`` in page-locked (pinned) host memory, which the GPU
+    reads by DMA: copies from it can run while the host goes on."""
+    import cupyx
+    out = cupyx.empty_pinned(arr.shape, arr.dtype)
+    out[...] = arr
+    return out
+
+
+def is_pinned(arr):
+    """Whether the NumPy array ``arr`` lies in pinned memory (CuPy's, as ``pinned`` makes)."""
+    base = arr
+    while base is not None:
+        if isinstance(base, xp.cuda.PinnedMemoryPointer):
+            return True
+        base = getattr(base, 'base', None)
+    return False
 
 
 def synchronize():

@@ -49,14 +49,25 @@ class Cast(Op):
 
 
 class Move(Op):
-    def forward(ctx, x, device):
+    def forward(ctx, x, device, non_blocking=False):
         ctx.src = array_device(x)
-        return to_device(x, device)
+        return to_device(x, device, non_blocking)
 
     def backward(ctx, g):
         return g.to(ctx.src)
 
     @classmethod
-    def apply(cls, x, device):   # the output lives elsewhere: no same-device check here
-        ctx = cls.__new__(cls)
-        return _record(ctx, [x], ctx.forward(x.data, device))
+    def apply(cls, x, device, non_blocking=False):   # the output lives elsewhere: no
+        ctx = cls.__new__(cls)                         # same-device check here
+        return _record(ctx, [x], ctx.forward(x.data, device, non_blocking))
+
+
+class Pin(Op):
+    """A CPU tensor's copy in pinned host memory (``Tensor.pin_memory``); the gradient
+    passes through."""
+    def forward(ctx, x):
+        from ..backend import cuda_backend
+        return cuda_backend().pinned(x)
+
+    def backward(ctx, g):
+        return g

@@ -560,6 +560,35 @@ class _SingleProcessIter:
         return self._fetcher.fetch(next(self._index_iter))
 
 
+class _Pinned:
+    """A DataLoader iterator whose batches' tensors are moved to pinned memory."""
+
+    def __init__(self, it):
+        self.it = it
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return _pin(next(self.it))
+
+    def __len__(self):
+        return len(self.it)
+
+
+def _pin(batch):
+    """``batch`` with every tensor in it pinned (tuples, lists, dicts and named tuples kept)."""
+    if isinstance(batch, Tensor):
+        return batch.pin_memory()
+    if isinstance(batch, dict):
+        return type(batch)({k: _pin(v) for k, v in batch.items()})
+    if isinstance(batch, tuple) and hasattr(batch, '_fields'):
+        return type(batch)(*[_pin(v) for v in batch])
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_pin(v) for v in batch)
+    return batch
+
+
 class DataLoader:
     """Batches from a dataset, like ``torch.utils.data.DataLoader``.
 
@@ -574,9 +603,11 @@ class DataLoader:
     seed drawn from ``generator`` (or ember's default generator) each epoch plus its worker
     id, then calls ``worker_init_fn(worker_id)``; ``get_worker_info()`` tells a worker who it
     is. Datasets reach workers by fork, so with a ``multiprocessing_context`` other than
-    ``'fork'`` they must be picklable (ember tensors are not). ``pin_memory`` and
-    ``persistent_workers`` are accepted for compatibility and do nothing: workers start afresh
-    each epoch.
+    ``'fork'`` they must be picklable (ember tensors are not). ``pin_memory=True`` hands out
+    batches whose tensors are in pinned host memory (``Tensor.pin_memory``; copied in the main
+    process as they are handed out), so that ``.to('cuda', non_blocking=True)`` does not wait;
+    without CUDA it warns and does nothing. ``persistent_workers`` is accepted for
+    compatibility and does nothing: workers start afresh each epoch.
 
     >>> ds = ember.data.TensorDataset(ember.arange(10.0), ember.arange(10))
     >>> g = ember.Generator().manual_seed(0)
@@ -642,9 +673,17 @@ class DataLoader:
 
     def __iter__(self):
         if self.num_workers == 0:
-            return _SingleProcessIter(self)
-        from ._workers import MultiProcessIter
-        return MultiProcessIter(self)
+            it = _SingleProcessIter(self)
+        else:
+            from ._workers import MultiProcessIter
+            it = MultiProcessIter(self)
+        if self.pin_memory:
+            from .. import cuda
+            if cuda.is_available():
+                return _Pinned(it)
+            warnings.warn("DataLoader: 'pin_memory' is set but no CUDA device is visible, so "
+                          "pinned memory is not used")
+        return it
 
     def __len__(self):
         if self._iterable:
