@@ -509,7 +509,10 @@ def _fit(g, shape, dtype, node):
                                f'match its input of shape {tuple(shape)}')
         g = g.sum_to_size(shape)
     if g.data.dtype != dtype:   # dtype: the input's NumPy/CuPy dtype
-        g = g.to(_tensor.from_np(dtype))
+        if _State.grad_enabled:   # create_graph: a cast op, differentiable
+            return g.to(_tensor.from_np(dtype))
+        from .ops.convert import astype
+        return Tensor._make(astype(namespace(g.data), g.data, dtype))
     return g
 
 

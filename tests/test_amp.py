@@ -241,6 +241,26 @@ def test_mlp_loss_and_grads_match_torch():
         assert_bf16_close(ep.grad, tp.grad, f'grad of {name}')
 
 
+def test_mixed_precision_add_gradients_match_torch():
+    """float32 + bfloat16 (and float16), as autocast's residual connections add: one kernel in
+    ember, no cast op; the gradients come back in each input's dtype, also to second order."""
+    for low in ('bfloat16', 'float16'):
+        out = {}
+        for m in (ember, torch):
+            mk = _maker(m, seed=5)
+            x, y = mk(3, 4), mk(4, dtype=low)
+            x.requires_grad_()
+            y.requires_grad_()
+            z = x + y
+            w = y + x
+            assert _dt(z) == _dt(w) == 'float32'
+            gx, gy = m.autograd.grad((z * z).sum() + w.sum(), (x, y), create_graph=True)
+            out[m.__name__] = (z, gx, gy) + m.autograd.grad((gx * gy).sum(), (x, y))
+        for i, (e, t) in enumerate(zip(out['ember'], out['torch'])):
+            assert _dt(e) == _dt(t), (low, i)
+            assert_bf16_close(e, t, f'{low} result {i}')
+
+
 def test_linear_second_order_under_autocast_matches_torch():
     """A gradient of a gradient through an autocast linear (whose casts ``Linear`` makes
     inside, float32 input, weight and bias, and a bfloat16 input)."""

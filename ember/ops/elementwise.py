@@ -270,8 +270,14 @@ def add(a, b, alpha=1):
         return Shifted.apply(a, c=b)
     if _number_and_float(b, a):
         return Shifted.apply(b, c=a)
-    a, b = operands(a, b)
-    return Add.apply(a, b)
+    if type(a) in TENSOR_TYPES and type(b) in TENSOR_TYPES and a.ndim and b.ndim and \
+            {a.dtype.name, b.dtype.name} in _HALF_AND_SINGLE:
+        return Add.apply(a, b)   # float32 + bfloat16 (autocast's residuals): the array library
+    a, b = operands(a, b)        # promotes as torch does (neither is 0-d) in its one kernel,
+    return Add.apply(a, b)       # with no cast op in front
+
+
+_HALF_AND_SINGLE = ({'float32', 'bfloat16'}, {'float32', 'float16'})
 
 
 @method('sub', '__sub__')
