@@ -19,6 +19,8 @@ __all__ = ['reshape', 'permute', 'transpose', 'swapaxes', 'swapdims', 'unsqueeze
 def _shape_arg(args, op):
     shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list, Size)) \
         else tuple(args)
+    if all(type(s) is int for s in shape):   # the common case, checked at once
+        return shape
     for s in shape:
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
             raise TypeError(f'{op}: shape must be integers, got {shape!r}')
