@@ -111,8 +111,8 @@ class ndarray:
         return _Device(0)
 
     @property
-    def data(self):
-        return self._a.ctypes.data
+    def data(self):   # CuPy's MemoryPointer: its .ptr is the address
+        return types.SimpleNamespace(ptr=self._a.ctypes.data)
 
     def get(self, stream=None, order='C', out=None):
         return np.array(self._a, order=order)
@@ -531,12 +531,53 @@ def _empty_pinned(shape, dtype=float, order='C'):
     return np.ndarray(shape, dtype=dtype, buffer=mem, order=order)
 
 
+# cuBLAS's gemmEx as CuPy binds it (cupy_backends.cuda.libs.cublas): column-major matrices at
+# raw addresses, alpha and beta read from host memory, leading dimensions checked as cuBLAS does
+_CUDA_TYPES = {0: 'float32', 1: 'float64', 2: 'float16', 14: 'bfloat16'}
+
+
+def _at(ptr, dtype, rows, cols, ld):
+    """The column-major (rows, cols) matrix with leading dimension ``ld`` at address ``ptr``."""
+    import ctypes
+    count = ld * (cols - 1) + rows
+    flat = np.frombuffer((ctypes.c_char * (count * dtype.itemsize)).from_address(ptr), dtype,
+                         count)
+    return np.lib.stride_tricks.as_strided(flat, (rows, cols),
+                                           (dtype.itemsize, ld * dtype.itemsize))
+
+
+def _gemm_ex(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C,
+             Ctype, ldc, computeType, algo):
+    import ctypes
+    dt = np.dtype(_CUDA_TYPES[Atype]) if _CUDA_TYPES[Atype] != 'bfloat16' else \
+        np.dtype(__import__('ml_dtypes').bfloat16)
+    if not (Atype == Btype == Ctype) or computeType not in (68, 70, 77) or \
+            (computeType == 70) != (Atype == 1):
+        raise ValueError('CUBLAS_STATUS_NOT_SUPPORTED (fake cuBLAS)')
+    rows_a, cols_a = (m, k) if transa == 0 else (k, m)
+    rows_b, cols_b = (k, n) if transb == 0 else (n, k)
+    if min(m, n, k) < 0 or lda < max(1, rows_a) or ldb < max(1, rows_b) or ldc < max(1, m):
+        raise ValueError('CUBLAS_STATUS_INVALID_VALUE (fake cuBLAS)')
+    scalar = ctypes.c_double if computeType == 70 else ctypes.c_float
+    al, be = scalar.from_address(alpha).value, scalar.from_address(beta).value
+    a = _at(A, dt, rows_a, cols_a, lda).astype(np.float64)
+    b = _at(B, dt, rows_b, cols_b, ldb).astype(np.float64)
+    c = _at(C, dt, m, n, ldc)
+    c[...] = (al * ((a if transa == 0 else a.T) @ (b if transb == 0 else b.T))
+              + (be * c.astype(np.float64) if be else 0)).astype(dt)
+
+
+cublas = types.ModuleType('cupy_backends.cuda.libs.cublas')
+cublas.gemmEx = _gemm_ex
+cublas.setStream = lambda handle, stream: None
+
 _runtime = types.SimpleNamespace(getDeviceCount=lambda: 1)
 cuda = types.SimpleNamespace(Device=_Device, runtime=_runtime,
                              get_device_id=lambda: 0,
                              Stream=types.SimpleNamespace(null=None),
                              PinnedMemoryPointer=PinnedMemoryPointer,
-                             get_current_stream=lambda: None)
+                             get_current_stream=lambda: types.SimpleNamespace(ptr=0),
+                             device=types.SimpleNamespace(get_cublas_handle=lambda: 1))
 _numpy_ns = _namespace(np, 'cupy')
 random = _namespace(np.random, 'cupy.random')
 linalg = _namespace(np.linalg, 'cupy.linalg')
@@ -572,3 +613,9 @@ def install():
     cupyx.scipy, cupyx.scatter_add = scipy, _scatter_add
     cupyx.empty_pinned = _empty_pinned
     sys.modules.update({'cupyx': cupyx, 'cupyx.scipy': scipy, 'cupyx.scipy.special': special})
+    libs = types.ModuleType('cupy_backends.cuda.libs')
+    libs.cublas = cublas
+    sys.modules.update({'cupy_backends': types.ModuleType('cupy_backends'),
+                        'cupy_backends.cuda': types.ModuleType('cupy_backends.cuda'),
+                        'cupy_backends.cuda.libs': libs,
+                        'cupy_backends.cuda.libs.cublas': cublas})

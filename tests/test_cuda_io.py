@@ -93,3 +93,30 @@ def test_data_loader_pins_its_batches():
     as_dict = ember.data.DataLoader(ds, batch_size=5, pin_memory=True,
                                     collate_fn=lambda b: {'x': ember.stack([x for x, _ in b])})
     assert all(b['x'].is_pinned() for b in as_dict)
+
+
+def test_products_through_cublas_directly_match_for_every_layout():
+    """2-D products go to cuBLAS's gemmEx directly (backend.cuda.gemm); each dtype and layout
+    (either operand transposed) against NumPy, and none fell back to cupy.matmul."""
+    import warnings
+    from ember.backend import cuda
+    rng = np.random.default_rng(0)
+    dtypes = [np.float32, np.float64, np.float16]
+    if ember._dtype.bfloat16 is not None:   # (with ml_dtypes)
+        dtypes.append(ember._dtype.bfloat16.np)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')   # a disagreement or a failed call warns
+        for dt in dtypes:
+            for ta in (False, True):
+                for tb in (False, True):
+                    for m, k, n in ((5, 3, 4), (1, 7, 2), (6, 1, 3), (4, 4, 1)):
+                        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dt)
+                        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dt)
+                        ea, eb = (ember.tensor(x, device='cuda') for x in (a, b))
+                        got = (ea.mT if ta else ea) @ (eb.mT if tb else eb)
+                        want = (a.T if ta else a).astype(np.float64) @ \
+                            (b.T if tb else b).astype(np.float64)
+                        tol = 0.05 if np.dtype(dt).itemsize == 2 else 1e-5
+                        np.testing.assert_allclose(got.double().cpu().numpy(), want,
+                                                   rtol=tol, atol=tol)
+    assert cuda._direct[0] and cuda._checked and all(cuda._checked.values())

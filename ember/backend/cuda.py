@@ -111,10 +111,91 @@ def reset_peak():
 
 
 def set_tf32(allow):
-    """float32 matmuls on the tensor cores in TF32 (CuPy's compute type for float32)."""
+    """float32 matmuls on the tensor cores in TF32 (CuPy's compute type for float32, and
+    ``gemm``'s)."""
     from cupy._core import _routines_linalg as linalg
     linalg.set_compute_type(xp.float32, linalg.COMPUTE_TYPE_TF32 if allow
                             else linalg.COMPUTE_TYPE_DEFAULT)
+    _tf32[0] = bool(allow)
+
+
+# ---------------------------------------------------------------- GEMM through cuBLAS directly
+# cupy.matmul costs 23-27 us of host time a call on the H200 machine (W9 makes 111 products
+# a step); cuBLAS's gemmEx called directly skips its dispatch. Each (dtype, layout) is checked
+# once against cupy.matmul on its first call, and the direct path is dropped (with a warning)
+# where the two disagree or the call fails.
+
+_tf32 = [False]
+_CUDA_TYPE = {'float32': 0, 'float64': 1, 'float16': 2, 'bfloat16': 14}   # cudaDataType
+_COMPUTE_32F, _COMPUTE_32F_TF32, _COMPUTE_64F, _GEMM_DEFAULT = 68, 77, 70, -1   # cublas_api.h
+_SCALARS = {n: (np.ones((), n), np.zeros((), n)) for n in (np.float32, np.float64)}
+_checked = {}   # (dtype name, op a, op b) -> the direct call agreed with cupy.matmul
+_direct = [True]
+_cublas = []   # the binding module, imported on first use
+
+
+def _layout(a):
+    """A 2-D array as cuBLAS reads it: (transpose flag, leading dimension), or None."""
+    if a.flags.c_contiguous:
+        return 0, max(1, a.shape[1])
+    if a.flags.f_contiguous:
+        return 1, max(1, a.shape[0])
+    return None
+
+
+def gemm(a, b, out=None):
+    """``a @ b`` for 2-D CuPy arrays of one float dtype through cuBLAS's gemmEx, into ``out``
+    (a C-contiguous (m, n) array) or a new array; None where it does not apply (the caller
+    then uses cupy.matmul)."""
+    t = _CUDA_TYPE.get(a.dtype.name)
+    if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim != 2 or b.ndim != 2:
+        return None
+    (m, k), n = a.shape, b.shape[1]
+    la, lb = _layout(a), _layout(b)
+    if not (m and n and k) or la is None or lb is None or b.shape[0] != k:
+        return None
+    key = (a.dtype.name, la[0], lb[0])
+    ok = _checked.get(key)
+    if ok is False:
+        return None
+    if out is None:
+        out = xp.empty((m, n), a.dtype)
+    f64 = t == 1
+    one, zero = _SCALARS[np.float64 if f64 else np.float32]
+    compute = _COMPUTE_64F if f64 else _COMPUTE_32F_TF32 if t == 0 and _tf32[0] else \
+        _COMPUTE_32F
+    try:
+        if not _cublas:
+            from cupy_backends.cuda.libs import cublas as binding
+            _cublas.append(binding)
+        cublas = _cublas[0]
+        handle = xp.cuda.device.get_cublas_handle()
+        cublas.setStream(handle, xp.cuda.get_current_stream().ptr)
+        # row-major out = a @ b is column-major out^T = b^T a^T
+        cublas.gemmEx(handle, lb[0], la[0], n, m, k, one.ctypes.data, b.data.ptr, t, lb[1],
+                      a.data.ptr, t, la[1], zero.ctypes.data, out.data.ptr, t, n, compute,
+                      _GEMM_DEFAULT)
+    except Exception as e:   # noqa: BLE001  (no such binding, a cuBLAS error: matmul instead)
+        _direct[0] = False
+        _warn(f'cuBLAS gemmEx called directly failed ({type(e).__name__}: {e})')
+        return None
+    if ok is None:
+        want = xp.matmul(a, b)
+        tol = 1e-2 if a.dtype.itemsize == 2 else 1e-3 if t == 0 else 1e-9
+        scale = float(xp.abs(want).max()) or 1.0
+        agree = bool(xp.abs(out.astype(xp.float64) - want.astype(xp.float64)).max()
+                     <= tol * scale)
+        _checked[key] = agree
+        if not agree:
+            _warn(f'cuBLAS gemmEx called directly disagreed with cupy.matmul for {key}')
+            out[...] = want
+    return out
+
+
+def _warn(what):
+    import warnings
+    warnings.warn(f'ember: {what}; products of this kind go through cupy.matmul',
+                  RuntimeWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------- ember's own kernels

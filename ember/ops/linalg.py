@@ -27,6 +27,11 @@ def gemm(xp, a, b):
         return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
     if xp is np and b.ndim == a.ndim and (a.ndim == 2 or a.ndim == 3 and a.shape[0] == 1):
         return _cpu_gemm(a, b)
+    if xp is not np and a.ndim == 2 and b.ndim == 2:   # cuBLAS called directly
+        from ..backend import cuda
+        out = cuda.gemm(a, b)
+        if out is not None:
+            return out
     return xp.matmul(a, b)
 
 
@@ -320,7 +325,9 @@ def _column_sums(g2):
             _ONES.clear()
         ones = _ONES[key] = xp.ones((1, g2.shape[0]), dtype=g2.dtype)
     out = xp.empty(g2.shape[1], dtype=g2.dtype)
-    xp.matmul(ones, g2, out=out.reshape(1, -1))
+    from ..backend import cuda
+    if cuda.gemm(ones, g2, out.reshape(1, -1)) is None:
+        xp.matmul(ones, g2, out=out.reshape(1, -1))
     return out
 
 
