@@ -372,15 +372,21 @@ class _UserKernel:
         return _PRELUDE + ''.join(f'typedef {_CTYPES[d.name]} {t};\n'
                                   for t, d in types_.items()) + self.preamble + '\n'
 
-    @staticmethod
-    def _scalar(value, dtype, name):
-        """A scalar argument: its C parameter (float types pass as double), its ctypes value."""
+    def _scalar(self, value, t, name, types_, params, values, decls):
+        """A scalar argument: its C parameter (float types pass as double), its ctypes value
+        and its declaration in the kernel's type, appended to the three lists."""
         import ctypes
-        if dtype.kind == 'f':
-            return f'double _s_{name}', ctypes.c_double(float(value))
-        if dtype.kind == 'b':
-            return f'bool _s_{name}', ctypes.c_bool(bool(value))
-        return f'long long _s_{name}', ctypes.c_longlong(int(value))
+        dtype = self._dtype(t, types_)
+        if dtype.kind in 'fV':
+            params.append(f'double _s_{name}')
+            values.append(ctypes.c_double(float(value)))
+        elif dtype.kind == 'b':
+            params.append(f'bool _s_{name}')
+            values.append(ctypes.c_bool(bool(value)))
+        else:
+            params.append(f'long long _s_{name}')
+            values.append(ctypes.c_longlong(int(value)))
+        decls.append(f'const {_ctype(t)} {name} = ({_ctype(t)})_s_{name};')
 
 
 class ElementwiseKernel(_UserKernel):
@@ -407,10 +413,7 @@ class ElementwiseKernel(_UserKernel):
         for (raw, t, n), a in zip(self.ins + self.outs, list(ins) + outs):
             is_out = a is not None and any(a is o for o in outs)
             if type(a) is not ndarray:
-                param, value = self._scalar(a, self._dtype(t, types_), n)
-                params.append(param)
-                values.append(value)
-                body.append(f'const {_ctype(t)} {n} = ({_ctype(t)})_s_{n};')
+                self._scalar(a, t, n, types_, params, values, body)
                 continue
             arr = a._a if raw else np.broadcast_to(a._a, shape)
             buf = np.ascontiguousarray(arr)
@@ -464,10 +467,7 @@ class ReductionKernel(_UserKernel):
         for (raw, t, n), a in zip(self.ins, ins):
             ctype = _ctype(t)
             if type(a) is not ndarray:
-                param, value = self._scalar(a, self._dtype(t, types_), n)
-                params.append(param)
-                values.append(value)
-                loads.append(f'const {ctype} {n} = ({ctype})_s_{n};')
+                self._scalar(a, t, n, types_, params, values, loads)
                 continue
             buf = np.ascontiguousarray(np.broadcast_to(a._a, shape).transpose(keep + list(
                 axes)).reshape(n_out, n_red))

@@ -181,6 +181,9 @@ def gemm(a, b, out=None):
         return None
     if ok is None:
         want = xp.matmul(a, b)
+        if not bool(xp.isfinite(want).all()):   # inf or nan: checked on a later product
+            out[...] = want
+            return out
         tol = 1e-2 if a.dtype.itemsize == 2 else 1e-3 if t == 0 else 1e-9
         scale = float(xp.abs(want).max()) or 1.0
         agree = bool(xp.abs(out.astype(xp.float64) - want.astype(xp.float64)).max()
@@ -221,6 +224,26 @@ __device__ void ember_adam_one(X& p, const X g, X& m, X& v, const X b1, const X 
 }
 """
 
+SLOTS = 16   # parameters per launch of ember_adam_multi (4 arrays each: 64 kernel arguments)
+
+
+def _adam_multi():
+    """Adam/AdamW on up to ``SLOTS`` parameters in one kernel over their total length: the
+    thread of element ``i`` finds its parameter by the sizes ``n0, n1, ...`` and updates it
+    as ``ember_adam`` does."""
+    ins = ', '.join(f'raw T g{k}' for k in range(SLOTS)) + \
+        ', T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay, ' + \
+        ', '.join(f'int64 n{k}' for k in range(SLOTS))
+    outs = ', '.join(f'raw T p{k}, raw T m{k}, raw T v{k}' for k in range(SLOTS))
+    body = (f'const long long ns[{SLOTS}] = {{{", ".join(f"n{k}" for k in range(SLOTS))}}};\n'
+            'long long j = i; int t = 0;\n'
+            f'while (t < {SLOTS - 1} && j >= ns[t]) {{ j -= ns[t]; ++t; }}\n'
+            'switch (t) {\n' + ''.join(
+                f'case {k}: ember_adam_one(p{k}[j], g{k}[j], m{k}[j], v{k}[j], b1, b2, '
+                f'step_size, bias2_sqrt, eps, decay); break;\n' for k in range(SLOTS)) + '}')
+    return ins, outs, body
+
+
 ELEMENTWISE = {
     # Adam/AdamW on one parameter: m, v and p in place
     'ember_adam': (
@@ -258,20 +281,20 @@ ELEMENTWISE = {
            A gw = (A)g * (A)w;
            gx = (T)((A)rstd * (gw - (A)mean_gw - xhat * (A)mean_gwx));
            gxhat = (T)((A)g * xhat);'''),
-}
-
-# softmax of attention scores along their last axis, scaled and masked on the way: a row
-# whose every score is -inf (a query that attends to nothing) gets zero weights without a
-# host sync (torch's "safe softmax")
-ELEMENTWISE.update({
+    # softmax of attention scores along their last axis, scaled and masked on the way, from
+    # the rows' maxima and sums (ember_max_scores, ember_sum_exp): a row whose every score is
+    # -inf (a query that attends to nothing) gets zero weights without a host sync (torch's
+    # "safe softmax")
     'ember_softmax': (
         'T s, T mask, T scale, T top, T total', 'T w',
-        '''T e = total == (T)0 ? (T)0 : exp(s * scale + mask - top);
-           w = total == (T)0 ? (T)0 : e / total;'''),
+        'w = total == (T)0 ? (T)0 : exp(s * scale + mask - top) / total'),
     # its backward: d scores = w (d w - sum(w d w)) scale
     'ember_softmax_grad': (
         'T w, T gw, T dot, T scale', 'T gs', 'gs = w * (gw - dot) * scale'),
-})
+    # Adam/AdamW on up to SLOTS parameters in one launch
+    'ember_adam_multi': _adam_multi(),
+}
+
 
 REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
     # row means (over the axis given), in float32 (float64 for float64)
@@ -298,13 +321,13 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
         'T s, T mask, T scale, T top', 'T m',
         'top == __int_as_float(0xff800000) ? (T)0 : exp(s * scale + mask - top)', 'a + b',
         'm = a', '0', None),
+    # ... and sum(w d w) for attention's backward
+    'ember_sum_product': ('T a_, T b_', 'T m', 'a_ * b_', 'a + b', 'm = a', '0', None),
     # an index check: any of the integers x outside [0, high), other than skip (if any)?
     'ember_outside': (
         'T x, int64 high, int64 skip, bool has_skip', 'bool bad',
         '(x < 0 || x >= high) && !(has_skip && x == skip)', 'a || b', 'bad = a', 'false',
         None),
-    # ... and sum(w d w) for attention's backward
-    'ember_sum_product': ('T a_, T b_', 'T m', 'a_ * b_', 'a + b', 'm = a', '0', None),
 }
 
 _kernels = {}
@@ -329,29 +352,6 @@ def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
     is a dozen launches a parameter):
     ``m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p = decay p - step_size m / (sqrt(v)/bias2_sqrt + eps)``."""
     kernel('ember_adam')(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v)
-
-
-SLOTS = 16   # parameters per launch of ember_adam_multi (4 arrays each: 64 kernel arguments)
-
-
-def _adam_multi():
-    """Adam/AdamW on up to ``SLOTS`` parameters in one kernel over their total length: the
-    thread of element ``i`` finds its parameter by the sizes ``n0, n1, ...`` and updates it
-    as ``ember_adam`` does."""
-    ins = ', '.join(f'raw T g{k}' for k in range(SLOTS)) + \
-        ', T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay, ' + \
-        ', '.join(f'int64 n{k}' for k in range(SLOTS))
-    outs = ', '.join(f'raw T p{k}, raw T m{k}, raw T v{k}' for k in range(SLOTS))
-    body = (f'const long long ns[{SLOTS}] = {{{", ".join(f"n{k}" for k in range(SLOTS))}}};\n'
-            'long long j = i; int t = 0;\n'
-            f'while (t < {SLOTS - 1} && j >= ns[t]) {{ j -= ns[t]; ++t; }}\n'
-            'switch (t) {\n' + ''.join(
-                f'case {k}: ember_adam_one(p{k}[j], g{k}[j], m{k}[j], v{k}[j], b1, b2, '
-                f'step_size, bias2_sqrt, eps, decay); break;\n' for k in range(SLOTS)) + '}')
-    return ins, outs, body
-
-
-ELEMENTWISE['ember_adam_multi'] = _adam_multi()
 
 
 def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):

@@ -52,14 +52,16 @@ class Optimizer:
             from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group['params']:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(id(p), {})
-                self.update(p, p.grad.data, state, group)
-                p._version[0] += 1
-        self.finish()
+        try:
+            for group in self.param_groups:
+                for p in group['params']:
+                    if p.grad is None:
+                        continue
+                    state = self.state.setdefault(id(p), {})
+                    self.update(p, p.grad.data, state, group)
+                    p._version[0] += 1
+        finally:   # (after an error too: the parameters before it are updated, as without
+            self.finish()   # a queue)
         return loss
 
     def update(self, p, grad, state, group):
