@@ -546,29 +546,44 @@ def _at(ptr, dtype, rows, cols, ld):
                                            (dtype.itemsize, ld * dtype.itemsize))
 
 
+def _cuda_dtype(code):
+    name = _CUDA_TYPES[code]
+    return np.dtype(__import__('ml_dtypes').bfloat16 if name == 'bfloat16' else name)
+
+
 def _gemm_ex(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C,
              Ctype, ldc, computeType, algo):
+    _gemm_strided_batched_ex(handle, transa, transb, m, n, k, alpha, A, Atype, lda, 0, B,
+                             Btype, ldb, 0, beta, C, Ctype, ldc, 0, 1, computeType, algo)
+
+
+def _gemm_strided_batched_ex(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA,
+                             B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount,
+                             computeType, algo):
     import ctypes
-    dt = np.dtype(_CUDA_TYPES[Atype]) if _CUDA_TYPES[Atype] != 'bfloat16' else \
-        np.dtype(__import__('ml_dtypes').bfloat16)
-    if not (Atype == Btype == Ctype) or computeType not in (68, 70, 77) or \
-            (computeType == 70) != (Atype == 1):
+    half = Atype in (2, 14)
+    if Atype != Btype or not (Ctype == Atype or half and Ctype == 0) or \
+            computeType not in (68, 70, 77) or (computeType == 70) != (Atype == 1):
         raise ValueError('CUBLAS_STATUS_NOT_SUPPORTED (fake cuBLAS)')
     rows_a, cols_a = (m, k) if transa == 0 else (k, m)
     rows_b, cols_b = (k, n) if transb == 0 else (n, k)
-    if min(m, n, k) < 0 or lda < max(1, rows_a) or ldb < max(1, rows_b) or ldc < max(1, m):
+    if min(m, n, k, batchCount) < 0 or lda < max(1, rows_a) or ldb < max(1, rows_b) or \
+            ldc < max(1, m):
         raise ValueError('CUBLAS_STATUS_INVALID_VALUE (fake cuBLAS)')
     scalar = ctypes.c_double if computeType == 70 else ctypes.c_float
     al, be = scalar.from_address(alpha).value, scalar.from_address(beta).value
-    a = _at(A, dt, rows_a, cols_a, lda).astype(np.float64)
-    b = _at(B, dt, rows_b, cols_b, ldb).astype(np.float64)
-    c = _at(C, dt, m, n, ldc)
-    c[...] = (al * ((a if transa == 0 else a.T) @ (b if transb == 0 else b.T))
-              + (be * c.astype(np.float64) if be else 0)).astype(dt)
+    dt, dc = _cuda_dtype(Atype), _cuda_dtype(Ctype)
+    for i in range(batchCount):
+        a = _at(A + i * strideA * dt.itemsize, dt, rows_a, cols_a, lda).astype(np.float64)
+        b = _at(B + i * strideB * dt.itemsize, dt, rows_b, cols_b, ldb).astype(np.float64)
+        c = _at(C + i * strideC * dc.itemsize, dc, m, n, ldc)
+        c[...] = (al * ((a if transa == 0 else a.T) @ (b if transb == 0 else b.T))
+                  + (be * c.astype(np.float64) if be else 0)).astype(dc)
 
 
 cublas = types.ModuleType('cupy_backends.cuda.libs.cublas')
 cublas.gemmEx = _gemm_ex
+cublas.gemmStridedBatchedEx = _gemm_strided_batched_ex
 cublas.setStream = lambda handle, stream: None
 
 _runtime = types.SimpleNamespace(getDeviceCount=lambda: 1)

@@ -96,27 +96,42 @@ def test_data_loader_pins_its_batches():
 
 
 def test_products_through_cublas_directly_match_for_every_layout():
-    """2-D products go to cuBLAS's gemmEx directly (backend.cuda.gemm); each dtype and layout
-    (either operand transposed) against NumPy, and none fell back to cupy.matmul."""
+    """Products go to cuBLAS called directly (backend.cuda.gemm: gemmEx, and
+    gemmStridedBatchedEx for batches): each dtype and layout (either operand transposed, a
+    batch of transposed views, a column slice) against NumPy, float16/bfloat16 operands also
+    into float32, and none fell back to cupy.matmul."""
     import warnings
+
+    import cupy
     from ember.backend import cuda
     rng = np.random.default_rng(0)
     dtypes = [np.float32, np.float64, np.float16]
     if ember._dtype.bfloat16 is not None:   # (with ml_dtypes)
         dtypes.append(ember._dtype.bfloat16.np)
+
+    def check(a, b, a_view, b_view, out_dtype=None):
+        got = cuda.gemm(a_view(cupy.asarray(a)), b_view(cupy.asarray(b)), out_dtype=out_dtype)
+        assert got is not None and got.dtype == (out_dtype or a.dtype)
+        want = a_view(a).astype(np.float64) @ b_view(b).astype(np.float64)
+        tol = 0.05 if a.dtype.itemsize == 2 and out_dtype is None else 1e-5
+        np.testing.assert_allclose(got.get().astype(np.float64), want, rtol=tol, atol=tol)
+    flip = lambda x: x.swapaxes(-1, -2)   # noqa: E731
+    same = lambda x: x                    # noqa: E731
     with warnings.catch_warnings():
         warnings.simplefilter('error')   # a disagreement or a failed call warns
         for dt in dtypes:
             for ta in (False, True):
                 for tb in (False, True):
-                    for m, k, n in ((5, 3, 4), (1, 7, 2), (6, 1, 3), (4, 4, 1)):
-                        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dt)
-                        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dt)
-                        ea, eb = (ember.tensor(x, device='cuda') for x in (a, b))
-                        got = (ea.mT if ta else ea) @ (eb.mT if tb else eb)
-                        want = (a.T if ta else a).astype(np.float64) @ \
-                            (b.T if tb else b).astype(np.float64)
-                        tol = 0.05 if np.dtype(dt).itemsize == 2 else 1e-5
-                        np.testing.assert_allclose(got.double().cpu().numpy(), want,
-                                                   rtol=tol, atol=tol)
+                    for batch in ((), (3,), (2, 3)):
+                        for m, k, n in ((5, 3, 4), (1, 7, 2), (6, 1, 3), (4, 4, 1)):
+                            a = rng.standard_normal(batch + ((k, m) if ta else (m, k)))
+                            b = rng.standard_normal(batch + ((n, k) if tb else (k, n)))
+                            check(a.astype(dt), b.astype(dt), flip if ta else same,
+                                  flip if tb else same)
+                            if np.dtype(dt).itemsize == 2:
+                                check(a.astype(dt), b.astype(dt), flip if ta else same,
+                                      flip if tb else same, np.dtype(np.float32))
+            wide = rng.standard_normal((5, 9)).astype(dt)   # a column slice: leading dim 9
+            check(wide, rng.standard_normal((4, 3)).astype(dt), lambda x: x[:, 2:6], same)
     assert cuda._direct[0] and cuda._checked and all(cuda._checked.values())
+    assert any(key[-1] for key in cuda._checked)   # batched products were among them

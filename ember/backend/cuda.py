@@ -121,45 +121,66 @@ def set_tf32(allow):
 
 # ---------------------------------------------------------------- GEMM through cuBLAS directly
 # cupy.matmul costs 23-27 us of host time a call on the H200 machine (W9 makes 111 products
-# a step); cuBLAS's gemmEx called directly skips its dispatch. Each (dtype, layout) is checked
-# once against cupy.matmul on its first call, and the direct path is dropped (with a warning)
-# where the two disagree or the call fails.
+# a step), and has no batched bfloat16 product; cuBLAS's gemmEx and gemmStridedBatchedEx
+# called directly skip its dispatch and take float16/bfloat16 operands with a float32
+# result. Each kind of product (dtypes, layouts, batched or not) is checked once against
+# cupy.matmul on its first call, and the direct path is dropped (with a warning) where the
+# two disagree or the call fails.
 
 _tf32 = [False]
 _CUDA_TYPE = {'float32': 0, 'float64': 1, 'float16': 2, 'bfloat16': 14}   # cudaDataType
 _COMPUTE_32F, _COMPUTE_32F_TF32, _COMPUTE_64F, _GEMM_DEFAULT = 68, 77, 70, -1   # cublas_api.h
 _SCALARS = {n: (np.ones((), n), np.zeros((), n)) for n in (np.float32, np.float64)}
-_checked = {}   # (dtype name, op a, op b) -> the direct call agreed with cupy.matmul
+_checked = {}   # a kind of product -> the direct call agreed with cupy.matmul
 _direct = [True]
 _cublas = []   # the binding module, imported on first use
 
 
-def _layout(a):
-    """A 2-D array as cuBLAS reads it: (transpose flag, leading dimension), or None."""
-    if a.flags.c_contiguous:
-        return 0, max(1, a.shape[1])
-    if a.flags.f_contiguous:
-        return 1, max(1, a.shape[0])
-    return None
+def _matrices(a):
+    """How cuBLAS reads the matrices in the last two axes of ``a``: (transpose flag, leading
+    dimension, stride between matrices), or None (a layout it cannot read)."""
+    r, c = a.shape[-2:]
+    st = [x // a.itemsize for x in a.strides]
+    if any(x < 0 or x * a.itemsize != y for x, y in zip(st, a.strides)):
+        return None
+    if (st[-1] == 1 or c == 1) and (r == 1 or st[-2] >= c):
+        op, ld = 0, max(1, c, st[-2] if r > 1 else 1)
+    elif (st[-2] == 1 or r == 1) and (c == 1 or st[-1] >= r):
+        op, ld = 1, max(1, r, st[-1] if c > 1 else 1)
+    else:
+        return None
+    batch = [(n, x) for n, x in zip(a.shape[:-2], st[:-2]) if n > 1]
+    for (_, outer), (n, inner) in zip(batch, batch[1:]):
+        if outer != inner * n:   # the batch axes do not fold into one stride
+            return None
+    return op, ld, batch[-1][1] if batch else 0
 
 
-def gemm(a, b, out=None):
-    """``a @ b`` for 2-D CuPy arrays of one float dtype through cuBLAS's gemmEx, into ``out``
-    (a C-contiguous (m, n) array) or a new array; None where it does not apply (the caller
-    then uses cupy.matmul)."""
+def gemm(a, b, out=None, out_dtype=None):
+    """``a @ b`` for CuPy arrays of one float dtype, (..., m, k) and (..., k, n) with the same
+    batch shape, through cuBLAS called directly, into ``out`` (C-contiguous) or a new array
+    of ``out_dtype`` (default: the operands'; float32 also for float16/bfloat16 operands).
+    None where it does not apply (the caller then uses cupy.matmul)."""
     t = _CUDA_TYPE.get(a.dtype.name)
-    if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim != 2 or b.ndim != 2:
+    if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim < 2 or \
+            b.ndim != a.ndim or a.shape[:-2] != b.shape[:-2]:
         return None
-    (m, k), n = a.shape, b.shape[1]
-    la, lb = _layout(a), _layout(b)
-    if not (m and n and k) or la is None or lb is None or b.shape[0] != k:
+    out_dtype = a.dtype if out_dtype is None else np.dtype(out_dtype)
+    tc = _CUDA_TYPE.get(out_dtype.name)
+    if tc != t and not (tc == 0 and a.itemsize == 2):
         return None
-    key = (a.dtype.name, la[0], lb[0])
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    batch = a.size // (m * k) if m * k else 0
+    la, lb = _matrices(a), _matrices(b)
+    if not (m and n and k and batch) or la is None or lb is None or b.shape[-2] != k:
+        return None
+    key = (a.dtype.name, out_dtype.name, la[0], lb[0], batch > 1)
     ok = _checked.get(key)
     if ok is False:
         return None
     if out is None:
-        out = xp.empty((m, n), a.dtype)
+        out = xp.empty(a.shape[:-2] + (m, n), out_dtype)
     f64 = t == 1
     one, zero = _SCALARS[np.float64 if f64 else np.float32]
     compute = _COMPUTE_64F if f64 else _COMPUTE_32F_TF32 if t == 0 and _tf32[0] else \
@@ -172,26 +193,34 @@ def gemm(a, b, out=None):
         handle = xp.cuda.device.get_cublas_handle()
         cublas.setStream(handle, xp.cuda.get_current_stream().ptr)
         # row-major out = a @ b is column-major out^T = b^T a^T
-        cublas.gemmEx(handle, lb[0], la[0], n, m, k, one.ctypes.data, b.data.ptr, t, lb[1],
-                      a.data.ptr, t, la[1], zero.ctypes.data, out.data.ptr, t, n, compute,
-                      _GEMM_DEFAULT)
+        if batch == 1:
+            cublas.gemmEx(handle, lb[0], la[0], n, m, k, one.ctypes.data, b.data.ptr, t,
+                          lb[1], a.data.ptr, t, la[1], zero.ctypes.data, out.data.ptr, tc, n,
+                          compute, _GEMM_DEFAULT)
+        else:
+            cublas.gemmStridedBatchedEx(
+                handle, lb[0], la[0], n, m, k, one.ctypes.data, b.data.ptr, t, lb[1], lb[2],
+                a.data.ptr, t, la[1], la[2], zero.ctypes.data, out.data.ptr, tc, n, m * n,
+                batch, compute, _GEMM_DEFAULT)
     except Exception as e:   # noqa: BLE001  (no such binding, a cuBLAS error: matmul instead)
         _direct[0] = False
-        _warn(f'cuBLAS gemmEx called directly failed ({type(e).__name__}: {e})')
+        _warn(f'cuBLAS called directly failed ({type(e).__name__}: {e})')
         return None
     if ok is None:
-        want = xp.matmul(a, b)
+        wide = a.itemsize == 2   # (cupy.matmul has no batched bfloat16: checked in float32)
+        want = xp.matmul(a.astype(xp.float32), b.astype(xp.float32)) if wide else \
+            xp.matmul(a, b)
         if not bool(xp.isfinite(want).all()):   # inf or nan: checked on a later product
-            out[...] = want
+            out[...] = want.astype(out_dtype)
             return out
-        tol = 1e-2 if a.dtype.itemsize == 2 else 1e-3 if t == 0 else 1e-9
+        tol = 1e-2 if wide else 1e-3 if t == 0 else 1e-9
         scale = float(xp.abs(want).max()) or 1.0
         agree = bool(xp.abs(out.astype(xp.float64) - want.astype(xp.float64)).max()
                      <= tol * scale)
         _checked[key] = agree
         if not agree:
-            _warn(f'cuBLAS gemmEx called directly disagreed with cupy.matmul for {key}')
-            out[...] = want
+            _warn(f'cuBLAS called directly disagreed with cupy.matmul for {key}')
+            out[...] = want.astype(out_dtype)
     return out
 
 

@@ -191,27 +191,24 @@ class Attention(Op):
     ``mask_t`` is the additive mask, transposed likewise; a column whose every score is -inf
     (a query attending to nothing) gets zero weights, torch's "safe softmax", found only when
     ``check_dead``. On the GPU the scores are ``q k^T`` and the softmax is three kernels of
-    ``backend.cuda`` along the rows, which zero dead rows themselves (no host sync). float16
-    and bfloat16 inputs are computed in float32 inside and the results rounded back. Keeps
-    q, k, v and the weights; ``backward`` (for gradients of gradients) rebuilds the weights
-    in ember ops."""
+    ``backend.cuda`` along the rows, which zero dead rows themselves (no host sync); float16
+    and bfloat16 operands go to cuBLAS as they are, with float32 scores and softmax (see
+    ``_cuda_forward``). On the CPU float16 and bfloat16 inputs are computed in float32 inside
+    and the results rounded back. Keeps q, k, v and the weights; ``backward`` (for gradients
+    of gradients) rebuilds the weights in ember ops."""
     save = (0, 1, 2)
 
     def forward(ctx, q, k, v, mask_t, scale, check_dead):
         xp = ctx.xp
-        ctx.low = ctx.wide = None
+        ctx.low = ctx.wide = ctx.p = None
+        ctx.mask_t, ctx.scale, ctx.alive, ctx.check_dead = mask_t, scale, None, check_dead
+        if xp is not np:
+            return ctx._cuda_forward(q, k, v, mask_t, scale)
         if q.dtype.itemsize == 2:   # float16/bfloat16 (autocast's): all inside in float32
             ctx.low = q.dtype
             q, k, v = ctx.wide = [a.astype(np.float32) for a in (q, k, v)]
             if mask_t is not None:
                 mask_t = mask_t.astype(np.float32)
-        ctx.mask_t, ctx.scale, ctx.alive, ctx.check_dead = mask_t, scale, None, check_dead
-        if xp is not np:   # CUDA: the scores as q k^T, softmax along rows in three kernels
-            w = gemm(xp, q, k.swapaxes(-1, -2))
-            cuda_backend().softmax_scores(
-                w, None if mask_t is None else mask_t.swapaxes(-1, -2), scale)
-            ctx.weights = w
-            return ctx._narrow(gemm(xp, w, v))
         w = gemm(xp, k, q.swapaxes(-1, -2))
         w *= scale
         if mask_t is not None:
@@ -234,16 +231,31 @@ class Attention(Op):
         ctx.weights = w
         return ctx._narrow(gemm(xp, w.swapaxes(-1, -2), v))
 
+    def _cuda_forward(ctx, q, k, v, mask_t, scale):
+        """The GPU's forward: the scores as q k^T, in float32 for float16/bfloat16 operands
+        (cuBLAS accumulates in float32 and writes float32), their softmax along the rows in
+        three kernels, then the weights rounded to the operands' dtype for the product with v
+        (as flash attention does)."""
+        xp = ctx.xp
+        wide = np.dtype(np.float32) if q.dtype.itemsize == 2 else q.dtype
+        w = _mm(xp, q, k.swapaxes(-1, -2), wide)
+        if mask_t is not None:
+            mask_t = mask_t.astype(wide, copy=False).swapaxes(-1, -2)
+        cuda_backend().softmax_scores(w, mask_t, scale)
+        ctx.weights = w
+        ctx.p = w if wide == q.dtype else astype(xp, w, q.dtype)
+        return _mm(xp, ctx.p, v, q.dtype)
+
     def _narrow(ctx, out):
         return out if ctx.low is None else astype(ctx.xp, out, ctx.low)
 
     def fast_backward(ctx, g):
         xp, w = ctx.xp, ctx.weights
+        if xp is not np:
+            return ctx._cuda_backward(g)
         q, k, v = ctx.wide or ctx.saved_arrays
         if ctx.low is not None:
             g = g.astype(np.float32)
-        if xp is not np:
-            return ctx._cuda_backward(g, q, k, v, w)
         gv = ctx._narrow(gemm(xp, w, g)) if ctx.needs(2) else None
         if not (ctx.needs(0) or ctx.needs(1)):
             return None, None, gv
@@ -261,16 +273,20 @@ class Attention(Op):
             gk = ctx._narrow(gk)
         return gq, gk, gv
 
-    def _cuda_backward(ctx, g, q, k, v, w):
-        """The GPU's backward, on weights (..., L, S): four products and two kernels."""
-        xp = ctx.xp
-        gv = ctx._narrow(gemm(xp, w.swapaxes(-1, -2), g)) if ctx.needs(2) else None
+    def _cuda_backward(ctx, g):
+        """The GPU's backward, on weights (..., L, S): four products and two kernels, the
+        scores' gradient rounded to the operands' dtype for the products with k and q."""
+        xp, w = ctx.xp, ctx.weights
+        q, k, v = ctx.saved_arrays
+        gv = _mm(xp, ctx.p.swapaxes(-1, -2), g, v.dtype) if ctx.needs(2) else None
         if not (ctx.needs(0) or ctx.needs(1)):
             return None, None, gv
-        gs = cuda_backend().softmax_scores_grad(w, gemm(xp, g, v.swapaxes(-1, -2)),
+        gs = cuda_backend().softmax_scores_grad(w, _mm(xp, g, v.swapaxes(-1, -2), w.dtype),
                                                 ctx.scale)   # (scaled)
-        gq = ctx._narrow(gemm(xp, gs, k)) if ctx.needs(0) else None
-        gk = ctx._narrow(gemm(xp, gs.swapaxes(-1, -2), q)) if ctx.needs(1) else None
+        if gs.dtype != q.dtype:
+            gs = astype(xp, gs, q.dtype)
+        gq = _mm(xp, gs, k, q.dtype) if ctx.needs(0) else None
+        gk = _mm(xp, gs.swapaxes(-1, -2), q, k.dtype) if ctx.needs(1) else None
         return gq, gk, gv
 
     def backward(ctx, g):
@@ -292,7 +308,20 @@ class Attention(Op):
 
     def release(self):
         Op.release(self)
-        self.weights = self.mask_t = self.alive = self.wide = None
+        self.weights = self.mask_t = self.alive = self.wide = self.p = None
+
+
+def _mm(xp, a, b, out_dtype):
+    """``a @ b`` of GPU arrays into ``out_dtype``: cuBLAS called directly (float16/bfloat16
+    operands accumulate in float32, and may write float32), else through cupy.matmul, in
+    float32 for float16/bfloat16."""
+    out = cuda_backend().gemm(a, b, out_dtype=out_dtype)
+    if out is not None:
+        return out
+    if a.dtype.itemsize == 2:
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    out = xp.matmul(a, b)
+    return out if out.dtype == out_dtype else astype(xp, out, np.dtype(out_dtype))
 
 
 def _shaped(a, shape):

@@ -19,19 +19,20 @@ _BF16 = bfloat16.np if bfloat16 is not None else None
 
 
 def gemm(xp, a, b):
-    """``xp.matmul(a, b)`` in the inputs' dtype. bfloat16 products that the array library
-    lacks run in float32 and are rounded back: NumPy has no bfloat16 GEMM (it answers in
-    float32, slowly) and CuPy's batched one rejects the dtype; CuPy's 2-D one is native.
-    NumPy's 2-D products go to ``_cpu_gemm``."""
-    if a.dtype is _BF16 and (xp is np or a.ndim > 2 or b.ndim > 2):
-        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
-    if xp is np and b.ndim == a.ndim and (a.ndim == 2 or a.ndim == 3 and a.shape[0] == 1):
-        return _cpu_gemm(a, b)
-    if xp is not np and a.ndim == 2 and b.ndim == 2:   # cuBLAS called directly
+    """``xp.matmul(a, b)`` in the inputs' dtype. On the GPU, cuBLAS called directly where it
+    applies (``backend.cuda.gemm``). bfloat16 products that the array library lacks run in
+    float32 and are rounded back: NumPy has no bfloat16 GEMM (it answers in float32, slowly)
+    and CuPy's batched one rejects the dtype; CuPy's 2-D one is native. NumPy's 2-D products
+    go to ``_cpu_gemm``."""
+    if xp is not np:   # cuBLAS called directly (where it applies)
         from ..backend import cuda
         out = cuda.gemm(a, b)
         if out is not None:
             return out
+    if a.dtype is _BF16 and (xp is np or a.ndim > 2 or b.ndim > 2):
+        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+    if xp is np and b.ndim == a.ndim and (a.ndim == 2 or a.ndim == 3 and a.shape[0] == 1):
+        return _cpu_gemm(a, b)
     return xp.matmul(a, b)
 
 
