@@ -508,12 +508,10 @@ def _fit(g, shape, dtype, node):
             raise RuntimeError(f'{node.name}: gradient of shape {tuple(g.data.shape)} does not '
                                f'match its input of shape {tuple(shape)}')
         g = g.sum_to_size(shape)
-    if g.data.dtype != dtype:   # dtype: the input's NumPy/CuPy dtype
-        if _State.grad_enabled:   # create_graph: a cast op, differentiable
-            return g.to(_tensor.from_np(dtype))
-        from .ops.convert import astype
-        return Tensor._make(astype(namespace(g.data), g.data, dtype))
-    return g
+    if g.data.dtype == dtype:   # dtype: the input's NumPy/CuPy dtype
+        return g
+    from .ops import convert   # create_graph: a cast op (differentiable), else the array's
+    return g.to(_tensor.from_np(dtype)) if _State.grad_enabled else convert.cast_data(g, dtype)
 
 
 def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_unused=False):

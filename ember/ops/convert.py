@@ -3,7 +3,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Op, _record
-from ..backend import array_device, to_device
+from ..backend import array_device, namespace, to_device
 
 
 def _bfloat16_bits(xp, x):
@@ -31,6 +31,12 @@ def astype(xp, x, dtype):
         return _bfloat16_bits(xp, x).view(dtype)
     from ..backend import cuda   # float32 (and exactly widened float16): one kernel
     return cuda.to_bfloat16(x if x.dtype == np.float32 else x.astype(np.float32))
+
+
+def cast_data(t, dtype):
+    """A tensor of ``t``'s values in the NumPy dtype ``dtype``, with no op in the graph (a
+    gradient's cast where no graph of the gradient is being built)."""
+    return Tensor._make(astype(namespace(t.data), t.data, dtype))
 
 
 class Cast(Op):

@@ -25,6 +25,8 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled=decoupled))
+        self._queued = []   # GPU updates waiting for finish()
+        self._flat = {}     # id(p) -> p, m, v and their 1-D views (the queue's operands)
 
     def update(self, p, g, state, group):
         if group['maximize']:
@@ -46,13 +48,12 @@ class Adam(Optimizer):
         if xp is not np and not group['amsgrad'] and p.data.dtype == g.dtype:
             coef = (b1, b2, lr / (1 - b1 ** t), math.sqrt(1 - b2 ** t), group['eps'], decay)
             if all(a.flags.c_contiguous for a in (p.data, g, m, v)):   # queued for finish()
-                flat = self.__dict__.setdefault('_flat', {}).get(id(p))
+                flat = self._flat.get(id(p))
                 if flat is None or flat[0] is not p.data or flat[1] is not m \
                         or flat[2] is not v:   # the 1-D views of p, m, v, made once
                     flat = self._flat[id(p)] = (p.data, m, v, p.data.reshape(-1),
                                                 m.reshape(-1), v.reshape(-1))
-                self.__dict__.setdefault('_queued', []).append(
-                    (coef, (flat[3], g.reshape(-1), flat[4], flat[5])))
+                self._queued.append((coef, (flat[3], g.reshape(-1), flat[4], flat[5])))
             else:
                 cuda_backend().adam_step(p.data, g, m, v, *coef)
             return
@@ -72,11 +73,10 @@ class Adam(Optimizer):
             _adam(xp, *arrays[:4], arrays[4] if len(arrays) > 4 else None, xp.empty_like(g),
                   *coef)
 
-
     def finish(self):
         """The queued GPU updates: parameters of one dtype and the same coefficients (one
         group, one step count) go to ``backend.cuda.adam_steps`` together."""
-        queued = self.__dict__.pop('_queued', None)
+        queued, self._queued = self._queued, []
         if not queued:
             return
         batches = {}
