@@ -135,3 +135,27 @@ def test_products_through_cublas_directly_match_for_every_layout():
             check(wide, rng.standard_normal((4, 3)).astype(dt), lambda x: x[:, 2:6], same)
     assert cuda._direct[0] and cuda._checked and all(cuda._checked.values())
     assert any(key[-1] for key in cuda._checked)   # batched products were among them
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'bfloat16'])
+def test_attention_without_the_direct_products_agrees(monkeypatch, dtype):
+    """With cuBLAS's direct path off (EMBER_CUBLAS=0, or after a failed check) every product
+    goes through cupy.matmul, in float32 for bfloat16: attention's forward and gradients agree
+    with the direct path's."""
+    from ember.backend import cuda
+    if dtype == 'bfloat16' and ember._dtype.bfloat16 is None:
+        pytest.skip('bfloat16 needs ml_dtypes')
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((2, 3, 6, 4)).astype(np.float32) for _ in range(4)]
+    out = []
+    for direct in (True, False):
+        monkeypatch.setattr(cuda, '_direct', [direct])
+        q, k, v = (ember.tensor(a, device='cuda').to(getattr(ember, dtype)).requires_grad_()
+                   for a in arrays[:3])
+        o = ember.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        grads = ember.autograd.grad(o, (q, k, v), ember.tensor(arrays[3], device='cuda').to(
+            o.dtype))
+        out.append([t.float().detach().cpu().numpy() for t in (o,) + grads])
+    tol = 2e-2 if dtype == 'bfloat16' else 1e-5
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)

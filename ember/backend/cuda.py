@@ -1,4 +1,6 @@
 """The CUDA backend: arrays are CuPy arrays. CuPy is optional (``pip install ember[gpu]``)."""
+import os
+
 import numpy as np
 
 try:
@@ -131,8 +133,9 @@ _tf32 = [False]
 _CUDA_TYPE = {'float32': 0, 'float64': 1, 'float16': 2, 'bfloat16': 14}   # cudaDataType
 _COMPUTE_32F, _COMPUTE_32F_TF32, _COMPUTE_64F, _GEMM_DEFAULT = 68, 77, 70, -1   # cublas_api.h
 _SCALARS = {n: (np.ones((), n), np.zeros((), n)) for n in (np.float32, np.float64)}
-_checked = {}   # a kind of product -> the direct call agreed with cupy.matmul
-_direct = [True]
+_checked = {}   # a kind of product -> the direct call agreed with cupy.matmul (False: it
+#                 disagreed or failed). EMBER_CUBLAS=0 turns the direct path off (to measure it).
+_direct = [os.environ.get('EMBER_CUBLAS', '1') != '0']
 _cublas = []   # the binding module, imported on first use
 
 
@@ -203,8 +206,8 @@ def gemm(a, b, out=None, out_dtype=None):
                 a.data.ptr, t, la[1], la[2], zero.ctypes.data, out.data.ptr, tc, n, m * n,
                 batch, compute, _GEMM_DEFAULT)
     except Exception as e:   # noqa: BLE001  (no such binding, a cuBLAS error: matmul instead)
-        _direct[0] = False
-        _warn(f'cuBLAS called directly failed ({type(e).__name__}: {e})')
+        _checked[key] = False
+        _warn(f'cuBLAS called directly failed for {key} ({type(e).__name__}: {e})')
         return None
     if ok is None:
         wide = a.itemsize == 2   # (cupy.matmul has no batched bfloat16: checked in float32)
