@@ -14,6 +14,10 @@
 # TESTS="tests/ops/test_conv.py ..." narrows the tests; *_TIMEOUT variables bound each part.
 # CuPy compiles each kernel once and caches it: a cache archive from an earlier run given as
 # CUPY_CACHE_TGZ is unpacked first, and the cache is packed into LOGDIR/cupy_cache.tgz after.
+# A device call may run 10 minutes at most; the parts that show issue 5's first two points fit
+# one call: TESTS_TIMEOUT=240 tools/gpu_check.sh "$OUT" probe tests bench  (about 9 minutes);
+# profile, demo and bench-rest in a second call if the session's device time allows.
+# EMBER_CUBLAS=0 turns ember's direct cuBLAS products off (to measure what they bring).
 set -u
 out=${1:?usage: tools/gpu_check.sh LOGDIR [probe tests demo bench]}
 shift
