@@ -57,6 +57,7 @@ for part in $parts; do
         { timeout "${MICROBENCH_TIMEOUT:-120}" $py tools/gpu_microbench.py
           timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W5 10
           timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W9 5
+          timeout "${PROFILE_TIMEOUT:-60}" $py tools/gpu_profile.py W9 5 bf16
         } > "$out/profile.txt" 2>&1 ;;
     bench-rest)
         timeout "${BENCH_REST_TIMEOUT:-120}" $py -m bench --device cuda \

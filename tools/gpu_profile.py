@@ -3,8 +3,10 @@ timed apart (synchronized), for ember and PyTorch on the same GPT workload, then
 of ember's host-side Python over a few steps (the GPU runs asynchronously, so a step is as
 slow as the slower of the host issuing kernels and the GPU running them).
 
-Usage: python tools/gpu_profile.py [W5|W9] [steps]   (prints a report; run on a GPU machine)
+Usage: python tools/gpu_profile.py [W5|W9] [steps] [bf16]   (prints a report; run on a GPU
+machine; ``bf16``: the forward and loss under autocast, as the benchmark's ``--amp bf16``)
 """
+import contextlib
 import cProfile
 import io
 import pstats
@@ -17,7 +19,7 @@ import numpy as np
 from bench import workloads as W
 
 
-def phases(fw, key, steps):
+def phases(fw, key, steps, amp=False):
     w = W.WORKLOADS[key]
     c = W.GPT if key == 'W5' else W.GPT_LARGE
     model = W.gpt(fw, c)
@@ -38,7 +40,10 @@ def phases(fw, key, steps):
         sync()
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = fw.nn.functional.cross_entropy(model(x).reshape(-1, c['vocab']), y.reshape(-1))
+        with (fw.autocast(device_type='cuda', dtype=fw.bfloat16) if amp else
+              contextlib.nullcontext()):
+            loss = fw.nn.functional.cross_entropy(model(x).reshape(-1, c['vocab']),
+                                                  y.reshape(-1))
         sync()
         t1 = time.perf_counter()
         loss.backward()
@@ -62,15 +67,17 @@ def phases(fw, key, steps):
 def main():
     key = sys.argv[1] if len(sys.argv) > 1 else 'W5'
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    amp = len(sys.argv) > 3 and sys.argv[3] == 'bf16'
     import ember
     import torch
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    print(f'{key}: median ms over {steps} steps, each phase synchronized')
+    print(f'{key}{" bf16 autocast" if amp else ""}: median ms over {steps} steps, each phase '
+          'synchronized')
     for fw in (ember, torch):
-        med, _ = phases(fw, key, steps)
+        med, _ = phases(fw, key, steps, amp)
         print(f"  {fw.__name__:6s} " + '  '.join(f'{k} {v:7.2f}' for k, v in med.items()))
-    _, (model, opt, one) = phases(ember, key, 2)
+    _, (model, opt, one) = phases(ember, key, 2, amp)
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(5):
