@@ -42,7 +42,8 @@ BINDINGS = {
                        for t in FLOATS],
 }
 BINDINGS['ember_outside'] = [dict(T='int64'), dict(T='int32'), dict(T='uint8')]
-for _name in ('ember_softmax', 'ember_softmax_grad', 'ember_max_scores', 'ember_sum_exp',
+for _name in ('ember_softmax_plain', 'ember_log_softmax', 'ember_log_softmax_grad',
+              'ember_softmax', 'ember_softmax_grad', 'ember_max_scores', 'ember_sum_exp',
               'ember_sum_product'):   # attention computes in float32 or float64
     BINDINGS[_name] = [dict(T='float32'), dict(T='float64')]
 

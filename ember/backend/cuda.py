@@ -323,6 +323,11 @@ ELEMENTWISE = {
     # its backward: d scores = w (d w - sum(w d w)) scale
     'ember_softmax_grad': (
         'T w, T gw, T dot, T scale', 'T gs', 'gs = w * (gw - dot) * scale'),
+    # softmax and log-softmax along any axis from its maxima and sums (torch's: a row of
+    # -inf gives nan), and log-softmax's backward g - exp(y) sum(g)
+    'ember_softmax_plain': ('T x, T top, T total', 'T y', 'y = exp(x - top) / total'),
+    'ember_log_softmax': ('T x, T top, T total', 'T y', 'y = x - top - log(total)'),
+    'ember_log_softmax_grad': ('T y, T g, T total', 'T gx', 'gx = g - exp(y) * total'),
     # Adam/AdamW on up to SLOTS parameters in one launch
     'ember_adam_multi': _adam_multi(),
 }
@@ -438,6 +443,27 @@ def softmax_scores(s, mask, scale):
     total = kernel('ember_sum_exp')(s, mask, scale, top, out=xp.empty(rows, s.dtype),
                                     axis=-1, keepdims=True)
     return kernel('ember_softmax')(s, mask, scale, top, total, s)
+
+
+def softmax(x, dim, log=False):
+    """``softmax`` (or ``log_softmax``) of float32/float64 ``x`` along ``dim``: three kernels,
+    where the composite is five (six)."""
+    rows = x.shape[:dim % x.ndim] + (1,) + x.shape[dim % x.ndim + 1:]
+    top = kernel('ember_max_scores')(x, 0, 1, out=xp.empty(rows, x.dtype), axis=dim,
+                                     keepdims=True)
+    total = kernel('ember_sum_exp')(x, 0, 1, top, out=xp.empty(rows, x.dtype), axis=dim,
+                                    keepdims=True)
+    return kernel('ember_log_softmax' if log else 'ember_softmax_plain')(x, top, total)
+
+
+def softmax_grad(y, g, dim, log=False):
+    """The gradient of ``softmax`` (or ``log_softmax``) from its output ``y``: two kernels."""
+    rows = y.shape[:dim % y.ndim] + (1,) + y.shape[dim % y.ndim + 1:]
+    total = kernel('ember_sum_product')(g, 1 if log else y, out=xp.empty(rows, y.dtype),
+                                        axis=dim, keepdims=True)
+    if log:
+        return kernel('ember_log_softmax_grad')(y, g, total)
+    return kernel('ember_softmax_grad')(y, g, total, 1)
 
 
 def softmax_scores_grad(w, gw, scale):

@@ -44,12 +44,21 @@ def _sum(xp, x, dim):
     return x.sum(axis=dim, keepdims=True)
 
 
+def _kernels(xp, x):
+    """Whether (log-)softmax of ``x`` runs as ``backend.cuda``'s kernels: float32/float64 GPU
+    arrays with elements and axes (half precision keeps the composite, which sums in
+    float32)."""
+    return xp is not np and x.ndim and x.size and x.dtype in _EINSUM
+
+
 class Softmax(Op):
     save_output = True
 
     def forward(ctx, x, dim):
         ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
         xp = ctx.xp
+        if _kernels(xp, x):
+            return cuda_backend().softmax(x, dim)
         e = xp.exp(x - _max(xp, x, dim))
         e /= _sum(xp, e, dim)
         return e
@@ -60,6 +69,8 @@ class Softmax(Op):
 
     def fast_backward(ctx, g):
         (y,) = ctx.saved_arrays
+        if _kernels(ctx.xp, y) and g.dtype == y.dtype:
+            return cuda_backend().softmax_grad(y, g, ctx.dim)
         gy = g * y
         gy -= y * _sum(ctx.xp, gy, ctx.dim)
         return gy
@@ -71,6 +82,8 @@ class LogSoftmax(Op):
     def forward(ctx, x, dim):
         ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
         xp = ctx.xp
+        if _kernels(xp, x):
+            return cuda_backend().softmax(x, dim, log=True)
         s = x - _max(xp, x, dim)
         s -= xp.log(_sum(xp, xp.exp(s), dim))
         return s
@@ -81,6 +94,8 @@ class LogSoftmax(Op):
 
     def fast_backward(ctx, g):
         (y,) = ctx.saved_arrays
+        if _kernels(ctx.xp, y) and g.dtype == y.dtype:
+            return cuda_backend().softmax_grad(y, g, ctx.dim, log=True)
         out = ctx.xp.exp(y)
         out *= -_sum(ctx.xp, g, ctx.dim)
         out += g

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ember
-from tests.helpers import NC, Case, make_tests
+from tests.helpers import NC, Case, E, T, host, make_tests
 
 F = ember.nn.functional
 pytestmark = pytest.mark.filterwarnings("ignore:.*reduction.*'mean'.*:UserWarning")
@@ -498,3 +498,23 @@ def test_errors_are_clear_and_match_torch_types(name, args, kw, exc, match):
     assert name in str(info.value)
     with pytest.raises(exc):
         getattr(torch.nn.functional, name)(*tm, **kw)
+
+
+@pytest.mark.parametrize('fn', ['softmax', 'log_softmax'])
+@pytest.mark.parametrize('dim', [0, 1, -1])
+def test_softmax_special_rows_match_torch(fn, dim):
+    """Rows (along any dim) of all -inf, with +inf or nan, and extreme finite logits, on the
+    test device (on a GPU, ember's kernels): the values and gradients torch gives, nan where
+    torch's are nan."""
+    inf = np.inf
+    x = np.array([[-inf, -inf, -inf, -inf], [1e4, -1e4, 0.0, 3.0], [inf, 1.0, 2.0, 0.5],
+                  [np.nan, 1.0, 2.0, 3.0], [0.5, -0.25, 2.0, -3.0]])
+    g = np.linspace(-1, 1, x.size).reshape(x.shape)
+    out = []
+    for m, make in ((ember, E), (torch, T)):
+        t = make(x).requires_grad_()
+        y = getattr(m.nn.functional, fn)(t, dim=dim)
+        (gx,) = m.autograd.grad(y, [t], make(g))
+        out.append((host(y), host(gx)))
+    for e, t in zip(*out):
+        np.testing.assert_allclose(e, t, rtol=1e-6, atol=1e-9, equal_nan=True)
