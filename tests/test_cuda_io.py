@@ -98,8 +98,8 @@ def test_data_loader_pins_its_batches():
 def test_products_through_cublas_directly_match_for_every_layout():
     """Products go to cuBLAS called directly (backend.cuda.gemm: gemmEx, and
     gemmStridedBatchedEx for batches): each dtype and layout (either operand transposed, a
-    batch of transposed views, a column slice) against NumPy, float16/bfloat16 operands also
-    into float32, and none fell back to cupy.matmul."""
+    batch of transposed views, a column slice, batch axes that need a copy) against NumPy,
+    float16/bfloat16 operands also into float32, and none fell back to cupy.matmul."""
     import warnings
 
     import cupy
@@ -133,6 +133,9 @@ def test_products_through_cublas_directly_match_for_every_layout():
                                       flip if tb else same, np.dtype(np.float32))
             wide = rng.standard_normal((5, 9)).astype(dt)   # a column slice: leading dim 9
             check(wide, rng.standard_normal((4, 3)).astype(dt), lambda x: x[:, 2:6], same)
+            heads = rng.standard_normal((3, 2, 5, 4)).astype(dt)   # batch axes that do not
+            check(heads, rng.standard_normal((2, 3, 4, 6)).astype(dt),   # fold into one
+                  lambda x: x.swapaxes(0, 1), same)                       # stride: copied
     assert cuda._direct[0] and cuda._checked and all(cuda._checked.values())
     assert any(key[-1] for key in cuda._checked)   # batched products were among them
 

@@ -175,9 +175,15 @@ def gemm(a, b, out=None, out_dtype=None):
     m, k = a.shape[-2:]
     n = b.shape[-1]
     batch = a.size // (m * k) if m * k else 0
-    la, lb = _matrices(a), _matrices(b)
-    if not (m and n and k and batch) or la is None or lb is None or b.shape[-2] != k:
+    if not (m and n and k and batch) or b.shape[-2] != k:
         return None
+    la, lb = _matrices(a), _matrices(b)
+    if la is None:   # (a view whose batch axes do not fold, as split heads: copied, as
+        a = xp.ascontiguousarray(a)   # cupy.matmul would)
+        la = _matrices(a)
+    if lb is None:
+        b = xp.ascontiguousarray(b)
+        lb = _matrices(b)
     key = (a.dtype.name, out_dtype.name, la[0], lb[0], batch > 1)
     ok = _checked.get(key)
     if ok is False:
