@@ -1,0 +1,103 @@
+"""Kernel launches and graph nodes of one GPT training step on 'cuda', counted without a GPU:
+ember runs on CuPy's CPU stand-in (tests/fakecupy.py), which sees every call ember makes.
+
+A launch is a CuPy call, an in-place operator, one of ember's own kernels or a cuBLAS call,
+other than views, reshapes and allocations (which launch nothing). On the H200 each costs
+17-65 us of host time (docs/performance.md), so a launch-bound step costs about that many
+times this count. The counts do not depend on the batch size, so the step runs on a batch of
+two sequences.
+
+Usage: python tools/count_launches.py W5|W9 [bf16] [--top N]   (from the repository root)
+"""
+import collections
+import os
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+NOT_LAUNCHES = {'ndarray.reshape', 'ndarray.transpose', 'ndarray.swapaxes', 'ndarray.view',
+                'cupy.reshape', 'cupy.empty', 'cupy.empty_like', 'ndarray.__getitem__'}
+
+
+def _install():
+    """The stand-in as ``cupy``, with every call it takes counted (while ``on``)."""
+    sys.path[:0] = [ROOT, os.path.join(ROOT, 'tests')]
+    import fakecupy
+    fakecupy.install()
+    state = dict(on=False, sites=collections.Counter())
+
+    def site():
+        f = sys._getframe(2)
+        while f and os.sep + 'ember' + os.sep not in f.f_code.co_filename:
+            f = f.f_back
+        return (f'{f.f_code.co_filename.split(os.sep + "ember" + os.sep)[-1]}:{f.f_lineno} '
+                f'{f.f_code.co_name}' if f else '?')
+
+    def counted(fn, what):
+        def wrapper(*args, **kwargs):
+            if state['on'] and what(args) not in NOT_LAUNCHES:
+                state['sites'][site()] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    call = fakecupy._call
+    fakecupy._call = counted(call, lambda a: a[3])   # every ufunc, function and method
+    for name in dir(fakecupy.ndarray):
+        if name.startswith('__i') and name not in ('__init__', '__iter__', '__index__',
+                                                   '__int__', '__invert__'):
+            setattr(fakecupy.ndarray, name, counted(getattr(fakecupy.ndarray, name),
+                                                    lambda a: 'in-place'))
+    for name in ('__getitem__', '__setitem__', '__neg__', '__abs__'):
+        setattr(fakecupy.ndarray, name, counted(getattr(fakecupy.ndarray, name),
+                                                lambda a, n=name: 'ndarray.' + n))
+    for cls in (fakecupy.ElementwiseKernel, fakecupy.ReductionKernel):
+        cls.__call__ = counted(cls.__call__, lambda a: 'kernel')
+    for name in ('gemmEx', 'gemmStridedBatchedEx'):
+        setattr(fakecupy.cublas, name, counted(getattr(fakecupy.cublas, name),
+                                               lambda a: 'cublas'))
+    return state
+
+
+def count(key='W5', amp=None):
+    """(launches, ember ops, launches by call site) of one training step of workload ``key``
+    (W5 or W9) on the stand-in's 'cuda', ``amp``: None or 'bf16'."""
+    state = _install()
+    import ember
+    from ember import autograd
+    import bench.workloads as W
+    c = dict(W.GPT_LARGE if key == 'W9' else W.GPT, batch=2)
+    ops = [0]
+    apply = autograd.Op.apply.__func__
+
+    def counting_apply(cls, *args, **kwargs):
+        ops[0] += state['on']
+        return apply(cls, *args, **kwargs)
+    autograd.Op.apply = classmethod(counting_apply)
+    try:
+        model = W.gpt(ember, c).to('cuda')
+        ctx = dict(data=W._w5_data(0, 4096), model=model, device='cuda',
+                   optimizer=ember.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01),
+                   amp=ember.bfloat16 if amp == 'bf16' else None)
+        step = W._gpt_step(c)
+        for i in range(2):   # warm: optimizer state made, caches filled
+            step(ember, ctx, i)
+        state['on'] = True
+        step(ember, ctx, 2)
+        state['on'] = False
+    finally:
+        autograd.Op.apply = classmethod(apply)
+    return sum(state['sites'].values()), ops[0], state['sites']
+
+
+def main(argv):
+    key = argv[0] if argv else 'W5'
+    amp = 'bf16' if 'bf16' in argv else None
+    top = int(argv[argv.index('--top') + 1]) if '--top' in argv else 20
+    launches, ops, sites = count(key, amp)
+    print(f'{key}{" bf16 autocast" if amp else ""}: {launches} kernel launches, {ops} ember '
+          'ops a step (on the CuPy stand-in)')
+    for where, n in sites.most_common(top):
+        print(f'  {n:5d}  {where}')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
