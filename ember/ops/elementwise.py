@@ -270,7 +270,8 @@ def add(a, b, alpha=1):
         return Shifted.apply(a, c=b)
     if _number_and_float(b, a):
         return Shifted.apply(b, c=a)
-    if type(a) in TENSOR_TYPES and type(b) in TENSOR_TYPES and a.ndim and b.ndim and \
+    if type(a) in TENSOR_TYPES and type(b) in TENSOR_TYPES and \
+            a.data.dtype != b.data.dtype and a.ndim and b.ndim and \
             {a.dtype.name, b.dtype.name} in _HALF_AND_SINGLE:
         return Add.apply(a, b)   # float32 + bfloat16 (autocast's residuals): the array library
     a, b = operands(a, b)        # promotes as torch does (neither is 0-d) in its one kernel,

@@ -8,7 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import Op, is_grad_enabled
 from .index import where
-from ..backend import cuda_backend
+from ..backend import cuda   # (its GPU functions; reached only with CuPy arrays)
 from .convert import astype
 from .linalg import _column_sums, gemm
 
@@ -58,7 +58,7 @@ class Softmax(Op):
         ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
         xp = ctx.xp
         if _kernels(xp, x):
-            return cuda_backend().softmax(x, dim)
+            return cuda.softmax(x, dim)
         e = xp.exp(x - _max(xp, x, dim))
         e /= _sum(xp, e, dim)
         return e
@@ -70,7 +70,7 @@ class Softmax(Op):
     def fast_backward(ctx, g):
         (y,) = ctx.saved_arrays
         if _kernels(ctx.xp, y) and g.dtype == y.dtype:
-            return cuda_backend().softmax_grad(y, g, ctx.dim)
+            return cuda.softmax_grad(y, g, ctx.dim)
         gy = g * y
         gy -= y * _sum(ctx.xp, gy, ctx.dim)
         return gy
@@ -83,7 +83,7 @@ class LogSoftmax(Op):
         ctx.dim = dim = dim if x.ndim else None   # CuPy has no axis 0 on a 0-d array
         xp = ctx.xp
         if _kernels(xp, x):
-            return cuda_backend().softmax(x, dim, log=True)
+            return cuda.softmax(x, dim, log=True)
         s = x - _max(xp, x, dim)
         s -= xp.log(_sum(xp, xp.exp(s), dim))
         return s
@@ -95,7 +95,7 @@ class LogSoftmax(Op):
     def fast_backward(ctx, g):
         (y,) = ctx.saved_arrays
         if _kernels(ctx.xp, y) and g.dtype == y.dtype:
-            return cuda_backend().softmax_grad(y, g, ctx.dim, log=True)
+            return cuda.softmax_grad(y, g, ctx.dim, log=True)
         out = ctx.xp.exp(y)
         out *= -_sum(ctx.xp, g, ctx.dim)
         out += g
@@ -256,7 +256,7 @@ class Attention(Op):
         w = _mm(xp, q, k.swapaxes(-1, -2), wide)
         if mask_t is not None:
             mask_t = mask_t.astype(wide, copy=False).swapaxes(-1, -2)
-        cuda_backend().softmax_scores(w, mask_t, scale)
+        cuda.softmax_scores(w, mask_t, scale)
         ctx.weights = w
         ctx.p = w if wide == q.dtype else astype(xp, w, q.dtype)
         return _mm(xp, ctx.p, v, q.dtype)
@@ -296,7 +296,7 @@ class Attention(Op):
         gv = _mm(xp, ctx.p.swapaxes(-1, -2), g, v.dtype) if ctx.needs(2) else None
         if not (ctx.needs(0) or ctx.needs(1)):
             return None, None, gv
-        gs = cuda_backend().softmax_scores_grad(w, _mm(xp, g, v.swapaxes(-1, -2), w.dtype),
+        gs = cuda.softmax_scores_grad(w, _mm(xp, g, v.swapaxes(-1, -2), w.dtype),
                                                 ctx.scale)   # (scaled)
         if gs.dtype != q.dtype:
             gs = astype(xp, gs, q.dtype)
@@ -330,7 +330,7 @@ def _mm(xp, a, b, out_dtype):
     """``a @ b`` of GPU arrays into ``out_dtype``: cuBLAS called directly (float16/bfloat16
     operands accumulate in float32, and may write float32), else through cupy.matmul, in
     float32 for float16/bfloat16."""
-    out = cuda_backend().gemm(a, b, out_dtype=out_dtype)
+    out = cuda.gemm(a, b, out_dtype=out_dtype)
     if out is not None:
         return out
     if a.dtype.itemsize == 2:
@@ -369,7 +369,7 @@ class LayerNorm(Op):
         ctx.eps = eps
         x2 = x.reshape(-1, w.size)
         if xp is not np:   # CUDA: three kernels of backend.cuda
-            y, ctx.mean, ctx.rstd = cuda_backend().layer_norm(
+            y, ctx.mean, ctx.rstd = cuda.layer_norm(
                 x2, w.reshape(-1), None if b is None else b.reshape(-1), eps)
             return y.reshape(x.shape)
         mean = _row_means(xp, x2)
@@ -414,7 +414,7 @@ class LayerNorm(Op):
         with a row of ones (``_column_sums``)."""
         rows = ctx.rstd.shape[0]
         g2 = g.reshape(rows, -1)
-        gx, gxhat = cuda_backend().layer_norm_grad(g2, x.reshape(rows, -1), w.reshape(-1),
+        gx, gxhat = cuda.layer_norm_grad(g2, x.reshape(rows, -1), w.reshape(-1),
                                                    ctx.mean, ctx.rstd)
         grads = (_shaped(gx, g.shape), _shaped(_column_sums(gxhat), w.shape)
                  if ctx.needs(1) else None)

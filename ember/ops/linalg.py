@@ -10,7 +10,7 @@ from ..autograd import Op
 from . import convert
 from .elementwise import _as, operands
 from .. import amp as _amp
-from ..backend import mkl
+from ..backend import cuda, mkl
 
 __all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
 
@@ -25,7 +25,6 @@ def gemm(xp, a, b):
     and CuPy's batched one rejects the dtype; CuPy's 2-D one is native. NumPy's 2-D products
     go to ``_cpu_gemm``."""
     if xp is not np:   # cuBLAS called directly (where it applies)
-        from ..backend import cuda
         out = cuda.gemm(a, b)
         if out is not None:
             return out
@@ -326,7 +325,6 @@ def _column_sums(g2):
             _ONES.clear()
         ones = _ONES[key] = xp.ones((1, g2.shape[0]), dtype=g2.dtype)
     out = xp.empty(g2.shape[1], dtype=g2.dtype)
-    from ..backend import cuda
     if cuda.gemm(ones, g2, out.reshape(1, -1)) is None:
         xp.matmul(ones, g2, out=out.reshape(1, -1))
     return out
