@@ -104,6 +104,7 @@ def test_products_through_cublas_directly_match_for_every_layout():
 
     import cupy
     from ember.backend import cuda
+    from ember.ops.linalg import _column_sums
     rng = np.random.default_rng(0)
     dtypes = [np.float32, np.float64, np.float16]
     if ember._dtype.bfloat16 is not None:   # (with ml_dtypes)
@@ -136,6 +137,12 @@ def test_products_through_cublas_directly_match_for_every_layout():
             heads = rng.standard_normal((3, 2, 5, 4)).astype(dt)   # batch axes that do not
             check(heads, rng.standard_normal((2, 3, 4, 6)).astype(dt),   # fold into one
                   lambda x: x.swapaxes(0, 1), same)                       # stride: copied
+        for dt in dtypes[2:]:   # a low-precision bias gradient summed into float32: a row
+            g = rng.standard_normal((7, 5)).astype(dt)   # of ones times g, into a float32 out
+            got = _column_sums(cupy.asarray(g), np.dtype(np.float32))
+            assert got.dtype == np.float32 and got.shape == (5,)
+            np.testing.assert_allclose(got.get(), g.astype(np.float64).sum(0), rtol=1e-5,
+                                       atol=1e-5)
     assert cuda._direct[0] and cuda._checked and all(cuda._checked.values())
     assert any(key[-1] for key in cuda._checked)   # batched products were among them
 

@@ -162,13 +162,14 @@ def _matrices(a):
 def gemm(a, b, out=None, out_dtype=None):
     """``a @ b`` for CuPy arrays of one float dtype, (..., m, k) and (..., k, n) with the same
     batch shape, through cuBLAS called directly, into ``out`` (C-contiguous) or a new array
-    of ``out_dtype`` (default: the operands'; float32 also for float16/bfloat16 operands).
-    None where it does not apply (the caller then uses cupy.matmul)."""
+    of ``out_dtype`` (default: ``out``'s or the operands'; float32 also for float16/bfloat16
+    operands). None where it does not apply (the caller then uses cupy.matmul)."""
     t = _CUDA_TYPE.get(a.dtype.name)
     if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim < 2 or \
             b.ndim != a.ndim or a.shape[:-2] != b.shape[:-2]:
         return None
-    out_dtype = a.dtype if out_dtype is None else np.dtype(out_dtype)
+    out_dtype = np.dtype(out_dtype) if out_dtype is not None else \
+        a.dtype if out is None else out.dtype
     tc = _CUDA_TYPE.get(out_dtype.name)
     if tc != t and not (tc == 0 and a.itemsize == 2):
         return None

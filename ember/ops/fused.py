@@ -253,13 +253,13 @@ class Attention(Op):
         (as flash attention does)."""
         xp = ctx.xp
         wide = np.dtype(np.float32) if q.dtype.itemsize == 2 else q.dtype
-        w = _mm(xp, q, k.swapaxes(-1, -2), wide)
+        w = gemm(xp, q, k.swapaxes(-1, -2), wide)
         if mask_t is not None:
             mask_t = mask_t.astype(wide, copy=False).swapaxes(-1, -2)
         cuda.softmax_scores(w, mask_t, scale)
         ctx.weights = w
         ctx.p = w if wide == q.dtype else astype(xp, w, q.dtype)
-        return _mm(xp, ctx.p, v, q.dtype)
+        return gemm(xp, ctx.p, v, q.dtype)
 
     def _narrow(ctx, out):
         return out if ctx.low is None else astype(ctx.xp, out, ctx.low)
@@ -293,15 +293,15 @@ class Attention(Op):
         scores' gradient rounded to the operands' dtype for the products with k and q."""
         xp, w = ctx.xp, ctx.weights
         q, k, v = ctx.saved_arrays
-        gv = _mm(xp, ctx.p.swapaxes(-1, -2), g, v.dtype) if ctx.needs(2) else None
+        gv = gemm(xp, ctx.p.swapaxes(-1, -2), g, v.dtype) if ctx.needs(2) else None
         if not (ctx.needs(0) or ctx.needs(1)):
             return None, None, gv
-        gs = cuda.softmax_scores_grad(w, _mm(xp, g, v.swapaxes(-1, -2), w.dtype),
+        gs = cuda.softmax_scores_grad(w, gemm(xp, g, v.swapaxes(-1, -2), w.dtype),
                                                 ctx.scale)   # (scaled)
         if gs.dtype != q.dtype:
             gs = astype(xp, gs, q.dtype)
-        gq = _mm(xp, gs, k, q.dtype) if ctx.needs(0) else None
-        gk = _mm(xp, gs.swapaxes(-1, -2), q, k.dtype) if ctx.needs(1) else None
+        gq = gemm(xp, gs, k, q.dtype) if ctx.needs(0) else None
+        gk = gemm(xp, gs.swapaxes(-1, -2), q, k.dtype) if ctx.needs(1) else None
         return gq, gk, gv
 
     def backward(ctx, g):
@@ -324,19 +324,6 @@ class Attention(Op):
     def release(self):
         Op.release(self)
         self.weights = self.mask_t = self.alive = self.wide = self.p = None
-
-
-def _mm(xp, a, b, out_dtype):
-    """``a @ b`` of GPU arrays into ``out_dtype``: cuBLAS called directly (float16/bfloat16
-    operands accumulate in float32, and may write float32), else through cupy.matmul, in
-    float32 for float16/bfloat16."""
-    out = cuda.gemm(a, b, out_dtype=out_dtype)
-    if out is not None:
-        return out
-    if a.dtype.itemsize == 2:
-        a, b = a.astype(np.float32), b.astype(np.float32)
-    out = xp.matmul(a, b)
-    return out if out.dtype == out_dtype else astype(xp, out, np.dtype(out_dtype))
 
 
 def _shaped(a, shape):

@@ -18,18 +18,22 @@ __all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
 _BF16 = bfloat16.np if bfloat16 is not None else None
 
 
-def gemm(xp, a, b):
-    """``xp.matmul(a, b)`` in the inputs' dtype. On the GPU, cuBLAS called directly where it
-    applies (``backend.cuda.gemm``). bfloat16 products that the array library lacks run in
-    float32 and are rounded back: NumPy has no bfloat16 GEMM (it answers in float32, slowly)
-    and CuPy's batched one rejects the dtype; CuPy's 2-D one is native. NumPy's 2-D products
-    go to ``_cpu_gemm``."""
+def gemm(xp, a, b, out_dtype=None):
+    """``xp.matmul(a, b)`` in the inputs' dtype, or in ``out_dtype`` (float32 for
+    float16/bfloat16 inputs: the float32 sums, not rounded to the low dtype first). On the
+    GPU, cuBLAS called directly where it applies (``backend.cuda.gemm``). bfloat16 products
+    that the array library lacks run in float32 and are rounded back: NumPy has no bfloat16
+    GEMM (it answers in float32, slowly) and CuPy's batched one rejects the dtype; CuPy's 2-D
+    one is native. NumPy's 2-D products go to ``_cpu_gemm``."""
     if xp is not np:   # cuBLAS called directly (where it applies)
-        out = cuda.gemm(a, b)
+        out = cuda.gemm(a, b, out_dtype=out_dtype)
         if out is not None:
             return out
+    if out_dtype is not None and out_dtype != a.dtype:   # (float32 from the widened inputs)
+        return gemm(xp, a.astype(out_dtype), b.astype(out_dtype))
     if a.dtype is _BF16 and (xp is np or a.ndim > 2 or b.ndim > 2):
-        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+        return convert.astype(xp, xp.matmul(a.astype(np.float32), b.astype(np.float32)),
+                              a.dtype)
     if xp is np and b.ndim == a.ndim and (a.ndim == 2 or a.ndim == 3 and a.shape[0] == 1):
         return _cpu_gemm(a, b)
     return xp.matmul(a, b)
@@ -281,41 +285,44 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         if ctx.low is not None:   # (the gradients go back to float32 through autograd)
             x, w = x.to(g.dtype), w.to(g.dtype)
-        return ctx._grads(g, x, w, lambda a, b: a @ b)
+        return ctx._grads(g, x, w, lambda a, b, dt: a @ b)
 
     def fast_backward(ctx, g):   # on arrays: the products through gemm (MKL where it runs)
         if ctx.low is None:
             x, w = ctx.saved_arrays
-            return ctx._grads(g, x, w, lambda a, b: gemm(ctx.xp, a, b))
-        ctx._check_saved(ctx._saved)
-        grads = ctx._grads(g, ctx.xl, ctx.wl, lambda a, b: gemm(ctx.xp, a, b))
-        return tuple(None if gr is None else gr.astype(dt, copy=False)
-                     for gr, dt in zip(grads, ctx.dtypes))
+            return ctx._grads(g, x, w, lambda a, b, dt: gemm(ctx.xp, a, b))
+        ctx._check_saved(ctx._saved)   # (the products straight into the inputs' dtypes)
+        return ctx._grads(g, ctx.xl, ctx.wl, lambda a, b, dt: gemm(ctx.xp, a, b, dt))
 
     def release(self):
         Op.release(self)
         self.xl = self.wl = None
 
     def _grads(ctx, g, x, w, product):
-        """The gradients, in tensors or arrays alike, with ``product`` for the two GEMMs."""
+        """The gradients, in tensors or arrays alike, with ``product(a, b, dtype)`` for the two
+        GEMMs (``dtype``: the input's, where autocast cast it; None otherwise)."""
+        dts = (None,) * 3 if ctx.low is None else ctx.dtypes
         g2 = g.reshape(-1, g.shape[-1])
-        gx = product(g2, w).reshape(x.shape) if ctx.needs(0) else None
-        gw = product(g2.T, x.reshape(-1, x.shape[-1])) if ctx.needs(1) else None
+        gx = product(g2, w, dts[0]).reshape(x.shape) if ctx.needs(0) else None
+        gw = product(g2.T, x.reshape(-1, x.shape[-1]), dts[1]) if ctx.needs(1) else None
         if len(ctx.next_edges) == 2:
             return gx, gw
-        return gx, gw, _column_sums(g2) if ctx.needs(2) else None
+        return gx, gw, _column_sums(g2, dts[2]) if ctx.needs(2) else None
 
 
 _ONES = {}
 
 
-def _column_sums(g2):
-    """``g2.sum(0)`` (a bias gradient). On the GPU it is a product with a row of ones: CuPy's
+def _column_sums(g2, dtype=None):
+    """``g2.sum(0)`` (a bias gradient), in ``dtype`` if given (float32 for a float16/bfloat16
+    ``g2`` of arrays: the float32 sums). On the GPU it is a product with a row of ones: CuPy's
     reduction down the long axis took 178 us of GPU time for W9's (8192, 1536) gradient on the
     H200, an order of magnitude more than a GEMM reading the same bytes. The result is a new
     1-D array, not a view (a first ``.grad`` keeps it instead of copying it)."""
-    if isinstance(g2, Tensor) or type(g2) is np.ndarray:
+    if isinstance(g2, Tensor):
         return g2.sum(0)
+    if type(g2) is np.ndarray:
+        return g2.sum(0, dtype=dtype)
     from ..backend import namespace
     xp = namespace(g2)
     key = (g2.shape[0], g2.dtype.str, g2.device.id)
@@ -324,8 +331,10 @@ def _column_sums(g2):
         if len(_ONES) > 64:
             _ONES.clear()
         ones = _ONES[key] = xp.ones((1, g2.shape[0]), dtype=g2.dtype)
-    out = xp.empty(g2.shape[1], dtype=g2.dtype)
+    out = xp.empty(g2.shape[1], dtype=g2.dtype if dtype is None else dtype)
     if cuda.gemm(ones, g2, out.reshape(1, -1)) is None:
+        if out.dtype != g2.dtype:
+            return g2.sum(0, dtype=dtype)
         xp.matmul(ones, g2, out=out.reshape(1, -1))
     return out
 
