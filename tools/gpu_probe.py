@@ -56,6 +56,12 @@ def main():
             probe('bf16 scatter_add', lambda: cupyx.scatter_add(
                 cp.zeros(3, bf), cp.array([0, 0, 1]), cp.ones(3, bf)))
             probe('bf16 get', lambda: b.get().dtype)
+
+            def add_float32():   # autocast Linear adds a float32 bias to its bf16 product
+                y = b.copy()
+                y += cp.full(4, 0.1, cp.float32)
+                return y.dtype, float(y[1, 1].astype(cp.float32))   # 5.1 in bf16: 5.09375
+            probe('bf16 += float32', add_float32)
     from cupy._core import _routines_linalg as linalg
     probe('compute types', lambda: (linalg.COMPUTE_TYPE_DEFAULT, linalg.COMPUTE_TYPE_TF32,
                                     linalg.get_compute_type(np.dtype(np.float32))))
