@@ -130,9 +130,16 @@ def set_tf32(allow):
 # two disagree or the call fails.
 
 _tf32 = [False]
-_CUDA_TYPE = {'float32': 0, 'float64': 1, 'float16': 2, 'bfloat16': 14}   # cudaDataType
+# cudaDataType by NumPy dtype (not by its name: a dtype's ``.name`` costs 4 us of host time)
+_CUDA_TYPE = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.float16): 2}
+try:
+    import ml_dtypes
+    _CUDA_TYPE[np.dtype(ml_dtypes.bfloat16)] = 14
+except ImportError:
+    pass
 _COMPUTE_32F, _COMPUTE_32F_TF32, _COMPUTE_64F, _GEMM_DEFAULT = 68, 77, 70, -1   # cublas_api.h
 _SCALARS = {n: (np.ones((), n), np.zeros((), n)) for n in (np.float32, np.float64)}
+_POINTERS = {n: (one.ctypes.data, zero.ctypes.data) for n, (one, zero) in _SCALARS.items()}
 _checked = {}   # a kind of product -> the direct call agreed with cupy.matmul (False: it
 #                 disagreed or failed). EMBER_CUBLAS=0 turns the direct path off (to measure it).
 _direct = [os.environ.get('EMBER_CUBLAS', '1') != '0']
@@ -164,13 +171,13 @@ def gemm(a, b, out=None, out_dtype=None):
     batch shape, through cuBLAS called directly, into ``out`` (C-contiguous) or a new array
     of ``out_dtype`` (default: ``out``'s or the operands'; float32 also for float16/bfloat16
     operands). None where it does not apply (the caller then uses cupy.matmul)."""
-    t = _CUDA_TYPE.get(a.dtype.name)
+    t = _CUDA_TYPE.get(a.dtype)
     if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim < 2 or \
             b.ndim != a.ndim or a.shape[:-2] != b.shape[:-2]:
         return None
     out_dtype = np.dtype(out_dtype) if out_dtype is not None else \
         a.dtype if out is None else out.dtype
-    tc = _CUDA_TYPE.get(out_dtype.name)
+    tc = _CUDA_TYPE.get(out_dtype)
     if tc != t and not (tc == 0 and a.itemsize == 2):
         return None
     m, k = a.shape[-2:]
@@ -185,14 +192,14 @@ def gemm(a, b, out=None, out_dtype=None):
     if lb is None:
         b = xp.ascontiguousarray(b)
         lb = _matrices(b)
-    key = (a.dtype.name, out_dtype.name, la[0], lb[0], batch > 1)
+    key = (a.dtype, out_dtype, la[0], lb[0], batch > 1)
     ok = _checked.get(key)
     if ok is False:
         return None
     if out is None:
         out = xp.empty(a.shape[:-2] + (m, n), out_dtype)
     f64 = t == 1
-    one, zero = _SCALARS[np.float64 if f64 else np.float32]
+    one, zero = _POINTERS[np.float64 if f64 else np.float32]   # (host pointers)
     compute = _COMPUTE_64F if f64 else _COMPUTE_32F_TF32 if t == 0 and _tf32[0] else \
         _COMPUTE_32F
     try:
@@ -204,13 +211,13 @@ def gemm(a, b, out=None, out_dtype=None):
         cublas.setStream(handle, xp.cuda.get_current_stream().ptr)
         # row-major out = a @ b is column-major out^T = b^T a^T
         if batch == 1:
-            cublas.gemmEx(handle, lb[0], la[0], n, m, k, one.ctypes.data, b.data.ptr, t,
-                          lb[1], a.data.ptr, t, la[1], zero.ctypes.data, out.data.ptr, tc, n,
+            cublas.gemmEx(handle, lb[0], la[0], n, m, k, one, b.data.ptr, t,
+                          lb[1], a.data.ptr, t, la[1], zero, out.data.ptr, tc, n,
                           compute, _GEMM_DEFAULT)
         else:
             cublas.gemmStridedBatchedEx(
-                handle, lb[0], la[0], n, m, k, one.ctypes.data, b.data.ptr, t, lb[1], lb[2],
-                a.data.ptr, t, la[1], la[2], zero.ctypes.data, out.data.ptr, tc, n, m * n,
+                handle, lb[0], la[0], n, m, k, one, b.data.ptr, t, lb[1], lb[2],
+                a.data.ptr, t, la[1], la[2], zero, out.data.ptr, tc, n, m * n,
                 batch, compute, _GEMM_DEFAULT)
     except Exception as e:   # noqa: BLE001  (no such binding, a cuBLAS error: matmul instead)
         _checked[key] = False
