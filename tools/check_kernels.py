@@ -42,6 +42,9 @@ BINDINGS = {
                        for t in FLOATS],
 }
 BINDINGS['ember_outside'] = [dict(T='int64'), dict(T='int32'), dict(T='uint8')]
+for _name in ('ember_nll_rows', 'ember_nll_total', 'ember_nll_grad'):   # targets of any int
+    BINDINGS[_name] = [dict(T=t, S='float64' if t == 'float64' else 'float32', I=i)
+                       for t in FLOATS for i in ('int64', 'int32', 'uint8')]
 for _name in ('ember_softmax_plain', 'ember_log_softmax', 'ember_log_softmax_grad',
               'ember_softmax', 'ember_softmax_grad', 'ember_max_scores', 'ember_sum_exp',
               'ember_sum_product'):   # attention computes in float32 or float64

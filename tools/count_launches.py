@@ -5,9 +5,9 @@ A launch is a CuPy call, an in-place operator, one of ember's own kernels or a c
 other than views, reshapes and allocations (which launch nothing). On the H200 each costs
 17-65 us of host time (docs/performance.md), so a launch-bound step costs about that many
 times this count. The counts do not depend on the batch size, so the step runs on a batch of
-two sequences.
+two sequences (W3: the benchmark's batch of 128).
 
-Usage: python tools/count_launches.py W5|W9 [bf16] [--top N]   (from the repository root)
+Usage: python tools/count_launches.py W3|W5|W9 [bf16] [--top N]   (from the repository root)
 """
 import collections
 import os
@@ -59,7 +59,7 @@ def _install():
 
 def count(key='W5', amp=None):
     """(launches, ember ops, launches by call site) of one training step of workload ``key``
-    (W5 or W9) on the stand-in's 'cuda', ``amp``: None or 'bf16'."""
+    (W3, W5 or W9) on the stand-in's 'cuda', ``amp``: None or 'bf16' (the GPTs)."""
     state = _install()
     import ember
     from ember import autograd
@@ -73,11 +73,19 @@ def count(key='W5', amp=None):
         return apply(cls, *args, **kwargs)
     autograd.Op.apply = classmethod(counting_apply)
     try:
-        model = W.gpt(ember, c).to('cuda')
-        ctx = dict(data=W._w5_data(0, 4096), model=model, device='cuda',
-                   optimizer=ember.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01),
-                   amp=ember.bfloat16 if amp == 'bf16' else None)
-        step = W._gpt_step(c)
+        if key == 'W3':   # the MLP as the benchmark runs it (batch 128)
+            w = W.WORKLOADS[key]
+            model = w.model(ember).to('cuda')
+            ctx = dict(data=w.data(0), model=model, device='cuda',
+                       optimizer=w.optimizer(ember, model.parameters()), amp=None)
+            step = w.step
+        else:
+            model = W.gpt(ember, c).to('cuda')
+            ctx = dict(data=W._w5_data(0, 4096), model=model, device='cuda',
+                       optimizer=ember.optim.AdamW(model.parameters(), lr=1e-3,
+                                                   weight_decay=0.01),
+                       amp=ember.bfloat16 if amp == 'bf16' else None)
+            step = W._gpt_step(c)
         for i in range(2):   # warm: optimizer state made, caches filled
             step(ember, ctx, i)
         state['on'] = True

@@ -342,6 +342,24 @@ ELEMENTWISE = {
     'ember_softmax_plain': ('T x, T top, T total', 'T y', 'y = exp(x - top) / total'),
     'ember_log_softmax': ('T x, T top, T total', 'T y', 'y = x - top - log(total)'),
     'ember_log_softmax_grad': ('T y, T g, T total', 'T gx', 'gx = g - exp(y) * total'),
+    # negative log-likelihood of class-index targets t on the rows of (N, C) log-probabilities:
+    # each row's loss and whether it counts (a target equal to ignore counts for nothing; one
+    # out of range, which the loss's deferred index check reports, reads nothing either)
+    'ember_nll_rows': (
+        'raw T logp, I t, int64 classes, int64 ignore', 'S loss, S valid',
+        '''bool ok = t != ignore && t >= 0 && t < classes;
+           loss = ok ? -(S)logp[i * classes + t] : (S)0;
+           valid = ok ? (S)1 : (S)0;'''),
+    # the loss from the sums of the rows' losses and counts: their mean (nan when no target
+    # counts, as torch) or their sum
+    'ember_nll_total': (
+        'raw S sums, bool mean', 'T loss', 'loss = (T)(mean ? sums[0] / sums[1] : sums[0])'),
+    # its gradient: -g (over the count, for the mean) at each counted row's target, else 0
+    'ember_nll_grad': (
+        'raw I t, raw S sums, raw T g, int64 classes, int64 ignore, bool mean', 'T gl',
+        '''long long n = i / classes, k = t[n];
+           gl = k == i - n * classes && k != ignore ?
+               (T)(-(S)g[0] / (mean ? sums[1] : (S)1)) : (T)0;'''),
     # Adam/AdamW on up to SLOTS parameters in one launch
     'ember_adam_multi': _adam_multi(),
 }
@@ -457,6 +475,25 @@ def softmax_scores(s, mask, scale):
     total = kernel('ember_sum_exp')(s, mask, scale, top, out=xp.empty(rows, s.dtype),
                                     axis=-1, keepdims=True)
     return kernel('ember_softmax')(s, mask, scale, top, total, s)
+
+
+def nll_loss(logp, t, ignore, mean):
+    """Negative log-likelihood of the (N, C) log-probabilities ``logp`` at class indices ``t``
+    (N,), those equal to ``ignore`` left out, reduced to its mean (``mean``) or sum:
+    (the 0-d loss, the sums of the rows' losses and counts, for ``nll_loss_grad``). Three
+    kernels, where the composite is fourteen."""
+    n, c = logp.shape
+    rows = xp.empty((2, n), _acc(logp.dtype))
+    kernel('ember_nll_rows')(logp, t, c, ignore, rows[0], rows[1])   # (raw: any layout)
+    sums = rows.sum(axis=1)
+    return kernel('ember_nll_total')(sums, mean, xp.empty((), logp.dtype)), sums
+
+
+def nll_loss_grad(g, t, sums, classes, ignore, mean, dtype):
+    """The gradient of ``nll_loss`` for the upstream 0-d gradient ``g``: (N, C) of ``dtype``,
+    ``-g`` (over the count, for the mean) at each counted target, else 0. One kernel."""
+    return kernel('ember_nll_grad')(t, sums, g.reshape(1), classes, ignore, mean,
+                                    xp.empty((t.size, classes), dtype))
 
 
 def softmax(x, dim, log=False):

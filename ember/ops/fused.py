@@ -109,6 +109,12 @@ class NllLoss(Op):
     def forward(ctx, logp, target, weight, ignore, reduction, cdim, plain=False):
         xp = ctx.xp
         ctx.cdim, ctx.none = cdim, reduction == 'none'
+        ctx.gpu = xp is not np and weight is None and logp.ndim == 2 and not ctx.none
+        if ctx.gpu:   # three kernels of backend.cuda; the gradient one more
+            ctx.mean, ctx.target, ctx.ignore = reduction == 'mean', target, ignore
+            ctx.shape, ctx.dtype = logp.shape, logp.dtype
+            loss, ctx.sums = cuda.nll_loss(logp, target, ignore, ctx.mean)
+            return loss
         if plain and weight is None and logp.ndim == 2:   # plain: all targets seen in range
             return ctx._plain(logp, target, reduction)    # and none ignored
         valid = target != ignore
@@ -123,10 +129,11 @@ class NllLoss(Op):
             idx = xp.expand_dims(safe, cdim)
             loss = -xp.take_along_axis(logp, idx, cdim).squeeze(cdim) * w
         coef = xp.zeros_like(logp)       # d loss / d logp, before the upstream gradient
-        if reduction == 'mean':
-            total = w.sum()
-            loss = loss.sum() / total
-            w = w / total
+        if reduction == 'mean':          # (no target counting: a nan loss, as torch, but
+            total = w.sum()              # no gradient at the ignored targets)
+            with np.errstate(invalid='ignore', divide='ignore'):
+                loss = loss.sum() / total
+                w = xp.where(valid, w / total, 0)
         elif reduction == 'sum':
             loss = loss.sum()
         if logp.ndim == 2:
@@ -150,12 +157,26 @@ class NllLoss(Op):
     def backward(ctx, g):
         if ctx.none:
             g = g.unsqueeze(ctx.cdim)
-        return g * Tensor._make(ctx.coef), None
+        return g * Tensor._make(ctx._coef()), None
 
     def fast_backward(ctx, g):
+        if ctx.gpu:
+            return cuda.nll_loss_grad(g, ctx.target, ctx.sums, ctx.shape[1], ctx.ignore,
+                                      ctx.mean, ctx.dtype), None
         if ctx.none:
             g = ctx.xp.expand_dims(g, ctx.cdim)
         return ctx.coef * g, None
+
+    def _coef(ctx):
+        """d loss / d logp, before the upstream gradient."""
+        if not ctx.gpu:
+            return ctx.coef
+        return cuda.nll_loss_grad(ctx.xp.ones((), ctx.dtype), ctx.target, ctx.sums,
+                                  ctx.shape[1], ctx.ignore, ctx.mean, ctx.dtype)
+
+    def release(self):
+        Op.release(self)
+        self.coef = self.target = self.sums = None
 
 
 class Normalise(Op):

@@ -303,22 +303,29 @@ def test_cross_entropy_options_match_torch(kind, reduction, weighted, ignore_ind
         t = np.where(rng.random(t.shape) < 0.3, ignore_index, t) if ignore_index == -100 else t
     w = rng.uniform(0.2, 2.0, 4) if weighted else None
     kw = dict(reduction=reduction, ignore_index=ignore_index, label_smoothing=smoothing)
-    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    e = F.cross_entropy(xe, ember.tensor(t), weight=None if w is None else ember.tensor(w), **kw)
-    tt = torch.nn.functional.cross_entropy(xt, torch.tensor(t),
-                                           weight=None if w is None else torch.tensor(w), **kw)
-    np.testing.assert_allclose(e.detach().numpy(), tt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    xe, xt = E(x).requires_grad_(), T(x, requires_grad=True)
+    e = F.cross_entropy(xe, E(t), weight=None if w is None else E(w), **kw)
+    tt = torch.nn.functional.cross_entropy(xt, T(t), weight=None if w is None else T(w), **kw)
+    np.testing.assert_allclose(host(e), host(tt), rtol=1e-10, atol=1e-12)
     seed = rng.standard_normal(tuple(tt.shape))
-    e.backward(ember.tensor(seed))
-    tt.backward(torch.tensor(seed))
-    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    e.backward(E(seed))
+    tt.backward(T(seed))
+    np.testing.assert_allclose(host(xe.grad), host(xt.grad), rtol=1e-10, atol=1e-12)
 
 
-def test_nll_loss_all_ignored_is_nan_like_torch():
-    x, t = np.zeros((2, 3)), np.array([-100, -100])
-    e = F.nll_loss(ember.tensor(x), ember.tensor(t))
-    assert np.isnan(e.item()) and np.isnan(
-        torch.nn.functional.nll_loss(torch.tensor(x), torch.tensor(t)).item())
+@pytest.mark.parametrize('fn', ['nll_loss', 'cross_entropy'])
+@pytest.mark.parametrize('dtype', ['float64', 'float32'])
+def test_all_ignored_targets_give_a_nan_loss_and_zero_gradients_like_torch(fn, dtype):
+    """The mean over no counted target is nan (0/0), as torch's, but the ignored targets get
+    no gradient: zeros, not nans (a batch of padding only must not poison the weights)."""
+    x, t = np.random.default_rng(0).standard_normal((2, 3)).astype(dtype), np.array([-100] * 2)
+    xe, xt = E(x).requires_grad_(), T(x, requires_grad=True)
+    e, tt = getattr(F, fn)(xe, E(t)), getattr(torch.nn.functional, fn)(xt, T(t))
+    assert np.isnan(e.item()) and np.isnan(tt.item())
+    e.backward()
+    tt.backward()
+    assert not host(xt.grad).any()
+    np.testing.assert_array_equal(host(xe.grad), host(xt.grad))
 
 
 # ---------------------------------------------------------------- extremes stay finite
