@@ -274,6 +274,8 @@ _PRELUDE = r"""
 #include <cstdint>
 #include <cstring>
 #include <algorithm>
+#include <complex>
+template <typename T> using complex = std::complex<T>;   // CuPy's complex<T> (thrust's)
 using std::min; using std::max; using std::erf; using std::erfc; using std::exp;
 using std::sqrt; using std::isnan;
 #define __device__
@@ -302,7 +304,8 @@ struct _Index { long long n; long long size() const { return n; } };
 _CTYPES = {'float16': 'float16', 'bfloat16': 'bfloat16', 'float32': 'float',
            'float64': 'double', 'int8': 'int8_t', 'int16': 'int16_t', 'int32': 'int32_t',
            'int64': 'long long', 'uint8': 'uint8_t', 'uint16': 'uint16_t',
-           'uint32': 'uint32_t', 'uint64': 'unsigned long long', 'bool': 'bool'}
+           'uint32': 'uint32_t', 'uint64': 'unsigned long long', 'bool': 'bool',
+           'complex64': 'complex<float>', 'complex128': 'complex<double>'}
 _built = {}
 
 

@@ -24,7 +24,8 @@ compiler._get_arch_for_options_for_nvrtc = lambda arch=None: (f'-arch=compute_{A
 CTYPES = {'float16': 'float16', 'bfloat16': 'bfloat16', 'float32': 'float',
           'float64': 'double', 'int8': 'signed char', 'int16': 'short', 'int32': 'int',
           'int64': 'long long', 'uint8': 'unsigned char', 'uint16': 'unsigned short',
-          'uint32': 'unsigned int', 'uint64': 'unsigned long long', 'bool': 'bool'}
+          'uint32': 'unsigned int', 'uint64': 'unsigned long long', 'bool': 'bool',
+          'complex64': 'complex<float>', 'complex128': 'complex<double>'}
 FLOATS = ('float16', 'bfloat16', 'float32', 'float64')
 # the placeholder bindings ember uses, per kernel (S: the statistics' float32/float64)
 BINDINGS = {
@@ -33,14 +34,9 @@ BINDINGS = {
     'ember_bf16': [{}],
     'ember_gelu': [dict(T=t) for t in FLOATS],
     'ember_gelu_grad': [dict(T=t) for t in FLOATS],
-    'ember_ln': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
-    'ember_ln_grad': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
-    'ember_mean': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
-    'ember_rstd': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
-    'ember_mean_gw': [dict(T=t, S='float64' if t == 'float64' else 'float32') for t in FLOATS],
-    'ember_mean_gwx': [dict(T=t, S='float64' if t == 'float64' else 'float32')
-                       for t in FLOATS],
 }
+for _name in ('ember_ln', 'ember_ln_grad', 'ember_ln_stats', 'ember_ln_grad_means'):
+    BINDINGS[_name] = [dict(T=t) for t in FLOATS]
 BINDINGS['ember_outside'] = [dict(T='int64'), dict(T='int32'), dict(T='uint8')]
 for _name in ('ember_nll_rows', 'ember_nll_total', 'ember_nll_grad'):   # targets of any int
     BINDINGS[_name] = [dict(T=t, S='float64' if t == 'float64' else 'float32', I=i)
@@ -60,7 +56,8 @@ def params(spec):
 
 
 def header(binding):
-    return ('#include <cupy/carray.cuh>\n#include <cupy/float16.cuh>\n'
+    return ('#include <cupy/complex.cuh>\n#include <cupy/carray.cuh>\n'
+            '#include <cupy/atomics.cuh>\n#include <cupy/float16.cuh>\n'
             '#include <cupy/bfloat16.cuh>\n'
             + ''.join(f'typedef {CTYPES[d]} {t};\n' for t, d in binding.items())
             + cuda.PREAMBLE)
@@ -112,7 +109,7 @@ def main():
     include = os.path.join(os.path.dirname(compiler.__file__), '..', '_core', 'include')
     cccl = os.path.join(include, 'cupy', '_cccl')
     options = ('-ftz=true', '--device-as-default-execution-space', f'-I{include}',
-               f'-I{cccl}/libcudacxx/include', f'-I{cccl}/thrust', f'-I{cccl}/cub',
+               f'-I{cccl}/libcudacxx', f'-I{cccl}/thrust', f'-I{cccl}/cub',
                '-std=c++17')
     try:   # CUDA's own headers (cuda_fp16.h, cuda_bf16.h) from the nvidia-cuda-runtime wheel
         import nvidia

@@ -268,6 +268,30 @@ __device__ void ember_adam_one(X& p, const X g, X& m, X& v, const X b1, const X 
     v = b2 * v + (1 - b2) * g * g;
     p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);
 }
+
+// Layer norm's row statistics in one pass, summed in float64 whatever the input, as one
+// complex number (CuPy's reductions take no struct): each element's (x - k, (x - k)^2 + eps),
+// k the row's first element (the data shifted near its mean), then (mean - k, 1 / sqrt(var +
+// eps)). float64 sums keep the variance where the squares are large against it (a row far
+// from zero, or whose first element is far out), as Welford's update would
+template <typename X>
+__device__ complex<double> ember_ln_pair(const X x, const X k, const double eps) {
+    typedef typename ember_acc<X>::type A;
+    const double d = (double)(A)x - (double)(A)k;
+    return complex<double>(d, d * d + eps);
+}
+__device__ complex<double> ember_ln_stats(const complex<double> a, const long long n) {
+    const double m = a.real() / (double)n;
+    return complex<double>(m, 1.0 / sqrt(a.imag() / (double)n - m * m));
+}
+// its backward's two row sums in one pass: (g w, g w xhat)
+template <typename X>
+__device__ complex<double> ember_ln_grad_pair(const X g, const X w, const X x, const X k,
+                                              const complex<double> st) {
+    typedef typename ember_acc<X>::type A;
+    const double gw = (double)(A)g * (double)(A)w;
+    return complex<double>(gw, gw * (((double)(A)x - (double)(A)k - st.real()) * st.imag()));
+}
 """
 
 SLOTS = 16   # parameters per launch of ember_adam_multi (4 arrays each: 64 kernel arguments)
@@ -313,19 +337,20 @@ ELEMENTWISE = {
            A cdf = (A)0.5 * erfc(-v * (A)0.70710678118654752440);
            A pdf = exp((A)-0.5 * v * v) * (A)0.39894228040143267794;
            gx = (T)((A)g * (cdf + v * pdf));'''),
-    # layer norm: y = (x - mean) rstd w + b, from each row's mean and rstd
+    # layer norm: y = (x - mean) rstd w + b, from the row's first element k and its
+    # statistics st = (mean - k, rstd) (ember_ln_stats)
     'ember_ln': (
-        'T x, S mean, S rstd, T w, T b', 'T y',
+        'T x, T k, complex128 st, T w, T b', 'T y',
         '''typedef ember_acc<T>::type A;
-           y = (T)((((A)x - (A)mean) * (A)rstd) * (A)w + (A)b);'''),
+           y = (T)((((A)x - (A)k - (A)st.real()) * (A)st.imag()) * (A)w + (A)b);'''),
     # its input gradient, rstd (g w - mean(g w) - xhat mean(g w xhat)) from the two row
-    # means, and g xhat, whose column sums are the weight's gradient
+    # means m (ember_ln_grad_means), and g xhat, whose column sums are the weight's gradient
     'ember_ln_grad': (
-        'T g, T x, T w, S mean, S rstd, S mean_gw, S mean_gwx', 'T gx, T gxhat',
+        'T g, T x, T w, T k, complex128 st, complex128 m', 'T gx, T gxhat',
         '''typedef ember_acc<T>::type A;
-           A xhat = ((A)x - (A)mean) * (A)rstd;
+           A xhat = ((A)x - (A)k - (A)st.real()) * (A)st.imag();
            A gw = (A)g * (A)w;
-           gx = (T)((A)rstd * (gw - (A)mean_gw - xhat * (A)mean_gwx));
+           gx = (T)((A)st.imag() * (gw - (A)m.real() - xhat * (A)m.imag()));
            gxhat = (T)((A)g * xhat);'''),
     # softmax of attention scores along their last axis, scaled and masked on the way, from
     # the rows' maxima and sums (ember_max_scores, ember_sum_exp): a row whose every score is
@@ -366,22 +391,16 @@ ELEMENTWISE = {
 
 
 REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
-    # row means (over the axis given), in float32 (float64 for float64)
-    'ember_mean': (
-        'T x', 'S m', '(S)x', 'a + b', 'm = a / (S)(_in_ind.size() / _out_ind.size())', '0',
-        None),
-    # 1 / sqrt(var + eps) of rows, from their means (eps is added in the map: a reduction's
-    # post-map sees only the result and the outputs)
-    'ember_rstd': (
-        'T x, S mean, S eps', 'S r', '((S)x - mean) * ((S)x - mean) + eps', 'a + b',
-        'r = (S)1 / sqrt(a / (S)(_in_ind.size() / _out_ind.size()))', '0', None),
-    # the two row means of layer norm's backward: mean(g w) and mean(g w xhat)
-    'ember_mean_gw': (
-        'T g, T w', 'S m', '(S)g * (S)w', 'a + b',
-        'm = a / (S)(_in_ind.size() / _out_ind.size())', '0', None),
-    'ember_mean_gwx': (
-        'T g, T w, T x, S mean, S rstd', 'S m', '(S)g * (S)w * (((S)x - mean) * rstd)',
-        'a + b', 'm = a / (S)(_in_ind.size() / _out_ind.size())', '0', None),
+    # layer norm's row statistics (mean - k, rstd) in one pass (eps is added in the map: a
+    # reduction's post-map sees only the result and the outputs)
+    'ember_ln_stats': (
+        'T x, T k, float64 eps', 'complex128 st', 'ember_ln_pair(x, k, eps)', 'a + b',
+        'st = ember_ln_stats(a, _in_ind.size() / _out_ind.size())', '0', None),
+    # the two row means of its backward, (mean(g w), mean(g w xhat)), in one pass
+    'ember_ln_grad_means': (
+        'T g, T w, T x, T k, complex128 st', 'complex128 m',
+        'ember_ln_grad_pair(g, w, x, k, st)', 'a + b',
+        'm = a / (double)(_in_ind.size() / _out_ind.size())', '0', None),
     # attention's softmax: the row maxima and the sums of exp(score - max) ...
     'ember_max_scores': (
         'T s, T mask, T scale', 'T m', 's * scale + mask', 'max(a, b)', 'm = a',
@@ -453,15 +472,13 @@ def _acc(dtype):
 
 
 def layer_norm(x2, w, b, eps):
-    """Layer norm of the rows of the 2-D ``x2``: (y, mean, rstd), the statistics (R, 1) in
-    float32 (float64 for float64 input). Three kernels, where the composite is ten."""
-    rows = (x2.shape[0], 1)
-    acc = _acc(x2.dtype)
-    mean = kernel('ember_mean')(x2, out=xp.empty(rows, acc), axis=1, keepdims=True)
-    rstd = kernel('ember_rstd')(x2, mean, eps, out=xp.empty(rows, acc), axis=1,
-                                keepdims=True)
-    y = kernel('ember_ln')(x2, mean, rstd, w, 0 if b is None else b)
-    return y, mean, rstd
+    """Layer norm of the rows of the 2-D ``x2``: (y, st), ``st`` each row's statistics for
+    ``layer_norm_grad``: (mean - the row's first element, 1 / std), an (R, 1) complex128
+    array (float64 sums). Two kernels, where the composite is ten."""
+    st = kernel('ember_ln_stats')(x2, x2[:, :1], eps, out=xp.empty((x2.shape[0], 1),
+                                                                   xp.complex128),
+                                  axis=1, keepdims=True)
+    return kernel('ember_ln')(x2, x2[:, :1], st, w, 0 if b is None else b), st
 
 
 def softmax_scores(s, mask, scale):
@@ -525,13 +542,14 @@ def softmax_scores_grad(w, gw, scale):
     return kernel('ember_softmax_grad')(w, gw, dot, scale, gw)
 
 
-def layer_norm_grad(g2, x2, w, mean, rstd):
-    """Layer norm's backward on rows: (gx, g xhat); ``g xhat``'s column sums are the weight's
-    gradient. Three kernels, where the composite is eleven."""
-    mean_gw = kernel('ember_mean_gw')(g2, w, out=xp.empty_like(mean), axis=1, keepdims=True)
-    mean_gwx = kernel('ember_mean_gwx')(g2, w, x2, mean, rstd, out=xp.empty_like(mean),
-                                        axis=1, keepdims=True)
-    return kernel('ember_ln_grad')(g2, x2, w, mean, rstd, mean_gw, mean_gwx)
+def layer_norm_grad(g2, x2, w, st):
+    """Layer norm's backward on rows from ``layer_norm``'s statistics ``st``: (gx, g xhat);
+    ``g xhat``'s column sums are the weight's gradient. Two kernels, where the composite is
+    eleven."""
+    k = x2[:, :1]
+    m = kernel('ember_ln_grad_means')(g2, w, x2, k, st, out=xp.empty_like(st), axis=1,
+                                      keepdims=True)
+    return kernel('ember_ln_grad')(g2, x2, w, k, st, m)
 
 
 # Argument checks that need values on the GPU (an index in range) would stop the host until

@@ -376,9 +376,9 @@ class LayerNorm(Op):
         xp = ctx.xp
         ctx.eps = eps
         x2 = x.reshape(-1, w.size)
-        if xp is not np:   # CUDA: three kernels of backend.cuda
-            y, ctx.mean, ctx.rstd = cuda.layer_norm(
-                x2, w.reshape(-1), None if b is None else b.reshape(-1), eps)
+        if xp is not np:   # CUDA: two kernels of backend.cuda
+            y, ctx.stats = cuda.layer_norm(x2, w.reshape(-1),
+                                           None if b is None else b.reshape(-1), eps)
             return y.reshape(x.shape)
         mean = _row_means(xp, x2)
         y = x2 - mean
@@ -394,10 +394,10 @@ class LayerNorm(Op):
         return y.reshape(x.shape)
 
     def fast_backward(ctx, g):
-        xp, rstd = ctx.xp, ctx.rstd
         x, w = ctx.saved_arrays
-        if xp is not np:
+        if ctx.xp is not np:
             return ctx._cuda_backward(g, x, w)
+        xp, rstd = ctx.xp, ctx.rstd
         xhat = x.reshape(rstd.shape[0], -1) - ctx.mean
         xhat *= rstd
         g2 = g.reshape(xhat.shape)
@@ -418,12 +418,11 @@ class LayerNorm(Op):
         return (gx, gw) if len(ctx.next_edges) == 2 else (gx, gw, gb)
 
     def _cuda_backward(ctx, g, x, w):
-        """Three kernels of backend.cuda, and the weight's and bias's gradients as products
+        """Two kernels of backend.cuda, and the weight's and bias's gradients as products
         with a row of ones (``_column_sums``)."""
-        rows = ctx.rstd.shape[0]
+        rows = ctx.stats.shape[0]
         g2 = g.reshape(rows, -1)
-        gx, gxhat = cuda.layer_norm_grad(g2, x.reshape(rows, -1), w.reshape(-1),
-                                                   ctx.mean, ctx.rstd)
+        gx, gxhat = cuda.layer_norm_grad(g2, x.reshape(rows, -1), w.reshape(-1), ctx.stats)
         grads = (_shaped(gx, g.shape), _shaped(_column_sums(gxhat), w.shape)
                  if ctx.needs(1) else None)
         if len(ctx.next_edges) == 3:
@@ -448,4 +447,4 @@ class LayerNorm(Op):
 
     def release(self):
         Op.release(self)
-        self.mean = self.rstd = None
+        self.mean = self.rstd = self.stats = None

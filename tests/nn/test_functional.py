@@ -408,15 +408,40 @@ def test_layer_norm_in_half_precision_like_torch(dtype):
     x = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32) * 3 + 1
     w = np.linspace(0.5, 1.5, 8, dtype=np.float32)
     out = {}
-    for m in (ember, torch):
+    for m, mk in ((ember, E), (torch, T)):
         dt = getattr(m, dtype)
-        xt = m.tensor(x).to(dt).requires_grad_()
-        y = m.nn.functional.layer_norm(xt, (8,), m.tensor(w).to(dt), m.zeros(8).to(dt))
-        (y.float() * m.arange(40.0).reshape(5, 8)).sum().backward()
-        out[m.__name__] = y.float().detach().numpy(), xt.grad.float().numpy()
+        xt = mk(x).to(dt).requires_grad_()
+        y = m.nn.functional.layer_norm(xt, (8,), mk(w).to(dt), mk(np.zeros(8, np.float32)).to(dt))
+        (y.float() * mk(np.arange(40.0, dtype=np.float32).reshape(5, 8))).sum().backward()
+        out[m.__name__] = host(y.float()), host(xt.grad.float())
     tol = 1e-2 if dtype == 'float16' else 5e-2
     for a, b in zip(out['ember'], out['torch']):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 4)
+
+
+def test_layer_norm_of_rows_far_from_zero_in_float32_like_torch():
+    """Rows whose mean is large against their spread (1000 + N(0, 1)), one row whose first
+    element is far out, one constant row: float32 statistics that square before they
+    subtract lose every digit of such a variance; ember's (on the GPU, sums shifted by each
+    row's first element) keep it. Against torch in float64 on the same values, ember's
+    float32 errors stay within twice torch's float32 errors (or 1e-5 of the largest value)."""
+    rng = np.random.default_rng(7)
+    x = (1000 + rng.standard_normal((6, 512))).astype(np.float32)
+    x[1, 0] = 1100.0
+    x[2] = 1000.0   # (a constant whose mean is exact: its normalised row is 0)
+    w, b = rng.standard_normal(512).astype(np.float32), rng.standard_normal(512).astype(np.float32)
+    g = rng.standard_normal((6, 512)).astype(np.float32)
+
+    def run(m, mk, dtype):
+        xt, wt, bt = (mk(a.astype(dtype)).requires_grad_() for a in (x, w, b))
+        y = m.nn.functional.layer_norm(xt, (512,), wt, bt)
+        y.backward(mk(g.astype(dtype)))
+        return [host(t).astype(np.float64) for t in (y, xt.grad, wt.grad, bt.grad)]
+    exact = run(torch, T, np.float64)
+    for name, e, t, r in zip(('y', 'x.grad', 'w.grad', 'b.grad'), run(ember, E, np.float32),
+                             run(torch, T, np.float32), exact):
+        bound = max(2 * np.abs(t - r).max(), 1e-5 * np.abs(r).max())
+        assert np.abs(e - r).max() <= bound, (name, np.abs(e - r).max(), bound)
 
 
 def test_sdpa_dropout_is_seeded():
