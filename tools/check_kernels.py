@@ -42,9 +42,9 @@ for _name in ('ember_nll_rows', 'ember_nll_total', 'ember_nll_grad'):   # target
     BINDINGS[_name] = [dict(T=t, S='float64' if t == 'float64' else 'float32', I=i)
                        for t in FLOATS for i in ('int64', 'int32', 'uint8')]
 for _name in ('ember_softmax_plain', 'ember_log_softmax', 'ember_log_softmax_grad',
-              'ember_softmax', 'ember_softmax_grad', 'ember_max_scores', 'ember_sum_exp',
+              'ember_softmax', 'ember_softmax_grad', 'ember_max_sum_exp',
               'ember_sum_product'):   # attention computes in float32 or float64
-    BINDINGS[_name] = [dict(T='float32'), dict(T='float64')]
+    BINDINGS[_name] = [dict(T='float32', C='complex64'), dict(T='float64', C='complex128')]
 
 
 def params(spec):

@@ -284,6 +284,22 @@ __device__ complex<double> ember_ln_stats(const complex<double> a, const long lo
     const double m = a.real() / (double)n;
     return complex<double>(m, 1.0 / sqrt(a.imag() / (double)n - m * m));
 }
+// Softmax's row maximum and sum of exp(x - maximum) in one pass, as one complex number
+// (maximum, sum), parts combined as online softmax (flash attention) does; a part whose
+// maximum is -inf (every score masked) sums to 0
+template <typename C>
+__device__ C ember_score(const typename C::value_type v) {
+    return C(v, v == (typename C::value_type)__int_as_float(0xff800000) ? 0 : 1);
+}
+template <typename C>
+__device__ C ember_online(const C a, const C b) {
+    typedef typename C::value_type S;
+    const S ninf = (S)__int_as_float(0xff800000);
+    if (a.real() == ninf) return b;
+    if (b.real() == ninf) return a;
+    const S m = max(a.real(), b.real());
+    return C(m, a.imag() * exp(a.real() - m) + b.imag() * exp(b.real() - m));
+}
 // its backward's two row sums in one pass: (g w, g w xhat)
 template <typename X>
 __device__ complex<double> ember_ln_grad_pair(const X g, const X w, const X x, const X k,
@@ -353,19 +369,19 @@ ELEMENTWISE = {
            gx = (T)((A)st.imag() * (gw - (A)m.real() - xhat * (A)m.imag()));
            gxhat = (T)((A)g * xhat);'''),
     # softmax of attention scores along their last axis, scaled and masked on the way, from
-    # the rows' maxima and sums (ember_max_scores, ember_sum_exp): a row whose every score is
-    # -inf (a query that attends to nothing) gets zero weights without a host sync (torch's
-    # "safe softmax")
+    # the rows' (maximum, sum) st (ember_max_sum_exp): a row whose every score is -inf (a
+    # query that attends to nothing) gets zero weights without a host sync (torch's "safe
+    # softmax")
     'ember_softmax': (
-        'T s, T mask, T scale, T top, T total', 'T w',
-        'w = total == (T)0 ? (T)0 : exp(s * scale + mask - top) / total'),
+        'T s, T mask, T scale, C st', 'T w',
+        'w = st.imag() == (T)0 ? (T)0 : exp(s * scale + mask - st.real()) / st.imag()'),
     # its backward: d scores = w (d w - sum(w d w)) scale
     'ember_softmax_grad': (
         'T w, T gw, T dot, T scale', 'T gs', 'gs = w * (gw - dot) * scale'),
-    # softmax and log-softmax along any axis from its maxima and sums (torch's: a row of
-    # -inf gives nan), and log-softmax's backward g - exp(y) sum(g)
-    'ember_softmax_plain': ('T x, T top, T total', 'T y', 'y = exp(x - top) / total'),
-    'ember_log_softmax': ('T x, T top, T total', 'T y', 'y = x - top - log(total)'),
+    # softmax and log-softmax along any axis from its (maximum, sum) (torch's: a row of -inf
+    # gives nan), and log-softmax's backward g - exp(y) sum(g)
+    'ember_softmax_plain': ('T x, C st', 'T y', 'y = exp(x - st.real()) / st.imag()'),
+    'ember_log_softmax': ('T x, C st', 'T y', 'y = x - st.real() - log(st.imag())'),
     'ember_log_softmax_grad': ('T y, T g, T total', 'T gx', 'gx = g - exp(y) * total'),
     # negative log-likelihood of class-index targets t on the rows of (N, C) log-probabilities:
     # each row's loss and whether it counts (a target equal to ignore counts for nothing; one
@@ -401,14 +417,11 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
         'T g, T w, T x, T k, complex128 st', 'complex128 m',
         'ember_ln_grad_pair(g, w, x, k, st)', 'a + b',
         'm = a / (double)(_in_ind.size() / _out_ind.size())', '0', None),
-    # attention's softmax: the row maxima and the sums of exp(score - max) ...
-    'ember_max_scores': (
-        'T s, T mask, T scale', 'T m', 's * scale + mask', 'max(a, b)', 'm = a',
-        '__int_as_float(0xff800000)', None),
-    'ember_sum_exp': (
-        'T s, T mask, T scale, T top', 'T m',
-        'top == __int_as_float(0xff800000) ? (T)0 : exp(s * scale + mask - top)', 'a + b',
-        'm = a', '0', None),
+    # softmax's (maximum, sum of exp(x - maximum)) along rows of scaled, masked scores, in
+    # one pass (C: complex64 for float32, complex128 for float64) ...
+    'ember_max_sum_exp': (
+        'T s, T mask, T scale', 'C m', 'ember_score<C>(s * scale + mask)',
+        'ember_online(a, b)', 'm = a', 'C(__int_as_float(0xff800000), 0)', None),
     # ... and sum(w d w) for attention's backward
     'ember_sum_product': ('T a_, T b_', 'T m', 'a_ * b_', 'a + b', 'm = a', '0', None),
     # an index check: any of the integers x outside [0, high), other than skip (if any)?
@@ -484,14 +497,16 @@ def layer_norm(x2, w, b, eps):
 def softmax_scores(s, mask, scale):
     """Attention's softmax of the scores ``s`` (..., L, S) along the last axis, of
     ``s * scale + mask`` (``mask`` additive, broadcasting, or None), into ``s`` itself. A row
-    of -inf scores gets zero weights. Three kernels, where the composite is seven."""
+    of -inf scores gets zero weights. Two kernels, where the composite is seven."""
     mask = 0 if mask is None else mask
-    rows = s.shape[:-1] + (1,)
-    top = kernel('ember_max_scores')(s, mask, scale, out=xp.empty(rows, s.dtype), axis=-1,
-                                     keepdims=True)
-    total = kernel('ember_sum_exp')(s, mask, scale, top, out=xp.empty(rows, s.dtype),
-                                    axis=-1, keepdims=True)
-    return kernel('ember_softmax')(s, mask, scale, top, total, s)
+    st = kernel('ember_max_sum_exp')(s, mask, scale, out=xp.empty(
+        s.shape[:-1] + (1,), _complex(s.dtype)), axis=-1, keepdims=True)
+    return kernel('ember_softmax')(s, mask, scale, st, s)
+
+
+def _complex(dtype):
+    """The complex dtype holding two numbers of the float32/float64 ``dtype``."""
+    return xp.complex128 if dtype == xp.float64 else xp.complex64
 
 
 def nll_loss(logp, t, ignore, mean):
@@ -514,14 +529,12 @@ def nll_loss_grad(g, t, sums, classes, ignore, mean, dtype):
 
 
 def softmax(x, dim, log=False):
-    """``softmax`` (or ``log_softmax``) of float32/float64 ``x`` along ``dim``: three kernels,
+    """``softmax`` (or ``log_softmax``) of float32/float64 ``x`` along ``dim``: two kernels,
     where the composite is five (six)."""
     rows = x.shape[:dim % x.ndim] + (1,) + x.shape[dim % x.ndim + 1:]
-    top = kernel('ember_max_scores')(x, 0, 1, out=xp.empty(rows, x.dtype), axis=dim,
-                                     keepdims=True)
-    total = kernel('ember_sum_exp')(x, 0, 1, top, out=xp.empty(rows, x.dtype), axis=dim,
-                                    keepdims=True)
-    return kernel('ember_log_softmax' if log else 'ember_softmax_plain')(x, top, total)
+    st = kernel('ember_max_sum_exp')(x, 0, 1, out=xp.empty(rows, _complex(x.dtype)),
+                                     axis=dim, keepdims=True)
+    return kernel('ember_log_softmax' if log else 'ember_softmax_plain')(x, st)
 
 
 def softmax_grad(y, g, dim, log=False):

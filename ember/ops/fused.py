@@ -226,7 +226,7 @@ class Attention(Op):
     last axis it is 3.4x slower); the products take the transposes as BLAS flags, not copies.
     ``mask_t`` is the additive mask, transposed likewise; a column whose every score is -inf
     (a query attending to nothing) gets zero weights, torch's "safe softmax", found only when
-    ``check_dead``. On the GPU the scores are ``q k^T`` and the softmax is three kernels of
+    ``check_dead``. On the GPU the scores are ``q k^T`` and the softmax is two kernels of
     ``backend.cuda`` along the rows, which zero dead rows themselves (no host sync); float16
     and bfloat16 operands go to cuBLAS as they are, with float32 scores and softmax (see
     ``_cuda_forward``). On the CPU float16 and bfloat16 inputs are computed in float32 inside
@@ -270,7 +270,7 @@ class Attention(Op):
     def _cuda_forward(ctx, q, k, v, mask_t, scale):
         """The GPU's forward: the scores as q k^T, in float32 for float16/bfloat16 operands
         (cuBLAS accumulates in float32 and writes float32), their softmax along the rows in
-        three kernels, then the weights rounded to the operands' dtype for the product with v
+        two kernels, then the weights rounded to the operands' dtype for the product with v
         (as flash attention does)."""
         xp = ctx.xp
         wide = np.dtype(np.float32) if q.dtype.itemsize == 2 else q.dtype
