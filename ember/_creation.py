@@ -171,9 +171,11 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     dt = as_dtype(dtype) if dtype is not None else _dtype.result_type(*vals)
     n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
     xp = namespace_for(Device(device)) if device is not None else np   # made there: no copy
-    arr = (vals[0] + xp.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64)
-           * vals[2]).astype(dt.np)
-    return _leaf(arr, requires_grad=requires_grad)
+    if all(isinstance(v, (int, np.integer)) for v in vals):   # exact in int64: one launch
+        arr = xp.arange(vals[0], vals[0] + n * vals[2], vals[2], dtype=np.int64)
+    else:   # start + i * step in float64, as torch
+        arr = vals[0] + xp.arange(n, dtype=np.float64) * vals[2]
+    return _leaf(arr.astype(dt.np, copy=False), requires_grad=requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
