@@ -367,8 +367,9 @@ class LayerNorm(Op):
     """``(x - mean) / sqrt(var + eps) * weight (+ bias)`` over the trailing dimensions that
     ``weight`` spans, as one op on the (rows, C) view of x, and the weight and bias
     gradients come out of the same pass (W5's five layer norms: forward and backward 1.24 ->
-    about 0.7 ms each). Like torch it keeps x with each row's mean and 1 / std, and makes the
-    normalised x again in backward: one array the size of x less to hold (W5's peak 31.8 ->
+    about 0.7 ms each). Like torch it keeps x with each row's mean and 1 / std (on the GPU
+    one complex number a row, ``backend.cuda.layer_norm``), and makes the normalised x again
+    in backward: one array the size of x less to hold (W5's peak 31.8 ->
     29.8 MiB) for two passes. Without a bias the op has two inputs."""
     save = (0, 1)
 
