@@ -168,6 +168,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if step == 0:
         raise RuntimeError('arange: step must be nonzero')
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError(f'arange: upper bound and lower bound inconsistent with step sign '
+                           f'(start={vals[0]}, end={vals[1]}, step={vals[2]})')
     dt = as_dtype(dtype) if dtype is not None else _dtype.result_type(*vals)
     n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
     xp = namespace_for(Device(device)) if device is not None else np   # made there: no copy

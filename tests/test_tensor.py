@@ -71,6 +71,16 @@ def test_creation_matches_torch():
         np.testing.assert_allclose(e.numpy(), t.numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize('args', [(5, 2), (0, 5, -1), (0, 3, 0)])
+def test_arange_bounds_against_the_step_raise_like_torch(args):
+    with pytest.raises(RuntimeError) as torch_error:
+        torch.arange(*args)
+    with pytest.raises(RuntimeError, match='arange') as ember_error:
+        ember.arange(*args)
+    assert ('sign' in str(torch_error.value)) == ('sign' in str(ember_error.value))
+    assert ember.arange(2, 2).shape == (0,)
+
+
 def test_as_tensor_and_from_numpy_share_memory():
     a = np.zeros(3, dtype=np.float32)
     t1, t2 = ember.as_tensor(a), ember.from_numpy(a)
