@@ -2,7 +2,8 @@
 ember runs on CuPy's CPU stand-in (tests/fakecupy.py), which sees every call ember makes.
 
 A launch is a CuPy call, an in-place operator, one of ember's own kernels or a cuBLAS call,
-other than views, reshapes and allocations (which launch nothing). On the H200 each costs
+other than views and allocations (which launch nothing; a reshape or ascontiguousarray that
+must copy, and indexing by arrays, count). On the H200 each costs
 17-65 us of host time (docs/performance.md), so a launch-bound step costs about that many
 times this count. The counts do not depend on the batch size, so the step runs on a batch of
 two sequences (W3: the benchmark's batch of 128).
@@ -21,13 +22,28 @@ NOT_LAUNCHES = {'ndarray.reshape', 'ndarray.transpose', 'ndarray.swapaxes', 'nda
 
 
 def _kind(a):
-    """What a call of the stand-in (``_call``'s arguments) is; an ``astype`` that would not
-    copy (same dtype, ``copy=False``) returns the array itself and launches nothing."""
+    """What a call of the stand-in (``_call``'s arguments) is: an ``astype`` that would not
+    copy (same dtype, ``copy=False``) returns the array itself and launches nothing; a
+    ``reshape`` that cannot be a view copies (a launch)."""
     fn, args, kwargs, qual = a
     if qual == 'ndarray.astype' and kwargs.get('copy', True) is False and args and \
             np.dtype(args[0]) == fn.__self__.dtype:
         return 'ndarray.view'
+    if qual == 'ndarray.reshape' and not fn.__self__.flags.c_contiguous:
+        view = fn.__self__.view()
+        try:
+            view.shape = args[0] if len(args) == 1 else args
+        except AttributeError:   # (NumPy: "incompatible shape for in-place modification")
+            return 'copy'
     return qual
+
+
+def _item_kind(a):
+    """``x[idx]``: a view for basic indexing, a gather (a launch) for arrays of indices."""
+    idx = a[1] if isinstance(a[1], tuple) else (a[1],)
+    basic = all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
+                for i in idx)
+    return 'ndarray.__getitem__' if basic else 'gather'
 
 
 def _install():
@@ -58,9 +74,13 @@ def _install():
                                                    '__int__', '__invert__'):
             setattr(fakecupy.ndarray, name, counted(getattr(fakecupy.ndarray, name),
                                                     lambda a: 'in-place'))
-    for name in ('__getitem__', '__setitem__', '__neg__', '__abs__'):
+    for name in ('__setitem__', '__neg__', '__abs__'):
         setattr(fakecupy.ndarray, name, counted(getattr(fakecupy.ndarray, name),
                                                 lambda a, n=name: 'ndarray.' + n))
+    fakecupy.ndarray.__getitem__ = counted(fakecupy.ndarray.__getitem__, _item_kind)
+    contiguous = fakecupy.ascontiguousarray   # (the stand-in's own: not through _call)
+    fakecupy.ascontiguousarray = counted(contiguous, lambda a: (
+        'ndarray.view' if a[0]._a.flags.c_contiguous else 'copy'))
     for cls in (fakecupy.ElementwiseKernel, fakecupy.ReductionKernel):
         cls.__call__ = counted(cls.__call__, lambda a: 'kernel')
     for name in ('gemmEx', 'gemmStridedBatchedEx'):
