@@ -236,7 +236,7 @@ class Attention(Op):
 
     def forward(ctx, q, k, v, mask_t, scale, check_dead):
         xp = ctx.xp
-        ctx.low = ctx.wide = ctx.p = None
+        ctx.low = ctx.wide = ctx.p = ctx.ready = None
         ctx.mask_t, ctx.scale, ctx.alive, ctx.check_dead = mask_t, scale, None, check_dead
         if xp is not np:
             return ctx._cuda_forward(q, k, v, mask_t, scale)
@@ -271,8 +271,11 @@ class Attention(Op):
         """The GPU's forward: the scores as q k^T, in float32 for float16/bfloat16 operands
         (cuBLAS accumulates in float32 and writes float32), their softmax along the rows in
         two kernels, then the weights rounded to the operands' dtype for the product with v
-        (as flash attention does)."""
+        (as flash attention does). q, k and v whose batch axes do not fold into one stride
+        (heads split from one projection) are copied once, for the products here and in
+        backward (each product would copy them again)."""
         xp = ctx.xp
+        q, k, v = ctx.ready = [_foldable(xp, a) for a in (q, k, v)]
         wide = np.dtype(np.float32) if q.dtype.itemsize == 2 else q.dtype
         w = gemm(xp, q, k.swapaxes(-1, -2), wide)
         if mask_t is not None:
@@ -313,7 +316,9 @@ class Attention(Op):
         """The GPU's backward, on weights (..., L, S): four products and two kernels, the
         scores' gradient rounded to the operands' dtype for the products with k and q."""
         xp, w = ctx.xp, ctx.weights
-        q, k, v = ctx.saved_arrays
+        ctx._check_saved(ctx._saved)   # (q, k, v as the forward's products read them)
+        q, k, v = ctx.ready
+        g = _foldable(xp, g)           # (read by two products)
         gv = gemm(xp, ctx.p.swapaxes(-1, -2), g, v.dtype) if ctx.needs(2) else None
         if not (ctx.needs(0) or ctx.needs(1)):
             return None, None, gv
@@ -344,7 +349,12 @@ class Attention(Op):
 
     def release(self):
         Op.release(self)
-        self.weights = self.mask_t = self.alive = self.wide = self.p = None
+        self.weights = self.mask_t = self.alive = self.wide = self.p = self.ready = None
+
+
+def _foldable(xp, a):
+    """``a``, copied if cuBLAS cannot read its batch of matrices at one stride."""
+    return a if cuda._matrices(a) is not None else xp.ascontiguousarray(a)
 
 
 def _shaped(a, shape):

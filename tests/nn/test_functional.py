@@ -395,6 +395,29 @@ def test_sdpa_fully_masked_row_gives_zeros_like_torch():
     _sdpa_like_torch(q, k, v, mask)
 
 
+def test_sdpa_on_heads_split_from_one_projection_like_torch():
+    """q, k and v as a GPT makes them: views of one (B, T, 3 d) projection with heads split
+    off (batch axes that do not fold into one stride, copied once for the products on the
+    GPU); output and the projection's gradient against torch, causal, on the test device.
+    An in-place change to the projection before backward raises, as torch's."""
+    rng = np.random.default_rng(3)
+    x, g = rng.standard_normal((2, 5, 24)), rng.standard_normal((2, 2, 5, 4))
+    out = {}
+    for m, mk in ((ember, E), (torch, T)):
+        p = mk(x).requires_grad_()
+        qkv = p * 1.0
+        q, k, v = (z.reshape(2, 5, 2, 4).transpose(1, 2) for z in qkv.split(8, dim=2))
+        o = m.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        o.backward(mk(g), retain_graph=True)
+        out[m.__name__] = host(o), host(p.grad)
+        with torch.no_grad() if m is torch else ember.no_grad():
+            qkv.add_(1.0)
+        with pytest.raises(RuntimeError, match='inplace'):   # (torch names the split views)
+            o.backward(mk(g))
+    for e, t in zip(out['ember'], out['torch']):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize('mask', [np.array([True, False, True, True]), np.array(True),
                                   np.array([0.5, -np.inf, 0.0, 1.0])])
 def test_sdpa_mask_of_fewer_dimensions_broadcasts_like_torch(mask):
