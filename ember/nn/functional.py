@@ -25,6 +25,7 @@ from ..ops.elementwise import floating as _floating
 from ..autograd import is_grad_enabled, no_grad
 from ..backend import check_later, host, outside
 from .. import amp as _amp
+from .._dtype import float32 as _float32
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -340,11 +341,12 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 _CAUSAL = {}
 
 
-def _causal_mask(L, S, like, transposed=False):
+def _causal_mask(L, S, like, transposed=False, dtype=None):
     """The additive causal mask (0 on and below the diagonal, -inf above) for ``like``'s
-    dtype and device, made once: building it each call cost two host-to-device copies.
-    ``transposed``: the (S, L) mask, contiguous."""
-    key = (L, S, like.dtype, like.device, transposed)
+    dtype (or ``dtype``) and device, made once: building it each call cost two host-to-device
+    copies. ``transposed``: the (S, L) mask, contiguous."""
+    dtype = dtype or like.dtype
+    key = (L, S, dtype, like.device, transposed)
     mask = _CAUSAL.get(key)
     if mask is None:
         if len(_CAUSAL) > 64:
@@ -353,7 +355,7 @@ def _causal_mask(L, S, like, transposed=False):
         if transposed:
             keep = np.ascontiguousarray(keep.T)
         mask = _CAUSAL[key] = Tensor._make(np.where(keep, 0.0, -np.inf).astype(
-            like.dtype.np)).to(like.device)
+            dtype.np)).to(like.device)
     return mask
 
 
@@ -372,7 +374,8 @@ def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
         return None
     L, S = q.shape[-2], k.shape[-2]
     if is_causal:
-        mask_t = _causal_mask(L, S, q, transposed=True).data
+        mask_t = _causal_mask(L, S, q, transposed=True, dtype=_float32 if dt.itemsize == 2
+                              else None).data   # (float16/bfloat16: the op's float32 inside)
     elif mask is None:
         mask_t = None
     else:
