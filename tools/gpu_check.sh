@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One run on a GPU machine, logs into LOGDIR:
-#   probe  what CuPy there supports of what ember uses (tools/gpu_probe.py)
+#   probe  what CuPy there supports of what ember uses, and each of ember's own kernels run
+#          once against NumPy (tools/gpu_probe.py; compiling them fills CuPy's cache)
 #   tests  the op, layer, optimizer, autocast and property tests on CUDA against PyTorch on
 #          CUDA (ember's own kernels among them), and
 #          checkpoints and DLPack across devices (tests/test_cuda_io.py)
@@ -36,7 +37,7 @@ for part in $parts; do
     start=$(date +%s)
     case $part in
     probe)
-        { nvidia-smi; timeout "${PROBE_TIMEOUT:-90}" $py tools/gpu_probe.py; } \
+        { nvidia-smi; timeout "${PROBE_TIMEOUT:-150}" $py tools/gpu_probe.py; } \
             > "$out/probe.txt" 2>&1 ;;
     tests)
         EMBER_TEST_DEVICE=cuda timeout -s INT -k 20 "${TESTS_TIMEOUT:-300}" $py -m pytest \

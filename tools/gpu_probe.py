@@ -7,12 +7,12 @@ import time
 import numpy as np
 
 
-def probe(name, fn):
+def probe(name, fn, limit=200):
     try:
         out = fn()
         print(f'OK    {name}' + (f': {out}' if out is not None else ''), flush=True)
     except Exception as e:   # noqa: BLE001  (a probe reports whatever breaks)
-        print(f'FAIL  {name}: {type(e).__name__}: {str(e)[:200]}', flush=True)
+        print(f'FAIL  {name}: {type(e).__name__}: {str(e)[:limit]}', flush=True)
 
 
 def main():
@@ -98,6 +98,83 @@ def main():
     probe('cuDNN conv forward (2, 3, 8, 8) * (4, 3, 3, 3) (CuPy < 14)', _cudnn_conv)
     probe('CUDA graph: host us to replay 100 captured ops vs to launch them', _graph_replay)
     probe('CUDA graph capture with allocations', _graph_alloc)
+    kernels(lambda name, fn: probe(name, fn, limit=4000))   # (a compile log is long)
+
+
+def kernels(probe):
+    """Each of ember's own CUDA kernels (backend/cuda.py) run once on small float32 arrays
+    against NumPy: a kernel that does not compile or run on this GPU, or answers wrong, shows
+    here with CuPy's error before the tests and the benchmark meet it ('kernel ...' lines)."""
+    import cupy as cp
+    from ember.backend import cuda
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 8)).astype(np.float32) * 3 + 100
+    w, b = rng.standard_normal(8).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    g = rng.standard_normal((6, 8)).astype(np.float32)
+    d = {k: cp.asarray(v) for k, v in dict(x=x, w=w, b=b, g=g).items()}
+
+    def close(got, want, tol=1e-4):
+        got = cp.asnumpy(got).astype(np.float64)
+        err = float(np.abs(got - want).max() / max(1.0, np.abs(want).max()))
+        if not err <= tol:   # (nan too)
+            raise AssertionError(f'off by {err:.2e} (relative)')
+        return f'max relative error {err:.1e}'
+    x64 = x.astype(np.float64)
+    xhat = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(x64.var(1, keepdims=True) + 1e-5)
+    probe('kernel layer norm', lambda: close(
+        cuda.layer_norm(d['x'], d['w'], d['b'], 1e-5)[0], xhat * w + b))
+    gw = g * w
+    want_gx = (gw - gw.mean(1, keepdims=True) - xhat * (gw * xhat).mean(1, keepdims=True)) / \
+        np.sqrt(x64.var(1, keepdims=True) + 1e-5)
+    probe('kernel layer norm backward', lambda: close(cuda.layer_norm_grad(
+        d['g'], d['x'], d['w'], cuda.layer_norm(d['x'], d['w'], d['b'], 1e-5)[1])[0], want_gx))
+    s = x64 - 100
+    soft = np.exp(s - s.max(1, keepdims=True))
+    soft /= soft.sum(1, keepdims=True)
+    probe('kernel softmax', lambda: close(cuda.softmax(d['x'] - 100, -1), soft))
+    probe('kernel log-softmax', lambda: close(cuda.softmax(d['x'] - 100, -1, log=True),
+                                              np.log(soft)))
+    probe('kernel softmax backward', lambda: close(
+        cuda.softmax_grad(cp.asarray(soft.astype(np.float32)), d['g'], -1),
+        soft * (g - (g * soft).sum(1, keepdims=True))))
+    mask = np.triu(np.full((6, 8), -np.inf, np.float32), 1)
+    masked = s * 0.5 + mask
+    att = np.exp(masked - masked.max(1, keepdims=True))
+    att /= att.sum(1, keepdims=True)
+    probe('kernel attention softmax', lambda: close(cuda.softmax_scores(
+        d['x'] - 100, cp.asarray(mask), 0.5), att))
+    probe('kernel attention softmax backward', lambda: close(cuda.softmax_scores_grad(
+        cp.asarray(att.astype(np.float32)), d['g'].copy(), 0.5),
+        att * (g - (att * g).sum(1, keepdims=True)) * 0.5))
+    t = np.array([1, -100, 7, 0, 3, 3])
+    logp = np.log(soft)
+    nll = -np.mean([logp[i, c] for i, c in enumerate(t) if c != -100])
+    probe('kernel nll loss', lambda: close(cuda.nll_loss(
+        cp.asarray(logp.astype(np.float32)), cp.asarray(t), -100, True)[0], nll))
+    probe('kernel nll loss backward', lambda: close(cuda.nll_loss_grad(
+        cp.ones((), cp.float32), cp.asarray(t), cuda.nll_loss(cp.asarray(logp.astype(
+            np.float32)), cp.asarray(t), -100, True)[1], 8, -100, True, cp.float32).sum(),
+        -1.0))
+    from math import erf
+    cdf = 0.5 * (1 + np.vectorize(erf)(g / np.sqrt(2)))
+    probe('kernel gelu', lambda: close(cuda.kernel('ember_gelu')(d['g']), g * cdf))
+    probe('kernel gelu backward', lambda: close(cuda.kernel('ember_gelu_grad')(d['g'], d['g']),
+                                                g * (cdf + g * np.exp(-g * g / 2) /
+                                                     np.sqrt(2 * np.pi))))
+
+    def adam():
+        p, m, v = (cp.asarray(a).reshape(-1).copy() for a in (x, g, np.abs(g)))
+        want_m = 0.9 * g.reshape(-1) + 0.1 * g.reshape(-1)
+        want_v = 0.999 * np.abs(g).reshape(-1) + 0.001 * (g * g).reshape(-1)
+        want = x.reshape(-1) - 0.01 * want_m / (np.sqrt(want_v) / 0.5 + 1e-8)
+        cuda.adam_steps([(p, d['g'].reshape(-1), m, v)], 0.9, 0.999, 0.01, 0.5, 1e-8, 1.0)
+        return close(p, want)
+    probe('kernel adam (16 parameters a launch)', adam)
+    probe('kernel bfloat16 rounding', lambda: close(
+        cuda.to_bfloat16(d['g']).astype(cp.float32), g, 1e-2))
+    probe('kernel index check', lambda: (bool(cuda.kernel('ember_outside')(
+        cp.asarray(t), 8, -100, True)), bool(cuda.kernel('ember_outside')(
+            cp.asarray(t), 7, -100, True))))   # (False, True)
 
 
 def _cudnn_conv():
