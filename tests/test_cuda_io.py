@@ -169,3 +169,33 @@ def test_attention_without_the_direct_products_agrees(monkeypatch, dtype):
     tol = 2e-2 if dtype == 'bfloat16' else 1e-5
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize('amp', [None, 'bfloat16'])
+def test_gpt_steps_agree_with_ember_kernels_off(monkeypatch, amp):
+    """EMBER_KERNELS=0 (``backend.cuda.KERNELS``) sends every op with an ember kernel (layer
+    norm, GELU, softmax, attention, NLL, AdamW, bf16 casts, index checks) to its composite of
+    CuPy calls: a small GPT's first step gives the same gradients, and three steps (AdamW's
+    updates between them) the same losses. (Weights are not compared: AdamW turns the noise in
+    a gradient that is zero in exact arithmetic, as the key bias's, into whole steps.)"""
+    import bench.workloads as W
+    from ember.backend import cuda
+    if amp and ember._dtype.bfloat16 is None:
+        pytest.skip('bfloat16 needs ml_dtypes')
+    c = dict(W.GPT, blocks=1, d_model=16, heads=2, seq=8, batch=3)
+    out = []
+    for on in (True, False):
+        monkeypatch.setattr(cuda, 'KERNELS', [on])
+        ember.manual_seed(0)
+        model = W.gpt(ember, c).to('cuda')
+        ctx = dict(data=W._w5_data(0, 512), model=model, device='cuda', amp=amp and ember.bfloat16,
+                   optimizer=ember.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01))
+        step = W._gpt_step(c)
+        losses = [step(ember, ctx, 0).item()]
+        grads = [p.grad.float().cpu().numpy() for p in model.parameters()]
+        losses += [step(ember, ctx, i).item() for i in (1, 2)]
+        out.append((losses, grads))
+    tol = 2e-2 if amp else 1e-5
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=tol, atol=tol)
+    for a, b in zip(out[0][1], out[1][1]):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())

@@ -104,6 +104,9 @@ def outside(ids, high, skip=None):
             return np.asarray(ids.size > 0 and (ids.min() < 0 or ids.max() >= high))
         return np.asarray((((ids < 0) | (ids >= high)) & (ids != skip)).any())
     from . import cuda
+    if not cuda.KERNELS[0]:
+        bad = (ids < 0) | (ids >= high)
+        return (bad if skip is None else bad & (ids != skip)).any()
     return cuda.kernel('ember_outside')(ids, high, 0 if skip is None else skip,
                                         skip is not None)
 

@@ -432,6 +432,9 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
 }
 
 _kernels = {}
+# EMBER_KERNELS=0 turns ember's own kernels off (to measure what they bring, or to run where one
+# fails on a GPU): the ops then take their composites of CuPy calls
+KERNELS = [os.environ.get('EMBER_KERNELS', '1') != '0']
 
 
 def kernel(name):

@@ -224,8 +224,14 @@ def gelu(x, approximate='none'):
 def _gelu(xp, x):
     if xp is np:
         return cpu.gelu(x)
-    from ..backend import cuda   # one kernel (the composite through ndtr was three)
-    return cuda.kernel('ember_gelu')(x)
+    from ..backend import cuda   # one kernel (the composite through erfc is three)
+    if cuda.KERNELS[0]:
+        return cuda.kernel('ember_gelu')(x)
+    from cupyx.scipy.special import erfc
+    from .convert import astype
+    v = x if x.dtype.itemsize > 2 else x.astype(np.float32)   # (half precision in float32)
+    y = v * (0.5 * erfc(v * -0.7071067811865476))
+    return y if y.dtype == x.dtype else astype(xp, y, x.dtype)
 
 
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -255,9 +261,10 @@ class Gelu(Op):
         return g * GeluGrad.apply(x, cdf=ctx._cdf())
 
     def fast_backward(ctx, g):
-        if ctx.xp is not np:   # one kernel from x (the composite was ten launches)
+        if ctx.xp is not np:   # one kernel from x (the composite is ten launches)
             from ..backend import cuda
-            return cuda.kernel('ember_gelu_grad')(ctx.saved_arrays[0], g)
+            if cuda.KERNELS[0]:
+                return cuda.kernel('ember_gelu_grad')(ctx.saved_arrays[0], g)
         out = ctx._cdf()   # becomes the gradient, in place: few temporaries at this peak
         x = ctx.saved_arrays[0]
         if ctx.xp is np and x.size > cpu._CHUNK and out.flags.c_contiguous \

@@ -27,9 +27,9 @@ def astype(xp, x, dtype):
     """``x.astype(dtype)`` for a NumPy dtype, rounding to bfloat16 on the GPU as torch does."""
     if xp is np or dtype.itemsize != 2 or dtype.kind in 'iuf':
         return x.astype(dtype)
-    if x.dtype == np.float64:
-        return _bfloat16_bits(xp, x).view(dtype)
     from ..backend import cuda   # float32 (and exactly widened float16): one kernel
+    if x.dtype == np.float64 or not cuda.KERNELS[0]:
+        return _bfloat16_bits(xp, x).view(dtype)
     return cuda.to_bfloat16(x if x.dtype == np.float32 else x.astype(np.float32))
 
 

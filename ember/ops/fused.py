@@ -47,8 +47,8 @@ def _sum(xp, x, dim):
 def _kernels(xp, x):
     """Whether (log-)softmax of ``x`` runs as ``backend.cuda``'s kernels: float32/float64 GPU
     arrays with elements and axes (half precision keeps the composite, which sums in
-    float32)."""
-    return xp is not np and x.ndim and x.size and x.dtype in _EINSUM
+    float32), the kernels on (``backend.cuda.KERNELS``)."""
+    return xp is not np and cuda.KERNELS[0] and x.ndim and x.size and x.dtype in _EINSUM
 
 
 class Softmax(Op):
@@ -109,7 +109,8 @@ class NllLoss(Op):
     def forward(ctx, logp, target, weight, ignore, reduction, cdim, plain=False):
         xp = ctx.xp
         ctx.cdim, ctx.none = cdim, reduction == 'none'
-        ctx.gpu = xp is not np and weight is None and logp.ndim == 2 and not ctx.none
+        ctx.gpu = xp is not np and cuda.KERNELS[0] and weight is None and logp.ndim == 2 \
+            and not ctx.none
         if ctx.gpu:   # three kernels of backend.cuda; the gradient one more
             ctx.mean, ctx.target, ctx.ignore = reduction == 'mean', target, ignore
             ctx.shape, ctx.dtype = logp.shape, logp.dtype
@@ -238,7 +239,8 @@ class Attention(Op):
         xp = ctx.xp
         ctx.low = ctx.wide = ctx.p = ctx.ready = None
         ctx.mask_t, ctx.scale, ctx.alive, ctx.check_dead = mask_t, scale, None, check_dead
-        if xp is not np:
+        ctx.gpu = xp is not np and cuda.KERNELS[0]
+        if ctx.gpu:
             return ctx._cuda_forward(q, k, v, mask_t, scale)
         if q.dtype.itemsize == 2:   # float16/bfloat16 (autocast's): all inside in float32
             ctx.low = q.dtype
@@ -290,7 +292,7 @@ class Attention(Op):
 
     def fast_backward(ctx, g):
         xp, w = ctx.xp, ctx.weights
-        if xp is not np:
+        if ctx.gpu:
             return ctx._cuda_backward(g)
         q, k, v = ctx.wide or ctx.saved_arrays
         if ctx.low is not None:
@@ -336,7 +338,7 @@ class Attention(Op):
         if ctx.mask_t is not None:
             scores = scores + Tensor._make(ctx.mask_t).transpose(-2, -1)
         alive = None if ctx.alive is None else Tensor._make(ctx.alive).transpose(-2, -1)
-        if ctx.check_dead and ctx.xp is not np:   # the GPU's forward did not look (a sync)
+        if ctx.check_dead and ctx.gpu:   # the GPU's kernels did not look (a sync)
             live = (scores.data > -np.inf).any(axis=-1, keepdims=True)
             alive = None if bool(live.all()) else Tensor._make(live)
         if alive is None:
@@ -387,7 +389,8 @@ class LayerNorm(Op):
         xp = ctx.xp
         ctx.eps = eps
         x2 = x.reshape(-1, w.size)
-        if xp is not np:   # CUDA: two kernels of backend.cuda
+        ctx.stats = None
+        if xp is not np and cuda.KERNELS[0]:   # CUDA: two kernels of backend.cuda
             y, ctx.stats = cuda.layer_norm(x2, w.reshape(-1),
                                            None if b is None else b.reshape(-1), eps)
             return y.reshape(x.shape)
@@ -406,7 +409,7 @@ class LayerNorm(Op):
 
     def fast_backward(ctx, g):
         x, w = ctx.saved_arrays
-        if ctx.xp is not np:
+        if ctx.stats is not None:
             return ctx._cuda_backward(g, x, w)
         xp, rstd = ctx.xp, ctx.rstd
         xhat = x.reshape(rstd.shape[0], -1) - ctx.mean

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..backend import cuda_backend, namespace
+from ..backend import cuda, cuda_backend, namespace
 from .optimizer import Optimizer
 
 
@@ -45,7 +45,8 @@ class Adam(Optimizer):
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
         xp = namespace(g)
-        if xp is not np and not group['amsgrad'] and p.data.dtype == g.dtype:
+        if xp is not np and cuda.KERNELS[0] and not group['amsgrad'] and \
+                p.data.dtype == g.dtype:
             coef = (b1, b2, lr / (1 - b1 ** t), math.sqrt(1 - b2 ** t), group['eps'], decay)
             if all(a.flags.c_contiguous for a in (p.data, g, m, v)):   # queued for finish()
                 flat = self._flat.get(id(p))
@@ -82,7 +83,6 @@ class Adam(Optimizer):
         batches = {}
         for coef, arrays in queued:
             batches.setdefault((coef, arrays[0].dtype), []).append(arrays)
-        cuda = cuda_backend()
         for (coef, _), arrays in batches.items():
             cuda.adam_steps(arrays, *coef)
 
