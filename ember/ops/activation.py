@@ -34,11 +34,13 @@ def _inplace_arg(fn):
 
 class PiecewiseLinear(Op):
     """relu, leaky_relu, hardtanh, hardsigmoid: backward is ``g * slope(x)``, the slope a Step
-    of x, so that (as in torch) their gradients stay differentiable, with zero second order."""
+    of x, so that (as in torch) their gradients stay differentiable, with zero second order.
+    ``mask``, for a slope of 0 or 1 (relu, hardtanh): the bool array where it is 1, which the
+    backward multiplies in as it is (one pass less than making the slope's floats)."""
     save = (0,)
 
-    def forward(ctx, x, value, slope):
-        ctx.slope = slope
+    def forward(ctx, x, value, slope, mask=None):
+        ctx.slope, ctx.mask = slope, mask
         return value(ctx.xp, x).astype(x.dtype, copy=False)   # bfloat16 * a float is float32
 
     def backward(ctx, g):
@@ -49,6 +51,9 @@ class PiecewiseLinear(Op):
 
     def fast_backward(ctx, g):
         (x,) = ctx.saved_arrays
+        if ctx.mask is not None and g.shape == x.shape and g.dtype == x.dtype:
+            xp = ctx.xp   # (out= keeps g's dtype: a bool does not promote it anywhere)
+            return xp.multiply(g, ctx.mask(xp, x), out=xp.empty_like(g))
         d = ctx.xp.asarray(ctx.slope(ctx.xp, x))   # a new array of x's dtype
         if d.shape != g.shape or d.dtype != g.dtype:
             return NotImplemented
@@ -66,7 +71,8 @@ def relu(x):
     """
     # NOTE: relu'(0) = 0, as torch.
     return PiecewiseLinear.apply(x, value=lambda xp, a: xp.maximum(a, 0),
-                                 slope=lambda xp, a: (a > 0).astype(a.dtype))
+                                 slope=lambda xp, a: (a > 0).astype(a.dtype),
+                                 mask=lambda xp, a: a > 0)
 
 
 @method('leaky_relu')
@@ -94,7 +100,8 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     lo, hi = min_val, max_val   # NOTE: the slope is 0 at both bounds, as torch.
     return PiecewiseLinear.apply(
         x, value=lambda xp, a: xp.minimum(xp.maximum(a, lo), hi).astype(a.dtype),
-        slope=lambda xp, a: ((a > lo) & (a < hi)).astype(a.dtype))
+        slope=lambda xp, a: ((a > lo) & (a < hi)).astype(a.dtype),
+        mask=lambda xp, a: (a > lo) & (a < hi))
 
 
 @method('relu6')
