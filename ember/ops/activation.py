@@ -35,12 +35,13 @@ def _inplace_arg(fn):
 class PiecewiseLinear(Op):
     """relu, leaky_relu, hardtanh, hardsigmoid: backward is ``g * slope(x)``, the slope a Step
     of x, so that (as in torch) their gradients stay differentiable, with zero second order.
-    ``mask``, for a slope of 0 or 1 (relu, hardtanh): the bool array where it is 1, which the
-    backward multiplies in as it is (one pass less than making the slope's floats)."""
+    A slope of 0 or 1 (relu, hardtanh) is given as ``mask``, the bool array where it is 1,
+    which the backward multiplies in as it is (one pass less than making the slope's floats)."""
     save = (0,)
 
-    def forward(ctx, x, value, slope, mask=None):
-        ctx.slope, ctx.mask = slope, mask
+    def forward(ctx, x, value, slope=None, mask=None):
+        ctx.slope = slope or (lambda xp, a: mask(xp, a).astype(a.dtype))
+        ctx.mask = mask
         return value(ctx.xp, x).astype(x.dtype, copy=False)   # bfloat16 * a float is float32
 
     def backward(ctx, g):
@@ -71,7 +72,6 @@ def relu(x):
     """
     # NOTE: relu'(0) = 0, as torch.
     return PiecewiseLinear.apply(x, value=lambda xp, a: xp.maximum(a, 0),
-                                 slope=lambda xp, a: (a > 0).astype(a.dtype),
                                  mask=lambda xp, a: a > 0)
 
 
@@ -100,7 +100,6 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     lo, hi = min_val, max_val   # NOTE: the slope is 0 at both bounds, as torch.
     return PiecewiseLinear.apply(
         x, value=lambda xp, a: xp.minimum(xp.maximum(a, lo), hi).astype(a.dtype),
-        slope=lambda xp, a: ((a > lo) & (a < hi)).astype(a.dtype),
         mask=lambda xp, a: (a > lo) & (a < hi))
 
 
