@@ -170,6 +170,13 @@ def _matrices(a):
     return op, ld, batch[-1][1] if batch else 0
 
 
+def readable(a):
+    """``a``, or a C-contiguous copy where cuBLAS cannot read its batch of matrices at one
+    stride (heads split from one projection): made once where several products read it,
+    each of which would copy it again."""
+    return a if _matrices(a) is not None else xp.ascontiguousarray(a)
+
+
 def gemm(a, b, out=None, out_dtype=None):
     """``a @ b`` for CuPy arrays of one float dtype, (..., m, k) and (..., k, n) with the same
     batch shape, through cuBLAS called directly, into ``out`` (C-contiguous) or a new array

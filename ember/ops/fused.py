@@ -277,7 +277,7 @@ class Attention(Op):
         (heads split from one projection) are copied once, for the products here and in
         backward (each product would copy them again)."""
         xp = ctx.xp
-        q, k, v = ctx.ready = [_foldable(xp, a) for a in (q, k, v)]
+        q, k, v = ctx.ready = [cuda.readable(a) for a in (q, k, v)]
         wide = np.dtype(np.float32) if q.dtype.itemsize == 2 else q.dtype
         w = gemm(xp, q, k.swapaxes(-1, -2), wide)
         if mask_t is not None:
@@ -320,7 +320,7 @@ class Attention(Op):
         xp, w = ctx.xp, ctx.weights
         ctx._check_saved(ctx._saved)   # (q, k, v as the forward's products read them)
         q, k, v = ctx.ready
-        g = _foldable(xp, g)           # (read by two products)
+        g = cuda.readable(g)           # (read by two products)
         gv = gemm(xp, ctx.p.swapaxes(-1, -2), g, v.dtype) if ctx.needs(2) else None
         if not (ctx.needs(0) or ctx.needs(1)):
             return None, None, gv
@@ -352,11 +352,6 @@ class Attention(Op):
     def release(self):
         Op.release(self)
         self.weights = self.mask_t = self.alive = self.wide = self.p = self.ready = None
-
-
-def _foldable(xp, a):
-    """``a``, copied if cuBLAS cannot read its batch of matrices at one stride."""
-    return a if cuda._matrices(a) is not None else xp.ascontiguousarray(a)
 
 
 def _shaped(a, shape):
