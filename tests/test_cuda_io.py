@@ -172,12 +172,27 @@ def test_attention_without_the_direct_products_agrees(monkeypatch, dtype):
 
 
 @pytest.mark.parametrize('amp', [None, 'bfloat16'])
+def test_gpt_steps_agree_without_the_direct_products(monkeypatch, amp):
+    """With cuBLAS's direct path off (EMBER_CUBLAS=0, or after a failed check) every product
+    goes through cupy.matmul (bf16 ones through float32, the autocast Linear's float32
+    gradients from widened operands, bias sums by reduction): a small GPT's first gradients
+    and three losses agree with the direct path's."""
+    _agree_with_switch_off(monkeypatch, amp, '_direct')
+
+
+@pytest.mark.parametrize('amp', [None, 'bfloat16'])
 def test_gpt_steps_agree_with_ember_kernels_off(monkeypatch, amp):
     """EMBER_KERNELS=0 (``backend.cuda.KERNELS``) sends every op with an ember kernel (layer
     norm, GELU, softmax, attention, NLL, AdamW, bf16 casts, index checks) to its composite of
     CuPy calls: a small GPT's first step gives the same gradients, and three steps (AdamW's
     updates between them) the same losses. (Weights are not compared: AdamW turns the noise in
     a gradient that is zero in exact arithmetic, as the key bias's, into whole steps.)"""
+    _agree_with_switch_off(monkeypatch, amp, 'KERNELS')
+
+
+def _agree_with_switch_off(monkeypatch, amp, switch):
+    """A small GPT's first gradients and three losses with ``backend.cuda``'s ``switch``
+    on and off."""
     import bench.workloads as W
     from ember.backend import cuda
     if amp and ember._dtype.bfloat16 is None:
@@ -185,7 +200,7 @@ def test_gpt_steps_agree_with_ember_kernels_off(monkeypatch, amp):
     c = dict(W.GPT, blocks=1, d_model=16, heads=2, seq=8, batch=3)
     out = []
     for on in (True, False):
-        monkeypatch.setattr(cuda, 'KERNELS', [on])
+        monkeypatch.setattr(cuda, switch, [on])
         ember.manual_seed(0)
         model = W.gpt(ember, c).to('cuda')
         ctx = dict(data=W._w5_data(0, 512), model=model, device='cuda', amp=amp and ember.bfloat16,
