@@ -137,6 +137,11 @@ def test_products_through_cublas_directly_match_for_every_layout():
             heads = rng.standard_normal((3, 2, 5, 4)).astype(dt)   # batch axes that do not
             check(heads, rng.standard_normal((2, 3, 4, 6)).astype(dt),   # fold into one
                   lambda x: x.swapaxes(0, 1), same)                       # stride: copied
+            for tb in (same, flip):   # (..., k) @ (k, n): the rows folded into one product
+                check(heads, rng.standard_normal((4, 6) if tb is same else (6, 4)).astype(dt),
+                      same, tb)
+            assert cuda.gemm(cupy.asarray(heads).swapaxes(0, 1), cupy.asarray(  # (not
+                rng.standard_normal((4, 6)).astype(dt))) is None   # foldable: the caller's)
         for dt in dtypes[2:]:   # a low-precision bias gradient summed into float32: a row
             g = rng.standard_normal((7, 5)).astype(dt)   # of ones times g, into a float32 out
             got = _column_sums(cupy.asarray(g), np.dtype(np.float32))

@@ -179,24 +179,32 @@ def readable(a):
 
 def gemm(a, b, out=None, out_dtype=None):
     """``a @ b`` for CuPy arrays of one float dtype, (..., m, k) and (..., k, n) with the same
-    batch shape, through cuBLAS called directly, into ``out`` (C-contiguous) or a new array
-    of ``out_dtype`` (default: ``out``'s or the operands'; float32 also for float16/bfloat16
-    operands). None where it does not apply (the caller then uses cupy.matmul)."""
+    batch shape, or a C-contiguous (..., k) and a matrix (k, n) (its rows folded: one 2-D
+    product, no reshapes), through cuBLAS called directly, into ``out`` (C-contiguous, of the
+    product's size; its shape is the caller's) or a new array of ``out_dtype`` (default: ``out``'s or the operands'; float32 also for
+    float16/bfloat16 operands). None where it does not apply (the caller then uses
+    cupy.matmul)."""
     t = _CUDA_TYPE.get(a.dtype)
-    if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim < 2 or \
-            b.ndim != a.ndim or a.shape[:-2] != b.shape[:-2]:
+    if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim < 2 or b.ndim < 2:
+        return None
+    k, n = a.shape[-1], b.shape[-1]
+    if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:   # (a CuPy reshape is 5 us)
+        m, batch, shape = a.size // k if k else 0, 1, a.shape[:-1] + (n,)
+        la = 0, max(1, k), 0
+    elif b.ndim == a.ndim and a.shape[:-2] == b.shape[:-2]:
+        m = a.shape[-2]
+        batch = a.size // (m * k) if m * k else 0
+        shape, la = a.shape[:-2] + (m, n), _matrices(a)
+    else:
         return None
     out_dtype = np.dtype(out_dtype) if out_dtype is not None else \
         a.dtype if out is None else out.dtype
     tc = _CUDA_TYPE.get(out_dtype)
     if tc != t and not (tc == 0 and a.itemsize == 2):
         return None
-    m, k = a.shape[-2:]
-    n = b.shape[-1]
-    batch = a.size // (m * k) if m * k else 0
     if not (m and n and k and batch) or b.shape[-2] != k:
         return None
-    la, lb = _matrices(a), _matrices(b)
+    lb = _matrices(b)
     if la is None:   # (a view whose batch axes do not fold, as split heads: copied, as
         a = xp.ascontiguousarray(a)   # cupy.matmul would)
         la = _matrices(a)
@@ -208,7 +216,7 @@ def gemm(a, b, out=None, out_dtype=None):
     if ok is False:
         return None
     if out is None:
-        out = xp.empty(a.shape[:-2] + (m, n), out_dtype)
+        out = xp.empty(shape, out_dtype)
     f64 = t == 1
     one, zero = _POINTERS[np.float64 if f64 else np.float32]   # (host pointers)
     compute = _COMPUTE_64F if f64 else _COMPUTE_32F_TF32 if t == 0 and _tf32[0] else \
@@ -236,8 +244,8 @@ def gemm(a, b, out=None, out_dtype=None):
         return None
     if ok is None:
         wide = a.itemsize == 2   # (cupy.matmul has no batched bfloat16: checked in float32)
-        want = xp.matmul(a.astype(xp.float32), b.astype(xp.float32)) if wide else \
-            xp.matmul(a, b)
+        want = (xp.matmul(a.astype(xp.float32), b.astype(xp.float32)) if wide else
+                xp.matmul(a, b)).reshape(out.shape)   # (a 1-D out for a row: its shape)
         if not bool(xp.isfinite(want).all()):   # inf or nan: checked on a later product
             out[...] = want.astype(out_dtype)
             return out
@@ -498,14 +506,14 @@ def _acc(dtype):
     return xp.float64 if dtype == xp.float64 else xp.float32
 
 
-def layer_norm(x2, w, b, eps):
-    """Layer norm of the rows of the 2-D ``x2``: (y, st), ``st`` each row's statistics for
-    ``layer_norm_grad``: (mean - the row's first element, 1 / std), an (R, 1) complex128
+def layer_norm(x, w, b, eps):
+    """Layer norm of ``x`` along its last axis: (y, st), ``st`` each row's statistics for
+    ``layer_norm_grad``: (mean - the row's first element, 1 / std), a (..., 1) complex128
     array (float64 sums). Two kernels, where the composite is ten."""
-    st = kernel('ember_ln_stats')(x2, x2[:, :1], eps, out=xp.empty((x2.shape[0], 1),
-                                                                   xp.complex128),
-                                  axis=1, keepdims=True)
-    return kernel('ember_ln')(x2, x2[:, :1], st, w, 0 if b is None else b), st
+    k = x[..., :1]
+    st = kernel('ember_ln_stats')(x, k, eps, out=xp.empty(x.shape[:-1] + (1,), xp.complex128),
+                                  axis=-1, keepdims=True)
+    return kernel('ember_ln')(x, k, st, w, 0 if b is None else b), st
 
 
 def softmax_scores(s, mask, scale):
@@ -569,14 +577,14 @@ def softmax_scores_grad(w, gw, scale):
     return kernel('ember_softmax_grad')(w, gw, dot, scale, gw)
 
 
-def layer_norm_grad(g2, x2, w, st):
-    """Layer norm's backward on rows from ``layer_norm``'s statistics ``st``: (gx, g xhat);
-    ``g xhat``'s column sums are the weight's gradient. Two kernels, where the composite is
-    eleven."""
-    k = x2[:, :1]
-    m = kernel('ember_ln_grad_means')(g2, w, x2, k, st, out=xp.empty_like(st), axis=1,
+def layer_norm_grad(g, x, w, st):
+    """Layer norm's backward along the last axis from ``layer_norm``'s statistics ``st``:
+    (gx, g xhat); ``g xhat``'s column sums are the weight's gradient. Two kernels, where the
+    composite is eleven."""
+    k = x[..., :1]
+    m = kernel('ember_ln_grad_means')(g, w, x, k, st, out=xp.empty_like(st), axis=-1,
                                       keepdims=True)
-    return kernel('ember_ln_grad')(g2, x2, w, k, st, m)
+    return kernel('ember_ln_grad')(g, x, w, k, st, m)
 
 
 # Argument checks that need values on the GPU (an index in range) would stop the host until

@@ -383,12 +383,15 @@ class LayerNorm(Op):
     def forward(ctx, x, w, b=None, eps=1e-5):
         xp = ctx.xp
         ctx.eps = eps
-        x2 = x.reshape(-1, w.size)
         ctx.stats = None
-        if xp is not np and cuda.KERNELS[0]:   # CUDA: two kernels of backend.cuda
-            y, ctx.stats = cuda.layer_norm(x2, w.reshape(-1),
-                                           None if b is None else b.reshape(-1), eps)
-            return y.reshape(x.shape)
+        if xp is not np and cuda.KERNELS[0]:   # CUDA: two kernels along the last axis
+            shape = x.shape                    # (of x itself where w is 1-D: no reshapes,
+            if w.ndim != 1:                    # 5 us of host time each on the GPU's host)
+                x, w = x.reshape(-1, w.size), w.reshape(-1)
+                b = None if b is None else b.reshape(-1)
+            y, ctx.stats = cuda.layer_norm(x, w, b, eps)
+            return _shaped(y, shape)
+        x2 = x.reshape(-1, w.size)
         mean = _row_means(xp, x2)
         y = x2 - mean
         rstd = _row_means(xp, y, y)
@@ -429,13 +432,14 @@ class LayerNorm(Op):
     def _cuda_backward(ctx, g, x, w):
         """Two kernels of backend.cuda, and the weight's and bias's gradients as products
         with a row of ones (``_column_sums``)."""
-        rows = ctx.stats.shape[0]
-        g2 = g.reshape(rows, -1)
-        gx, gxhat = cuda.layer_norm_grad(g2, x.reshape(rows, -1), w.reshape(-1), ctx.stats)
-        grads = (_shaped(gx, g.shape), _shaped(_column_sums(gxhat), w.shape)
+        shape, w_shape = g.shape, w.shape
+        if w.ndim != 1:   # (weights over several trailing axes: as (rows, C), as forward)
+            g, x, w = g.reshape(-1, w.size), x.reshape(-1, w.size), w.reshape(-1)
+        gx, gxhat = cuda.layer_norm_grad(g, x, w, ctx.stats)
+        grads = (_shaped(gx, shape), _shaped(_column_sums(gxhat), w_shape)
                  if ctx.needs(1) else None)
         if len(ctx.next_edges) == 3:
-            grads += (_shaped(_column_sums(g2), w.shape) if ctx.needs(2) else None,)
+            grads += (_shaped(_column_sums(g), w_shape) if ctx.needs(2) else None,)
         return grads
 
     def backward(ctx, g):
