@@ -51,7 +51,7 @@ def _install():
     sys.path[:0] = [ROOT, os.path.join(ROOT, 'tests')]
     import fakecupy
     fakecupy.install()
-    state = dict(on=False, sites=collections.Counter())
+    state = dict(on=False, sites=collections.Counter(), other=0)
 
     def site():
         f = sys._getframe(2)
@@ -62,8 +62,11 @@ def _install():
 
     def counted(fn, what):
         def wrapper(*args, **kwargs):
-            if state['on'] and what(args) not in NOT_LAUNCHES:
-                state['sites'][site()] += 1
+            if state['on']:
+                if what(args) not in NOT_LAUNCHES:
+                    state['sites'][site()] += 1
+                else:   # a view or an allocation: no launch, but host time all the same
+                    state['other'] += 1
             return fn(*args, **kwargs)
         return wrapper
 
@@ -90,8 +93,9 @@ def _install():
 
 
 def count(key='W5', amp=None):
-    """(launches, ember ops, launches by call site) of one training step of workload ``key``
-    (W3, W5 or W9) on the stand-in's 'cuda', ``amp``: None or 'bf16' (the GPTs)."""
+    """(launches, ember ops, launches by call site, other CuPy calls: views and allocations)
+    of one training step of workload ``key`` (W3, W5 or W9) on the stand-in's 'cuda',
+    ``amp``: None or 'bf16' (the GPTs)."""
     state = _install()
     import ember
     from ember import autograd
@@ -125,16 +129,16 @@ def count(key='W5', amp=None):
         state['on'] = False
     finally:
         autograd.Op.apply = classmethod(apply)
-    return sum(state['sites'].values()), ops[0], state['sites']
+    return sum(state['sites'].values()), ops[0], state['sites'], state['other']
 
 
 def main(argv):
     key = argv[0] if argv else 'W5'
     amp = 'bf16' if 'bf16' in argv else None
     top = int(argv[argv.index('--top') + 1]) if '--top' in argv else 20
-    launches, ops, sites = count(key, amp)
+    launches, ops, sites, other = count(key, amp)
     print(f'{key}{" bf16 autocast" if amp else ""}: {launches} kernel launches, {ops} ember '
-          'ops a step (on the CuPy stand-in)')
+          f'ops a step (on the CuPy stand-in); {other} other CuPy calls (views, allocations)')
     for where, n in sites.most_common(top):
         print(f'  {n:5d}  {where}')
 
