@@ -479,8 +479,9 @@ def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
 
 def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
     """``adam_step`` on many parameters, ``SLOTS`` to a kernel: ``arrays`` is a list of
-    1-D (p, g, m, v) of one dtype (CuPy compiles a kernel for each number of dimensions of
-    each argument: 1-D views keep that to one)."""
+    C-contiguous (p, g, m, v) of one dtype, p, m and v 1-D, the gradients g of one number of
+    dimensions, read by their flat index (CuPy compiles a kernel for each pattern of the
+    arguments' dimensions: this keeps it to one a number of dimensions of g)."""
     k = kernel('ember_adam_multi')
     for s in range(0, len(arrays), SLOTS):
         chunk = arrays[s:s + SLOTS]

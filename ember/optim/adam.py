@@ -54,7 +54,8 @@ class Adam(Optimizer):
                         or flat[2] is not v:   # the 1-D views of p, m, v, made once
                     flat = self._flat[id(p)] = (p.data, m, v, p.data.reshape(-1),
                                                 m.reshape(-1), v.reshape(-1))
-                self._queued.append((coef, (flat[3], g.reshape(-1), flat[4], flat[5])))
+                self._queued.append((coef, (flat[3], g, flat[4], flat[5])))   # (g as it
+                # is: a CuPy reshape is 5 us of host time; the kernel reads it by flat index)
             else:
                 cuda_backend().adam_step(p.data, g, m, v, *coef)
             return
@@ -75,15 +76,16 @@ class Adam(Optimizer):
                   *coef)
 
     def finish(self):
-        """The queued GPU updates: parameters of one dtype and the same coefficients (one
-        group, one step count) go to ``backend.cuda.adam_steps`` together."""
+        """The queued GPU updates: parameters of one dtype, the same coefficients (one group,
+        one step count) and gradients of one number of dimensions go to
+        ``backend.cuda.adam_steps`` together."""
         queued, self._queued = self._queued, []
         if not queued:
             return
         batches = {}
         for coef, arrays in queued:
-            batches.setdefault((coef, arrays[0].dtype), []).append(arrays)
-        for (coef, _), arrays in batches.items():
+            batches.setdefault((coef, arrays[0].dtype, arrays[1].ndim), []).append(arrays)
+        for (coef, _, _), arrays in batches.items():
             cuda.adam_steps(arrays, *coef)
 
 
