@@ -501,6 +501,122 @@ class ReductionKernel(_UserKernel):
         return out
 
 
+# CuPy's RawKernel: a whole CUDA kernel, launched on a grid of blocks of threads. Here the
+# blocks run one after another, each either on one thread (``RawKernel.threads[0]`` False, the
+# default: fast; the source is compiled with EMBER_ONE_THREAD defined, under which ember's block
+# reductions are the value itself, and its loops over a row step by blockDim.x = 1) or on all
+# of its blockDim.x threads (True) as fibers that switch at each __syncthreads(); a warp
+# shuffle is an exchange through memory between two barriers. Scalars are passed as CuPy passes
+# them (a Python int as int64, a float as float64, a NumPy scalar as its own bytes), and read
+# as the kernel's parameter types say, so a mismatch reads garbage here as it does on a GPU.
+
+_RAW_PRELUDE = r"""
+#include <ucontext.h>
+#include <vector>
+using std::log;
+struct _Dim3 { unsigned int x, y, z; };
+static _Dim3 threadIdx, blockIdx, blockDim, gridDim;
+#define __global__
+#define __shared__ static
+static ucontext_t _sched, *_fibers;
+static unsigned _cur;
+static char* _done;
+static void __syncthreads() { if (blockDim.x > 1) swapcontext(&_fibers[_cur], &_sched); }
+template <typename V> static V __shfl_xor_sync(unsigned, V v, int lane) {
+    static V buf[1024];
+    buf[threadIdx.x] = v;
+    __syncthreads();
+    const V r = buf[threadIdx.x ^ lane];
+    __syncthreads();
+    return r;
+}
+"""
+
+_RAW_LAUNCH = r"""
+static void** _args;
+static void _body() { %(call)s; }
+static void _entry() { _body(); _done[_cur] = 1; }
+extern "C" void _ember_launch(unsigned gx, unsigned bx, void** args) {
+    _args = args;
+    gridDim = {gx, 1, 1};
+    blockDim = {bx, 1, 1};
+    std::vector<ucontext_t> ctx(bx);
+    std::vector<std::vector<char>> stacks(bx > 1 ? bx : 0, std::vector<char>(1 << 16));
+    std::vector<char> done(bx);
+    _fibers = ctx.data();
+    _done = done.data();
+    for (unsigned b = 0; b < gx; ++b) {
+        blockIdx = {b, 0, 0};
+        if (bx == 1) { threadIdx = {0, 0, 0}; _cur = 0; _body(); continue; }
+        for (unsigned t = 0; t < bx; ++t) {
+            getcontext(&ctx[t]);
+            ctx[t].uc_stack.ss_sp = stacks[t].data();
+            ctx[t].uc_stack.ss_size = stacks[t].size();
+            ctx[t].uc_link = &_sched;
+            makecontext(&ctx[t], _entry, 0);
+            done[t] = 0;
+        }
+        for (unsigned left = bx; left;)   // each round: every thread to its next barrier
+            for (unsigned t = 0; t < bx; ++t)
+                if (!done[t]) {
+                    _cur = t;
+                    threadIdx = {t, 0, 0};
+                    swapcontext(&_sched, &ctx[t]);
+                    left -= done[t];
+                }
+    }
+}
+"""
+
+
+class RawKernel:
+    """CuPy's RawKernel(code, name): ``kernel(grid, block, args)`` (one-dimensional grids and
+    blocks here)."""
+    threads = [False]   # run each block on all its threads (slow: tests of block code)
+
+    def __init__(self, code, name, options=(), backend='nvrtc', **kwargs):
+        import re
+        m = re.search(r'__global__\s+void\s+' + name + r'\s*\(([^)]*)\)', code)
+        if m is None:
+            raise ValueError(f'fake CuPy: no __global__ void {name}(...) in the source')
+        self.code, self.name = code, name
+        self.types = [re.match(r'(.*?)\w+$', p.strip()).group(1).strip()
+                      for p in m.group(1).split(',')]
+
+    def __call__(self, grid, block, args, shared_mem=0, stream=None):
+        import ctypes
+        grid, block = tuple(grid), tuple(block)
+        if len(args) != len(self.types):
+            raise TypeError(f'{self.name}: {len(args)} arguments for {len(self.types)} '
+                            'parameters')
+        if any(n != 1 for n in grid[1:] + block[1:]) or not 1 <= block[0] <= 1024:
+            raise ValueError(f'fake CuPy: {self.name}: grid {grid}, block {block} (1-D only, '
+                             'at most 1024 threads)')
+        keep = []
+        for t, a in zip(self.types, args):
+            if '*' in t:
+                if type(a) is not ndarray:
+                    raise TypeError(f'{self.name}: a pointer parameter ({t}) given {type(a)}')
+                keep.append(ctypes.c_void_p(a._a.ctypes.data))
+                continue
+            if type(a) is ndarray or isinstance(a, bool):
+                raise TypeError(f'{self.name}: scalar parameter ({t}) given {type(a)} '
+                                '(CuPy: pass an int, a float or a NumPy scalar)')
+            v = np.asarray(a, np.int64 if isinstance(a, int) else
+                           np.float64 if isinstance(a, float) else None)
+            buf = ctypes.create_string_buffer(b'\xab' * 16)   # (a wider read: garbage)
+            ctypes.memmove(buf, v.tobytes(), v.itemsize)
+            keep.append(buf)
+        argv = (ctypes.c_void_p * max(1, len(keep)))(*map(ctypes.addressof, keep))
+        call = f'{self.name}(' + ', '.join(f'*({t}*)_args[{k}]'
+                                           for k, t in enumerate(self.types)) + ')'
+        one = not self.threads[0]
+        source = (_PRELUDE + ('#define EMBER_ONE_THREAD\n' if one else '') + _RAW_PRELUDE
+                  + self.code + _RAW_LAUNCH % dict(call=call))
+        _build(source, '_ember_launch')(ctypes.c_uint(max(1, grid[0])),
+                                        ctypes.c_uint(1 if one else block[0]), argv)
+
+
 class _MemoryPool:
     def used_bytes(self):
         return 0

@@ -12,15 +12,16 @@ import pytest
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 
 # launches, ember ops and other CuPy calls (views, allocations: host time without a launch, a
-# CuPy reshape about 5 us) a step at the time of writing (W5: 153, 60 and 177; in bf16 177, 62
-# and 200)
-BUDGET = {None: (160, 64, 185), 'bf16': (184, 66, 210)}
+# CuPy reshape about 5 us) a step at the time of writing (W5: 137, 60 and 175; in bf16 161, 62
+# and 198)
+BUDGET = {None: (144, 64, 185), 'bf16': (168, 66, 206)}
 
 
 @pytest.mark.parametrize('amp', [None, 'bf16'])
 def test_tiny_gpt_step_stays_within_its_launch_budget(amp):
     code = ('import json, sys; sys.path.insert(0, "tools"); import count_launches as c; '
-            f'n, ops, _, other = c.count("W5", {amp!r}); print(json.dumps([n, ops, other]))')
+            f'n, ops, _, other = c.count("W5", {amp!r}); '
+            'print(json.dumps([n, ops, sum(other.values())]))')
     out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

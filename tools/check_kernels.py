@@ -1,4 +1,4 @@
-"""Compile every CUDA kernel ember writes (``ember.backend.cuda``: ELEMENTWISE, REDUCTION) with
+"""Compile every CUDA kernel ember writes (``ember.backend.cuda``: ELEMENTWISE, REDUCTION, ROWS) with
 NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers, ``-ftz=true``,
 the kernel body inside CuPy's ``CArray``/``CIndexer`` loop). It needs no GPU: a kernel that does
 not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
@@ -120,9 +120,19 @@ def main():
                     options += (f'-I{inc}',)
     except ImportError:
         pass
+    failed = 0
+    for name in cuda.ROWS:   # RawKernels: the source as it is, as CuPy compiles it
+        for t in ('float', 'double'):
+            try:
+                compiler.compile_using_nvrtc(cuda.row_source(name, t),
+                                             options=('-ftz=true', '-std=c++17'), arch=ARCH)
+                print(f'ok    {name} T={t}')
+            except Exception as e:   # noqa: BLE001
+                failed += 1
+                print(f'FAIL  {name} T={t}\n{e}')
     names = list(cuda.ELEMENTWISE) + list(cuda.REDUCTION)
     missing = [n for n in names if n not in BINDINGS]
-    failed = len(missing)
+    failed += len(missing)
     for n in missing:
         print(f'FAIL  {n}: no dtypes listed for it in tools/check_kernels.py BINDINGS')
     for name in names:
@@ -137,7 +147,7 @@ def main():
                 failed += 1
                 print(f'FAIL  {label}\n{e}\n{source}')
     import cupy
-    print(f'{len(names)} kernels, {failed} failures (NVRTC, compute_{ARCH}, CuPy '
+    print(f'{len(names) + len(cuda.ROWS)} kernels, {failed} failures (NVRTC, compute_{ARCH}, CuPy '
           f'{cupy.__version__})')
     sys.exit(1 if failed else 0)
 

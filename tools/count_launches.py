@@ -8,7 +8,8 @@ must copy, and indexing by arrays, count). On the H200 each costs
 times this count. The counts do not depend on the batch size, so the step runs on a batch of
 two sequences (W3: the benchmark's batch of 128).
 
-Usage: python tools/count_launches.py W3|W5|W9 [bf16] [--top N]   (from the repository root)
+Usage: python tools/count_launches.py W3|W5|W9 [bf16] [--top N] [--other]   (from the
+repository root; --other: the calls that launch nothing, by call site)
 """
 import collections
 import os
@@ -51,7 +52,7 @@ def _install():
     sys.path[:0] = [ROOT, os.path.join(ROOT, 'tests')]
     import fakecupy
     fakecupy.install()
-    state = dict(on=False, sites=collections.Counter(), other=0)
+    state = dict(on=False, sites=collections.Counter(), other=collections.Counter())
 
     def site():
         f = sys._getframe(2)
@@ -63,10 +64,11 @@ def _install():
     def counted(fn, what):
         def wrapper(*args, **kwargs):
             if state['on']:
-                if what(args) not in NOT_LAUNCHES:
+                kind = what(args)
+                if kind not in NOT_LAUNCHES:
                     state['sites'][site()] += 1
                 else:   # a view or an allocation: no launch, but host time all the same
-                    state['other'] += 1
+                    state['other'][f'{site()} {kind}'] += 1
             return fn(*args, **kwargs)
         return wrapper
 
@@ -84,7 +86,7 @@ def _install():
     contiguous = fakecupy.ascontiguousarray   # (the stand-in's own: not through _call)
     fakecupy.ascontiguousarray = counted(contiguous, lambda a: (
         'ndarray.view' if a[0]._a.flags.c_contiguous else 'copy'))
-    for cls in (fakecupy.ElementwiseKernel, fakecupy.ReductionKernel):
+    for cls in (fakecupy.ElementwiseKernel, fakecupy.ReductionKernel, fakecupy.RawKernel):
         cls.__call__ = counted(cls.__call__, lambda a: 'kernel')
     for name in ('gemmEx', 'gemmStridedBatchedEx'):
         setattr(fakecupy.cublas, name, counted(getattr(fakecupy.cublas, name),
@@ -93,7 +95,8 @@ def _install():
 
 
 def count(key='W5', amp=None):
-    """(launches, ember ops, launches by call site, other CuPy calls: views and allocations)
+    """(launches, ember ops, launches by call site, other CuPy calls (views and allocations)
+    by call site and kind)
     of one training step of workload ``key`` (W3, W5 or W9) on the stand-in's 'cuda',
     ``amp``: None or 'bf16' (the GPTs)."""
     state = _install()
@@ -138,8 +141,9 @@ def main(argv):
     top = int(argv[argv.index('--top') + 1]) if '--top' in argv else 20
     launches, ops, sites, other = count(key, amp)
     print(f'{key}{" bf16 autocast" if amp else ""}: {launches} kernel launches, {ops} ember '
-          f'ops a step (on the CuPy stand-in); {other} other CuPy calls (views, allocations)')
-    for where, n in sites.most_common(top):
+          f'ops a step (on the CuPy stand-in); {sum(other.values())} other CuPy calls (views, '
+          'allocations)')
+    for where, n in (other if '--other' in argv else sites).most_common(top):
         print(f'  {n:5d}  {where}')
 
 

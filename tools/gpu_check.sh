@@ -3,8 +3,9 @@
 #   probe  what CuPy there supports of what ember uses, and each of ember's own kernels run
 #          once against NumPy (tools/gpu_probe.py; compiling them fills CuPy's cache)
 #   tests  the op, layer, optimizer, autocast and property tests on CUDA against PyTorch on
-#          CUDA (ember's own kernels among them), and
-#          checkpoints and DLPack across devices (tests/test_cuda_io.py)
+#          CUDA (ember's own kernels among them; its row kernels also alone, with long rows:
+#          tests/test_cuda_kernels.py), and checkpoints and DLPack across devices
+#          (tests/test_cuda_io.py)
 #   demo   the two demos with --device cuda
 #   bench  the GPT and MLP workloads on the GPU, float32 and bf16 autocast (W3, W5, W9)
 #   profile  host cost of CuPy's calls (tools/gpu_microbench.py); where a GPT step's time
@@ -44,7 +45,7 @@ for part in $parts; do
             > "$out/probe.txt" 2>&1 ;;
     tests)
         EMBER_TEST_DEVICE=cuda timeout -s INT -k 20 "${TESTS_TIMEOUT:-300}" $py -m pytest \
-            ${TESTS:-tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py tests/test_properties.py} \
+            ${TESTS:-tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py tests/test_cuda_kernels.py tests/test_properties.py} \
             -n "${TEST_WORKERS:-8}" -p no:cacheprovider -o addopts='' -q --tb=short -rf \
             --maxfail=400 \
             > "$out/tests_cuda.txt" 2>&1 ;;

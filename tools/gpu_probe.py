@@ -146,6 +146,26 @@ def kernels(probe):
     probe('kernel attention softmax backward', lambda: close(cuda.softmax_scores_grad(
         cp.asarray(att.astype(np.float32)), d['g'].copy(), 0.5),
         att * (g - (att * g).sum(1, keepdims=True)) * 0.5))
+    rows = cuda._rows   # the same through the two-kernel paths (other dtypes and layouts)
+    cuda._rows = lambda *a: False
+    try:
+        probe('kernel layer norm (two kernels)', lambda: close(
+            cuda.layer_norm(d['x'], d['w'], d['b'], 1e-5)[0], xhat * w + b))
+        probe('kernel layer norm backward (two kernels)', lambda: close(cuda.layer_norm_grad(
+            d['g'], d['x'], d['w'], cuda.layer_norm(d['x'], d['w'], d['b'], 1e-5)[1])[0],
+            want_gx))
+        probe('kernel attention softmax (two kernels)', lambda: close(cuda.softmax_scores(
+            d['x'] - 100, cp.asarray(mask), 0.5), att))
+    finally:
+        cuda._rows = rows
+    long = rng.standard_normal((3, 1030)) * 5   # (the row kernels' blocks: 512 threads)
+    probe('kernel softmax, rows of 1030', lambda: close(
+        cuda.softmax(cp.asarray(long), -1, log=True),
+        long - long.max(1, keepdims=True) - np.log(np.exp(
+            long - long.max(1, keepdims=True)).sum(1, keepdims=True)), 1e-10))
+    probe('kernel layer norm, rows of 1030', lambda: close(
+        cuda.layer_norm(cp.asarray(long), cp.ones(1030), None, 0.0)[0],
+        (long - long.mean(1, keepdims=True)) / long.std(1, keepdims=True), 1e-10))
     t = np.array([1, -100, 7, 0, 3, 3])
     logp = np.log(soft)
     nll = -np.mean([logp[i, c] for i, c in enumerate(t) if c != -100])

@@ -450,6 +450,180 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
         None),
 }
 
+# Row kernels: a block of threads for each row of a C-contiguous array, the row's reduction
+# and its outputs in one launch (a reduction and an elementwise kernel are two, and a
+# ReductionKernel costs more host time than any other launch: 28-49 us on the H200 machine);
+# CuPy's RawKernel, whose launch skips CuPy's type and broadcasting dispatch. For float32 and
+# float64 (``T``, arithmetic in ``A``); other dtypes and layouts take the kernels above.
+
+ROW_PREAMBLE = r"""
+struct ember_add { template <typename V> __device__ V operator()(V a, V b) const {
+    return a + b; } };
+struct ember_max { template <typename V> __device__ V operator()(V a, V b) const {
+    return a > b ? a : b; } };
+// v reduced by f over the block's threads, in every thread: across each warp by shuffles,
+// then across the warps through sh (32 slots of shared memory). blockDim.x is a multiple of
+// 32, at most 1024. (EMBER_ONE_THREAD: the CPU stand-in's one-thread blocks, tests/fakecupy.py)
+template <typename V, typename F>
+__device__ V ember_block_reduce(V v, V* sh, F f) {
+#ifndef EMBER_ONE_THREAD
+    for (int o = 16; o > 0; o >>= 1) v = f(v, __shfl_xor_sync(0xffffffffu, v, o));
+    const int warps = blockDim.x >> 5;
+    if (warps > 1) {
+        __syncthreads();   // (sh may still be read for the last reduction)
+        if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
+        __syncthreads();
+        v = sh[0];
+        for (int w = 1; w < warps; ++w) v = f(v, sh[w]);
+    }
+#endif
+    return v;
+}
+"""
+
+ROWS = {
+    # layer norm along rows of length cols: y = (x - mean) rstd w (+ b), and each row's
+    # statistics st as two float64 numbers, (mean - k, rstd), k the row's first element (the
+    # layout of layer_norm's complex128 statistics): two passes over the row, float64 sums
+    'ember_ln_rows': r"""
+extern "C" __global__ void ember_ln_rows(const T* x, const T* w, const T* b, T* y,
+        double* st, long long rows, long long cols, double eps, long long has_bias) {
+    __shared__ double sh[32];
+    for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T* xr = x + r * cols;
+        T* yr = y + r * cols;
+        const double k = (double)xr[0];
+        double s = 0;
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x) s += (double)xr[j] - k;
+        const double mean = ember_block_reduce(s, sh, ember_add()) / (double)cols;
+        double q = 0;
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x) {
+            const double d = (double)xr[j] - k - mean;
+            q += d * d;
+        }
+        const double rstd = 1.0 / sqrt(ember_block_reduce(q, sh, ember_add()) / (double)cols
+                                       + eps);
+        if (threadIdx.x == 0) { st[2 * r] = mean; st[2 * r + 1] = rstd; }
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x)
+            yr[j] = (T)((((A)xr[j] - (A)k - (A)mean) * (A)rstd) * (A)w[j]
+                        + (has_bias ? (A)b[j] : (A)0));
+    }
+}
+""",
+    # its backward from st: gx = rstd (g w - mean(g w) - xhat mean(g w xhat)), and g xhat
+    # (whose column sums are the weight's gradient)
+    'ember_ln_grad_rows': r"""
+extern "C" __global__ void ember_ln_grad_rows(const T* g, const T* x, const T* w,
+        const double* st, T* gx, T* gxhat, long long rows, long long cols) {
+    __shared__ double sh[32];
+    for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T* gr = g + r * cols;
+        const T* xr = x + r * cols;
+        const double k = (double)xr[0], mean = st[2 * r], rstd = st[2 * r + 1];
+        double s1 = 0, s2 = 0;
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x) {
+            const double gw = (double)(A)gr[j] * (double)(A)w[j];
+            s1 += gw;
+            s2 += gw * (((double)(A)xr[j] - k - mean) * rstd);
+        }
+        const A m1 = (A)(ember_block_reduce(s1, sh, ember_add()) / (double)cols);
+        const A m2 = (A)(ember_block_reduce(s2, sh, ember_add()) / (double)cols);
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x) {
+            const A xhat = ((A)xr[j] - (A)k - (A)mean) * (A)rstd;
+            const A gw = (A)gr[j] * (A)w[j];
+            gx[r * cols + j] = (T)((A)rstd * (gw - m1 - xhat * m2));
+            gxhat[r * cols + j] = (T)((A)gr[j] * xhat);
+        }
+    }
+}
+""",
+    # softmax (or log-softmax: flags & 2) along rows of x * scale + mask, into y (which may
+    # be x): mask (flags & 1) the additive mask, its row r % mrows at element r * ms_r + j *
+    # ms_c; a row whose every value is -inf gets zeros with flags & 4 (attention's "safe
+    # softmax"), else nan (torch's softmax)
+    'ember_softmax_rows': r"""
+extern "C" __global__ void ember_softmax_rows(const T* x, T* y, const T* mask,
+        long long rows, long long cols, long long mrows, long long ms_r, long long ms_c,
+        double scale, long long flags) {
+    __shared__ A sh[32];
+    const A ninf = (A)__int_as_float(0xff800000);
+    for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T* xr = x + r * cols;
+        T* yr = y + r * cols;
+        const T* mr = mask + (flags & 1 ? (r % mrows) * ms_r : 0);
+        A m = ninf;
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x) {
+            const A v = (A)xr[j] * (A)scale + (flags & 1 ? (A)mr[j * ms_c] : (A)0);
+            m = v > m ? v : m;
+        }
+        m = ember_block_reduce(m, sh, ember_max());
+        A s = 0;
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x)
+            s += exp((A)xr[j] * (A)scale + (flags & 1 ? (A)mr[j * ms_c] : (A)0) - m);
+        s = ember_block_reduce(s, sh, ember_add());
+        const bool dead = m == ninf && (flags & 4);
+        const A ls = log(s);
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x) {
+            const A v = (A)xr[j] * (A)scale + (flags & 1 ? (A)mr[j * ms_c] : (A)0) - m;
+            yr[j] = (T)(dead ? (A)0 : flags & 2 ? v - ls : exp(v) / s);
+        }
+    }
+}
+""",
+    # their backward from the output y, into gx (which may be g): softmax's y (g - sum(g y))
+    # scale, log-softmax's (flags & 2) g - exp(y) sum(g)
+    'ember_softmax_grad_rows': r"""
+extern "C" __global__ void ember_softmax_grad_rows(const T* y, const T* g, T* gx,
+        long long rows, long long cols, double scale, long long flags) {
+    __shared__ A sh[32];
+    for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T* yr = y + r * cols;
+        const T* gr = g + r * cols;
+        A s = 0;
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x)
+            s += flags & 2 ? (A)gr[j] : (A)gr[j] * (A)yr[j];
+        s = ember_block_reduce(s, sh, ember_add());
+        for (long long j = threadIdx.x; j < cols; j += blockDim.x)
+            gx[r * cols + j] = (T)(flags & 2 ? (A)gr[j] - exp((A)yr[j]) * s
+                                   : (A)yr[j] * ((A)gr[j] - s) * (A)scale);
+    }
+}
+""",
+}
+_ROW_TYPES = {np.dtype(np.float32): 'float', np.dtype(np.float64): 'double'}
+
+
+def row_source(name, ctype):
+    """The CUDA source of ``ROWS[name]`` for the C type ``ctype`` ('float' or 'double')."""
+    return f'typedef {ctype} T;\ntypedef {ctype} A;\n{ROW_PREAMBLE}{ROWS[name]}'
+
+
+def _row_kernel(name, dtype):
+    """``ROWS[name]`` for float32 or float64 ``dtype``, made once."""
+    k = _kernels.get((name, dtype))
+    if k is None:
+        k = _kernels[name, dtype] = xp.RawKernel(row_source(name, _ROW_TYPES[dtype]), name)
+    return k
+
+
+def _rows(*arrays):
+    """Whether the row kernels take ``arrays``: C-contiguous, of one dtype, float32 or
+    float64, with rows to work on."""
+    a = arrays[0]
+    return a.dtype in _ROW_TYPES and a.size > 0 and all(
+        b.dtype == a.dtype and b.flags.c_contiguous for b in arrays)
+
+
+def _launch_rows(name, x, *args):
+    """``ROWS[name]`` on ``args`` (which give the kernel the rows and columns of ``x``) over
+    the rows of ``x`` along its last axis: a block for each row (at most 2^31 - 1 blocks,
+    each then takes every so many rows) of 32-1024 threads by the row's length, about four
+    elements a thread."""
+    cols = x.shape[-1]
+    threads = min(1024, max(32, 1 << max(0, (cols - 1) // 4).bit_length()))
+    _row_kernel(name, x.dtype)((min(x.size // cols, 2 ** 31 - 1),), (threads,), args)
+
+
 _kernels = {}
 # EMBER_KERNELS=0 turns ember's own kernels off (to measure what they bring, or to run where one
 # fails on a GPU): the ops then take their composites of CuPy calls
@@ -510,7 +684,13 @@ def _acc(dtype):
 def layer_norm(x, w, b, eps):
     """Layer norm of ``x`` along its last axis: (y, st), ``st`` each row's statistics for
     ``layer_norm_grad``: (mean - the row's first element, 1 / std), a (..., 1) complex128
-    array (float64 sums). Two kernels, where the composite is ten."""
+    array (float64 sums). One row kernel for C-contiguous float32/float64, else two kernels;
+    the composite is ten."""
+    if _rows(x, w, *(() if b is None else (b,))):
+        y, st = xp.empty_like(x), xp.empty(x.shape[:-1] + (1,), xp.complex128)
+        _launch_rows('ember_ln_rows', x, x, w, w if b is None else b, y, st,
+                     x.size // x.shape[-1], x.shape[-1], float(eps), int(b is not None))
+        return y, st
     k = x[..., :1]
     st = kernel('ember_ln_stats')(x, k, eps, out=xp.empty(x.shape[:-1] + (1,), xp.complex128),
                                   axis=-1, keepdims=True)
@@ -520,11 +700,32 @@ def layer_norm(x, w, b, eps):
 def softmax_scores(s, mask, scale):
     """Attention's softmax of the scores ``s`` (..., L, S) along the last axis, of
     ``s * scale + mask`` (``mask`` additive, broadcasting, or None), into ``s`` itself. A row
-    of -inf scores gets zero weights. Two kernels, where the composite is seven."""
+    of -inf scores gets zero weights. One row kernel for C-contiguous float32/float64 scores
+    and a mask that is one (L, S) matrix (or none), else two kernels; the composite is
+    seven."""
+    layout = (1, 0, 0) if mask is None else _mask_layout(mask, *s.shape[-2:])
+    if layout and _rows(s) and (mask is None or mask.dtype == s.dtype):
+        _launch_rows('ember_softmax_rows', s, s, s, s if mask is None else mask,
+                     s.size // s.shape[-1], s.shape[-1], *layout, float(scale),
+                     (0 if mask is None else 1) | 4)
+        return s
     mask = 0 if mask is None else mask
     st = kernel('ember_max_sum_exp')(s, mask, scale, out=xp.empty(
         s.shape[:-1] + (1,), _complex(s.dtype)), axis=-1, keepdims=True)
     return kernel('ember_softmax')(s, mask, scale, st, s)
+
+
+def _mask_layout(mask, L, S):
+    """How the row kernel reads an additive ``mask`` broadcast over scores (..., L, S):
+    (its rows: 1 or L, row stride, column stride) in elements, or None where it is not one
+    matrix (leading axes of size 1)."""
+    if mask.ndim < 2 or any(n != 1 for n in mask.shape[:-2]):
+        return None
+    ml, ms = mask.shape[-2:]
+    if ml not in (1, L) or ms not in (1, S):
+        return None
+    sr, sc = (x // mask.itemsize for x in mask.strides[-2:])
+    return ml, sr if ml > 1 else 0, sc if ms > 1 else 0
 
 
 def _complex(dtype):
@@ -552,8 +753,14 @@ def nll_loss_grad(g, t, sums, classes, ignore, mean, dtype):
 
 
 def softmax(x, dim, log=False):
-    """``softmax`` (or ``log_softmax``) of float32/float64 ``x`` along ``dim``: two kernels,
-    where the composite is five (six)."""
+    """``softmax`` (or ``log_softmax``) of float32/float64 ``x`` along ``dim``: one row kernel
+    along the last axis of a C-contiguous ``x``, else two kernels; the composite is five
+    (six)."""
+    if dim % x.ndim == x.ndim - 1 and _rows(x):
+        y = xp.empty_like(x)
+        _launch_rows('ember_softmax_rows', x, x, y, x, x.size // x.shape[-1], x.shape[-1],
+                     1, 0, 0, 1.0, 2 if log else 0)
+        return y
     rows = x.shape[:dim % x.ndim] + (1,) + x.shape[dim % x.ndim + 1:]
     st = kernel('ember_max_sum_exp')(x, 0, 1, out=xp.empty(rows, _complex(x.dtype)),
                                      axis=dim, keepdims=True)
@@ -561,7 +768,13 @@ def softmax(x, dim, log=False):
 
 
 def softmax_grad(y, g, dim, log=False):
-    """The gradient of ``softmax`` (or ``log_softmax``) from its output ``y``: two kernels."""
+    """The gradient of ``softmax`` (or ``log_softmax``) from its output ``y``: one row kernel
+    (as ``softmax``), else two."""
+    if dim % y.ndim == y.ndim - 1 and _rows(y, g):
+        gx = xp.empty_like(y)
+        _launch_rows('ember_softmax_grad_rows', y, y, g, gx, y.size // y.shape[-1],
+                     y.shape[-1], 1.0, 2 if log else 0)
+        return gx
     rows = y.shape[:dim % y.ndim] + (1,) + y.shape[dim % y.ndim + 1:]
     total = kernel('ember_sum_product')(g, 1 if log else y, out=xp.empty(rows, y.dtype),
                                         axis=dim, keepdims=True)
@@ -572,7 +785,11 @@ def softmax_grad(y, g, dim, log=False):
 
 def softmax_scores_grad(w, gw, scale):
     """The scores' gradient from the weights ``w`` and their gradient ``gw`` (into ``gw``):
-    ``w (gw - sum(w gw)) scale``. Two kernels."""
+    ``w (gw - sum(w gw)) scale``. One row kernel (C-contiguous float32/float64), else two."""
+    if _rows(w, gw):
+        _launch_rows('ember_softmax_grad_rows', w, w, gw, gw, w.size // w.shape[-1],
+                     w.shape[-1], float(scale), 0)
+        return gw
     dot = kernel('ember_sum_product')(w, gw, out=xp.empty(w.shape[:-1] + (1,), w.dtype),
                                       axis=-1, keepdims=True)
     return kernel('ember_softmax_grad')(w, gw, dot, scale, gw)
@@ -580,8 +797,13 @@ def softmax_scores_grad(w, gw, scale):
 
 def layer_norm_grad(g, x, w, st):
     """Layer norm's backward along the last axis from ``layer_norm``'s statistics ``st``:
-    (gx, g xhat); ``g xhat``'s column sums are the weight's gradient. Two kernels, where the
-    composite is eleven."""
+    (gx, g xhat); ``g xhat``'s column sums are the weight's gradient. One row kernel
+    (C-contiguous float32/float64), else two; the composite is eleven."""
+    if _rows(g, x, w) and st.flags.c_contiguous:
+        gx, gxhat = xp.empty_like(x), xp.empty_like(x)
+        _launch_rows('ember_ln_grad_rows', x, g, x, w, st, gx, gxhat, x.size // x.shape[-1],
+                     x.shape[-1])
+        return gx, gxhat
     k = x[..., :1]
     m = kernel('ember_ln_grad_means')(g, w, x, k, st, out=xp.empty_like(st), axis=-1,
                                       keepdims=True)

@@ -373,9 +373,11 @@ def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
             or q.numel() == 0 or k.shape[-2] == 0 or v.shape[-1] == 0:
         return None
     L, S = q.shape[-2], k.shape[-2]
-    if is_causal:
-        mask_t = _causal_mask(L, S, q, transposed=True, dtype=_float32 if dt.itemsize == 2
-                              else None).data   # (float16/bfloat16: the op's float32 inside)
+    if is_causal:   # (float16/bfloat16: the op's float32 inside; the GPU's kernels read
+        cpu = q.device.type == 'cpu'   # the mask by rows, the CPU's down columns)
+        mask_t = _causal_mask(L, S, q, transposed=cpu, dtype=_float32 if dt.itemsize == 2
+                              else None).data
+        mask_t = mask_t if cpu else mask_t.swapaxes(-1, -2)
     elif mask is None:
         mask_t = None
     else:
