@@ -132,13 +132,26 @@ def launches():
         cp.exp(t, out=t)
         t /= t.sum(axis=-1, keepdims=True)
         return t
+    def two(fn):   # the two-kernel path (other dtypes and layouts than the row kernels')
+        def run():
+            rows_ok, cuda._rows = cuda._rows, lambda *a: False
+            try:
+                return fn()
+            finally:
+                cuda._rows = rows_ok
+        return run
+    ln = lambda: cuda.layer_norm(x, wt, b, 1e-5)                # noqa: E731
+    ln_grad = lambda: cuda.layer_norm_grad(g, x, wt, stats)     # noqa: E731
+    soft = lambda: cuda.softmax_scores(s.copy(), mask, 0.125)   # noqa: E731
     calls.update({
         'layer norm, composite (10 launches)': ln_composite,
-        'layer norm, ember kernels (2)': lambda: cuda.layer_norm(x, wt, b, 1e-5),
-        'layer norm backward, ember kernels (2)': lambda: cuda.layer_norm_grad(g, x, wt, stats),
-        'attention softmax, composite (7)': softmax_composite,
-        'attention softmax, ember kernels (3)': lambda: cuda.softmax_scores(
-            s.copy(), mask, 0.125),
+        'layer norm, ember row kernel (1)': ln,
+        'layer norm, ember kernels (2)': two(ln),
+        'layer norm backward, ember row kernel (1)': ln_grad,
+        'layer norm backward, ember kernels (2)': two(ln_grad),
+        'attention softmax, composite (7, a copy)': softmax_composite,
+        'attention softmax, ember row kernel (1, a copy)': soft,
+        'attention softmax, ember kernels (2, a copy)': two(soft),
     })
     params = [cp.random.rand(*shape, dtype=cp.float32) for shape in
               [(1536, 512), (1536,), (512, 512), (512,), (2048, 512), (2048,), (512, 2048),
