@@ -1,4 +1,4 @@
-"""ember's row kernels (``backend.cuda.ROWS``: a block of threads for each row) against NumPy in
+"""ember's row kernels (``backend.cuda.RAW``: a block of threads for each row) against NumPy in
 float64 and against the two-kernel paths they replace, for rows short and long (one warp to
 a thousand threads). On a GPU tools/gpu_check.sh runs this file; `make test` runs it on CuPy's
 CPU stand-in, whose blocks run here on all their threads (fibers switched at each barrier,
@@ -116,3 +116,26 @@ def test_softmax_rows(monkeypatch, cuda, cols, log):
     for got, ref, two in zip((y, gx), (want, want_gx), old):
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(got, two, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize('layout', ['contiguous', 'strided'])
+def test_bfloat16_rounding(cuda, layout):
+    """float32 -> bfloat16 to nearest even on the bits (ties, nan, infinities, subnormals, the
+    largest finite values), as ml_dtypes rounds: the RawKernel for C-contiguous arrays (700
+    elements: three blocks of 256 threads, the last one part full), the ElementwiseKernel
+    for others."""
+    import cupy
+    if ember._dtype.bfloat16 is None:
+        pytest.skip('bfloat16 needs ml_dtypes')
+    bf16 = ember._dtype.bfloat16.np
+    bits = np.array([0x3F808000, 0x3F818000, 0x3F80FFFF, 0x7F7FFFFF, 0x7F7F8000, 0x00000001,
+                     0x80008000, 0x7FC00001, 0xFF800000, 0x80000000], np.uint32)
+    rng = np.random.default_rng(0)
+    x = np.concatenate([bits.view(np.float32), rng.standard_normal(690).astype(np.float32)])
+    xd = cupy.asarray(x) if layout == 'contiguous' else cupy.asarray(np.repeat(x, 2))[::2]
+    got = cuda.to_bfloat16(xd).get()
+    assert got.dtype == bf16 and got.shape == x.shape
+    want = x.astype(bf16)
+    np.testing.assert_array_equal(got.view(np.uint16)[~np.isnan(x)],
+                                  want.view(np.uint16)[~np.isnan(x)])
+    assert np.isnan(got.astype(np.float32)[np.isnan(x)]).all()

@@ -1,5 +1,5 @@
-"""Compile every CUDA kernel ember writes (``ember.backend.cuda``: ELEMENTWISE, REDUCTION, ROWS) with
-NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers, ``-ftz=true``,
+"""Compile every CUDA kernel ember writes (``ember.backend.cuda``: ELEMENTWISE, REDUCTION,
+RAW) with NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers, ``-ftz=true``,
 the kernel body inside CuPy's ``CArray``/``CIndexer`` loop). It needs no GPU: a kernel that does
 not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
 through the CuPy stand-in, tests/fakecupy.py; this checks they are also valid CUDA.)
@@ -121,10 +121,10 @@ def main():
     except ImportError:
         pass
     failed = 0
-    for name in cuda.ROWS:   # RawKernels: the source as it is, C++11 as CuPy compiles it
+    for name in cuda.RAW:   # RawKernels: the source as it is, C++11 as CuPy compiles it
         for t in ('float', 'double'):
             try:
-                compiler.compile_using_nvrtc(cuda.row_source(name, t),
+                compiler.compile_using_nvrtc(cuda.raw_source(name, t),
                                              options=('-ftz=true', '-std=c++11'), arch=ARCH)
                 print(f'ok    {name} T={t}')
             except Exception as e:   # noqa: BLE001
@@ -147,7 +147,7 @@ def main():
                 failed += 1
                 print(f'FAIL  {label}\n{e}\n{source}')
     import cupy
-    print(f'{len(names) + len(cuda.ROWS)} kernels, {failed} failures (NVRTC, compute_{ARCH}, CuPy '
+    print(f'{len(names) + len(cuda.RAW)} kernels, {failed} failures (NVRTC, compute_{ARCH}, CuPy '
           f'{cupy.__version__})')
     sys.exit(1 if failed else 0)
 

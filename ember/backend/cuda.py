@@ -450,11 +450,12 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
         None),
 }
 
-# Row kernels: a block of threads for each row of a C-contiguous array, the row's reduction
-# and its outputs in one launch (a reduction and an elementwise kernel are two, and a
-# ReductionKernel costs more host time than any other launch: 28-49 us on the H200 machine);
-# CuPy's RawKernel, whose launch skips CuPy's type and broadcasting dispatch. For float32 and
-# float64 (``T``, arithmetic in ``A``); other dtypes and layouts take the kernels above.
+# RawKernels (``RAW``): whole CUDA kernels, launched through CuPy's thinnest door (the
+# arguments go to the driver as they are: no type, shape or broadcasting dispatch), for
+# C-contiguous arrays; other layouts take the kernels above. Row kernels: a block of threads
+# for each row, the row's reduction and its outputs in one launch (a reduction and an
+# elementwise kernel are two, and a ReductionKernel costs more host time than any other
+# launch: 28-49 us on the H200 machine), for float32 and float64 (``T``, arithmetic in ``A``).
 
 ROW_PREAMBLE = r"""
 struct ember_add { template <typename V> __device__ V operator()(V a, V b) const {
@@ -481,7 +482,7 @@ __device__ V ember_block_reduce(V v, V* sh, F f) {
 }
 """
 
-ROWS = {
+RAW = {
     # layer norm along rows of length cols: y = (x - mean) rstd w (+ b), and each row's
     # statistics st as two float64 numbers, (mean - k, rstd), k the row's first element (the
     # layout of layer_norm's complex128 statistics): two passes over the row, float64 sums
@@ -570,6 +571,18 @@ extern "C" __global__ void ember_softmax_rows(const T* x, T* y, const T* mask,
     }
 }
 """,
+    # float32 -> bfloat16 bits, to nearest even (as ember_bf16), a thread for each so many
+    # elements
+    'ember_bf16_raw': r"""
+extern "C" __global__ void ember_bf16_raw(const float* x, unsigned short* y, long long n) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+         i += (long long)blockDim.x * gridDim.x) {
+        const float v = x[i];
+        const unsigned int b = __float_as_uint(v);
+        y[i] = isnan(v) ? 0x7FC0 : (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+    }
+}
+""",
     # their backward from the output y, into gx (which may be g): softmax's y (g - sum(g y))
     # scale, log-softmax's (flags & 2) g - exp(y) sum(g)
     'ember_softmax_grad_rows': r"""
@@ -593,16 +606,16 @@ extern "C" __global__ void ember_softmax_grad_rows(const T* y, const T* g, T* gx
 _ROW_TYPES = {np.dtype(np.float32): 'float', np.dtype(np.float64): 'double'}
 
 
-def row_source(name, ctype):
-    """The CUDA source of ``ROWS[name]`` for the C type ``ctype`` ('float' or 'double')."""
-    return f'typedef {ctype} T;\ntypedef {ctype} A;\n{ROW_PREAMBLE}{ROWS[name]}'
+def raw_source(name, ctype='float'):
+    """The CUDA source of ``RAW[name]`` for the C type ``ctype`` ('float' or 'double')."""
+    return f'typedef {ctype} T;\ntypedef {ctype} A;\n{ROW_PREAMBLE}{RAW[name]}'
 
 
-def _row_kernel(name, dtype):
-    """``ROWS[name]`` for float32 or float64 ``dtype``, made once."""
+def _raw_kernel(name, dtype=np.dtype(np.float32)):
+    """``RAW[name]`` for float32 or float64 ``dtype``, made once."""
     k = _kernels.get((name, dtype))
     if k is None:
-        k = _kernels[name, dtype] = xp.RawKernel(row_source(name, _ROW_TYPES[dtype]), name)
+        k = _kernels[name, dtype] = xp.RawKernel(raw_source(name, _ROW_TYPES[dtype]), name)
     return k
 
 
@@ -615,13 +628,13 @@ def _rows(*arrays):
 
 
 def _launch_rows(name, x, *args):
-    """``ROWS[name]`` on ``args`` (which give the kernel the rows and columns of ``x``) over
+    """``RAW[name]`` on ``args`` (which give the kernel the rows and columns of ``x``) over
     the rows of ``x`` along its last axis: a block for each row (at most 2^31 - 1 blocks,
     each then takes every so many rows) of 32-1024 threads by the row's length, about four
     elements a thread."""
     cols = x.shape[-1]
     threads = min(1024, max(32, 1 << max(0, (cols - 1) // 4).bit_length()))
-    _row_kernel(name, x.dtype)((min(x.size // cols, 2 ** 31 - 1),), (threads,), args)
+    _raw_kernel(name, x.dtype)((min(x.size // cols, 2 ** 31 - 1),), (threads,), args)
 
 
 _kernels = {}
@@ -668,8 +681,16 @@ def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
 
 
 def to_bfloat16(x):
-    """A float32 array rounded to bfloat16 (to nearest even, subnormals kept) in one kernel."""
-    return kernel('ember_bf16')(x).view(_bfloat16())
+    """A float32 array rounded to bfloat16 (to nearest even, subnormals kept) in one kernel
+    (a RawKernel for a C-contiguous one: torch's autocast casts each Linear's input and
+    weight, 63 launches a W9 step)."""
+    if not x.flags.c_contiguous:
+        return kernel('ember_bf16')(x).view(_bfloat16())
+    y = xp.empty(x.shape, _bfloat16())
+    if x.size:
+        _raw_kernel('ember_bf16_raw')((min(-(-x.size // 256), 2 ** 31 - 1),), (256,),
+                                      (x, y, x.size))
+    return y
 
 
 def _bfloat16():
