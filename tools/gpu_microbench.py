@@ -152,6 +152,9 @@ def launches():
         'attention softmax, composite (7, a copy)': softmax_composite,
         'attention softmax, ember row kernel (1, a copy)': soft,
         'attention softmax, ember kernels (2, a copy)': two(soft),
+        'bf16 cast, RawKernel (and an empty)': lambda: cuda.to_bfloat16(x),
+        'bf16 cast, ElementwiseKernel and a view': lambda: cuda.kernel('ember_bf16')(x).view(
+            cuda._bfloat16()),
     })
     params = [cp.random.rand(*shape, dtype=cp.float32) for shape in
               [(1536, 512), (1536,), (512, 512), (512,), (2048, 512), (2048,), (512, 2048),
