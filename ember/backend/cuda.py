@@ -274,19 +274,28 @@ def _warn(what):
 # the same bodies through the CuPy stand-in (tests/fakecupy.py), which compiles them as C++.
 # Arithmetic is in float32 for float16/bfloat16/float32 and in float64 for float64 (``A``).
 
-PREAMBLE = r"""
+ADAM = r"""
 template <typename X> struct ember_acc { typedef float type; };
 template <> struct ember_acc<double> { typedef double type; };
 
-// Adam/AdamW on one element: m, v and p in place
+// Adam/AdamW on one element: m, v and p in place, computed in float32 (float64 for double)
+// from the coefficients in float64 and rounded once into X (in float16 or bfloat16 arithmetic
+// b2 = 0.999 would be 0.99902 or 1, and eps = 1e-8 zero in float16)
 template <typename X>
-__device__ void ember_adam_one(X& p, const X g, X& m, X& v, const X b1, const X b2,
-                               const X step_size, const X bias2_sqrt, const X eps,
-                               const X decay) {
-    m = b1 * m + (1 - b1) * g;
-    v = b2 * v + (1 - b2) * g * g;
-    p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps);
+__device__ void ember_adam_one(X& p, const X g, X& m, X& v, const double b1, const double b2,
+                               const double step_size, const double bias2_sqrt,
+                               const double eps, const double decay) {
+    typedef typename ember_acc<X>::type A;
+    const A ga = (A)g;
+    const A ma = (A)b1 * (A)m + (A)(1 - b1) * ga;
+    const A va = (A)b2 * (A)v + (A)(1 - b2) * ga * ga;
+    m = (X)ma;
+    v = (X)va;
+    p = (X)((A)p * (A)decay - (A)step_size * ma / (sqrt(va) / (A)bias2_sqrt + (A)eps));
 }
+"""
+
+PREAMBLE = ADAM + r"""
 
 // Layer norm's row statistics in one pass, summed in float64 whatever the input, as one
 // complex number (CuPy's reductions take no struct): each element's (x - k, (x - k)^2 + eps),
@@ -337,7 +346,8 @@ def _adam_multi():
     thread of element ``i`` finds its parameter by the sizes ``n0, n1, ...`` and updates it
     as ``ember_adam`` does."""
     ins = ', '.join(f'raw T g{k}' for k in range(SLOTS)) + \
-        ', T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay, ' + \
+        ', float64 b1, float64 b2, float64 step_size, float64 bias2_sqrt, float64 eps, ' \
+        'float64 decay, ' + \
         ', '.join(f'int64 n{k}' for k in range(SLOTS))
     outs = ', '.join(f'raw T p{k}, raw T m{k}, raw T v{k}' for k in range(SLOTS))
     body = (f'const long long ns[{SLOTS}] = {{{", ".join(f"n{k}" for k in range(SLOTS))}}};\n'
@@ -349,10 +359,29 @@ def _adam_multi():
     return ins, outs, body
 
 
+def _adam_raw():
+    """The RawKernel twin of ``_adam_multi`` (a grid-stride loop over the total length)."""
+    arrays = ', '.join(f'const T* g{k}, T* p{k}, T* m{k}, T* v{k}' for k in range(SLOTS))
+    sizes = ', '.join(f'long long n{k}' for k in range(SLOTS))
+    return (f'extern "C" __global__ void ember_adam_raw({arrays}, {sizes}, double b1, '
+            'double b2, double step_size, double bias2_sqrt, double eps, double decay, '
+            'long long total) {\n'
+            f'    const long long ns[{SLOTS}] = {{{", ".join(f"n{k}" for k in range(SLOTS))}}};\n'
+            '    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; '
+            'i < total; i += (long long)blockDim.x * gridDim.x) {\n'
+            '        long long j = i; int t = 0;\n'
+            f'        while (t < {SLOTS - 1} && j >= ns[t]) {{ j -= ns[t]; ++t; }}\n'
+            '        switch (t) {\n' + ''.join(
+                f'        case {k}: ember_adam_one(p{k}[j], g{k}[j], m{k}[j], v{k}[j], b1, b2, '
+                f'step_size, bias2_sqrt, eps, decay); break;\n'
+                for k in range(SLOTS)) + '        }\n    }\n}\n')
+
+
 ELEMENTWISE = {
     # Adam/AdamW on one parameter: m, v and p in place
     'ember_adam': (
-        'T g, T b1, T b2, T step_size, T bias2_sqrt, T eps, T decay', 'T p, T m, T v',
+        'T g, float64 b1, float64 b2, float64 step_size, float64 bias2_sqrt, float64 eps, '
+        'float64 decay', 'T p, T m, T v',
         'ember_adam_one(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay)'),
     # float32 -> bfloat16 bits, to nearest even on the bits (c10's round_to_nearest_even)
     'ember_bf16': (
@@ -457,7 +486,7 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
 # elementwise kernel are two, and a ReductionKernel costs more host time than any other
 # launch: 28-49 us on the H200 machine), for float32 and float64 (``T``, arithmetic in ``A``).
 
-ROW_PREAMBLE = r"""
+ROW_PREAMBLE = ADAM + r"""
 struct ember_add { template <typename V> __device__ V operator()(V a, V b) const {
     return a + b; } };
 struct ember_max { template <typename V> __device__ V operator()(V a, V b) const {
@@ -571,6 +600,9 @@ extern "C" __global__ void ember_softmax_rows(const T* x, T* y, const T* mask,
     }
 }
 """,
+    # Adam/AdamW on up to SLOTS parameters of float32/float64 (as ember_adam_multi), their
+    # arrays C-contiguous
+    'ember_adam_raw': _adam_raw(),
     # float32 -> bfloat16 bits, to nearest even (as ember_bf16), a thread for each so many
     # elements
     'ember_bf16_raw': r"""
@@ -666,9 +698,34 @@ def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
 
 def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
     """``adam_step`` on many parameters, ``SLOTS`` to a kernel: ``arrays`` is a list of
-    C-contiguous (p, g, m, v) of one dtype, p, m and v 1-D, the gradients g of one number of
-    dimensions, read by their flat index (CuPy compiles a kernel for each pattern of the
-    arguments' dimensions: this keeps it to one a number of dimensions of g)."""
+    C-contiguous (p, g, m, v) of one dtype, p, m and v 1-D, the gradients g read by their flat
+    index. float32/float64 as a RawKernel (86 arguments passed as they are; an
+    ElementwiseKernel's dispatch looks at each); other dtypes as an ElementwiseKernel, the
+    gradients batched by their number of dimensions (CuPy compiles a kernel for each pattern
+    of the arguments' dimensions)."""
+    dtype = arrays[0][0].dtype
+    if dtype in _ROW_TYPES:
+        k = _raw_kernel('ember_adam_raw', dtype)
+        for s in range(0, len(arrays), SLOTS):
+            chunk = arrays[s:s + SLOTS]
+            sizes = [group[0].size for group in chunk]
+            chunk += [chunk[0]] * (SLOTS - len(chunk))     # unused slots: size 0
+            sizes += [0] * (SLOTS - len(sizes))
+            total = sum(sizes)
+            if total:
+                k((min(-(-total // 256), 2 ** 31 - 1),), (256,),
+                  (*[a for p, g, m, v in chunk for a in (g, p, m, v)], *sizes, float(b1),
+                   float(b2), float(step_size), float(bias2_sqrt), float(eps), float(decay),
+                   total))
+        return
+    by_ndim = {}
+    for group in arrays:
+        by_ndim.setdefault(group[1].ndim, []).append(group)
+    for batch in by_ndim.values():
+        _adam_multi_launches(batch, b1, b2, step_size, bias2_sqrt, eps, decay)
+
+
+def _adam_multi_launches(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
     k = kernel('ember_adam_multi')
     for s in range(0, len(arrays), SLOTS):
         chunk = arrays[s:s + SLOTS]

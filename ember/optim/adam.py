@@ -76,16 +76,15 @@ class Adam(Optimizer):
                   *coef)
 
     def finish(self):
-        """The queued GPU updates: parameters of one dtype, the same coefficients (one group,
-        one step count) and gradients of one number of dimensions go to
-        ``backend.cuda.adam_steps`` together."""
+        """The queued GPU updates: parameters of one dtype and the same coefficients (one
+        group, one step count) go to ``backend.cuda.adam_steps`` together."""
         queued, self._queued = self._queued, []
         if not queued:
             return
         batches = {}
         for coef, arrays in queued:
-            batches.setdefault((coef, arrays[0].dtype, arrays[1].ndim), []).append(arrays)
-        for (coef, _, _), arrays in batches.items():
+            batches.setdefault((coef, arrays[0].dtype), []).append(arrays)
+        for (coef, _), arrays in batches.items():
             cuda.adam_steps(arrays, *coef)
 
 

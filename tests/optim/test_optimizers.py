@@ -108,7 +108,8 @@ def test_adam_on_many_parameters_matches_torch():
     """More parameters than one GPU kernel takes (``backend.cuda.SLOTS``: the queued updates
     go in several launches), in two groups with their own lr and weight decay, of two dtypes
     and shapes from 0-d to 3-d and empty, one with no gradient (skipped), one transposed (not
-    contiguous: updated alone), over steps where a parameter joins late (its own step count)."""
+    contiguous: updated alone), over steps where a parameter joins late (its own step count).
+    The moments too, as the state dicts hold them."""
     rng = np.random.default_rng(3)
     shapes = [(), (0,), (3,), (4, 5), (2, 3, 4)] * 8
     arrays = [rng.standard_normal(s).astype(np.float32 if i % 3 else np.float64)
@@ -125,9 +126,36 @@ def test_adam_on_many_parameters_matches_torch():
             used = [w for i, w in enumerate(ps) if i != 5 and (i != 11 or step > 0)]
             sum(((w - 0.5) ** 2 * (w.abs() + step)).sum() for w in used).backward()
             opt.step()
-        out.append([host(w) for w in ps])
+        state = opt.state_dict()['state']
+        out.append([host(w) for w in ps] + [host(state[i][k]) for i in range(len(ps))
+                                             if i != 5 for k in ('exp_avg', 'exp_avg_sq')])
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_adam_on_half_parameters_matches_torch(dtype):
+    """float16 and bfloat16 parameters with their moments in their own dtype (on the GPU one
+    ElementwiseKernel for many parameters; float32 ones take a RawKernel): three AdamW steps
+    as torch's in that dtype, within its rounding. (In both, eps = 1e-8 is zero in float16:
+    a zero gradient gives nan there, so the gradients here are not.)"""
+    if getattr(ember, dtype) is None:
+        pytest.skip('bfloat16 needs ml_dtypes')
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in [(3,), (4, 5), (2, 3, 4)] * 3]
+    out = []
+    for m in (ember, torch):
+        ws = [(nn.Parameter if m is ember else torch.nn.Parameter)(
+            on_device(a, m).to(getattr(m, dtype))) for a in arrays]
+        opt = m.optim.AdamW(ws, lr=0.01, weight_decay=0.1)
+        for step in range(3):
+            opt.zero_grad()
+            sum(((w - 3.0) ** 2 * (step + 1)).sum() for w in ws).backward()
+            opt.step()
+        assert all(w.dtype == getattr(m, dtype) for w in ws)
+        out.append([host(w.float()) for w in ws])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, *((4e-3, 1e-3) if dtype == 'float16' else (3e-2, 1e-2)))
 
 
 @pytest.mark.parametrize('name,kw', [('RMSprop', dict(lr=0.01, momentum=0.9, centered=True)),
