@@ -819,3 +819,44 @@ def test_bfloat16_file_is_read_by_safetensors(tmp_path):
     w = ember.load(path)['w']
     assert w.dtype is ember.bfloat16
     _assert_same_bits(w, torch.tensor(VALUES).bfloat16(), 'safetensors.torch file')
+
+
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+def test_a_gpt_in_half_precision_trains_as_torchs(dtype):
+    """A small GPT with its parameters in bfloat16 or float16 (``model.to(dtype)``, no
+    autocast): the loss and every gradient as torch's in that dtype, and the parameters after
+    an AdamW step where the gradient's sign is clear (a first Adam step is lr times the sign
+    of the gradient: where a gradient is rounding noise, either sign is right) and torch's
+    float16 arithmetic held (eps = 1e-8 is zero in float16, and so is the square of a
+    gradient under 2.4e-4 times 0.001: torch then divides by zero, to inf or nan; ember's GPU
+    kernel computes the update in float32, as torch's fused Adam). On the GPU
+    this is the half-precision path of ember's kernels: layer norm's two kernels, GELU,
+    attention's products from half operands, AdamW's ElementwiseKernel."""
+    import bench.workloads as W
+    c = dict(W.GPT, blocks=1, d_model=16, heads=2, seq=8, batch=3)
+    tm, em = _module(torch, lambda m: W.gpt(m, c)), _module(ember, lambda m: W.gpt(m, c))
+    _copy_weights(em, tm)
+    rng = np.random.default_rng(6)
+    rows = rng.integers(0, c['vocab'], (c['batch'], c['seq'] + 1))
+    out = {}
+    for m, model, tensor in ((torch, tm, T), (ember, em, E)):
+        model.to(getattr(m, dtype))
+        opt = m.optim.AdamW(model.parameters(), lr=1e-2)
+        x, y = tensor(rows[:, :-1]), tensor(rows[:, 1:])
+        loss = F(m).cross_entropy(model(x).reshape(-1, c['vocab']), y.reshape(-1))
+        loss.backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        opt.step()
+        out[m.__name__] = [loss] + grads, [p.detach() for p in model.parameters()]
+    names = ['loss'] + [f'grad of {n}' for n, _ in em.named_parameters()]
+    for e, t, what in zip(*(out[k][0] for k in ('ember', 'torch')), names):
+        assert _dt(e) == _dt(t) == dtype, what
+        assert_bf16_close(e, t, what)
+    for (name, _), g, e, t in zip(em.named_parameters(), out['torch'][0][1:],
+                                  out['ember'][1], out['torch'][1]):
+        g = np.abs(_np(g))
+        clear = (g > 0.05 * g.max()) & np.isfinite(_np(t))
+        assert clear.any(), name
+        np.testing.assert_allclose(_np(e)[clear], _np(t)[clear], rtol=BF16_TOL, atol=5e-3,
+                                   err_msg=f'{name} after a step')   # (half a step: torch's
+        # float16 second moments of small gradients are subnormals with few bits left)
