@@ -139,3 +139,26 @@ def test_bfloat16_rounding(cuda, layout):
     np.testing.assert_array_equal(got.view(np.uint16)[~np.isnan(x)],
                                   want.view(np.uint16)[~np.isnan(x)])
     assert np.isnan(got.astype(np.float32)[np.isnan(x)]).all()
+
+
+@pytest.mark.parametrize('case', ['float32', 'float64', 'bfloat16+float32', 'float16+float32',
+                                  'strided'])
+def test_add_rows(cuda, case):
+    """A bias added to rows in place (``Linear``'s): the RawKernel for float32/float64 and for
+    a bfloat16 product with a float32 bias (each sum rounded once to nearest even, as ml_dtypes
+    rounds it), CuPy's add for other dtypes and layouts; the same array comes back."""
+    import cupy
+    if 'bfloat16' in case and ember._dtype.bfloat16 is None:
+        pytest.skip('bfloat16 needs ml_dtypes')
+    rng = np.random.default_rng(7)
+    y_dt, b_dt = (case.split('+') * 2)[:2] if case != 'strided' else ('float32', 'float32')
+    y_dt = ember._dtype.bfloat16.np if y_dt == 'bfloat16' else np.dtype(y_dt)
+    y = (rng.standard_normal((3, 100, 7)) * 4).astype(y_dt)   # (700 elements: 3 blocks)
+    b = (rng.standard_normal(7) * 4).astype(b_dt)
+    y[..., 0], b[0] = 1.0, 2 ** -7 + 2 ** -8   # (in bfloat16 a tie between odd and even)
+    yd = cupy.asarray(y) if case != 'strided' else cupy.asarray(np.repeat(y, 2, 1))[:, ::2]
+    out = cuda.add_rows(yd, cupy.asarray(b))
+    assert out is yd and out.dtype == y_dt
+    want = (y.astype(np.float64) + b.astype(np.float64)).astype(np.float32).astype(y_dt) \
+        if y_dt != b.dtype else y + b
+    np.testing.assert_array_equal(out.get().astype(np.float64), want.astype(np.float64))

@@ -47,6 +47,11 @@ for _name in ('ember_softmax_plain', 'ember_log_softmax', 'ember_log_softmax_gra
     BINDINGS[_name] = [dict(T='float32', C='complex64'), dict(T='float64', C='complex128')]
 
 
+# the RawKernels' placeholders other than T (float or double) where they have more
+RAW_BINDINGS = {'ember_add_rows': [dict(T='float', Y='float'), dict(T='double', Y='double'),
+                                   dict(T='float', Y='unsigned short')]}
+
+
 def params(spec):
     out = []
     for part in filter(None, (p.strip() for p in spec.split(','))):
@@ -122,14 +127,14 @@ def main():
         pass
     failed = 0
     for name in cuda.RAW:   # RawKernels: the source as it is, C++11 as CuPy compiles it
-        for t in ('float', 'double'):
+        for types in RAW_BINDINGS.get(name, [dict(T='float'), dict(T='double')]):
             try:
-                compiler.compile_using_nvrtc(cuda.raw_source(name, t),
+                compiler.compile_using_nvrtc(cuda.raw_source(name, **types),
                                              options=('-ftz=true', '-std=c++11'), arch=ARCH)
-                print(f'ok    {name} T={t}')
+                print(f'ok    {name} {types}')
             except Exception as e:   # noqa: BLE001
                 failed += 1
-                print(f'FAIL  {name} T={t}\n{e}')
+                print(f'FAIL  {name} {types}\n{e}')
     names = list(cuda.ELEMENTWISE) + list(cuda.REDUCTION)
     missing = [n for n in names if n not in BINDINGS]
     failed += len(missing)

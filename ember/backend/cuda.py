@@ -615,6 +615,24 @@ extern "C" __global__ void ember_bf16_raw(const float* x, unsigned short* y, lon
     }
 }
 """,
+    # y (..., cols) += b (cols,) in place: y of Y (T, or bfloat16's bits for a float32 b,
+    # rounded to nearest even), b of T
+    'ember_add_rows': r"""
+__device__ inline float ember_load(const float v) { return v; }
+__device__ inline double ember_load(const double v) { return v; }
+__device__ inline float ember_load(const unsigned short v) {
+    return __uint_as_float((unsigned int)v << 16); }
+__device__ inline void ember_store(float& y, const float v) { y = v; }
+__device__ inline void ember_store(double& y, const double v) { y = v; }
+__device__ inline void ember_store(unsigned short& y, const float v) {
+    const unsigned int b = __float_as_uint(v);
+    y = isnan(v) ? 0x7FC0 : (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16); }
+extern "C" __global__ void ember_add_rows(Y* y, const T* b, long long n, long long cols) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+         i += (long long)blockDim.x * gridDim.x)
+        ember_store(y[i], (A)ember_load(y[i]) + (A)b[i % cols]);
+}
+""",
     # their backward from the output y, into gx (which may be g): softmax's y (g - sum(g y))
     # scale, log-softmax's (flags & 2) g - exp(y) sum(g)
     'ember_softmax_grad_rows': r"""
@@ -638,16 +656,19 @@ extern "C" __global__ void ember_softmax_grad_rows(const T* y, const T* g, T* gx
 _ROW_TYPES = {np.dtype(np.float32): 'float', np.dtype(np.float64): 'double'}
 
 
-def raw_source(name, ctype='float'):
-    """The CUDA source of ``RAW[name]`` for the C type ``ctype`` ('float' or 'double')."""
-    return f'typedef {ctype} T;\ntypedef {ctype} A;\n{ROW_PREAMBLE}{RAW[name]}'
+def raw_source(name, T='float', **types):
+    """The CUDA source of ``RAW[name]`` for the C type ``T`` ('float' or 'double'; ``A``, the
+    arithmetic's, the same) and the C types of the other placeholders in ``types``."""
+    return ''.join(f'typedef {c} {n};\n' for n, c in dict(T=T, A=T, **types).items()) + \
+        ROW_PREAMBLE + RAW[name]
 
 
-def _raw_kernel(name, dtype=np.dtype(np.float32)):
-    """``RAW[name]`` for float32 or float64 ``dtype``, made once."""
-    k = _kernels.get((name, dtype))
+def _raw_kernel(name, dtype=np.dtype(np.float32), **types):
+    """``RAW[name]`` for float32 or float64 ``dtype`` (and ``types``), made once."""
+    key = (name, dtype) + tuple(types.items())
+    k = _kernels.get(key)
     if k is None:
-        k = _kernels[name, dtype] = xp.RawKernel(raw_source(name, _ROW_TYPES[dtype]), name)
+        k = _kernels[key] = xp.RawKernel(raw_source(name, _ROW_TYPES[dtype], **types), name)
     return k
 
 
@@ -737,6 +758,27 @@ def _adam_multi_launches(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
               *sizes, *[a for p, _, m, v in chunk for a in (p, m, v)], size=sum(sizes))
 
 
+def add_rows(y, b):
+    """``y += b`` for a C-contiguous ``y`` (..., n) and a 1-D ``b`` (n,) (a bias): a RawKernel
+    for float32/float64 ``y`` and ``b`` of one dtype, and a bfloat16 ``y`` with a float32
+    ``b`` (autocast's ``Linear``: rounded once, as CuPy's in-place add); CuPy's add otherwise.
+    """
+    if KERNELS[0] and y.flags.c_contiguous and b.ndim == 1 and b.flags.c_contiguous \
+            and y.size and y.shape[-1] == b.size and b.dtype in _ROW_TYPES:
+        if y.dtype == b.dtype:
+            store = _ROW_TYPES[b.dtype]
+        elif b.dtype == np.float32 and _is_bfloat16(y.dtype):
+            store = 'unsigned short'
+        else:
+            store = None
+        if store:
+            _raw_kernel('ember_add_rows', b.dtype, Y=store)(
+                (min(-(-y.size // 256), 2 ** 31 - 1),), (256,), (y, b, y.size, b.size))
+            return y
+    y += b
+    return y
+
+
 def to_bfloat16(x):
     """A float32 array rounded to bfloat16 (to nearest even, subnormals kept) in one kernel
     (a RawKernel for a C-contiguous one: torch's autocast casts each Linear's input and
@@ -753,6 +795,11 @@ def to_bfloat16(x):
 def _bfloat16():
     from .._dtype import bfloat16
     return bfloat16.np
+
+
+def _is_bfloat16(dtype):
+    from .._dtype import bfloat16
+    return bfloat16 is not None and dtype == bfloat16.np
 
 
 def _acc(dtype):

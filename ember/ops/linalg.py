@@ -278,9 +278,12 @@ class Linear(Op):
             x, w = ctx.xl, ctx.wl = [_low_array(ctx.xp, a, low, keep)
                                      for a, keep in zip((x, w), cache)]
         y = gemm(ctx.xp, x, w.T)   # ((..., in) rows folded into one 2-D product)
-        if b is not None:   # (a float32 bias under autocast added as it is: no cast)
+        if b is None:
+            return y
+        if ctx.xp is np:   # (a float32 bias under autocast added as it is: no cast)
             y += b
-        return y
+            return y
+        return cuda.add_rows(y, b)
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
