@@ -152,6 +152,8 @@ def launches():
         'attention softmax, composite (7, a copy)': softmax_composite,
         'attention softmax, ember row kernel (1, a copy)': soft,
         'attention softmax, ember kernels (2, a copy)': two(soft),
+        'bias add, ufunc y += b': lambda: x.__iadd__(wt),
+        'bias add, RawKernel (add_rows)': lambda: cuda.add_rows(x, wt),
         'bf16 cast, RawKernel (and an empty)': lambda: cuda.to_bfloat16(x),
         'bf16 cast, ElementwiseKernel and a view': lambda: cuda.kernel('ember_bf16')(x).view(
             cuda._bfloat16()),

@@ -190,6 +190,9 @@ def kernels(probe):
         cuda.adam_steps([(p, d['g'].reshape(-1), m, v)], 0.9, 0.999, 0.01, 0.5, 1e-8, 1.0)
         return close(p, want)
     probe('kernel adam (16 parameters a launch)', adam)
+    probe('kernel bias add', lambda: close(cuda.add_rows(d['g'].copy(), d['w']), g + w))
+    probe('kernel bias add, bfloat16 product and float32 bias', lambda: close(cuda.add_rows(
+        cuda.to_bfloat16(d['g']), d['w']).astype(cp.float32), g + w, 1e-2))
     probe('kernel bfloat16 rounding', lambda: close(
         cuda.to_bfloat16(d['g']).astype(cp.float32), g, 1e-2))
     probe('kernel index check', lambda: (bool(cuda.kernel('ember_outside')(
