@@ -653,7 +653,7 @@ extern "C" __global__ void ember_softmax_grad_rows(const T* y, const T* g, T* gx
 }
 """,
 }
-_ROW_TYPES = {np.dtype(np.float32): 'float', np.dtype(np.float64): 'double'}
+_RAW_TYPES = {np.dtype(np.float32): 'float', np.dtype(np.float64): 'double'}
 
 
 def raw_source(name, T='float', **types):
@@ -668,7 +668,7 @@ def _raw_kernel(name, dtype=np.dtype(np.float32), **types):
     key = (name, dtype) + tuple(types.items())
     k = _kernels.get(key)
     if k is None:
-        k = _kernels[key] = xp.RawKernel(raw_source(name, _ROW_TYPES[dtype], **types), name)
+        k = _kernels[key] = xp.RawKernel(raw_source(name, _RAW_TYPES[dtype], **types), name)
     return k
 
 
@@ -676,7 +676,7 @@ def _rows(*arrays):
     """Whether the row kernels take ``arrays``: C-contiguous, of one dtype, float32 or
     float64, with rows to work on."""
     a = arrays[0]
-    return a.dtype in _ROW_TYPES and a.size > 0 and all(
+    return a.dtype in _RAW_TYPES and a.size > 0 and all(
         b.dtype == a.dtype and b.flags.c_contiguous for b in arrays)
 
 
@@ -688,6 +688,12 @@ def _launch_rows(name, x, *args):
     cols = x.shape[-1]
     threads = min(1024, max(32, 1 << max(0, (cols - 1) // 4).bit_length()))
     _raw_kernel(name, x.dtype)((min(x.size // cols, 2 ** 31 - 1),), (threads,), args)
+
+
+def _launch_flat(k, n, args):
+    """The RawKernel ``k`` on ``args`` over ``n`` elements: blocks of 256 threads (at most
+    2^31 - 1 blocks; each thread then takes every so many elements)."""
+    k((min(-(-n // 256), 2 ** 31 - 1),), (256,), args)
 
 
 _kernels = {}
@@ -725,7 +731,7 @@ def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
     gradients batched by their number of dimensions (CuPy compiles a kernel for each pattern
     of the arguments' dimensions)."""
     dtype = arrays[0][0].dtype
-    if dtype in _ROW_TYPES:
+    if dtype in _RAW_TYPES:
         k = _raw_kernel('ember_adam_raw', dtype)
         for s in range(0, len(arrays), SLOTS):
             chunk = arrays[s:s + SLOTS]
@@ -734,10 +740,9 @@ def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
             sizes += [0] * (SLOTS - len(sizes))
             total = sum(sizes)
             if total:
-                k((min(-(-total // 256), 2 ** 31 - 1),), (256,),
-                  (*[a for p, g, m, v in chunk for a in (g, p, m, v)], *sizes, float(b1),
-                   float(b2), float(step_size), float(bias2_sqrt), float(eps), float(decay),
-                   total))
+                _launch_flat(k, total, (*[a for p, g, m, v in chunk for a in (g, p, m, v)],
+                                        *sizes, float(b1), float(b2), float(step_size),
+                                        float(bias2_sqrt), float(eps), float(decay), total))
         return
     by_ndim = {}
     for group in arrays:
@@ -764,16 +769,16 @@ def add_rows(y, b):
     ``b`` (autocast's ``Linear``: rounded once, as CuPy's in-place add); CuPy's add otherwise.
     """
     if KERNELS[0] and y.flags.c_contiguous and b.ndim == 1 and b.flags.c_contiguous \
-            and y.size and y.shape[-1] == b.size and b.dtype in _ROW_TYPES:
+            and y.size and y.shape[-1] == b.size and b.dtype in _RAW_TYPES:
         if y.dtype == b.dtype:
-            store = _ROW_TYPES[b.dtype]
+            store = _RAW_TYPES[b.dtype]
         elif b.dtype == np.float32 and _is_bfloat16(y.dtype):
             store = 'unsigned short'
         else:
             store = None
         if store:
-            _raw_kernel('ember_add_rows', b.dtype, Y=store)(
-                (min(-(-y.size // 256), 2 ** 31 - 1),), (256,), (y, b, y.size, b.size))
+            _launch_flat(_raw_kernel('ember_add_rows', b.dtype, Y=store), y.size,
+                         (y, b, y.size, b.size))
             return y
     y += b
     return y
@@ -787,8 +792,7 @@ def to_bfloat16(x):
         return kernel('ember_bf16')(x).view(_bfloat16())
     y = xp.empty(x.shape, _bfloat16())
     if x.size:
-        _raw_kernel('ember_bf16_raw')((min(-(-x.size // 256), 2 ** 31 - 1),), (256,),
-                                      (x, y, x.size))
+        _launch_flat(_raw_kernel('ember_bf16_raw'), x.size, (x, y, x.size))
     return y
 
 
