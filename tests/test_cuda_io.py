@@ -99,7 +99,8 @@ def test_products_through_cublas_directly_match_for_every_layout():
     """Products go to cuBLAS called directly (backend.cuda.gemm: gemmEx, and
     gemmStridedBatchedEx for batches): each dtype and layout (either operand transposed, a
     batch of transposed views, a column slice, batch axes that need a copy) against NumPy,
-    float16/bfloat16 operands also into float32, and none fell back to cupy.matmul."""
+    float16/bfloat16 operands also into float32, and none fell back to cupy.matmul; likewise
+    gemm_t (a2^T b2 with the rows folded: weight gradients and bias sums)."""
     import warnings
 
     import cupy
@@ -142,11 +143,22 @@ def test_products_through_cublas_directly_match_for_every_layout():
                       same, tb)
             assert cuda.gemm(cupy.asarray(heads).swapaxes(0, 1), cupy.asarray(  # (not
                 rng.standard_normal((4, 6)).astype(dt))) is None   # foldable: the caller's)
+            g, x = (rng.standard_normal((2, 3, c)).astype(dt) for c in (5, 4))   # gemm_t: a
+            want = g.reshape(6, 5).T.astype(np.float64) @ x.reshape(6, 4)   # weight gradient
+            for out_dtype in (None, np.dtype(np.float32)) if g.itemsize == 2 else (None,):
+                got = cuda.gemm_t(cupy.asarray(g), cupy.asarray(x), out_dtype=out_dtype)
+                assert got.shape == (5, 4) and got.dtype == (out_dtype or g.dtype)
+                tol = 0.05 if g.itemsize == 2 and out_dtype is None else 1e-5
+                np.testing.assert_allclose(got.get().astype(np.float64), want, rtol=tol,
+                                           atol=tol)
+            assert cuda.gemm_t(cupy.asarray(g).swapaxes(0, 1), cupy.asarray(x)) is None
+            assert cuda.gemm_t(cupy.asarray(g), cupy.asarray(x[:1])) is None   # (rows differ)
         for dt in dtypes[2:]:   # a low-precision bias gradient summed into float32: a row
-            g = rng.standard_normal((7, 5)).astype(dt)   # of ones times g, into a float32 out
+            g = rng.standard_normal((7, 2, 5)).astype(dt)   # of ones times g (its leading
+            # axes folded), into a float32 out
             got = _column_sums(cupy.asarray(g), np.dtype(np.float32))
             assert got.dtype == np.float32 and got.shape == (5,)
-            np.testing.assert_allclose(got.get(), g.astype(np.float64).sum(0), rtol=1e-5,
+            np.testing.assert_allclose(got.get(), g.astype(np.float64).sum((0, 1)), rtol=1e-5,
                                        atol=1e-5)
     assert cuda._direct[0] and cuda._checked and all(cuda._checked.values())
     assert any(key[-1] for key in cuda._checked)   # batched products were among them

@@ -181,11 +181,11 @@ def gemm(a, b, out=None, out_dtype=None):
     """``a @ b`` for CuPy arrays of one float dtype, (..., m, k) and (..., k, n) with the same
     batch shape, or a C-contiguous (..., k) and a matrix (k, n) (its rows folded: one 2-D
     product, no reshapes), through cuBLAS called directly, into ``out`` (C-contiguous, of the
-    product's size; its shape is the caller's) or a new array of ``out_dtype`` (default: ``out``'s or the operands'; float32 also for
-    float16/bfloat16 operands). None where it does not apply (the caller then uses
-    cupy.matmul)."""
-    t = _CUDA_TYPE.get(a.dtype)
-    if not _direct[0] or t is None or b.dtype != a.dtype or a.ndim < 2 or b.ndim < 2:
+    product's size; its shape is the caller's) or a new array of ``out_dtype`` (default:
+    ``out``'s or the operands'; float32 also for float16/bfloat16 operands). None where it
+    does not apply (the caller then uses cupy.matmul)."""
+    if not _direct[0] or _CUDA_TYPE.get(a.dtype) is None or b.dtype != a.dtype \
+            or a.ndim < 2 or b.ndim < 2:
         return None
     k, n = a.shape[-1], b.shape[-1]
     if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:   # (a CuPy reshape is 5 us)
@@ -197,11 +197,6 @@ def gemm(a, b, out=None, out_dtype=None):
         shape, la = a.shape[:-2] + (m, n), _matrices(a)
     else:
         return None
-    out_dtype = np.dtype(out_dtype) if out_dtype is not None else \
-        a.dtype if out is None else out.dtype
-    tc = _CUDA_TYPE.get(out_dtype)
-    if tc != t and not (tc == 0 and a.itemsize == 2):
-        return None
     if not (m and n and k and batch) or b.shape[-2] != k:
         return None
     lb = _matrices(b)
@@ -211,6 +206,37 @@ def gemm(a, b, out=None, out_dtype=None):
     if lb is None:
         b = xp.ascontiguousarray(b)
         lb = _matrices(b)
+    return _product(a, b, la, lb, m, n, k, batch, shape, out, out_dtype,
+                    lambda f: xp.matmul(f(a), f(b)))
+
+
+def gemm_t(a, b, out=None, out_dtype=None):
+    """``a2^T @ b2`` (m, n) for C-contiguous ``a`` (..., m) and ``b`` (..., n) with as many
+    rows (their leading axes folded: a2, b2 the (rows, m) and (rows, n) matrices, without
+    reshapes, 5 us of host time each): a weight's gradient from the upstream gradient and the
+    input, or column sums from a column of ones. As ``gemm`` otherwise."""
+    if not _direct[0] or _CUDA_TYPE.get(a.dtype) is None or b.dtype != a.dtype \
+            or not (a.ndim and b.ndim and a.flags.c_contiguous and b.flags.c_contiguous):
+        return None
+    m, n = a.shape[-1], b.shape[-1]
+    rows = a.size // m if m else 0
+    if not (m and n and rows) or b.size != rows * n:
+        return None
+    return _product(a, b, (1, m, 0), (0, n, 0), m, n, rows, 1, (m, n), out, out_dtype,
+                    lambda f: xp.matmul(f(a).reshape(-1, m).T, f(b).reshape(-1, n)))
+
+
+def _product(a, b, la, lb, m, n, k, batch, shape, out, out_dtype, reference):
+    """The cuBLAS call of ``gemm`` and ``gemm_t``: the row-major product (m, k) @ (k, n) of
+    ``batch`` pairs of matrices, each operand read as its layout (transpose flag, leading
+    dimension, batch stride) says, into ``out`` or a new array of ``shape``; on a kind's first
+    call checked against ``reference(f)``, cupy.matmul of the operands passed through ``f``."""
+    t = _CUDA_TYPE[a.dtype]
+    out_dtype = np.dtype(out_dtype) if out_dtype is not None else \
+        a.dtype if out is None else out.dtype
+    tc = _CUDA_TYPE.get(out_dtype)
+    if tc != t and not (tc == 0 and a.itemsize == 2):
+        return None
     key = (a.dtype, out_dtype, la[0], lb[0], batch > 1)
     ok = _checked.get(key)
     if ok is False:
@@ -244,8 +270,8 @@ def gemm(a, b, out=None, out_dtype=None):
         return None
     if ok is None:
         wide = a.itemsize == 2   # (cupy.matmul has no batched bfloat16: checked in float32)
-        want = (xp.matmul(a.astype(xp.float32), b.astype(xp.float32)) if wide else
-                xp.matmul(a, b)).reshape(out.shape)   # (a 1-D out for a row: its shape)
+        want = reference((lambda z: z.astype(xp.float32)) if wide else (lambda z: z)).reshape(
+            out.shape)   # (a 1-D out for a row: its shape)
         if not bool(xp.isfinite(want).all()):   # inf or nan: checked on a later product
             out[...] = want.astype(out_dtype)
             return out

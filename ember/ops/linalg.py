@@ -306,43 +306,48 @@ class Linear(Op):
         """The gradients, in tensors or arrays alike, with ``product(a, b, dtype)`` for the two
         GEMMs (``dtype``: the input's, where autocast cast it; None otherwise)."""
         dts = (None,) * 3 if ctx.low is None else ctx.dtypes
-        g2 = g.reshape(-1, g.shape[-1])
         gx = product(g, w, dts[0]) if ctx.needs(0) else None
-        gw = product(g2.T, x.reshape(-1, x.shape[-1]), dts[1]) if ctx.needs(1) else None
+        gw = None
+        if ctx.needs(1):   # (on the GPU g and x as they are: their rows folded, no reshapes)
+            gw = cuda.gemm_t(g, x, out_dtype=dts[1]) if ctx.xp is not np and \
+                not isinstance(g, Tensor) else None
+            if gw is None:
+                gw = product(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]), dts[1])
         if len(ctx.next_edges) == 2:
             return gx, gw
-        return gx, gw, _column_sums(g2, dts[2]) if ctx.needs(2) else None
+        return gx, gw, _column_sums(g, dts[2]) if ctx.needs(2) else None
 
 
 _ONES = {}
 
 
 def _column_sums(g2, dtype=None):
-    """``g2.sum(0)``, a bias gradient: for arrays in ``dtype`` if given (float32 sums of a
-    float16/bfloat16 ``g2``), and on the GPU ``g2`` may be (..., n), summed over all leading
-    axes. On the GPU it is a product with a row of ones: CuPy's
-    reduction down the long axis took 178 us of GPU time for W9's (8192, 1536) gradient on the
-    H200, an order of magnitude more than a GEMM reading the same bytes. The result is a new
-    1-D array, not a view (a first ``.grad`` keeps it instead of copying it)."""
+    """The sums of ``g2`` (..., n) over all its leading axes, a bias gradient: for arrays in
+    ``dtype`` if given (float32 sums of a float16/bfloat16 ``g2``). On the GPU it is a
+    product with a column of ones (``backend.cuda.gemm_t``, the rows folded without a
+    reshape): CuPy's reduction down the long axis took 178 us of GPU time for W9's (8192,
+    1536) gradient on the H200, an order of magnitude more than a GEMM reading the same bytes.
+    The result is a new 1-D array, not a view (a first ``.grad`` keeps it, not a copy)."""
     if isinstance(g2, Tensor):
-        return g2.sum(0)
+        return g2.reshape(-1, g2.shape[-1]).sum(0)
     if type(g2) is np.ndarray:
-        return g2.sum(0, dtype=dtype)
-    if g2.ndim != 2:   # (..., n): the sums over all leading axes
-        g2 = g2.reshape(-1, g2.shape[-1])
+        return g2.reshape(-1, g2.shape[-1]).sum(0, dtype=dtype)
     from ..backend import namespace
     xp = namespace(g2)
-    key = (g2.shape[0], g2.dtype.str, g2.device.id)
+    n = g2.shape[-1]
+    rows = g2.size // n if n else 0
+    key = (rows, g2.dtype.str, g2.device.id)
     ones = _ONES.get(key)
     if ones is None:
         if len(_ONES) > 64:
             _ONES.clear()
-        ones = _ONES[key] = xp.ones((1, g2.shape[0]), dtype=g2.dtype)
-    out = xp.empty(g2.shape[1], dtype=g2.dtype if dtype is None else dtype)
-    if cuda.gemm(ones, g2, out) is None:   # (the (1, n) product into the 1-D out as it is)
+        ones = _ONES[key] = xp.ones((rows, 1), dtype=g2.dtype)
+    out = xp.empty(n, dtype=g2.dtype if dtype is None else dtype)
+    if cuda.gemm_t(ones, g2, out) is None:   # ((1, n) into the 1-D out as it is)
+        g2 = g2.reshape(-1, n)
         if out.dtype != g2.dtype:
             return g2.sum(0, dtype=dtype)
-        xp.matmul(ones, g2, out=out.reshape(1, -1))
+        xp.matmul(ones.T, g2, out=out.reshape(1, -1))
     return out
 
 
