@@ -1,4 +1,4 @@
-"""ember's row kernels (``backend.cuda.RAW``: a block of threads for each row) against NumPy in
+"""ember's row kernels (``backend.kernels.RAW``: a block of threads for each row) against NumPy in
 float64 and against the two-kernel paths they replace, for rows short and long (one warp to
 a thousand threads). On a GPU tools/gpu_check.sh runs this file; `make test` runs it on CuPy's
 CPU stand-in, whose blocks run here on all their threads (fibers switched at each barrier,

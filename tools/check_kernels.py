@@ -1,6 +1,7 @@
-"""Compile every CUDA kernel ember writes (``ember.backend.cuda``: ELEMENTWISE, REDUCTION,
-RAW) with NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers, ``-ftz=true``,
-the kernel body inside CuPy's ``CArray``/``CIndexer`` loop). It needs no GPU: a kernel that does
+"""Compile every CUDA kernel ember writes (``ember.backend.kernels``: ELEMENTWISE, REDUCTION,
+RAW) with NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers,
+``-ftz=true``, the kernel body inside CuPy's ``CArray``/``CIndexer`` loop; a RawKernel's
+source as it is). It needs no GPU: a kernel that does
 not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
 through the CuPy stand-in, tests/fakecupy.py; this checks they are also valid CUDA.)
 
@@ -15,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 from cupy.cuda import compiler  # noqa: E402
 
-from ember.backend import cuda  # noqa: E402
+from ember.backend import kernels  # noqa: E402
 
 ARCH = '90'   # the H100/H200's compute capability
 # with no device, CuPy cannot ask one for its architecture: name it
@@ -65,7 +66,7 @@ def header(binding):
             '#include <cupy/atomics.cuh>\n#include <cupy/float16.cuh>\n'
             '#include <cupy/bfloat16.cuh>\n'
             + ''.join(f'typedef {CTYPES[d]} {t};\n' for t, d in binding.items())
-            + cuda.PREAMBLE)
+            + kernels.PREAMBLE)
 
 
 def ctype(t):
@@ -73,7 +74,7 @@ def ctype(t):
 
 
 def elementwise_source(name, binding):
-    ins, outs, body = cuda.ELEMENTWISE[name]
+    ins, outs, body = kernels.ELEMENTWISE[name]
     args, loads = [], []
     for raw, t, n in params(ins) + params(outs):
         is_out = (raw, t, n) in params(outs)
@@ -90,7 +91,7 @@ def elementwise_source(name, binding):
 
 def reduction_source(name, binding):
     ins, outs, map_expr, reduce_expr, post_map_expr, identity, reduce_type = \
-        cuda.REDUCTION[name]
+        kernels.REDUCTION[name]
     (_, t_out, n_out), = params(outs)
     args, loads = [], []
     for raw, t, n in params(ins):
@@ -126,23 +127,23 @@ def main():
     except ImportError:
         pass
     failed = 0
-    for name in cuda.RAW:   # RawKernels: the source as it is, C++11 as CuPy compiles it
+    for name in kernels.RAW:   # RawKernels: the source as it is, C++11 as CuPy compiles it
         for types in RAW_BINDINGS.get(name, [dict(T='float'), dict(T='double')]):
             try:
-                compiler.compile_using_nvrtc(cuda.raw_source(name, **types),
+                compiler.compile_using_nvrtc(kernels.raw_source(name, **types),
                                              options=('-ftz=true', '-std=c++11'), arch=ARCH)
                 print(f'ok    {name} {types}')
             except Exception as e:   # noqa: BLE001
                 failed += 1
                 print(f'FAIL  {name} {types}\n{e}')
-    names = list(cuda.ELEMENTWISE) + list(cuda.REDUCTION)
+    names = list(kernels.ELEMENTWISE) + list(kernels.REDUCTION)
     missing = [n for n in names if n not in BINDINGS]
     failed += len(missing)
     for n in missing:
         print(f'FAIL  {n}: no dtypes listed for it in tools/check_kernels.py BINDINGS')
     for name in names:
         for binding in BINDINGS.get(name, ()):
-            source = (elementwise_source if name in cuda.ELEMENTWISE else
+            source = (elementwise_source if name in kernels.ELEMENTWISE else
                       reduction_source)(name, binding)
             label = f'{name} {binding or ""}'
             try:
@@ -152,8 +153,8 @@ def main():
                 failed += 1
                 print(f'FAIL  {label}\n{e}\n{source}')
     import cupy
-    print(f'{len(names) + len(cuda.RAW)} kernels, {failed} failures (NVRTC, compute_{ARCH}, CuPy '
-          f'{cupy.__version__})')
+    print(f'{len(names) + len(kernels.RAW)} kernels, {failed} failures (NVRTC, '
+          f'compute_{ARCH}, CuPy {cupy.__version__})')
     sys.exit(1 if failed else 0)
 
 
