@@ -371,34 +371,30 @@ def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
     dtype = arrays[0][0].dtype
     if dtype in _RAW_TYPES:
         k = _raw_kernel('ember_adam_raw', dtype)
-        for s in range(0, len(arrays), SLOTS):
-            chunk = arrays[s:s + SLOTS]
-            sizes = [group[0].size for group in chunk]
-            chunk += [chunk[0]] * (SLOTS - len(chunk))     # unused slots: size 0
-            sizes += [0] * (SLOTS - len(sizes))
-            total = sum(sizes)
-            if total:
-                _launch_flat(k, total, (*[a for p, g, m, v in chunk for a in (g, p, m, v)],
-                                        *sizes, float(b1), float(b2), float(step_size),
-                                        float(bias2_sqrt), float(eps), float(decay), total))
+        for chunk, sizes, total in _slots(arrays):
+            _launch_flat(k, total, (*[a for p, g, m, v in chunk for a in (g, p, m, v)],
+                                    *sizes, float(b1), float(b2), float(step_size),
+                                    float(bias2_sqrt), float(eps), float(decay), total))
         return
     by_ndim = {}
     for group in arrays:
         by_ndim.setdefault(group[1].ndim, []).append(group)
-    for batch in by_ndim.values():
-        _adam_multi_launches(batch, b1, b2, step_size, bias2_sqrt, eps, decay)
-
-
-def _adam_multi_launches(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
     k = kernel('ember_adam_multi')
+    for batch in by_ndim.values():
+        for chunk, sizes, total in _slots(batch):
+            k(*[g for _, g, _, _ in chunk], b1, b2, step_size, bias2_sqrt, eps, decay,
+              *sizes, *[a for p, _, m, v in chunk for a in (p, m, v)], size=total)
+
+
+def _slots(arrays):
+    """``arrays`` (p, g, m, v) in launches of ``SLOTS``: (the chunk padded with unused slots
+    of size 0, its parameters' sizes, their total), for each chunk with elements."""
     for s in range(0, len(arrays), SLOTS):
         chunk = arrays[s:s + SLOTS]
         sizes = [group[0].size for group in chunk]
-        chunk += [chunk[0]] * (SLOTS - len(chunk))     # unused slots: size 0
-        sizes += [0] * (SLOTS - len(sizes))
         if sum(sizes):
-            k(*[g for _, g, _, _ in chunk], b1, b2, step_size, bias2_sqrt, eps, decay,
-              *sizes, *[a for p, _, m, v in chunk for a in (p, m, v)], size=sum(sizes))
+            yield (chunk + [chunk[0]] * (SLOTS - len(chunk)),
+                   sizes + [0] * (SLOTS - len(sizes)), sum(sizes))
 
 
 def add_rows(y, b):

@@ -11,9 +11,16 @@ NVRTC; the CPU tests run it through the CuPy stand-in, tests/fakecupy.py)."""
 # the same bodies through the CuPy stand-in (tests/fakecupy.py), which compiles them as C++.
 # Arithmetic is in float32 for float16/bfloat16/float32 and in float64 for float64 (``A``).
 
-ADAM = r"""
+# the start of every kernel's preamble (ElementwiseKernel, ReductionKernel and RawKernel)
+COMMON = r"""
 template <typename X> struct ember_acc { typedef float type; };
 template <> struct ember_acc<double> { typedef double type; };
+
+// float32 -> bfloat16 bits, to nearest even on the bits (c10's round_to_nearest_even)
+__device__ inline unsigned short ember_bf16_bits(const float x) {
+    const unsigned int b = __float_as_uint(x);
+    return isnan(x) ? 0x7FC0 : (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+}
 
 // Adam/AdamW on one element: m, v and p in place, computed in float32 (float64 for double)
 // from the coefficients in float64 and rounded once into X (in float16 or bfloat16 arithmetic
@@ -32,7 +39,7 @@ __device__ void ember_adam_one(X& p, const X g, X& m, X& v, const double b1, con
 }
 """
 
-PREAMBLE = ADAM + r"""
+PREAMBLE = COMMON + r"""
 
 // Layer norm's row statistics in one pass, summed in float64 whatever the input, as one
 // complex number (CuPy's reductions take no struct): each element's (x - k, (x - k)^2 + eps),
@@ -120,11 +127,8 @@ ELEMENTWISE = {
         'T g, float64 b1, float64 b2, float64 step_size, float64 bias2_sqrt, float64 eps, '
         'float64 decay', 'T p, T m, T v',
         'ember_adam_one(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay)'),
-    # float32 -> bfloat16 bits, to nearest even on the bits (c10's round_to_nearest_even)
-    'ember_bf16': (
-        'float32 x', 'uint16 y',
-        '''unsigned int b = __float_as_uint(x);
-           y = isnan(x) ? 0x7FC0 : (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);'''),
+    # float32 -> bfloat16 bits, to nearest even
+    'ember_bf16': ('float32 x', 'uint16 y', 'y = ember_bf16_bits(x)'),
     # GELU, x Phi(x), and its gradient g (Phi(x) + x phi(x))
     'ember_gelu': (
         'T x', 'T y',
@@ -223,7 +227,7 @@ REDUCTION = {   # name: in, out, map, reduce, post-map, identity, reduce type
 # elementwise kernel are two, and a ReductionKernel costs more host time than any other
 # launch: 28-49 us on the H200 machine), for float32 and float64 (``T``, arithmetic in ``A``).
 
-ROW_PREAMBLE = ADAM + r"""
+ROW_PREAMBLE = COMMON + r"""
 struct ember_add { template <typename V> __device__ V operator()(V a, V b) const {
     return a + b; } };
 struct ember_max { template <typename V> __device__ V operator()(V a, V b) const {
@@ -346,9 +350,7 @@ extern "C" __global__ void ember_softmax_rows(const T* x, T* y, const T* mask,
 extern "C" __global__ void ember_bf16_raw(const float* x, unsigned short* y, long long n) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
          i += (long long)blockDim.x * gridDim.x) {
-        const float v = x[i];
-        const unsigned int b = __float_as_uint(v);
-        y[i] = isnan(v) ? 0x7FC0 : (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+        y[i] = ember_bf16_bits(x[i]);
     }
 }
 """,
@@ -362,8 +364,7 @@ __device__ inline float ember_load(const unsigned short v) {
 __device__ inline void ember_store(float& y, const float v) { y = v; }
 __device__ inline void ember_store(double& y, const double v) { y = v; }
 __device__ inline void ember_store(unsigned short& y, const float v) {
-    const unsigned int b = __float_as_uint(v);
-    y = isnan(v) ? 0x7FC0 : (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16); }
+    y = ember_bf16_bits(v); }
 extern "C" __global__ void ember_add_rows(Y* y, const T* b, long long n, long long cols) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
          i += (long long)blockDim.x * gridDim.x)
