@@ -1,4 +1,5 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from ..backend import namespace
 from .optimizer import Optimizer
 
 
@@ -33,7 +34,9 @@ class SGD(Optimizer):
         if m:
             buf = state.get('momentum_buffer')
             if buf is None:
-                buf = state['momentum_buffer'] = g.copy()
+                # (a copy as an array: -g of a 0-d g is a NumPy scalar, which `*=` would
+                # not update in place)
+                buf = state['momentum_buffer'] = namespace(p.data).array(g, copy=True)
             else:
                 buf *= m
                 buf += (1 - group['dampening']) * g

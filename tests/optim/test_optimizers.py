@@ -133,6 +133,39 @@ def test_adam_on_many_parameters_matches_torch():
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize('kw', [dict(lr=0.05), dict(lr=0.02, momentum=0.5, dampening=0.3),
+                                dict(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.1),
+                                dict(lr=0.02, momentum=0.9, maximize=True)],
+                         ids=['plain', 'dampening', 'nesterov-decay', 'maximize'])
+def test_sgd_on_many_parameters_matches_torch(kw):
+    """SGD's variants on more parameters than one GPU kernel takes (``backend.cuda.SLOTS``),
+    of two dtypes and shapes from 0-d to 3-d and empty, one transposed (not contiguous:
+    updated alone) and one that joins late (its momentum buffer made while the others'
+    exist), over four steps: the parameters and momentum buffers as torch's."""
+    rng = np.random.default_rng(5)
+    shapes = [(), (0,), (3,), (4, 5), (2, 3, 4)] * 4
+    arrays = [rng.standard_normal(s).astype(np.float32 if i % 3 else np.float64)
+              for i, s in enumerate(shapes)]
+    arrays[8] = rng.standard_normal((5, 4)).astype(np.float32).T
+    sign = -1 if kw.get('maximize') else 1
+    out = []
+    for m in (ember, torch):
+        ps = [(nn.Parameter if m is ember else torch.nn.Parameter)(on_device(a, m))
+              for a in arrays]
+        opt = m.optim.SGD(ps, **kw)
+        for step in range(4):
+            opt.zero_grad()
+            used = [w for i, w in enumerate(ps) if i != 6 or step > 1]
+            (sign * sum(((w - 0.5) ** 2 * (w.abs() + step)).sum() for w in used)).backward()
+            opt.step()
+        state = opt.state_dict()['state']
+        out.append([host(w) for w in ps] + [host(state[i]['momentum_buffer']) for i in
+                                             range(len(ps)) if kw.get('momentum')])
+    assert len(out[0]) == len(out[1])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
 def test_adam_on_half_parameters_matches_torch(dtype):
     """float16 and bfloat16 parameters with their moments in their own dtype (on the GPU one
