@@ -162,3 +162,110 @@ def test_add_rows(cuda, case):
     want = (y.astype(np.float64) + b.astype(np.float64)).astype(np.float32).astype(y_dt) \
         if y_dt != b.dtype else y + b
     np.testing.assert_array_equal(out.get().astype(np.float64), want.astype(np.float64))
+
+
+def _doors(monkeypatch, cuda, names, fn):
+    """``fn()``'s arrays (as NumPy arrays) by ember's window kernels ``names`` (each checked
+    to have run), then by the composites (ember's kernels off)."""
+    ran = []
+    for name in names:
+        def spy(*args, _f=getattr(cuda, name), _n=name):
+            out = _f(*args)
+            ran.append(_n if out is not None else None)
+            return out
+        monkeypatch.setattr(cuda, name, spy)
+    got = [a.get() for a in fn()]
+    assert set(ran) == set(names), f'kernels run: {ran}'
+    monkeypatch.setattr(cuda, 'KERNELS', [False])
+    return got, [a.get() for a in fn()]
+
+
+# (shape, kernel, stride, padding, dilation, ceil_mode): windows apart and overlapping, padded,
+# the last window part outside (ceil mode), dilated, more than 127 taps (int64 taps), unbatched
+POOLS = [((2, 3, 7, 6), 2, 2, 0, 1, False), ((2, 3, 7, 6), 3, 2, 1, 1, True),
+         ((1, 2, 9, 8), (2, 3), (1, 2), (1, 0), (2, 1), True),
+         ((3, 12, 13), (12, 11), 1, (0, 5), 1, False)]
+
+
+@pytest.mark.parametrize('layout', ['contiguous', 'transposed'])
+@pytest.mark.parametrize('case', range(len(POOLS)))
+def test_max_pool_kernels(monkeypatch, cuda, case, layout):
+    """Max pooling (values, indices and the input's gradient) by ember's two kernels and by
+    the composite, exactly: inputs of few values (ties: the first in window order wins), with
+    nan (which wins) and -inf, read in place when transposed."""
+    shape, k, s, p, d, ceil = POOLS[case]
+    rng = np.random.default_rng(case)
+    x = rng.integers(-2, 3, shape).astype(np.float32)
+    x.reshape(-1)[rng.choice(x.size, 3, replace=False)] = [np.nan, -np.inf, np.nan]
+    g = rng.standard_normal(x.shape[:-2] + (40, 40)).astype(np.float32)
+
+    def run():
+        t = ember.tensor(x.swapaxes(-1, -2).copy() if layout == 'transposed' else x,
+                         device='cuda', requires_grad=True)
+        xin = t.transpose(-1, -2) if layout == 'transposed' else t
+        y, idx = ember.nn.functional.max_pool2d(xin, k, s, p, d, ceil, return_indices=True)
+        y2 = ember.nn.functional.max_pool2d(xin, k, s, p, d, ceil)
+        gy = ember.tensor(g[..., :y2.shape[-1], :y2.shape[-2]], device='cuda')
+        if layout == 'transposed':   # (the gradient reaching the pool: a transposed view)
+            (y2.transpose(-1, -2) * gy).sum().backward()
+        else:
+            (y2 * gy.transpose(-1, -2)).sum().backward()
+        return y.data, idx.data, y2.data, t.grad.data
+    new, old = _doors(monkeypatch, cuda, ['max_pool', 'max_pool_grad'], run)
+    for a, b in zip(new, old):
+        np.testing.assert_array_equal(a, b)
+    assert np.isnan(new[0]).any() and np.isneginf(x).any()
+
+
+# (input, weight, stride, padding, dilation, groups) of conv2d; conv_transpose2d runs on the
+# same shapes as its input and weight, with an output padding (rows cut from the columns)
+CONVS = [((2, 3, 7, 6), (4, 3, 3, 2), 1, 0, 1, 1), ((2, 3, 8, 9), (4, 3, 3, 3), 2, 1, 1, 1),
+         ((1, 4, 9, 7), (6, 2, 2, 3), (2, 1), (1, 2), (2, 1), 2),
+         ((3, 1, 6, 6), (2, 1, 5, 5), 1, 2, 1, 1)]
+
+
+@pytest.mark.parametrize('layout', ['contiguous', 'transposed'])
+@pytest.mark.parametrize('case', range(len(CONVS)))
+def test_conv_kernels(monkeypatch, cuda, case, layout):
+    """Convolution and transposed convolution, forward and both gradients, with ember's im2col
+    and col2im kernels and with the composites: the same float64 numbers (the same products;
+    the column sums in the same order)."""
+    xs, ws, s, p, d, groups = CONVS[case]
+    rng = np.random.default_rng(case)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    F = ember.nn.functional
+
+    def run():
+        xt = ember.tensor(x.swapaxes(-1, -2).copy() if layout == 'transposed' else x,
+                          device='cuda', requires_grad=True)
+        wt = ember.tensor(w, device='cuda', requires_grad=True)
+        y = F.conv2d(xt.transpose(-1, -2) if layout == 'transposed' else xt, wt, stride=s,
+                     padding=p, dilation=d, groups=groups)
+        (y * y).sum().backward()
+        yt = ember.tensor(y.data.get(), device='cuda', requires_grad=True)   # (adjoint shapes)
+        wt2 = ember.tensor(w, device='cuda', requires_grad=True)
+        z = F.conv_transpose2d(yt, wt2, stride=s, padding=p, dilation=d, groups=groups,
+                               output_padding=tuple(int(k > 1) for k in np.broadcast_to(s, 2)))
+        (z * z).sum().backward()
+        return y.data, xt.grad.data, wt.grad.data, z.data, yt.grad.data, wt2.grad.data
+    new, old = _doors(monkeypatch, cuda, ['im2col', 'col2im'], run)
+    for a, b in zip(new, old):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_im2col_half(monkeypatch, cuda, dtype):
+    """im2col copies any dtype by its bits: the columns of a half-precision input as the
+    composite makes them, zeros for the padding."""
+    import cupy
+    from ember.ops.conv import Geom
+    if dtype == 'bfloat16' and ember._dtype.bfloat16 is None:
+        pytest.skip('bfloat16 needs ml_dtypes')
+    dt = ember._dtype.bfloat16.np if dtype == 'bfloat16' else np.dtype(dtype)
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 6)).astype(dt)
+    geom = Geom((2, 1), (1, 2), (1, 1), (0, 1), 1)
+    got = cuda.im2col(cupy.asarray(x), (3, 2), geom, (2, 6)).get()
+    pad = np.pad(x.astype(np.float32), ((0, 0), (0, 0), (1, 0), (1, 1)))
+    want = np.stack([np.stack([pad[:, :, i:i + 3:2, 2 * j:2 * j + 6] for j in range(2)])
+                     for i in range(3)])   # (kh, kw, n, c, ho, wo)
+    np.testing.assert_array_equal(got.astype(np.float32), want.transpose(3, 0, 1, 4, 5, 2))

@@ -50,7 +50,12 @@ for _name in ('ember_softmax_plain', 'ember_log_softmax', 'ember_log_softmax_gra
 
 # the RawKernels' placeholders other than T (float or double) where they have more
 RAW_BINDINGS = {'ember_add_rows': [dict(T='float', Y='float'), dict(T='double', Y='double'),
-                                   dict(T='float', Y='unsigned short')]}
+                                   dict(T='float', Y='unsigned short')],
+                'ember_im2col': [dict(T=t) for t in ('unsigned char', 'unsigned short',
+                                                     'unsigned int', 'unsigned long long')],
+                **{name: [dict(T=t, I=i) for t in ('float', 'double')
+                          for i in ('signed char', 'long long')]
+                   for name in ('ember_max_pool', 'ember_max_pool_grad')}}
 
 
 def params(spec):

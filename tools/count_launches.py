@@ -8,7 +8,7 @@ must copy, and indexing by arrays, count). On the H200 each costs
 times this count. The counts do not depend on the batch size, so the step runs on a batch of
 two sequences (W3: the benchmark's batch of 128).
 
-Usage: python tools/count_launches.py W3|W5|W9 [bf16] [--top N] [--other]   (from the
+Usage: python tools/count_launches.py W3|W4|W5|W9 [bf16] [--top N] [--other]   (from the
 repository root; --other: the calls that launch nothing, by call site)
 """
 import collections
@@ -112,7 +112,7 @@ def count(key='W5', amp=None):
         return apply(cls, *args, **kwargs)
     autograd.Op.apply = classmethod(counting_apply)
     try:
-        if key == 'W3':   # the MLP as the benchmark runs it (batch 128)
+        if key in ('W3', 'W4'):   # the MLP and LeNet as the benchmark runs them
             w = W.WORKLOADS[key]
             model = w.model(ember).to('cuda')
             ctx = dict(data=w.data(0), model=model, device='cuda',

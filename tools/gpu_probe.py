@@ -195,6 +195,29 @@ def kernels(probe):
         cuda.to_bfloat16(d['g']), d['w']).astype(cp.float32), g + w, 1e-2))
     probe('kernel bfloat16 rounding', lambda: close(
         cuda.to_bfloat16(d['g']).astype(cp.float32), g, 1e-2))
+
+    def window_ops():   # convolution (im2col, col2im) and max pooling, forward and backward,
+        import ember     # by ember's kernels and by the composites
+        from ember.ops.conv import Geom
+        F = ember.nn.functional
+        xi = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
+        wi = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+        geom = Geom((2, 2), (1, 1), (1, 1), (1, 1), 1)
+        if cuda.im2col(cp.asarray(xi), (3, 3), geom, (5, 4)) is None or cuda.max_pool(
+                cp.asarray(xi), (2, 2), geom, (4, 4), np.int8) is None:
+            raise AssertionError('a window kernel did not run')
+        out = []
+        for on in (True, False):
+            cuda.KERNELS[0] = on
+            xt, wt = (ember.tensor(a, device='cuda', requires_grad=True) for a in (xi, wi))
+            y = F.max_pool2d(F.conv2d(xt, wt, stride=2, padding=1), 2, ceil_mode=True)
+            (y * y).sum().backward()
+            out.append([a.detach().cpu().numpy().astype(np.float64)
+                        for a in (y, xt.grad, wt.grad)])
+        cuda.KERNELS[0] = True
+        return '; '.join(close(cp.asarray(a), b) for a, b in zip(*out))
+    probe('kernel convolution and max pooling (im2col, col2im, max_pool and its backward)',
+          window_ops)
     probe('kernel index check', lambda: (bool(cuda.kernel('ember_outside')(
         cp.asarray(t), 8, -100, True)), bool(cuda.kernel('ember_outside')(
             cp.asarray(t), 7, -100, True))))   # (False, True)

@@ -302,11 +302,13 @@ _RAW_TYPES = {np.dtype(np.float32): 'float', np.dtype(np.float64): 'double'}
 
 
 def _raw_kernel(name, dtype=np.dtype(np.float32), **types):
-    """``RAW[name]`` for float32 or float64 ``dtype`` (and ``types``), made once."""
+    """``RAW[name]`` for float32 or float64 ``dtype`` (its ``T``, unless ``types`` gives
+    another) and the other placeholders' C types ``types``, made once."""
     key = (name, dtype) + tuple(types.items())
     k = _kernels.get(key)
     if k is None:
-        k = _kernels[key] = xp.RawKernel(raw_source(name, _RAW_TYPES[dtype], **types), name)
+        types = {'T': _RAW_TYPES.get(dtype), **types}
+        k = _kernels[key] = xp.RawKernel(raw_source(name, **types), name)
     return k
 
 
@@ -386,6 +388,18 @@ def adam_steps(arrays, b1, b2, step_size, bias2_sqrt, eps, decay):
               *sizes, *[a for p, _, m, v in chunk for a in (p, m, v)], size=total)
 
 
+def sgd_steps(arrays, lr, momentum, dampening, weight_decay, flags):
+    """``optim.SGD``'s update of many float32/float64 parameters, ``SLOTS`` to a RawKernel (the
+    composite is five launches a parameter): ``arrays`` a list of C-contiguous (p, g, b) of
+    one dtype, b the momentum buffer (without momentum p again, not read); ``flags`` 1
+    Nesterov, 2 maximize, 4 the first step (the buffer is set to the gradient)."""
+    k = _raw_kernel('ember_sgd_raw', arrays[0][0].dtype)
+    for chunk, sizes, total in _slots(arrays):
+        _launch_flat(k, total, (*[a for p, g, b in chunk for a in (g, p, b)], *sizes,
+                                float(lr), float(momentum), float(dampening),
+                                float(weight_decay), int(flags), total))
+
+
 def _slots(arrays):
     """``arrays`` (p, g, m, v) in launches of ``SLOTS``: (the chunk padded with unused slots
     of size 0, its parameters' sizes, their total), for each chunk with elements."""
@@ -416,6 +430,93 @@ def add_rows(y, b):
             return y
     y += b
     return y
+
+
+# ---------------------------------------------------------------- window ops (convolution,
+# max pooling): a kernel each where the composite takes a strided copy or add per kernel tap
+# (LeNet's 5x5 convolutions: 25 each way; W4's step made 284 launches)
+
+_BITS = {1: 'unsigned char', 2: 'unsigned short', 4: 'unsigned int', 8: 'unsigned long long'}
+_INDEX = {np.dtype(np.int8): 'signed char', np.dtype(np.int64): 'long long'}
+
+
+def _window(k, geom, out):
+    """A window op's geometry as its kernels take it: kernel size, output size, stride,
+    padding before, dilation (``geom``: ``ops.conv.Geom``)."""
+    return (*k, *out, *geom.stride, *geom.before, *geom.dilation)
+
+
+def _planes(a):
+    """The element strides of ``a``'s planes (n, c, h, w; one leading axis read as c of n =
+    1), or None where a stride is not a whole number of elements."""
+    st = [s // a.itemsize for s in a.strides]
+    if any(s * a.itemsize != b for s, b in zip(st, a.strides)):
+        return None
+    return st if a.ndim == 4 else [0] + st
+
+
+def im2col(x, k, geom, out):
+    """``ops.conv._columns``' columns (c, kh, kw, ho, wo, n) of ``x`` (n, c, h, w; any
+    layout and dtype) for windows ``k`` of ``geom`` with ``out`` positions, zero outside x:
+    one kernel (the composite pads, transposes and copies once per kernel tap). None where
+    ember's kernels are off."""
+    st = _planes(x)
+    if not KERNELS[0] or st is None or x.itemsize not in _BITS:
+        return None
+    n, c, h, w = x.shape
+    cols = xp.empty((c, *k, *out, n), x.dtype)
+    if cols.size:
+        _launch_flat(_raw_kernel('ember_im2col', T=_BITS[x.itemsize]), cols.size,
+                     (x, cols, n, h + min(geom.after[0], 0), w + min(geom.after[1], 0), *st,
+                      *_window(k, geom, out), cols.size))
+    return cols
+
+
+def col2im(cols, size, geom):
+    """Its adjoint: the (n, c, *size) sums of the columns ``cols`` (c, kh, kw, ho, wo, n) at
+    the input positions they read, in one kernel (the composite: a strided add per kernel
+    tap, into a padded buffer copied out). C-contiguous float32/float64 ``cols``; else None."""
+    if not (KERNELS[0] and cols.dtype in _RAW_TYPES and cols.flags.c_contiguous):
+        return None
+    c, kh, kw, ho, wo, n = cols.shape
+    gx = xp.empty((n, c, *size), cols.dtype)
+    if gx.size:
+        _launch_flat(_raw_kernel('ember_col2im', cols.dtype), gx.size,
+                     (cols, gx, n, c, *size, *_window((kh, kw), geom, (ho, wo)), gx.size))
+    return gx
+
+
+def max_pool(x, k, geom, out, index):
+    """``ops.conv._window_argmax``: (each window's tap of its maximum, as ``index``; the
+    maxima) of ``x`` (n, c, h, w) or (c, h, w), any layout, in one kernel (the composite:
+    three launches a kernel tap). float32/float64 ``x``; else None."""
+    st, index = _planes(x), np.dtype(index)
+    if not (KERNELS[0] and x.dtype in _RAW_TYPES and index in _INDEX) or st is None:
+        return None
+    y = xp.empty(x.shape[:-2] + tuple(out), x.dtype)
+    arg = xp.empty(y.shape, index)
+    if y.size:
+        _launch_flat(_raw_kernel('ember_max_pool', x.dtype, I=_INDEX[index]), y.size,
+                     (x, y, arg, x.shape[-3], x.shape[-2] + min(geom.after[0], 0),
+                      x.shape[-1] + min(geom.after[1], 0), *st, *_window(k, geom, out),
+                      y.size))
+    return arg, y
+
+
+def max_pool_grad(g, arg, k, geom, size):
+    """Max pooling's input gradient (..., *size) from ``g`` (any layout) and the taps
+    ``arg`` (C-contiguous) of ``max_pool``: each input position's sum of the gradients of
+    the windows whose maximum it was, in one kernel. float32/float64 ``g``; else None."""
+    st = _planes(g)
+    if not (KERNELS[0] and g.dtype in _RAW_TYPES and arg.dtype in _INDEX
+            and arg.flags.c_contiguous) or st is None:
+        return None
+    gx = xp.empty(g.shape[:-2] + tuple(size), g.dtype)
+    if gx.size:
+        _launch_flat(_raw_kernel('ember_max_pool_grad', g.dtype, I=_INDEX[arg.dtype]),
+                     gx.size, (g, arg, gx, g.shape[-3], *size, *st,
+                               *_window(k, geom, g.shape[-2:]), gx.size))
+    return gx
 
 
 def to_bfloat16(x):

@@ -103,12 +103,14 @@ def _adam_multi():
     return ins, outs, body
 
 
-def _adam_raw():
-    """The RawKernel twin of ``_adam_multi`` (a grid-stride loop over the total length)."""
-    arrays = ', '.join(f'const T* g{k}, T* p{k}, T* m{k}, T* v{k}' for k in range(SLOTS))
+def _slotted(name, arrays, scalars, call):
+    """A RawKernel ``name`` over the elements of up to ``SLOTS`` parameters (a grid-stride loop
+    over their total length; element i finds its parameter by the sizes n0, n1, ...):
+    ``arrays`` the C parameters of slot {k}, ``scalars`` those of all, ``call`` the statement
+    for element j of slot {k}."""
+    params = ', '.join(arrays.format(k=k) for k in range(SLOTS))
     sizes = ', '.join(f'long long n{k}' for k in range(SLOTS))
-    return (f'extern "C" __global__ void ember_adam_raw({arrays}, {sizes}, double b1, '
-            'double b2, double step_size, double bias2_sqrt, double eps, double decay, '
+    return (f'extern "C" __global__ void {name}({params}, {sizes}, {scalars}, '
             'long long total) {\n'
             f'    const long long ns[{SLOTS}] = {{{", ".join(f"n{k}" for k in range(SLOTS))}}};\n'
             '    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; '
@@ -116,9 +118,26 @@ def _adam_raw():
             '        long long j = i; int t = 0;\n'
             f'        while (t < {SLOTS - 1} && j >= ns[t]) {{ j -= ns[t]; ++t; }}\n'
             '        switch (t) {\n' + ''.join(
-                f'        case {k}: ember_adam_one(p{k}[j], g{k}[j], m{k}[j], v{k}[j], b1, b2, '
-                f'step_size, bias2_sqrt, eps, decay); break;\n'
-                for k in range(SLOTS)) + '        }\n    }\n}\n')
+                f'        case {k}: {call.format(k=k)}; break;\n' for k in range(SLOTS))
+            + '        }\n    }\n}\n')
+
+
+# SGD on one element, as ``optim.SGD``'s composite rounds it: g' = -g (maximize: flags & 2),
+# + weight_decay p; with momentum the buffer b = g' (the first step: flags & 4) or momentum b +
+# (1 - dampening) g', and g' = b, or g' + momentum b (Nesterov: flags & 1); p -= lr g'
+_SGD_ONE = r"""
+__device__ inline void ember_sgd_one(T& p, const T g, T& b, const double lr,
+        const double momentum, const double dampening, const double weight_decay,
+        const long long flags) {
+    T d = flags & 2 ? -g : g;
+    if (weight_decay != 0) d = d + (T)((T)weight_decay * p);
+    if (momentum != 0) {
+        b = flags & 4 ? d : (T)((T)(b * (T)momentum) + (T)((T)(1 - dampening) * d));
+        d = flags & 1 ? (T)(d + (T)((T)momentum * b)) : b;
+    }
+    p = p - (T)((T)lr * d);
+}
+"""
 
 
 ELEMENTWISE = {
@@ -235,6 +254,13 @@ struct ember_max { template <typename V> __device__ V operator()(V a, V b) const
 // v reduced by f over the block's threads, in every thread: across each warp by shuffles,
 // then across the warps through sh (32 slots of shared memory). blockDim.x is a multiple of
 // 32, at most 1024. (EMBER_ONE_THREAD: the CPU stand-in's one-thread blocks, tests/fakecupy.py)
+// along one axis of a window op: the window whose tap i reads input position r (window o
+// reads o stride - pad + i dil), or -1 where none does
+__device__ inline long long ember_window(const long long r, const long long i,
+        const long long pad, const long long dil, const long long stride, const long long out) {
+    const long long d = r + pad - i * dil;
+    return d >= 0 && d % stride == 0 && d / stride < out ? d / stride : -1;
+}
 template <typename V, typename F>
 __device__ V ember_block_reduce(V v, V* sh, F f) {
 #ifndef EMBER_ONE_THREAD
@@ -343,7 +369,18 @@ extern "C" __global__ void ember_softmax_rows(const T* x, T* y, const T* mask,
 """,
     # Adam/AdamW on up to SLOTS parameters of float32/float64 (as ember_adam_multi), their
     # arrays C-contiguous
-    'ember_adam_raw': _adam_raw(),
+    'ember_adam_raw': _slotted(
+        'ember_adam_raw', 'const T* g{k}, T* p{k}, T* m{k}, T* v{k}',
+        'double b1, double b2, double step_size, double bias2_sqrt, double eps, double decay',
+        'ember_adam_one(p{k}[j], g{k}[j], m{k}[j], v{k}[j], b1, b2, step_size, bias2_sqrt, '
+        'eps, decay)'),
+    # SGD on up to SLOTS parameters of float32/float64 (b: the momentum buffer; without
+    # momentum p again, not read)
+    'ember_sgd_raw': _SGD_ONE + _slotted(
+        'ember_sgd_raw', 'const T* g{k}, T* p{k}, T* b{k}',
+        'double lr, double momentum, double dampening, double weight_decay, long long flags',
+        'ember_sgd_one(p{k}[j], g{k}[j], b{k}[j], lr, momentum, dampening, weight_decay, '
+        'flags)'),
     # float32 -> bfloat16 bits, to nearest even (as ember_bf16), a thread for each so many
     # elements
     'ember_bf16_raw': r"""
@@ -369,6 +406,119 @@ extern "C" __global__ void ember_add_rows(Y* y, const T* b, long long n, long lo
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
          i += (long long)blockDim.x * gridDim.x)
         ember_store(y[i], (A)ember_load(y[i]) + (A)b[i % cols]);
+}
+""",
+    # im2col, the batch innermost: cols (c, kh, kw, ho, wo, n) from x (n, c, hv, wv) at
+    # element strides xs (any layout), zero outside it (padding, or rows cut off); T the
+    # elements' bits (any dtype of that size). Window (p, q)'s tap (i, j) reads input row
+    # p sh - ph + i dh, column q sw - pw + j dw
+    'ember_im2col': r"""
+extern "C" __global__ void ember_im2col(const T* x, T* cols, long long n, long long hv,
+        long long wv, long long xs_n, long long xs_c, long long xs_h, long long xs_w,
+        long long kh, long long kw, long long ho, long long wo, long long sh, long long sw,
+        long long ph, long long pw, long long dh, long long dw, long long total) {
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)blockDim.x * gridDim.x) {
+        long long t = e;
+        const long long b = t % n; t /= n;
+        const long long q = t % wo; t /= wo;
+        const long long p = t % ho; t /= ho;
+        const long long j = t % kw; t /= kw;
+        const long long i = t % kh, ch = t / kh;
+        const long long r = p * sh - ph + i * dh, s = q * sw - pw + j * dw;
+        cols[e] = r >= 0 && r < hv && s >= 0 && s < wv
+            ? x[b * xs_n + ch * xs_c + r * xs_h + s * xs_w] : (T)0;
+    }
+}
+""",
+    # col2im, its adjoint: gx (n, c, h, w) C-contiguous, each element the sum of the columns
+    # (c, kh, kw, ho, wo, n) that read it, taps in order (as the composite's strided adds)
+    'ember_col2im': r"""
+extern "C" __global__ void ember_col2im(const T* cols, T* gx, long long n, long long c,
+        long long h, long long w, long long kh, long long kw, long long ho, long long wo,
+        long long sh, long long sw, long long ph, long long pw, long long dh, long long dw,
+        long long total) {
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)blockDim.x * gridDim.x) {
+        long long t = e;
+        const long long s = t % w; t /= w;
+        const long long r = t % h; t /= h;
+        const long long ch = t % c, b = t / c;
+        A acc = 0;
+        for (long long i = 0; i < kh; ++i) {
+            const long long p = ember_window(r, i, ph, dh, sh, ho);
+            for (long long j = 0; p >= 0 && j < kw; ++j) {
+                const long long q = ember_window(s, j, pw, dw, sw, wo);
+                if (q >= 0)
+                    acc += (A)cols[((((ch * kh + i) * kw + j) * ho + p) * wo + q) * n + b];
+            }
+        }
+        gx[e] = (T)acc;
+    }
+}
+""",
+    # max pooling: each window's maximum y and its tap arg (i kw + j, of type I) from x
+    # (n, c, hv, wv) at element strides xs, -inf outside it; ties go to the first tap, NaN
+    # wins (as the composite's running maximum, and torch's CPU kernel); y and arg
+    # (n, c, ho, wo) C-contiguous
+    'ember_max_pool': r"""
+extern "C" __global__ void ember_max_pool(const T* x, T* y, I* arg, long long c, long long hv,
+        long long wv, long long xs_n, long long xs_c, long long xs_h, long long xs_w,
+        long long kh, long long kw, long long ho, long long wo, long long sh, long long sw,
+        long long ph, long long pw, long long dh, long long dw, long long total) {
+    const T ninf = (T)__int_as_float(0xff800000);
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)blockDim.x * gridDim.x) {
+        long long t = e;
+        const long long q = t % wo; t /= wo;
+        const long long p = t % ho; t /= ho;
+        const long long ch = t % c, b = t / c;
+        const T* xb = x + b * xs_n + ch * xs_c;
+        T best = ninf;
+        long long a = 0;
+        for (long long i = 0; i < kh; ++i)
+            for (long long j = 0; j < kw; ++j) {
+                const long long r = p * sh - ph + i * dh, s = q * sw - pw + j * dw;
+                const T v = r >= 0 && r < hv && s >= 0 && s < wv ? xb[r * xs_h + s * xs_w]
+                                                                 : ninf;
+                if ((i == 0 && j == 0) || v > best || (v != v && best == best)) {
+                    best = v;
+                    a = i * kw + j;
+                }
+            }
+        y[e] = best;
+        arg[e] = (I)a;
+    }
+}
+""",
+    # its backward: gx (n, c, h, w) C-contiguous, each element the sum of the gradients g
+    # (n, c, ho, wo; element strides gs) of the windows whose maximum it was (arg
+    # C-contiguous), taps in order
+    'ember_max_pool_grad': r"""
+extern "C" __global__ void ember_max_pool_grad(const T* g, const I* arg, T* gx, long long c,
+        long long h, long long w, long long gs_n, long long gs_c, long long gs_h,
+        long long gs_w, long long kh, long long kw, long long ho, long long wo, long long sh,
+        long long sw, long long ph, long long pw, long long dh, long long dw,
+        long long total) {
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)blockDim.x * gridDim.x) {
+        long long t = e;
+        const long long s = t % w; t /= w;
+        const long long r = t % h; t /= h;
+        const long long ch = t % c, b = t / c;
+        const I* ab = arg + (b * c + ch) * ho * wo;
+        const T* gb = g + b * gs_n + ch * gs_c;
+        A acc = 0;
+        for (long long i = 0; i < kh; ++i) {
+            const long long p = ember_window(r, i, ph, dh, sh, ho);
+            for (long long j = 0; p >= 0 && j < kw; ++j) {
+                const long long q = ember_window(s, j, pw, dw, sw, wo);
+                if (q >= 0 && (long long)ab[p * wo + q] == i * kw + j)
+                    acc += (A)gb[p * gs_h + q * gs_w];
+            }
+        }
+        gx[e] = (T)acc;
+    }
 }
 """,
     # their backward from the output y, into gx (which may be g): softmax's y (g - sum(g y))

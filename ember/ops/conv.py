@@ -21,6 +21,7 @@ from .._tensor import Tensor, get_xp
 from ..autograd import Op
 from .linalg import gemm
 from .. import amp as _amp
+from ..backend import cuda   # (its GPU functions; reached only with CuPy arrays)
 
 __all__ = ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d',
            'max_pool2d', 'avg_pool1d', 'avg_pool2d', 'adaptive_avg_pool1d',
@@ -51,15 +52,19 @@ def _columns(xp, x, k, geom, out=None):
     whole output row of every image (Wo * N values) rather than one row of one image (Wo).
     LeNet's second convolution: 657 -> 280 us; a window view reshaped is slower still."""
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    xt = xp.ascontiguousarray(_pad(xp, x, geom.before, geom.after).transpose(1, 2, 3, 0))
-    c, hp, wp, n = xt.shape
-    ho = (hp - dh * (k[0] - 1) - 1) // sh + 1 if out is None else out[0]
-    wo = (wp - dw * (k[1] - 1) - 1) // sw + 1 if out is None else out[1]
-    cols = xp.empty((c, k[0], k[1], ho, wo, n), dtype=x.dtype)
-    for i in range(k[0]):
-        for j in range(k[1]):
-            cols[:, i, j] = xt[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                               j * dw:j * dw + sw * (wo - 1) + 1:sw]
+    n, c = x.shape[:2]
+    if out is None:   # (the padded size: cut where ``after`` is negative)
+        hp, wp = (s + b + a for s, b, a in zip(x.shape[2:], geom.before, geom.after))
+        out = ((hp - dh * (k[0] - 1) - 1) // sh + 1, (wp - dw * (k[1] - 1) - 1) // sw + 1)
+    ho, wo = out
+    cols = None if xp is np else cuda.im2col(x, k, geom, out)   # (one GPU kernel)
+    if cols is None:
+        xt = xp.ascontiguousarray(_pad(xp, x, geom.before, geom.after).transpose(1, 2, 3, 0))
+        cols = xp.empty((c, k[0], k[1], ho, wo, n), dtype=x.dtype)
+        for i in range(k[0]):
+            for j in range(k[1]):
+                cols[:, i, j] = xt[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                                   j * dw:j * dw + sw * (wo - 1) + 1:sw]
     g = geom.groups
     return cols.reshape(g, c // g * k[0] * k[1], ho * wo * n), (ho, wo)
 
@@ -109,6 +114,10 @@ class ConvTranspose(Op):
         grp, c_g, kh, kw = geom.groups, w.shape[1], w.shape[2], w.shape[3]
         wm = w.reshape(grp, o // grp, c_g * kh * kw).transpose(0, 2, 1)
         cols = gemm(xp, wm, _by_pixel(g, grp)).reshape(grp, c_g, kh, kw, ho, wo, n)
+        gx = None if xp is np else cuda.col2im(cols.reshape(grp * c_g, kh, kw, ho, wo, n),
+                                               size, geom)   # (one GPU kernel)
+        if gx is not None:
+            return gx
         (sh, sw), (dh, dw), (ph, pw) = geom.stride, geom.dilation, geom.before
         buf = xp.zeros((grp, c_g, ph + size[0] + max(geom.after[0], 0),
                         pw + size[1] + max(geom.after[1], 0), n), dtype=cols.dtype)
@@ -440,6 +449,10 @@ def _window_argmax(xp, x, k, geom, out):
     """The tap (i * kw + j) of each window's maximum, by a running max over the kernel's taps
     (strided slices of the padded input): much faster than an argmax over window views.
     NOTE: ties go to the first maximum in the window, NaN wins (as in torch's CPU kernel)."""
+    index = xp.int8 if k[0] * k[1] < 128 else xp.int64   # (the backward compares it often)
+    found = None if xp is np else cuda.max_pool(x, k, geom, out, index)   # (one GPU kernel)
+    if found is not None:
+        return found
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     x = _pad(xp, x, geom.before, geom.after, -np.inf)
     best = arg = None
@@ -447,9 +460,9 @@ def _window_argmax(xp, x, k, geom, out):
         for j in range(k[1]):
             t = x[..., i * dh:i * dh + sh * (out[0] - 1) + 1:sh,
                   j * dw:j * dw + sw * (out[1] - 1) + 1:sw]
-            if best is None:   # taps as int8 when they fit: the backward compares them often
+            if best is None:
                 best = t.copy()
-                arg = xp.zeros(t.shape, dtype=xp.int8 if k[0] * k[1] < 128 else xp.int64)
+                arg = xp.zeros(t.shape, dtype=index)
                 continue
             better = (t > best) | ((t != t) & (best == best))
             arg += better * (i * k[1] + j - arg)     # arithmetic: masks are slow here
@@ -490,6 +503,9 @@ class TapScatter(Op):
 
     def forward(ctx, g, arg, k, geom, out, size):
         ctx.params = dict(arg=arg, k=k, geom=geom, out=out)
+        gx = None if ctx.xp is np else cuda.max_pool_grad(g, arg, k, geom, size)
+        if gx is not None:   # (one GPU kernel)
+            return gx
         (bh, bw), (ah, aw) = geom.before, geom.after
         buf = ctx.xp.zeros(g.shape[:-2] + (bh + size[0] + max(ah, 0), bw + size[1] + max(aw, 0)),
                            dtype=g.dtype)

@@ -25,7 +25,6 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled=decoupled))
-        self._queued = []   # GPU updates waiting for finish()
         self._flat = {}     # id(p) -> p, m, v and their 1-D views (the queue's operands)
 
     def update(self, p, g, state, group):
@@ -54,8 +53,8 @@ class Adam(Optimizer):
                         or flat[2] is not v:   # the 1-D views of p, m, v, made once
                     flat = self._flat[id(p)] = (p.data, m, v, p.data.reshape(-1),
                                                 m.reshape(-1), v.reshape(-1))
-                self._queued.append((coef, (flat[3], g, flat[4], flat[5])))   # (g as it
-                # is: a CuPy reshape is 5 us of host time; the kernel reads it by flat index)
+                self._queue(cuda.adam_steps, coef, (flat[3], g, flat[4], flat[5]))   # (g as
+                # it is: a CuPy reshape is 5 us of host time; the kernel reads it by flat index)
             else:
                 cuda_backend().adam_step(p.data, g, m, v, *coef)
             return
@@ -74,18 +73,6 @@ class Adam(Optimizer):
         else:
             _adam(xp, *arrays[:4], arrays[4] if len(arrays) > 4 else None, xp.empty_like(g),
                   *coef)
-
-    def finish(self):
-        """The queued GPU updates: parameters of one dtype and the same coefficients (one
-        group, one step count) go to ``backend.cuda.adam_steps`` together."""
-        queued, self._queued = self._queued, []
-        if not queued:
-            return
-        batches = {}
-        for coef, arrays in queued:
-            batches.setdefault((coef, arrays[0].dtype), []).append(arrays)
-        for (coef, _), arrays in batches.items():
-            cuda.adam_steps(arrays, *coef)
 
 
 _BLOCK = 1 << 16   # elements of each array per block (5 arrays of 256 KiB: about L2's size)

@@ -19,6 +19,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
+        self._queued = {}   # GPU updates waiting for finish(), by (run, key, dtype)
         params = list(params)
         if not params:
             raise ValueError('optimizer got an empty parameter list')
@@ -67,9 +68,17 @@ class Optimizer:
     def update(self, p, grad, state, group):
         raise NotImplementedError
 
+    def _queue(self, run, key, arrays):
+        """Queue one parameter's ``arrays`` for ``run(list of such arrays, *key)`` at the end
+        of ``step``: parameters of one dtype with the same ``run`` and ``key`` (their
+        coefficients) go together, many in one GPU kernel."""
+        self._queued.setdefault((run, key, arrays[0].dtype), []).append(arrays)
+
     def finish(self):
-        """Called at the end of ``step``: an optimizer that queued updates (to run many
-        parameters in one GPU kernel) runs them here."""
+        """Called at the end of ``step``: the queued updates run, a call for each kind."""
+        queued, self._queued = self._queued, {}
+        for (run, key, _), arrays in queued.items():
+            run(arrays, *key)
 
     def state_dict(self):
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups

@@ -1,5 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
-from ..backend import namespace
+import numpy as np
+
+from ..backend import cuda, namespace
 from .optimizer import Optimizer
 
 
@@ -26,11 +28,23 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def update(self, p, g, state, group):
+        m = group['momentum']
+        if namespace(g) is not np and cuda.KERNELS[0] and g.dtype == p.data.dtype and \
+                g.dtype in (np.float32, np.float64) and g.flags.c_contiguous and \
+                p.data.flags.c_contiguous:   # GPU: queued, many parameters a kernel
+            buf = state.get('momentum_buffer') if m else p.data
+            first = buf is None
+            if first:
+                buf = state['momentum_buffer'] = cuda.xp.empty_like(p.data)
+            if buf.flags.c_contiguous:
+                flags = group['nesterov'] | group['maximize'] << 1 | first << 2
+                self._queue(cuda.sgd_steps, (group['lr'], m, group['dampening'],
+                                             group['weight_decay'], flags), (p.data, g, buf))
+                return
         if group['maximize']:
             g = -g
         if group['weight_decay']:
             g = g + group['weight_decay'] * p.data
-        m = group['momentum']
         if m:
             buf = state.get('momentum_buffer')
             if buf is None:
