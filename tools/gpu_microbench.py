@@ -1,8 +1,9 @@
 """Host microseconds per CuPy call for the calls an ember GPT step makes most (sum, mean,
 matmul, elementwise), at W5's and W9's sizes, with CuPy's reduction accelerators as set and
 with none; then what one launch costs by each of CuPy's doors, and ember's own kernels
-against the composites they replaced (``launches``). The GPU runs asynchronously: a call's host time is what it costs the step when the
-host, not the GPU, is the bottleneck (as ember's profile on the H200 showed).
+against the composites they replaced (``launches``, and ``windows`` at W4's sizes). The GPU
+runs asynchronously: a call's host time is what it costs the step when the host, not the GPU,
+is the bottleneck (as ember's profile on the H200 showed).
 
 Usage: python tools/gpu_microbench.py   (on a GPU machine)
 """
@@ -182,6 +183,43 @@ def launches():
             print(f'W9 launch  {k:44s} FAIL {type(e).__name__}: {str(e)[:150]}')
 
 
+def windows():
+    """LeNet's (W4's, batch 64) convolution, max pooling and SGD with ember's kernels and with
+    their composites (``EMBER_KERNELS=0``'s paths: a copy or add per kernel tap, five
+    launches a parameter)."""
+    import ember
+    import ember.nn.functional as F
+    from ember.backend import cuda
+    x = ember.randn(64, 6, 14, 14, device='cuda', requires_grad=True)
+    w = ember.randn(16, 6, 5, 5, device='cuda', requires_grad=True)
+    a = ember.randn(64, 6, 28, 28, device='cuda', requires_grad=True)
+    net = ember.nn.Sequential(ember.nn.Conv2d(1, 6, 5, padding=2), ember.nn.Conv2d(6, 16, 5),
+                              ember.nn.Linear(400, 120), ember.nn.Linear(120, 84),
+                              ember.nn.Linear(84, 10)).to('cuda')
+    for p in net.parameters():
+        p.grad = ember.randn(*p.shape, device='cuda')
+    sgd = ember.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    calls = {
+        'conv2d 6->16 5x5 forward': lambda: F.conv2d(x, w),
+        'conv2d 6->16 5x5 forward and backward': lambda: F.conv2d(x, w).sum().backward(),
+        'max_pool2d 2 forward': lambda: F.max_pool2d(a, 2),
+        'max_pool2d 2 forward and backward': lambda: F.max_pool2d(a, 2).sum().backward(),
+        'SGD momentum, LeNet\'s 10 parameters': sgd.step,
+    }
+    for k, fn in calls.items():
+        for on in (True, False):
+            saved, cuda.KERNELS[0] = cuda.KERNELS[0], on
+            label = f'{k}, {"ember kernels" if on else "composite"}'
+            try:
+                h, wl = host_us(fn, 50)
+                print(f'W4 launch  {label:56s} host {h:8.1f} us   with GPU {wl:8.1f} us')
+            except Exception as e:   # noqa: BLE001
+                print(f'W4 launch  {label:56s} FAIL {type(e).__name__}: {str(e)[:150]}')
+            finally:
+                cuda.KERNELS[0] = saved
+
+
 if __name__ == '__main__':
     main()
     launches()
+    windows()

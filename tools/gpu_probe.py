@@ -190,6 +190,14 @@ def kernels(probe):
         cuda.adam_steps([(p, d['g'].reshape(-1), m, v)], 0.9, 0.999, 0.01, 0.5, 1e-8, 1.0)
         return close(p, want)
     probe('kernel adam (16 parameters a launch)', adam)
+
+    def sgd():   # Nesterov momentum with weight decay, a step after the first
+        p, b = (cp.asarray(a).reshape(-1).copy() for a in (x, g))
+        buf = 0.9 * g.reshape(-1) + (g.reshape(-1) + 0.1 * x.reshape(-1))
+        want = x.reshape(-1) - 0.01 * (g.reshape(-1) + 0.1 * x.reshape(-1) + 0.9 * buf)
+        cuda.sgd_steps([(p, d['g'].reshape(-1), b)], 0.01, 0.9, 0.0, 0.1, 1)
+        return close(p, want) + '; ' + close(b, buf)
+    probe('kernel sgd (16 parameters a launch)', sgd)
     probe('kernel bias add', lambda: close(cuda.add_rows(d['g'].copy(), d['w']), g + w))
     probe('kernel bias add, bfloat16 product and float32 bias', lambda: close(cuda.add_rows(
         cuda.to_bfloat16(d['g']), d['w']).astype(cp.float32), g + w, 1e-2))
