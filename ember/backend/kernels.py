@@ -251,9 +251,6 @@ struct ember_add { template <typename V> __device__ V operator()(V a, V b) const
     return a + b; } };
 struct ember_max { template <typename V> __device__ V operator()(V a, V b) const {
     return a > b ? a : b; } };
-// v reduced by f over the block's threads, in every thread: across each warp by shuffles,
-// then across the warps through sh (32 slots of shared memory). blockDim.x is a multiple of
-// 32, at most 1024. (EMBER_ONE_THREAD: the CPU stand-in's one-thread blocks, tests/fakecupy.py)
 // along one axis of a window op: the window whose tap i reads input position r (window o
 // reads o stride - pad + i dil), or -1 where none does
 __device__ inline long long ember_window(const long long r, const long long i,
@@ -261,6 +258,26 @@ __device__ inline long long ember_window(const long long r, const long long i,
     const long long d = r + pad - i * dil;
     return d >= 0 && d % stride == 0 && d / stride < out ? d / stride : -1;
 }
+// the sum, taps (i, j) in order, of f(i, j, p, q) over the windows (p, q) of a 2-D window op
+// whose tap (i, j) reads input position (r, s): the gathered adjoint of a window op
+template <typename F>
+__device__ A ember_taps_sum(const long long r, const long long s, const long long kh,
+        const long long kw, const long long ho, const long long wo, const long long sh,
+        const long long sw, const long long ph, const long long pw, const long long dh,
+        const long long dw, F f) {
+    A acc = 0;
+    for (long long i = 0; i < kh; ++i) {
+        const long long p = ember_window(r, i, ph, dh, sh, ho);
+        for (long long j = 0; p >= 0 && j < kw; ++j) {
+            const long long q = ember_window(s, j, pw, dw, sw, wo);
+            if (q >= 0) acc += f(i, j, p, q);
+        }
+    }
+    return acc;
+}
+// v reduced by f over the block's threads, in every thread: across each warp by shuffles,
+// then across the warps through sh (32 slots of shared memory). blockDim.x is a multiple of
+// 32, at most 1024. (EMBER_ONE_THREAD: the CPU stand-in's one-thread blocks, tests/fakecupy.py)
 template <typename V, typename F>
 __device__ V ember_block_reduce(V v, V* sh, F f) {
 #ifndef EMBER_ONE_THREAD
@@ -444,16 +461,9 @@ extern "C" __global__ void ember_col2im(const T* cols, T* gx, long long n, long 
         const long long s = t % w; t /= w;
         const long long r = t % h; t /= h;
         const long long ch = t % c, b = t / c;
-        A acc = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long p = ember_window(r, i, ph, dh, sh, ho);
-            for (long long j = 0; p >= 0 && j < kw; ++j) {
-                const long long q = ember_window(s, j, pw, dw, sw, wo);
-                if (q >= 0)
-                    acc += (A)cols[((((ch * kh + i) * kw + j) * ho + p) * wo + q) * n + b];
-            }
-        }
-        gx[e] = (T)acc;
+        gx[e] = (T)ember_taps_sum(r, s, kh, kw, ho, wo, sh, sw, ph, pw, dh, dw,
+            [&](long long i, long long j, long long p, long long q) {
+                return (A)cols[((((ch * kh + i) * kw + j) * ho + p) * wo + q) * n + b]; });
     }
 }
 """,
@@ -508,16 +518,10 @@ extern "C" __global__ void ember_max_pool_grad(const T* g, const I* arg, T* gx, 
         const long long ch = t % c, b = t / c;
         const I* ab = arg + (b * c + ch) * ho * wo;
         const T* gb = g + b * gs_n + ch * gs_c;
-        A acc = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long p = ember_window(r, i, ph, dh, sh, ho);
-            for (long long j = 0; p >= 0 && j < kw; ++j) {
-                const long long q = ember_window(s, j, pw, dw, sw, wo);
-                if (q >= 0 && (long long)ab[p * wo + q] == i * kw + j)
-                    acc += (A)gb[p * gs_h + q * gs_w];
-            }
-        }
-        gx[e] = (T)acc;
+        gx[e] = (T)ember_taps_sum(r, s, kh, kw, ho, wo, sh, sw, ph, pw, dh, dw,
+            [&](long long i, long long j, long long p, long long q) {
+                return (long long)ab[p * wo + q] == i * kw + j ? (A)gb[p * gs_h + q * gs_w]
+                                                               : (A)0; });
     }
 }
 """,
