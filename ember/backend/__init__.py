@@ -60,15 +60,16 @@ def cuda_backend():
 
 
 def namespace(arr):
-    """``xp`` for an array: NumPy for NumPy arrays, CuPy for CuPy arrays."""
-    if type(arr) is np.ndarray:
+    """``xp`` for an array: NumPy for NumPy arrays and scalars (what a ufunc returns for 0-d
+    arrays), CuPy for CuPy arrays."""
+    if type(arr) is np.ndarray or isinstance(arr, np.generic):
         return np
     from . import cuda
     return cuda.xp
 
 
 def array_device(arr):
-    if type(arr) is np.ndarray:
+    if type(arr) is np.ndarray or isinstance(arr, np.generic):
         return CPU
     return device('cuda', arr.device.id)
 

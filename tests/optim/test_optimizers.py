@@ -7,7 +7,7 @@ import ember
 from ember import nn
 from tests.helpers import DEVICE, TORCH_DEVICE, host
 
-SHAPES = [(5,), (2, 3), (4,)]
+SHAPES = [(5,), (2, 3), (4,), (), (0,)]
 
 
 def on_device(a, m):
