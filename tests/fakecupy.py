@@ -107,6 +107,12 @@ class ndarray:
         return (2, 0)   # kDLCUDA, device 0
 
     @property
+    def __cuda_array_interface__(self):   # (what ember.tensor(cupy_array) looks for)
+        a = self._a
+        return dict(shape=a.shape, typestr=a.dtype.str, data=(a.ctypes.data, False),
+                    strides=None if a.flags.c_contiguous else a.strides, version=3)
+
+    @property
     def device(self):
         return _Device(0)
 

@@ -54,6 +54,18 @@ def test_dlpack_shares_memory_with_cupy():
     assert t.tolist() == [0.0, 1.0, -1.0, 3.0]
 
 
+def test_tensor_of_a_cupy_array_is_a_copy_on_its_device():
+    import cupy
+    for dt, want in ((cupy.float64, ember.float64), (cupy.int32, ember.int32),
+                     (cupy.float32, ember.float32)):
+        a = cupy.arange(6, dtype=dt).reshape(2, 3).T   # (a strided view)
+        t = ember.tensor(a)
+        assert t.device.type == 'cuda' and t.dtype == want and t.shape == (3, 2)
+        a[0, 0] = 9                                  # a copy, as torch.tensor makes
+        assert t.tolist() == [[0, 3], [1, 4], [2, 5]]
+    assert ember.tensor(cupy.ones(2), dtype=ember.float16).dtype == ember.float16
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs PyTorch's CUDA tensors")
 def test_dlpack_shares_memory_with_torch_cuda():
     t = torch.arange(6.0, device='cuda').reshape(2, 3)
