@@ -156,8 +156,8 @@ def _matrices(a):
         return 0, max(1, c), r * c if a.size > r * c else 0
     if a.ndim == 2 and a.flags.f_contiguous:   # (a transposed matrix)
         return 1, max(1, r), 0
-    st = [x // a.itemsize for x in a.strides]
-    if any(x < 0 or x * a.itemsize != y for x, y in zip(st, a.strides)):
+    st = _element_strides(a)
+    if st is None or min(st) < 0:
         return None
     if (st[-1] == 1 or c == 1) and (r == 1 or st[-2] >= c):
         op, ld = 0, max(1, c, st[-2] if r > 1 else 1)
@@ -170,6 +170,12 @@ def _matrices(a):
         if outer != inner * n:   # the batch axes do not fold into one stride
             return None
     return op, ld, batch[-1][1] if batch else 0
+
+
+def _element_strides(a):
+    """``a``'s strides in elements, or None where one is not a whole number of them."""
+    st = [x // a.itemsize for x in a.strides]
+    return None if any(x * a.itemsize != y for x, y in zip(st, a.strides)) else st
 
 
 def readable(a):
@@ -449,10 +455,8 @@ def _window(k, geom, out):
 def _planes(a):
     """The element strides of ``a``'s planes (n, c, h, w; one leading axis read as c of n =
     1), or None where a stride is not a whole number of elements."""
-    st = [s // a.itemsize for s in a.strides]
-    if any(s * a.itemsize != b for s, b in zip(st, a.strides)):
-        return None
-    return st if a.ndim == 4 else [0] + st
+    st = _element_strides(a)
+    return None if st is None else st if a.ndim == 4 else [0] + st
 
 
 def im2col(x, k, geom, out):
