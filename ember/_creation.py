@@ -123,7 +123,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         dtype = _dtype.result_type(fill_value)
     t = zeros(*_size((size,) if isinstance(size, int) else tuple(size)), dtype=dtype,
               device=device)
-    t.data.fill(fill_value)
+    t._data.fill(fill_value)
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
@@ -215,4 +215,4 @@ def numel(t):
 
 def get_xp(t):
     """The array namespace (NumPy or CuPy) a tensor's data lives in."""
-    return namespace(t.data)
+    return namespace(t._data)

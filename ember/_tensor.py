@@ -56,7 +56,7 @@ class Tensor:
     tensor([[2., 4.],
             [6., 8.]])
     """
-    __slots__ = ('data', '_requires_grad', 'grad', 'grad_fn', '_output_nr', '_version', '_base',
+    __slots__ = ('_data', '_requires_grad', 'grad', 'grad_fn', '_output_nr', '_version', '_base',
                  '_view_chain', '_hooks', '_retain_handle', '__weakref__')
     __hash__ = object.__hash__
     __array_priority__ = 1000   # numpy_array * tensor calls Tensor.__rmul__
@@ -76,7 +76,7 @@ class Tensor:
     def _make(data, grad_fn=None):
         """The fast constructor every op uses: no copies, no checks."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t._requires_grad = grad_fn is not None
         t.grad = None
         t.grad_fn = grad_fn
@@ -89,7 +89,7 @@ class Tensor:
     # ------------------------------------------------------------ attributes
     @property
     def shape(self):
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     def size(self, dim=None):
         """The shape, or the length of one dimension.
@@ -98,32 +98,32 @@ class Tensor:
         (ember.Size([2, 3]), 3)
         """
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[_wrap_dim(dim, self.data.ndim, 'size')]
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, 'size')]
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
         """The number of dimensions. ``ember.zeros(2, 3).dim()`` is 2."""
-        return self.data.ndim
+        return self._data.ndim
 
     ndimension = dim
 
     def numel(self):
         """The number of elements. ``ember.zeros(2, 3).numel()`` is 6."""
-        return self.data.size
+        return self._data.size
 
     nelement = numel
 
     @property
     def dtype(self):
-        return from_np(self.data.dtype)
+        return from_np(self._data.dtype)
 
     @property
     def device(self):
-        return array_device(self.data)
+        return array_device(self._data)
 
     @property
     def is_cuda(self):
@@ -171,20 +171,20 @@ class Tensor:
 
     @property
     def itemsize(self):
-        return self.data.itemsize
+        return self._data.itemsize
 
     def element_size(self):
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
 
     def is_contiguous(self):
-        return bool(self.data.flags.c_contiguous)
+        return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self):
-        return self.data.__array_interface__['data'][0] if self.device.type == 'cpu' \
-            else self.data.data.ptr
+        return self._data.__array_interface__['data'][0] if self.device.type == 'cpu' \
+            else self._data.data.ptr
 
     # ------------------------------------------------------------ conversion
     def item(self):
@@ -193,14 +193,14 @@ class Tensor:
         >>> ember.tensor([2.5]).item()
         2.5
         """
-        if self.data.size != 1:
-            raise RuntimeError(f'item: a Tensor with {self.data.size} elements cannot be '
+        if self._data.size != 1:
+            raise RuntimeError(f'item: a Tensor with {self._data.size} elements cannot be '
                                f'converted to a Python number (shape {tuple(self.shape)})')
-        return host(self.data.reshape(())).item()
+        return host(self._data.reshape(())).item()
 
     def tolist(self):
         """Nested Python lists. ``ember.tensor([[1, 2]]).tolist()`` is ``[[1, 2]]``."""
-        return host(self.data).tolist()
+        return host(self._data).tolist()
 
     def numpy(self, force=False):
         """The data as a NumPy array, sharing memory on the CPU (like ``Tensor.numpy()``).
@@ -215,34 +215,34 @@ class Tensor:
             if not force:
                 raise TypeError(f"can't convert {self.device} device type tensor to numpy. "
                                 f'Use Tensor.cpu() to copy the tensor to host memory first.')
-            return host(self.data)
-        return self.data
+            return host(self._data)
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        a = host(self.data)
+        a = host(self._data)
         return a if dtype is None else a.astype(dtype)
 
     def __dlpack__(self, *args, **kwargs):
-        return self.data.__dlpack__(*args, **kwargs)
+        return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
-        return self.data.__dlpack_device__()
+        return self._data.__dlpack_device__()
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError('len() of a 0-d tensor')
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError('iteration over a 0-d tensor')
         return iter(self.unbind(0))
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f'Boolean value of Tensor with more than one value is ambiguous '
                                f'(shape {tuple(self.shape)}); use .any() or .all()')
-        return bool(host(self.data.reshape(())))
+        return bool(host(self._data.reshape(())))
 
     def __float__(self):
         return float(self.item())
@@ -251,13 +251,13 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.dtype.is_floating_point or self.data.size != 1:
+        if self.dtype.is_floating_point or self._data.size != 1:
             raise TypeError('only integer tensors of a single element can be converted to an '
                             'index')
         return int(self.item())
 
     def __format__(self, spec):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             return format(self.item(), spec)
         return repr(self)
 
@@ -274,7 +274,7 @@ class Tensor:
             raise RuntimeError('Only Tensors created explicitly by the user (graph leaves) '
                                'support the deepcopy protocol at the moment; use .detach()')
         t = object.__new__(type(self))
-        _init(t, self.data.copy(), None)
+        _init(t, self._data.copy(), None)
         t._requires_grad = self._requires_grad
         if self.grad is not None:
             t.grad = self.grad.__deepcopy__(memo)
@@ -388,7 +388,7 @@ class Tensor:
         if self.device.type != 'cpu':
             return False
         from .backend import cuda
-        return cuda.xp is not None and cuda.is_pinned(self.data)
+        return cuda.xp is not None and cuda.is_pinned(self._data)
 
     def detach(self):
         """A tensor sharing this one's data (and version counter) with no history.
@@ -397,11 +397,40 @@ class Tensor:
         >>> (x * 2).detach().requires_grad
         False
         """
-        t = Tensor._make(self.data)
+        t = Tensor._make(self._data)
         t._version = self._version
         t._base = self if self._base is None else self._base
         t._view_chain = None    # shares memory and versions, but is no view for autograd
         return t
+
+    @property
+    def data(self):
+        """The same values as a tensor outside autograd, as ``torch.Tensor.data``.
+
+        It shares memory with this tensor but not its history or version counter: in-place
+        changes through it (``p.data.mul_(0.9)``, ``p.data.copy_(w)``) change this tensor
+        without autograd knowing. Prefer ``detach()`` or ``ember.no_grad()``, which autograd
+        checks. Assigning a tensor (``p.data = w``) replaces this tensor's values, shape and
+        dtype with ``w``'s, as in PyTorch; anything else is a TypeError.
+
+        >>> w = ember.nn.Parameter(ember.ones(2))
+        >>> w.data.mul_(3)
+        tensor([3., 3.])
+        >>> w.data.requires_grad, w.requires_grad
+        (False, True)
+        >>> w.data = ember.zeros(3)
+        >>> w
+        Parameter containing:
+        tensor([0., 0., 0.], requires_grad=True)
+        """
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f'Tensor.data: expected a Tensor to assign, got '
+                            f'{type(value).__name__}')
+        self._data = value._data
 
     def detach_(self):
         self.grad_fn = None
@@ -460,7 +489,7 @@ class Tensor:
             t = ref()
             if t is not None:
                 d = g.detach()   # a copy: the same array may become a leaf's .grad
-                t.grad = Tensor._make(d.data.copy()) if t.grad is None else t.grad + d
+                t.grad = Tensor._make(d._data.copy()) if t.grad is None else t.grad + d
         self._retain_handle = self.grad_fn.register_prehook(self._output_nr, keep)
 
     @property
@@ -501,14 +530,14 @@ class Tensor:
             result = fn(alias(self), *args)    # backward may need the old values
         else:
             result = fn(self, *args)
-        if result.data.shape != self.data.shape:
+        if result._data.shape != self._data.shape:
             raise RuntimeError(f"{op}: output with shape {tuple(self.shape)} doesn't match the "
                                f'broadcast shape {tuple(result.shape)}')
         if result.dtype.kind > self.dtype.kind:
             raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired "
                                f'output type {self.dtype}')
-        if result.data is not self.data:
-            self.data[...] = result.data
+        if result._data is not self._data:
+            self._data[...] = result._data
         self._version[0] += 1
         if view:
             from .ops.inplace import rebase, replay
@@ -536,7 +565,7 @@ class Tensor:
         from .autograd import _State
         if _State.grad_enabled and self._requires_grad:   # the old values get no gradient
             return self._inplace('fill_', _overwrite, tensor(value, dtype=self.dtype))
-        self.data.fill(value)
+        self._data.fill(value)
         self._version[0] += 1
         return self
 
@@ -571,7 +600,7 @@ def method(*names):
 
 
 def _init(t, arr, grad_fn):
-    t.data = arr
+    t._data = arr
     t._requires_grad = False
     t.grad = None
     t.grad_fn = grad_fn
@@ -608,7 +637,7 @@ def broadcasts_to(shape, grad_shape):
 def _to_array(data, dt=None):
     """An array from Python data, NumPy/CuPy arrays or tensors; Python floats -> default dtype."""
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
         return arr.copy() if dt is None else arr.astype(dt.np)
     if hasattr(data, '__cuda_array_interface__'):
         arr = namespace_for(Device('cuda')).array(data, copy=True)
@@ -635,7 +664,7 @@ def _to_array(data, dt=None):
 
 def _unwrap_nested(data):
     return [_unwrap_nested(d) if isinstance(d, (list, tuple)) else
-            (host(d.data) if isinstance(d, Tensor) else d) for d in data]
+            (host(d._data) if isinstance(d, Tensor) else d) for d in data]
 
 
 def _cast(t, dt):
@@ -649,7 +678,7 @@ def _move(t, dev, non_blocking=False):
 
 
 def _repr(t):
-    arr = host(t.data)
+    arr = host(t._data)
     if arr.dtype.name == 'bfloat16':   # printed through float32, which holds every value
         arr = arr.astype(np.float32)
     if arr.size == 0 and arr.ndim > 0:

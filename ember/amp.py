@@ -213,7 +213,7 @@ class GradScaler:
             for p in group['params']:
                 if p.grad is None:
                     continue
-                g = p.grad.data
+                g = p.grad._data
                 g *= inv.astype(g.dtype) if g.dtype != inv.dtype else inv
                 if not found and not bool(_finite(g)):
                     found = True

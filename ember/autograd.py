@@ -127,9 +127,9 @@ def is_grad_enabled():
 def _edge(t):
     """Where the gradient of tensor ``t`` goes: (node or leaf, output index, shape, dtype)."""
     if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr, t.data.shape, t.data.dtype)
+        return (t.grad_fn, t._output_nr, t._data.shape, t._data.dtype)
     if t._requires_grad:
-        return (t, 0, t.data.shape, t.data.dtype)
+        return (t, 0, t._data.shape, t._data.dtype)
     return None
 
 
@@ -209,9 +209,9 @@ def _record(node, tensors, out):
         if t is None:
             edges.append(None)
         elif t.grad_fn is not None:
-            edges.append((t.grad_fn, t._output_nr, t.data.shape, t.data.dtype))
+            edges.append((t.grad_fn, t._output_nr, t._data.shape, t._data.dtype))
         elif t._requires_grad:
-            edges.append((t, 0, t.data.shape, t.data.dtype))
+            edges.append((t, 0, t._data.shape, t._data.dtype))
         else:
             edges.append(None)
     if not any(edges):
@@ -238,7 +238,7 @@ class Op(Node):
     @classmethod
     def apply(cls, *tensors, **params):
         ctx = cls.__new__(cls)
-        arrays = [t.data for t in tensors]
+        arrays = [t._data for t in tensors]
         dev = type(arrays[0])
         for a in arrays:
             if type(a) is not dev:
@@ -312,7 +312,7 @@ class Op(Node):
 
     def _backward(self, grads):
         if not _State.grad_enabled and (self.arithmetic or self.fast_backward is not None):
-            arrays = [g.data for g in grads]
+            arrays = [g._data for g in grads]
             if self.arithmetic:
                 self._on_arrays = True
                 try:
@@ -338,7 +338,7 @@ class Op(Node):
     def saved_arrays(self):
         """The saved tensors' arrays (checked against in-place changes like saved_tensors)."""
         self._check_saved(self._saved)
-        arrays = [t.data for t, _ in self._saved]
+        arrays = [t._data for t, _ in self._saved]
         if self.save_output:
             arrays[-1] = self._out[0]
         return arrays
@@ -349,7 +349,7 @@ class _Unsaved:
     in ``x * c`` for a constant ``c``: keeping it would hold its memory until backward)."""
     __slots__ = ()
     _version = (0,)
-    data = None
+    _data = None
 
 
 _UNSAVED = _Unsaved()
@@ -442,7 +442,7 @@ class Function:
         for i, o in enumerate(outs):
             if isinstance(o, Tensor) and record and id(o) not in ctx._non_diff \
                     and o.dtype.is_floating_point:
-                r = Tensor._make(o.data, ctx)
+                r = Tensor._make(o._data, ctx)
                 r._output_nr, r._version = i, o._version
                 o = r
             results.append(o)
@@ -503,12 +503,12 @@ def _fit(g, shape, dtype, node):
     if not isinstance(g, Tensor):
         raise TypeError(f'{node.name} returned a gradient of type {type(g).__name__}, '
                         f'expected a Tensor')
-    if g.data.shape != shape:
-        if not _tensor.broadcasts_to(shape, g.data.shape):
-            raise RuntimeError(f'{node.name}: gradient of shape {tuple(g.data.shape)} does not '
+    if g._data.shape != shape:
+        if not _tensor.broadcasts_to(shape, g._data.shape):
+            raise RuntimeError(f'{node.name}: gradient of shape {tuple(g._data.shape)} does not '
                                f'match its input of shape {tuple(shape)}')
         g = g.sum_to_size(shape)
-    if g.data.dtype == dtype:   # dtype: the input's NumPy/CuPy dtype
+    if g._data.dtype == dtype:   # dtype: the input's NumPy/CuPy dtype
         return g
     from .ops import convert   # create_graph: a cast op (differentiable), else the array's
     return g.to(_tensor.from_np(dtype)) if _State.grad_enabled else convert.cast_data(g, dtype)
@@ -523,7 +523,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                                f'a grad_fn')
         root_edges.append(e)
     buffers = {}
-    shared = {id(g.data) for g in grads}   # arrays a leaf may not keep without a copy
+    shared = {id(g._data) for g in grads}   # arrays a leaf may not keep without a copy
     for (target, nr, _, _), g in zip(root_edges, grads):
         buf = buffers.setdefault(target, [None] * _n_out(target))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
@@ -560,7 +560,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                             r = h(buf[nr])
                             if r is not None:
                                 buf[nr] = r
-                                shared.add(id(r.data))
+                                shared.add(id(r._data))
             if capture is not None:
                 for nr, g in enumerate(buf):
                     for i in capture.get((n, nr), ()):
@@ -585,7 +585,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                 if e is None or g is None:
                     continue
                 target, nr, shape, dt = e
-                if g.__class__ is not Tensor or g.data.shape != shape or g.data.dtype != dt:
+                if g.__class__ is not Tensor or g._data.shape != shape or g._data.dtype != dt:
                     g = _fit(g, shape, dt, n)      # the rare case: reduce or cast (or raise)
                 b = buffers.get(target)
                 if b is None:
@@ -625,7 +625,7 @@ def _accumulate(leaf, g, create_graph, shared=None):
         if create_graph:
             leaf.grad = g
             return
-        d = g.data
+        d = g._data
         if shared is None or d.base is not None or id(d) in shared:
             d = d.copy()
         if shared is not None:
@@ -634,7 +634,7 @@ def _accumulate(leaf, g, create_graph, shared=None):
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
     else:
-        leaf.grad.data += g.data
+        leaf.grad._data += g._data
         leaf.grad._version[0] += 1
 
 
@@ -665,7 +665,7 @@ def _root_grad(t, g, i):
         if t.numel() != 1:
             raise RuntimeError(f'grad can be implicitly created only for scalar outputs; output '
                                f'{i} has shape {tuple(t.shape)}: pass gradient= of that shape')
-        d = t.data          # ones on the output's device and dtype, without the factory
+        d = t._data          # ones on the output's device and dtype, without the factory
         return Tensor._make((np if type(d) is np.ndarray else namespace(d)).ones_like(d))
     if not isinstance(g, Tensor):
         g = _tensor.tensor(g, dtype=t.dtype, device=t.device)
@@ -704,7 +704,7 @@ def _numeric_jacobian(fn, inputs, eps):
         if t is None or not t.requires_grad:
             cols.append(None)
             continue
-        arr = t.data    # indexed in place: reshape(-1) would copy a non-contiguous array
+        arr = t._data    # indexed in place: reshape(-1) would copy a non-contiguous array
         jac = []
         for k in np.ndindex(arr.shape):
             old = arr[k].copy()
@@ -722,7 +722,7 @@ def _numeric_jacobian(fn, inputs, eps):
 
 def _flat_outputs(out):
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return np.concatenate([host(o.data).astype(np.float64).reshape(-1) for o in outs
+    return np.concatenate([host(o._data).astype(np.float64).reshape(-1) for o in outs
                            if isinstance(o, Tensor) and o.dtype.is_floating_point])
 
 
@@ -752,7 +752,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             gs = grad(o, diff, g_out, retain_graph=True, allow_unused=True)
             for a, g in zip(analytic, gs):
                 if g is not None:
-                    a[row] = host(g.data).reshape(-1)
+                    a[row] = host(g._data).reshape(-1)
             row += 1
     for i, (a, nmat) in enumerate(zip(analytic, numeric)):
         nmat = np.zeros_like(a) if nmat is None else nmat

@@ -49,7 +49,7 @@ class Generator:
         return tensor(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def set_state(self, state):
-        raw = bytes(np.asarray(state.data if isinstance(state, Tensor) else state,
+        raw = bytes(np.asarray(state._data if isinstance(state, Tensor) else state,
                                dtype=np.uint8))
         try:
             s = json.loads(raw.decode())
@@ -160,8 +160,8 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None
     tensor([2., 2., 2.])
     """
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean.data if isinstance(mean, Tensor) else mean
-        s = std.data if isinstance(std, Tensor) else std
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         ref = mean if isinstance(mean, Tensor) else std
         arr = _gen(generator).normal(np.asarray(m, np.float64), np.asarray(s, np.float64), shape)

@@ -159,7 +159,7 @@ def _encode(x, path, arrays, names):
     if isinstance(x, float):
         return float(x) if math.isfinite(x) else {'$type': 'float', 'value': repr(float(x))}
     if isinstance(x, Tensor):
-        return {'$type': 'tensor', 'name': _add(x.data, path, arrays, names),
+        return {'$type': 'tensor', 'name': _add(x._data, path, arrays, names),
                 'device': str(x.device)}
     if isinstance(x, np.ndarray):
         return {'$type': 'ndarray', 'name': _add(x, path, arrays, names)}

@@ -479,7 +479,7 @@ def test_weight_cast_once_per_region(count_casts):
     lin = ember.nn.Linear(3, 4).to(DEVICE)
     mk = _maker(ember)
     x1, x2 = mk(2, 3), mk(2, 3)
-    w, b = id(lin.weight.data), id(lin.bias.data)
+    w, b = id(lin.weight._data), id(lin.bias._data)
 
     def casts(i):
         return sum(1 for c in count_casts if c == (i, BF))
@@ -487,7 +487,7 @@ def test_weight_cast_once_per_region(count_casts):
         y1 = lin(x1)
         y2 = lin(x2)
         assert casts(w) == 1 and casts(b) == 0     # a float32 bias is added as it is
-        assert casts(id(x1.data)) == casts(id(x2.data)) == 1    # activations: no cache
+        assert casts(id(x1._data)) == casts(id(x2._data)) == 1    # activations: no cache
         with _autocast(ember):                         # an inner region shares the cache
             lin(x1)
         with ember.autocast(EDEV, enabled=False):
@@ -540,7 +540,7 @@ def test_cache_disabled_casts_every_use(count_casts):
     with ember.autocast(EDEV, dtype=ember.bfloat16, cache_enabled=False):
         lin(x)
         lin(x)
-    assert sum(1 for c in count_casts if c == (id(lin.weight.data), BF)) == 2
+    assert sum(1 for c in count_casts if c == (id(lin.weight._data), BF)) == 2
 
 
 # ------------------------------------------------------------------ 5. GradScaler

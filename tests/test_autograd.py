@@ -46,7 +46,7 @@ def test_intermediate_buffers_freed_after_backward():
     x = ember.randn(100, requires_grad=True)
     h = x.exp()          # Exp saves its output
     y = h * x            # Mul saves h and x
-    buf = weakref.ref(h.data)
+    buf = weakref.ref(h._data)
     loss = y.sum()
     del h, y
     gc.collect()
@@ -72,7 +72,7 @@ def test_accumulated_loss_does_not_keep_buffers():
     refs = []
     for _ in range(3):
         h = w.exp()
-        refs.append(weakref.ref(h.data))
+        refs.append(weakref.ref(h._data))
         loss = (h * w).sum()
         loss.backward()
         total += loss.item()
@@ -330,11 +330,11 @@ def test_no_two_grads_share_memory():
     y.retain_grad()
     (y + z).sum().backward()
     for a, b in ((x, y), (x, z), (y, z)):
-        assert not np.shares_memory(a.grad.data, b.grad.data)
+        assert not np.shares_memory(a.grad._data, b.grad._data)
     g = ember.ones(3)
     w = ember.ones(3, requires_grad=True)
     w.backward(g)
-    assert not np.shares_memory(w.grad.data, g.data)
+    assert not np.shares_memory(w.grad._data, g._data)
 
 
 def test_product_with_a_constant_keeps_only_what_backward_reads():
@@ -343,7 +343,7 @@ def test_product_with_a_constant_keeps_only_what_backward_reads():
     x = ember.randn(1000, requires_grad=True)
     w = ember.randn(1000, requires_grad=True)
     h1, h2 = x + 1, x + 2
-    kept = {'const': weakref.ref(h1.data), 'param': weakref.ref(h2.data)}
+    kept = {'const': weakref.ref(h1._data), 'param': weakref.ref(h2._data)}
     y = (h1 * 3.0).sum() + (h2 / ember.tensor(4.0)).sum() + (h2 * w).sum()
     del h1, h2
     gc.collect()
@@ -363,7 +363,7 @@ def test_outputs_an_op_keeps_are_freed_without_the_cycle_collector():
     try:
         for fn in fns:
             y = fn(x.abs() + 1)
-            alive = weakref.ref(y.data)
+            alive = weakref.ref(y._data)
             del y
             assert alive() is None, fn
     finally:

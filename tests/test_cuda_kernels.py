@@ -210,7 +210,7 @@ def test_max_pool_kernels(monkeypatch, cuda, case, layout):
             (y2.transpose(-1, -2) * gy).sum().backward()
         else:
             (y2 * gy.transpose(-1, -2)).sum().backward()
-        return y.data, idx.data, y2.data, t.grad.data
+        return y._data, idx._data, y2._data, t.grad._data
     new, old = _doors(monkeypatch, cuda, ['max_pool', 'max_pool_grad'], run)
     for a, b in zip(new, old):
         np.testing.assert_array_equal(a, b)
@@ -242,12 +242,12 @@ def test_conv_kernels(monkeypatch, cuda, case, layout):
         y = F.conv2d(xt.transpose(-1, -2) if layout == 'transposed' else xt, wt, stride=s,
                      padding=p, dilation=d, groups=groups)
         (y * y).sum().backward()
-        yt = ember.tensor(y.data.get(), device='cuda', requires_grad=True)   # (adjoint shapes)
+        yt = ember.tensor(y._data.get(), device='cuda', requires_grad=True)   # (adjoint shapes)
         wt2 = ember.tensor(w, device='cuda', requires_grad=True)
         z = F.conv_transpose2d(yt, wt2, stride=s, padding=p, dilation=d, groups=groups,
                                output_padding=tuple(int(k > 1) for k in np.broadcast_to(s, 2)))
         (z * z).sum().backward()
-        return y.data, xt.grad.data, wt.grad.data, z.data, yt.grad.data, wt2.grad.data
+        return y._data, xt.grad._data, wt.grad._data, z._data, yt.grad._data, wt2.grad._data
     new, old = _doors(monkeypatch, cuda, ['im2col', 'col2im'], run)
     for a, b in zip(new, old):
         np.testing.assert_array_equal(a, b)

@@ -6,14 +6,14 @@ import ember
 
 
 def snapshot(*tensors):
-    return [(t.data.copy(), t._version[0], None if t.grad is None else t.grad.data.copy(),
+    return [(t._data.copy(), t._version[0], None if t.grad is None else t.grad._data.copy(),
              t.grad_fn) for t in tensors]
 
 
 def unchanged(before, *tensors):
     for (data, version, grad, fn), t in zip(before, tensors):
-        assert np.array_equal(data, t.data) and version == t._version[0] and t.grad_fn is fn
-        assert (grad is None and t.grad is None) or np.array_equal(grad, t.grad.data)
+        assert np.array_equal(data, t._data) and version == t._version[0] and t.grad_fn is fn
+        assert (grad is None and t.grad is None) or np.array_equal(grad, t.grad._data)
     return True
 
 

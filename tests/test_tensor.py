@@ -266,11 +266,11 @@ def test_deepcopy_of_leaves_and_modules():
     import copy
     p = ember.nn.Parameter(ember.ones(2))
     q = copy.deepcopy(p)
-    q.data[0] = 5
+    q._data[0] = 5
     assert type(q) is ember.nn.Parameter and q.requires_grad and p.tolist() == [1.0, 1.0]
     lin = ember.nn.Linear(2, 2)
     twin = copy.deepcopy(lin)
-    assert twin.weight is not lin.weight and np.array_equal(twin.weight.data, lin.weight.data)
+    assert twin.weight is not lin.weight and np.array_equal(twin.weight._data, lin.weight._data)
     with pytest.raises(RuntimeError, match='graph leaves'):
         copy.deepcopy(p * 2)
 
@@ -284,3 +284,26 @@ def test_copy_and_fill_overwrite_nan_and_inf():
     h.fill_(ember.tensor(4.0))
     h.sum().backward()
     assert h.tolist() == [4.0, 4.0] and w.grad.tolist() == [0.0, 0.0]
+
+
+def test_data_is_a_detached_tensor_sharing_memory_as_torchs():
+    for m in (ember, torch):
+        lin = m.nn.Linear(2, 2)
+        d = lin.weight.data
+        assert isinstance(d, m.Tensor) and not d.requires_grad and d.grad_fn is None
+        d.copy_(m.ones(2, 2))                   # in place through .data changes the parameter
+        d.mul_(3)
+        assert lin.weight.tolist() == [[3.0, 3.0], [3.0, 3.0]] and lin.weight.requires_grad
+        x = m.ones(2, requires_grad=True)
+        y = (x * x).sum()
+        x.data.add_(1)                          # not seen by autograd: no version error
+        y.backward()
+        assert x.grad.tolist() == [4.0, 4.0]
+        lin.weight.data = m.zeros(2, 3)         # assignment replaces values and shape
+        assert tuple(lin.weight.shape) == (2, 3) and lin.weight.requires_grad
+        assert lin.weight.grad is None
+        with pytest.raises(TypeError):
+            lin.weight.data = [[1.0, 2.0]]
+        assert tuple(lin.weight.shape) == (2, 3)
+        with pytest.raises(RuntimeError, match='shape|differ'):
+            lin(m.ones(1, 2))                   # a clear shape error, not a corrupt parameter

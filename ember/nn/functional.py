@@ -167,7 +167,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                            f'embedding_dim), got {_shape(weight)}')
     n = weight.shape[0]
     if input.numel():
-        ids = input.data
+        ids = input._data
         check_later(outside(ids, n), lambda: (
             f'embedding: index {input[(input < 0) | (input >= n)].tolist()[0]} out of range '
             f'for weight of shape {_shape(weight)}; valid indices are 0..{n - 1}'))
@@ -376,7 +376,7 @@ def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
     if is_causal:   # (float16/bfloat16: the op's float32 inside; the GPU's kernels read
         cpu = q.device.type == 'cpu'   # the mask by rows, the CPU's down columns)
         mask_t = _causal_mask(L, S, q, transposed=cpu, dtype=_float32 if dt.itemsize == 2
-                              else None).data
+                              else None)._data
         mask_t = mask_t if cpu else mask_t.swapaxes(-1, -2)
     elif mask is None:
         mask_t = None
@@ -389,9 +389,9 @@ def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
         if grows or mask.requires_grad and is_grad_enabled() or mask.device != q.device:
             return None
         if mask.dtype.name == 'bool':
-            mask_t = get_xp(mask).where(mask.data, 0.0, -np.inf).astype(dt.np)
+            mask_t = get_xp(mask).where(mask._data, 0.0, -np.inf).astype(dt.np)
         elif mask.dtype == dt:
-            mask_t = mask.data
+            mask_t = mask._data
         else:
             return None
         if mask_t.ndim < 2:   # (S,) or a number: as a (1, S) or (1, 1) row, then transposed
@@ -435,12 +435,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None:
         if attn_mask.dtype.name == 'bool':   # as an additive constant: cheaper than where()
             xp = get_xp(attn_mask)
-            attn_mask = Tensor._make(xp.where(attn_mask.data, 0.0, -xp.inf).astype(
-                scores.data.dtype))
+            attn_mask = Tensor._make(xp.where(attn_mask._data, 0.0, -xp.inf).astype(
+                scores._data.dtype))
         scores = scores + attn_mask
     # NOTE: a row with every score at -inf attends to nothing and gives zeros (torch's
     # "safe softmax"); it is softmaxed over zeros and then masked, so no nan reaches backward.
-    alive = (scores.data > -float('inf')).any(-1, keepdims=True)
+    alive = (scores._data > -float('inf')).any(-1, keepdims=True)
     if alive.all():
         weights = softmax(scores, dim=-1)
     else:
@@ -538,7 +538,7 @@ def _check_targets(input, target, weight, ignore_index, fn):
     """Validate class-index targets. True when they were seen (on the CPU) to be class
     indices all, none of them ``ignore_index``."""
     cdim = _class_dim(input, fn)
-    shape, t = input.data.shape, target.data
+    shape, t = input._data.shape, target._data
     c = shape[cdim]
     if t.dtype.kind not in 'iu':
         raise RuntimeError(f'{fn}: expected class-index targets of integer dtype (int64), got '
@@ -567,7 +567,7 @@ def _nll(logp, target, weight, ignore_index, reduction, fn):
     mean divides by the summed weights of the targets that count, as torch does."""
     plain = _check_targets(logp, target, weight, ignore_index, fn)
     _check_reduction(reduction, fn)
-    w = None if weight is None else weight.detach().to(logp.dtype).data
+    w = None if weight is None else weight.detach().to(logp.dtype)._data
     return _fused.NllLoss.apply(logp, target, weight=w, ignore=ignore_index,
                                 reduction=reduction, cdim=_class_dim(logp, fn), plain=plain)
 

@@ -16,7 +16,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         data = Tensor._make(__import__('numpy').zeros(0, 'float32')) if data is None else data
-        self.data = data.data
+        self._data = data._data
         self._requires_grad = False
         self.grad = None
         self.grad_fn = None
@@ -201,7 +201,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
@@ -222,7 +222,7 @@ class Module:
                 new = p.to(*args, **kwargs) if p.dtype.is_floating_point else \
                     p.to(*[a for a in args if not _is_dtype(a)],
                          **{k: v for k, v in kwargs.items() if k != 'dtype'})
-                p.data = new.data
+                p._data = new._data
                 if p.grad is not None:
                     p.grad = p.grad.to(*args, **kwargs)
             for name, b in list(m._buffers.items()):

@@ -462,7 +462,7 @@ class Transformer(Module):
             LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
         for p in self.parameters():
             if p.ndim > 1:
-                p.data = _xavier(tuple(p.shape)).data
+                p._data = _xavier(tuple(p.shape))._data
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
         if device is not None or dtype is not None:
             self.to(device=device, dtype=dtype)

@@ -48,7 +48,7 @@ class PiecewiseLinear(Op):
         (x,) = ctx.saved_tensors
         if is_grad_enabled():   # create_graph: the slope stays in the graph, as in torch
             return g * Step.apply(x, fn=ctx.slope)
-        return g * Tensor._make(ctx.xp.asarray(ctx.slope(ctx.xp, x.data)))
+        return g * Tensor._make(ctx.xp.asarray(ctx.slope(ctx.xp, x._data)))
 
     def fast_backward(ctx, g):
         (x,) = ctx.saved_arrays

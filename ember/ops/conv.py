@@ -526,7 +526,7 @@ def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, re
     k, geom, out = _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
     x2 = _lift(x, nd)
     xp = get_xp(x2)
-    a, best = _window_argmax(xp, x2.data, k, geom, out)
+    a, best = _window_argmax(xp, x2._data, k, geom, out)
     if not return_indices:
         y = TapGather.apply(x2, arg=a, k=k, geom=geom, out=out, values=best)
         return y.squeeze(-2) if nd == 1 else y
@@ -587,14 +587,14 @@ def _avg_poolnd(op, nd, x, kernel_size, stride, padding, ceil_mode, count_includ
     lead, size = x.shape[:-nd], _lift(x, nd).shape[-2:]
     xp = get_xp(x)
     planes = _lift(x, nd).reshape((-1, 1) + tuple(size))
-    ones = Tensor._make(xp.ones((1, 1) + k, dtype=x.data.dtype))
+    ones = Tensor._make(xp.ones((1, 1) + k, dtype=x._data.dtype))
     y = Conv.apply(planes, ones, geom=geom)
     if divisor_override:
         div = np.full(out, float(divisor_override))
     else:
         div = np.outer(*[_avg_divisor(n, kk, ss, pp, o, count_include_pad) for n, kk, ss, pp, o
                          in zip(size, k, geom.stride, geom.before, out)])
-    y = y / Tensor._make(xp.asarray(div, dtype=x.data.dtype))
+    y = y / Tensor._make(xp.asarray(div, dtype=x._data.dtype))
     return y.reshape(tuple(lead) + out[2 - nd:])
 
 
@@ -649,7 +649,7 @@ def _adaptive_avg_poolnd(op, nd, x, output_size):
         raise RuntimeError(f'{op}: expected a non-empty input and a non-negative output_size, '
                            f'got input of size {_shape(x)} and output_size {out}')
     xp = get_xp(x)
-    mats = [Tensor._make(xp.asarray(_adaptive_matrix(n, o), dtype=x.data.dtype))
+    mats = [Tensor._make(xp.asarray(_adaptive_matrix(n, o), dtype=x._data.dtype))
             for n, o in zip(size, out)]
     y = x @ mats[-1].mT
     return mats[0] @ y if nd == 2 else y
@@ -765,7 +765,7 @@ def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corne
         for hi, hw in ((h0, a0), (h1, a1)):
             for wi, ww in ((w0, b0), (w1, b1)):
                 idx = xp.asarray(hi[:, None] * w + wi[None, :])
-                weight = Tensor._make(xp.asarray(np.outer(hw, ww), dtype=x.data.dtype))
+                weight = Tensor._make(xp.asarray(np.outer(hw, ww), dtype=x._data.dtype))
                 term = PlaneGather.apply(x, idx=idx) * weight
                 y = term if y is None else y + term
     return y.squeeze(-2) if nd == 1 else y

@@ -36,7 +36,7 @@ def astype(xp, x, dtype):
 def cast_data(t, dtype):
     """A tensor of ``t``'s values in the NumPy dtype ``dtype``, with no op in the graph (a
     gradient's cast where no graph of the gradient is being built)."""
-    return Tensor._make(astype(namespace(t.data), t.data, dtype))
+    return Tensor._make(astype(namespace(t._data), t._data, dtype))
 
 
 class Cast(Op):
@@ -50,7 +50,7 @@ class Cast(Op):
     @classmethod
     def apply(cls, x, dtype):
         if not dtype.is_floating_point:   # casting to an integer type cuts the graph
-            return Tensor._make(x.data.astype(dtype.np))
+            return Tensor._make(x._data.astype(dtype.np))
         return super().apply(x, dtype=dtype)
 
 
@@ -65,7 +65,7 @@ class Move(Op):
     @classmethod
     def apply(cls, x, device, non_blocking=False):   # the output lives elsewhere: no
         ctx = cls.__new__(cls)                         # same-device check here
-        return _record(ctx, [x], ctx.forward(x.data, device, non_blocking))
+        return _record(ctx, [x], ctx.forward(x._data, device, non_blocking))
 
 
 class Pin(Op):

@@ -22,10 +22,10 @@ __all__ = ['add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_d
 def _scalar(x, ref):
     """A Python number as a 0-d tensor of ``ref``'s dtype, on its device."""
     try:
-        arr = np.array(x, dtype=ref.data.dtype)
+        arr = np.array(x, dtype=ref._data.dtype)
     except OverflowError:   # an int outside the dtype's range wraps around, as in torch
-        arr = np.array(x).astype(ref.data.dtype)
-    return Tensor._make(arr if type(ref.data) is np.ndarray else _on_device(arr, ref.data))
+        arr = np.array(x).astype(ref._data.dtype)
+    return Tensor._make(arr if type(ref._data) is np.ndarray else _on_device(arr, ref._data))
 
 
 _DEVICE_SCALARS = {}
@@ -46,12 +46,12 @@ def _on_device(arr, like):
 
 def _as(x, dt, ref):
     if isinstance(x, Tensor):
-        return x if x.data.dtype == dt.np else x.to(dt)
-    if ref is None or type(ref.data) is np.ndarray:
+        return x if x._data.dtype == dt.np else x.to(dt)
+    if ref is None or type(ref._data) is np.ndarray:
         return Tensor._make(np.asarray(x, dtype=dt.np))
     arr = np.asarray(x, dtype=dt.np)
-    return Tensor._make(_on_device(arr, ref.data) if arr.ndim == 0 else
-                        namespace(ref.data).asarray(arr))
+    return Tensor._make(_on_device(arr, ref._data) if arr.ndim == 0 else
+                        namespace(ref._data).asarray(arr))
 
 
 TENSOR_TYPES = {Tensor}   # and nn.Parameter, which adds itself: type checks beat isinstance
@@ -63,14 +63,14 @@ def operands(a, b, like=None):
     ta, tb = type(a), type(b)
     a_t, b_t = ta in TENSOR_TYPES, tb in TENSOR_TYPES
     if a_t and b_t:   # the common cases first, without the full rules
-        if a.data.dtype is b.data.dtype:
+        if a._data.dtype is b._data.dtype:
             return a, b
     elif a_t and (tb is float or tb is int):
-        kind = a.data.dtype.kind
+        kind = a._data.dtype.kind
         if kind == 'f' or (kind in 'iu' and tb is int):
             return a, _scalar(b, a)
     elif b_t and (ta is float or ta is int):
-        kind = b.data.dtype.kind
+        kind = b._data.dtype.kind
         if kind == 'f' or (kind in 'iu' and ta is int):
             return _scalar(a, b), b
     dt = result_type(a, b)
@@ -127,7 +127,7 @@ def _number_and_float(a, b):
     """``b`` is a Python int or float and ``a`` a float32/float64/float16 tensor: the result
     is ``a``'s dtype, so the number needs no tensor of its own."""
     tb = type(b)
-    return (tb is float or tb is int) and type(a) in TENSOR_TYPES and a.data.dtype.kind == 'f'
+    return (tb is float or tb is int) and type(a) in TENSOR_TYPES and a._data.dtype.kind == 'f'
 
 
 class Sub(Op):
@@ -271,7 +271,7 @@ def add(a, b, alpha=1):
     if _number_and_float(b, a):
         return Shifted.apply(b, c=a)
     if type(a) in TENSOR_TYPES and type(b) in TENSOR_TYPES and \
-            a.data.dtype != b.data.dtype and a.ndim and b.ndim and \
+            a._data.dtype != b._data.dtype and a.ndim and b.ndim and \
             {a.dtype.name, b.dtype.name} in _HALF_AND_SINGLE:
         return Add.apply(a, b)   # float32 + bfloat16 (autocast's residuals): the array library
     a, b = operands(a, b)        # promotes as torch does (neither is 0-d) in its one kernel,

@@ -207,7 +207,7 @@ class Normalise(Op):
             return rstd * (g - g.mean(dims, keepdim=True)
                            - xhat * (g * xhat).mean(dims, keepdim=True))
         ctx._check_saved(ctx._saved)
-        gd, xhat = g.data, ctx.xhat
+        gd, xhat = g._data, ctx.xhat
         out = gd - gd.mean(axis=dims, keepdims=True)
         out -= xhat * (gd * xhat).mean(axis=dims, keepdims=True)
         out *= ctx.rstd
@@ -339,7 +339,7 @@ class Attention(Op):
             scores = scores + Tensor._make(ctx.mask_t).transpose(-2, -1)
         alive = None if ctx.alive is None else Tensor._make(ctx.alive).transpose(-2, -1)
         if ctx.check_dead and ctx.gpu:   # the GPU's kernels did not look (a sync)
-            live = (scores.data > -np.inf).any(axis=-1, keepdims=True)
+            live = (scores._data > -np.inf).any(axis=-1, keepdims=True)
             alive = None if bool(live.all()) else Tensor._make(live)
         if alive is None:
             w = Softmax.apply(scores, dim=-1)

@@ -30,11 +30,11 @@ def _index(idx, xp=np):
             if i.dtype.is_floating_point:
                 raise IndexError(f'tensors used as indices must be long, int, byte or bool '
                                  f'tensors, got {i.dtype}')
-            if xp is np and type(i.data) is not np.ndarray:
+            if xp is np and type(i._data) is not np.ndarray:
                 raise RuntimeError(f'indices should be either on cpu or on the same device as '
                                    f'the indexed tensor (cpu), got an index on {i.device}')
             # uint8 tensors are masks in torch (deprecated there, but still so)
-            i, basic = xp.asarray(i.data.astype(bool) if i.dtype.name == 'uint8' else i.data), \
+            i, basic = xp.asarray(i._data.astype(bool) if i.dtype.name == 'uint8' else i._data), \
                 False
         elif isinstance(i, (list, tuple, np.ndarray)) or (xp is not np and
                                                           isinstance(i, xp.ndarray)):
@@ -148,7 +148,7 @@ def _rows_index(idx, shape, g):
 
 def __getitem__(x, idx):
     """Indexing as in torch: ints, slices, None, ..., integer and bool tensors or lists."""
-    idx, basic = _index(idx, namespace(x.data))
+    idx, basic = _index(idx, namespace(x._data))
     return (View if basic else GetItem).apply(x, idx=idx)
 
 
@@ -156,7 +156,7 @@ class IndexPut(Op):
     """``x[idx] = v``: the gradient of the old ``x`` is zero at ``idx``; ``v`` gets ``g[idx]``."""
 
     def backward(ctx, g):
-        mask = ctx.xp.ones(g.shape, dtype=g.data.dtype)
+        mask = ctx.xp.ones(g.shape, dtype=g._data.dtype)
         _put(mask, ctx.idx, 0)
         keep = g * Tensor._make(mask)
         return keep, GetItem.apply(g, idx=ctx.idx)
@@ -164,10 +164,10 @@ class IndexPut(Op):
 
 def __setitem__(x, idx, value):
     """Index assignment, in place and differentiable (as ``torch.Tensor.__setitem__``)."""
-    idx, basic = _index(idx, namespace(x.data))
+    idx, basic = _index(idx, namespace(x._data))
     if not isinstance(value, Tensor):
-        value = Tensor._make(np.asarray(value, dtype=x.data.dtype))
-        if type(x.data) is not np.ndarray:
+        value = Tensor._make(np.asarray(value, dtype=x._data.dtype))
+        if type(x._data) is not np.ndarray:
             value = value.to(x.device)
     x._check_inplace('setitem')
     recording = _State.grad_enabled and x.dtype.is_floating_point and (
@@ -184,7 +184,7 @@ def __setitem__(x, idx, value):
         raise RuntimeError(f'setitem: value on {value.device} cannot be assigned into a tensor '
                            f'on {x.device}')
     try:
-        _put(x.data, idx, value.data)
+        _put(x._data, idx, value._data)
     except ValueError as e:
         raise RuntimeError(f'setitem: shape mismatch: {e} (tensor {tuple(x.shape)}, value '
                            f'{tuple(value.shape)})') from None
@@ -196,10 +196,10 @@ def __setitem__(x, idx, value):
         if value.dtype is not x.dtype:
             value = value.to(x.dtype)
         node = IndexPut.__new__(IndexPut)
-        node.idx, node.xp = idx, namespace(x.data)
-        edge_x = Tensor._make(x.data, x.grad_fn)
+        node.idx, node.xp = idx, namespace(x._data)
+        edge_x = Tensor._make(x._data, x.grad_fn)
         edge_x._output_nr, edge_x._requires_grad = x._output_nr, x._requires_grad
-        out = _record(node, [edge_x, value], x.data)
+        out = _record(node, [edge_x, value], x._data)
         if out.grad_fn is not None:
             x.grad_fn, x._output_nr, x._requires_grad = out.grad_fn, 0, True
 
@@ -279,7 +279,7 @@ def _check_index(op, x, dim, index, src=None):
                                f'than src {list(src.shape)} in dimension {k}')
     n = x.shape[d] if x.ndim else 1
     if index.numel():
-        lo, hi = int(index.data.min()), int(index.data.max())
+        lo, hi = int(index._data.min()), int(index._data.max())
         if lo < 0 or hi >= n:
             raise RuntimeError(f'{op}(): index {lo if lo < 0 else hi} is out of bounds for '
                              f'dimension {d} with size {n} (input {tuple(x.shape)})')
@@ -290,9 +290,9 @@ def _positions(index, d):
     """The advanced index of x's elements that an index of ``gather``/``scatter`` names:
     ``index`` itself along ``d``, every position along the other dimensions."""
     if index.ndim == 0:
-        return (index.data.reshape(1),)
-    xp = namespace(index.data)
-    return tuple(index.data if k == d else
+        return (index._data.reshape(1),)
+    xp = namespace(index._data)
+    return tuple(index._data if k == d else
                  xp.arange(s).reshape((-1,) + (1,) * (index.ndim - k - 1))
                  for k, s in enumerate(index.shape))
 
@@ -427,10 +427,10 @@ def _vector_index(op, x, dim, index):
                          f'{tuple(index.shape)}')
     d = _wrap_dim(dim, x.ndim, op)
     n = x.shape[d] if x.ndim else 1
-    if index.numel() and (int(index.data.min()) < -n or int(index.data.max()) >= n):
+    if index.numel() and (int(index._data.min()) < -n or int(index._data.max()) >= n):
         raise IndexError(f'{op}(): index out of range in self (index values '
                          f'{index.tolist()}, dimension {d} of size {n})')
-    return d, (slice(None),) * d + (index.data.reshape(-1),)
+    return d, (slice(None),) * d + (index._data.reshape(-1),)
 
 
 @method('index_select')
@@ -477,7 +477,7 @@ def index_fill(input, dim, index, value):
     """
     d, idx = _vector_index('index_fill', input, dim, index)
     # each position once: a repeated index would give the value's gradient twice
-    idx = idx[:-1] + (namespace(index.data).unique(idx[-1] % (input.shape[d] if input.ndim
+    idx = idx[:-1] + (namespace(index._data).unique(idx[-1] % (input.shape[d] if input.ndim
                                                                 else 1)),)
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError(f'index_fill(): only supports a 0-dimensional value tensor, but got '
@@ -532,7 +532,7 @@ def masked_fill(input, mask, value):
                                f'got tensor with {value.ndim} dimension(s).')
         value = value if value.dtype is input.dtype else value.to(input.dtype)
     else:
-        value = Tensor._make(namespace(input.data).asarray(value, dtype=input.data.dtype))
+        value = Tensor._make(namespace(input._data).asarray(value, dtype=input._data.dtype))
     return Where.apply(mask, value, input)
 
 
@@ -559,7 +559,7 @@ def masked_select(input, mask):
     except ValueError:
         raise RuntimeError(f'masked_select(): the shapes of input {tuple(input.shape)} and mask '
                            f'{tuple(mask.shape)} are not broadcastable') from None
-    return GetItem.apply(input.expand(shape), idx=(mask.expand(shape).data,))
+    return GetItem.apply(input.expand(shape), idx=(mask.expand(shape)._data,))
 
 
 class Nonzero(Op):
@@ -583,7 +583,7 @@ def nonzero(input, as_tuple=False):
     if not as_tuple:
         return Nonzero.apply(input)
     found = Nonzero.apply(input.reshape(1) if input.ndim == 0 else input)
-    return tuple(Tensor._make(found.data[:, k].copy()) for k in range(found.shape[1]))
+    return tuple(Tensor._make(found._data[:, k].copy()) for k in range(found.shape[1]))
 
 
 @method('argwhere')

@@ -36,13 +36,13 @@ def region_mask(chain, shape, xp, dtype):
 
 class ViewAssign(Op):
     def backward(ctx, g):
-        mask = Tensor._make(region_mask(ctx.chain, g.shape, ctx.xp, g.data.dtype))
+        mask = Tensor._make(region_mask(ctx.chain, g.shape, ctx.xp, g._data.dtype))
         return g * mask, replay(ctx.chain, g)
 
 
 def alias(t):
     """A handle at ``t``'s place in the graph, holding a copy of its data."""
-    a = Tensor._make(t.data.copy(), t.grad_fn)
+    a = Tensor._make(t._data.copy(), t.grad_fn)
     a._output_nr, a._requires_grad = t._output_nr, t._requires_grad
     return a
 
@@ -51,7 +51,7 @@ def rebase(base, chain, old_base, value):
     """Give ``base`` the history of having ``value`` written over ``chain``'s region."""
     node = ViewAssign.__new__(ViewAssign)
     node.chain = chain
-    node.xp = namespace(base.data)
-    out = _record(node, [old_base, value], base.data)
+    node.xp = namespace(base._data)
+    out = _record(node, [old_base, value], base._data)
     base.grad_fn, base._output_nr = out.grad_fn, 0
     base._requires_grad = out.grad_fn is not None or base._requires_grad

@@ -125,9 +125,9 @@ def reshape(x, *shape):
             [3, 4, 5]])
     """
     shape = _infer(_shape_arg(shape, 'reshape'), x.numel(), 'reshape', tuple(x.shape))
-    if shape == x.data.shape and x.grad_fn is None and not x.requires_grad:
+    if shape == x._data.shape and x.grad_fn is None and not x.requires_grad:
         return x
-    return (Reshape if _viewable(x.data, shape) else ReshapeCopy).apply(x, shape=shape)
+    return (Reshape if _viewable(x._data, shape) else ReshapeCopy).apply(x, shape=shape)
 
 
 @method('view')
@@ -140,9 +140,9 @@ def view(x, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
         return x.to(shape[0]) if shape[0] is not None else x
     shape = _infer(_shape_arg(shape, 'view'), x.numel(), 'view', tuple(x.shape))
-    if not _viewable(x.data, shape):
+    if not _viewable(x._data, shape):
         raise RuntimeError(f'view: size is not compatible with input tensor\'s size and '
-                           f'stride (shape {tuple(x.shape)}, strides {x.data.strides}); use '
+                           f'stride (shape {tuple(x.shape)}, strides {x._data.strides}); use '
                            f'.reshape(...) instead')
     return Reshape.apply(x, shape=shape)
 
@@ -182,7 +182,7 @@ def expand(x, *shape):
                                f'must match the existing size ({s}) at non-singleton dimension '
                                f'{lead + i}.  Target sizes: {list(shape)}.  Tensor sizes: '
                                f'{list(x.shape)}')
-    if shape == x.data.shape:
+    if shape == x._data.shape:
         return x
     return Expand.apply(x, shape=shape)
 
@@ -253,7 +253,7 @@ def unsqueeze(x, dim):
     ember.Size([1, 3])
     """
     d = _wrap_dim(dim, x.ndim + 1, 'unsqueeze')
-    shape = x.data.shape[:d] + (1,) + x.data.shape[d:]
+    shape = x._data.shape[:d] + (1,) + x._data.shape[d:]
     return Reshape.apply(x, shape=shape)
 
 
@@ -286,7 +286,7 @@ def clone(x, memory_format=None):
 @method('contiguous')
 def contiguous(x, memory_format=None):
     """``x`` itself if C-contiguous, else a contiguous copy."""
-    return x if x.data.flags.c_contiguous else Clone.apply(x)
+    return x if x._data.flags.c_contiguous else Clone.apply(x)
 
 
 # ---------------------------------------------------------------- reshaping composites
@@ -667,6 +667,6 @@ def pad(input, pad, mode='constant', value=None):
                                f'{list(x.shape)} is too large for mode {mode!r}: it should be '
                                f'{"less than" if mode == "reflect" else "at most"} the input '
                                f'size, which must be non-zero')
-        idx = Tensor._make(namespace(x.data).asarray(_pad_index(n, lo, hi, mode)))
+        idx = Tensor._make(namespace(x._data).asarray(_pad_index(n, lo, hi, mode)))
         x = x.index_select(d, idx)
     return x

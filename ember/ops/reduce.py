@@ -166,7 +166,7 @@ class SafeSqrt(Op):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         # NOTE: d sqrt(s)/ds is infinite at s == 0; torch's std and norm take 0 there.
-        zero = (out.data == 0).astype(out.data.dtype)
+        zero = (out._data == 0).astype(out._data.dtype)
         return g * _const(1 - zero) / (2 * out + _const(zero))
 
 
@@ -228,7 +228,7 @@ class Prod(Op):
         if not ctx.keepdim:
             g = g.reshape(kept_shape(x.shape, ctx.axes))
             out = out.reshape(kept_shape(x.shape, ctx.axes))
-        if not (x.data == 0).any():
+        if not (x._data == 0).any():
             return g * out / x
         return g * _others(x, ctx.axes)
 
@@ -237,7 +237,7 @@ def _others(x, axes):
     """The product of the other elements along ``axes``, exact where ``x`` has zeros."""
     xp = get_xp(x)
     if not is_grad_enabled():      # first order only: O(n) by counting the zeros
-        a = x.data
+        a = x._data
         zero = a == 0
         nz = xp.where(zero, 1, a)
         p = nz.prod(axis=axes, keepdims=True)
@@ -286,7 +286,7 @@ class Amax(Op):
         x, out = ctx.saved_tensors
         kept = kept_shape(x.shape, ctx.axes)
         # NOTE: ties share the gradient evenly, as torch's amax/amin and max()/min().
-        hit = (x.data == out.data.reshape(kept)).astype(x.data.dtype)
+        hit = (x._data == out._data.reshape(kept)).astype(x._data.dtype)
         share = hit / hit.sum(axis=ctx.axes, keepdims=True)
         return g.reshape(kept) * _const(share)
 
@@ -303,7 +303,7 @@ class Select(Op):
         # NOTE: with ties, only the returned index gets the gradient (torch's max(dim)).
         n, xp = ctx.shape[ctx.axis], ctx.xp
         pos = xp.arange(n).reshape((n,) + (1,) * (len(ctx.shape) - ctx.axis - 1))
-        hot = (pos == ctx.idx).astype(g.data.dtype)
+        hot = (pos == ctx.idx).astype(g._data.dtype)
         return (g if ctx.keepdim else g.unsqueeze(ctx.axis)) * _const(hot)
 
 
@@ -332,7 +332,7 @@ def _extreme(x, dim, keepdim, fn, other_fn, result):
     axis = _wrap_dim(dim, x.ndim, op)
     _check_nonempty(x, (axis,), op)
     x1 = x.reshape(1) if x.ndim == 0 else x
-    idx = getattr(get_xp(x1), 'arg' + op)(x1.data, axis=axis, keepdims=True)
+    idx = getattr(get_xp(x1), 'arg' + op)(x1._data, axis=axis, keepdims=True)
     values = Select.apply(x1, idx=idx, axis=axis, keepdim=keepdim)
     indices = _const(idx if keepdim else idx.squeeze(axis))
     if x.ndim == 0:
@@ -440,10 +440,10 @@ def logsumexp(x, dim, keepdim=False):
     axes = dims(dim, x.ndim, 'logsumexp')
     xp = get_xp(x)
     if x.numel():
-        m = xp.amax(x.data, axis=axes, keepdims=True)
+        m = xp.amax(x._data, axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)   # all -inf (or an inf) in a slice: no shift
     else:
-        m = xp.zeros(kept_shape(x.shape, axes), dtype=x.data.dtype)
+        m = xp.zeros(kept_shape(x.shape, axes), dtype=x._data.dtype)
     shift = _const(m)
     s = Sum.apply(exp(x - shift), axes=axes, keepdim=keepdim)
     return log(s) + (shift if keepdim else shift.reshape(s.shape))
@@ -483,7 +483,7 @@ def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
     if p == 1:
         return Sum.apply(a, axes=axes, keepdim=keepdim)
     if p == 0:   # a count: piecewise constant, so the gradient is 0 (the graph is kept)
-        nonzero = _const((x.data != 0).astype(x.data.dtype))
+        nonzero = _const((x._data != 0).astype(x._data.dtype))
         return Sum.apply(a * 0 + nonzero, axes=axes, keepdim=keepdim)
     return Sum.apply(a ** p, axes=axes, keepdim=keepdim) ** (1 / p)
 
@@ -514,7 +514,7 @@ class Cumprod(Op):
         if x.ndim == 0:
             return g
         ax = ctx.axis
-        if not (x.data == 0).any():
+        if not (x._data == 0).any():
             return _rev_cumsum(g * out, ax) / x
         # d out_k / d x_i = prod(x_j for j <= k, j != i) for k >= i: cumulative products of the
         # rows of an n x n matrix whose row i is x with x_i set to 1 (O(n^2), only with zeros).
@@ -522,7 +522,7 @@ class Cumprod(Op):
         n = xs.shape[-1]
         rows = where(eye(n, dtype=bool_, device=x.device), 1.0,
                      xs.unsqueeze(-2).expand(*xs.shape[:-1], n, n))
-        upper = get_xp(x).triu(get_xp(x).ones((n, n), dtype=x.data.dtype))
+        upper = get_xp(x).triu(get_xp(x).ones((n, n), dtype=x._data.dtype))
         c = Cumprod.apply(rows, axis=rows.ndim - 1) * _const(upper)
         return (c * gs.unsqueeze(-2)).sum(-1).transpose(ax, -1)
 

@@ -23,15 +23,15 @@ class Adadelta(Optimizer):
 
     def update(self, p, g, state, group):
         if not state:
-            xp = namespace(p.data)
+            xp = namespace(p._data)
             state['step'] = 0
-            state['square_avg'] = xp.zeros_like(p.data)
-            state['acc_delta'] = xp.zeros_like(p.data)
+            state['square_avg'] = xp.zeros_like(p._data)
+            state['acc_delta'] = xp.zeros_like(p._data)
         state['step'] += 1
         if group['maximize']:
             g = -g
         if group['weight_decay']:
-            g = g + group['weight_decay'] * p.data
+            g = g + group['weight_decay'] * p._data
         rho, eps = group['rho'], group['eps']
         v, u = state['square_avg'], state['acc_delta']
         v *= rho
@@ -39,4 +39,4 @@ class Adadelta(Optimizer):
         delta = (u + eps) ** 0.5 / (v + eps) ** 0.5 * g
         u *= rho
         u += (1 - rho) * delta * delta
-        p.data -= group['lr'] * delta
+        p._data -= group['lr'] * delta

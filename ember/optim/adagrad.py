@@ -26,14 +26,14 @@ class Adagrad(Optimizer):
     def update(self, p, g, state, group):
         if not state:
             state['step'] = 0
-            state['sum'] = namespace(p.data).full_like(p.data,
+            state['sum'] = namespace(p._data).full_like(p._data,
                                                        group['initial_accumulator_value'])
         state['step'] += 1
         if group['maximize']:
             g = -g
         if group['weight_decay']:
-            g = g + group['weight_decay'] * p.data
+            g = g + group['weight_decay'] * p._data
         clr = group['lr'] / (1 + (state['step'] - 1) * group['lr_decay'])
         s = state['sum']
         s += g * g
-        p.data -= clr * g / (s ** 0.5 + group['eps'])
+        p._data -= clr * g / (s ** 0.5 + group['eps'])

@@ -33,32 +33,32 @@ class Adam(Optimizer):
         lr, (b1, b2), wd = group['lr'], group['betas'], group['weight_decay']
         decay = 1 - lr * wd if wd and group['decoupled'] else 1.0
         if wd and not group['decoupled']:
-            g = g + wd * p.data
+            g = g + wd * p._data
         if not state:
             state['step'] = 0
-            xp = namespace(p.data)   # (zeros_like: g * 0 is a NumPy scalar for a 0-d g,
-            state['exp_avg'] = xp.zeros_like(p.data)   # not updated in place; and NaN where
-            state['exp_avg_sq'] = xp.zeros_like(p.data)   # the first gradient is inf)
+            xp = namespace(p._data)   # (zeros_like: g * 0 is a NumPy scalar for a 0-d g,
+            state['exp_avg'] = xp.zeros_like(p._data)   # not updated in place; and NaN where
+            state['exp_avg_sq'] = xp.zeros_like(p._data)   # the first gradient is inf)
             if group['amsgrad']:
-                state['max_exp_avg_sq'] = xp.zeros_like(p.data)
+                state['max_exp_avg_sq'] = xp.zeros_like(p._data)
         state['step'] += 1
         t, m, v = state['step'], state['exp_avg'], state['exp_avg_sq']
         xp = namespace(g)
         if xp is not np and cuda.KERNELS[0] and not group['amsgrad'] and \
-                p.data.dtype == g.dtype:
+                p._data.dtype == g.dtype:
             coef = (b1, b2, lr / (1 - b1 ** t), math.sqrt(1 - b2 ** t), group['eps'], decay)
-            if all(a.flags.c_contiguous for a in (p.data, g, m, v)):   # queued for finish()
+            if all(a.flags.c_contiguous for a in (p._data, g, m, v)):   # queued for finish()
                 flat = self._flat.get(id(p))
-                if flat is None or flat[0] is not p.data or flat[1] is not m \
+                if flat is None or flat[0] is not p._data or flat[1] is not m \
                         or flat[2] is not v:   # the 1-D views of p, m, v, made once
-                    flat = self._flat[id(p)] = (p.data, m, v, p.data.reshape(-1),
+                    flat = self._flat[id(p)] = (p._data, m, v, p._data.reshape(-1),
                                                 m.reshape(-1), v.reshape(-1))
                 self._queue(cuda.adam_steps, coef, (flat[3], g, flat[4], flat[5]))   # (g as
                 # it is: a CuPy reshape is 5 us of host time; the kernel reads it by flat index)
             else:
-                cuda_backend().adam_step(p.data, g, m, v, *coef)
+                cuda_backend().adam_step(p._data, g, m, v, *coef)
             return
-        arrays = [p.data, g, m, v]
+        arrays = [p._data, g, m, v]
         if group['amsgrad']:
             arrays.append(state['max_exp_avg_sq'])
         coef = (b1, b2, math.sqrt(1 - b2 ** t), group['eps'], lr / (1 - b1 ** t), decay)

@@ -153,21 +153,21 @@ class LBFGS(Optimizer):
         super().add_param_group(group)
 
     def _gather_flat_grad(self):
-        xp = namespace(self._params[0].data)
-        return xp.concatenate([xp.zeros(p.data.size, p.data.dtype) if p.grad is None
-                               else p.grad.data.reshape(-1) for p in self._params])
+        xp = namespace(self._params[0]._data)
+        return xp.concatenate([xp.zeros(p._data.size, p._data.dtype) if p.grad is None
+                               else p.grad._data.reshape(-1) for p in self._params])
 
     def _add_grad(self, step_size, update):
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += step_size * update[offset:offset + n].reshape(p.data.shape)
+            n = p._data.size
+            p._data += step_size * update[offset:offset + n].reshape(p._data.shape)
             p._version[0] += 1
             offset += n
 
     def _set_param(self, params_data):
         for p, data in zip(self._params, params_data):
-            p.data[...] = data
+            p._data[...] = data
             p._version[0] += 1
 
     def _directional_evaluate(self, closure, x, t, d):
@@ -264,7 +264,7 @@ class LBFGS(Optimizer):
 
             ls_func_evals = 0
             if line_search_fn is not None:
-                x_init = [p.data.copy() for p in self._params]
+                x_init = [p._data.copy() for p in self._params]
 
                 def obj_func(x, t, d):
                     return self._directional_evaluate(evaluate, x, t, d)

@@ -44,7 +44,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     @no_grad()
     def step(self, closure=None):
@@ -59,7 +59,7 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     state = self.state.setdefault(id(p), {})
-                    self.update(p, p.grad.data, state, group)
+                    self.update(p, p.grad._data, state, group)
                     p._version[0] += 1
         finally:   # (after an error too: the parameters before it are updated, as without
             self.finish()   # a queue)
@@ -117,7 +117,7 @@ def _unwrap(v, p):
     if isinstance(v, (list, tuple)):
         return type(v)(_unwrap(x, p) for x in v)
     if isinstance(v, Tensor):
-        return v.to(p.device).data.copy()
+        return v.to(p.device)._data.copy()
     return v
 
 

@@ -26,16 +26,16 @@ class RMSprop(Optimizer):
         if group['maximize']:
             g = -g
         if group['weight_decay']:
-            g = g + group['weight_decay'] * p.data
+            g = g + group['weight_decay'] * p._data
         alpha = group['alpha']
         if not state:
-            xp = namespace(p.data)
+            xp = namespace(p._data)
             state['step'] = 0
-            state['square_avg'] = xp.zeros_like(p.data)
+            state['square_avg'] = xp.zeros_like(p._data)
             if group['momentum'] > 0:
-                state['momentum_buffer'] = xp.zeros_like(p.data)
+                state['momentum_buffer'] = xp.zeros_like(p._data)
             if group['centered']:
-                state['grad_avg'] = xp.zeros_like(p.data)
+                state['grad_avg'] = xp.zeros_like(p._data)
         state['step'] += 1
         v = state['square_avg']
         v *= alpha
@@ -52,6 +52,6 @@ class RMSprop(Optimizer):
             buf = state['momentum_buffer']
             buf *= group['momentum']
             buf += g / avg
-            p.data -= group['lr'] * buf
+            p._data -= group['lr'] * buf
         else:
-            p.data -= group['lr'] * g / avg
+            p._data -= group['lr'] * g / avg

@@ -29,30 +29,30 @@ class SGD(Optimizer):
 
     def update(self, p, g, state, group):
         m = group['momentum']
-        if namespace(g) is not np and cuda.KERNELS[0] and g.dtype == p.data.dtype and \
+        if namespace(g) is not np and cuda.KERNELS[0] and g.dtype == p._data.dtype and \
                 g.dtype in (np.float32, np.float64) and g.flags.c_contiguous and \
-                p.data.flags.c_contiguous:   # GPU: queued, many parameters a kernel
-            buf = state.get('momentum_buffer') if m else p.data
+                p._data.flags.c_contiguous:   # GPU: queued, many parameters a kernel
+            buf = state.get('momentum_buffer') if m else p._data
             first = buf is None
             if first:
-                buf = state['momentum_buffer'] = cuda.xp.empty_like(p.data)
+                buf = state['momentum_buffer'] = cuda.xp.empty_like(p._data)
             if buf.flags.c_contiguous:
                 flags = group['nesterov'] | group['maximize'] << 1 | first << 2
                 self._queue(cuda.sgd_steps, (group['lr'], m, group['dampening'],
-                                             group['weight_decay'], flags), (p.data, g, buf))
+                                             group['weight_decay'], flags), (p._data, g, buf))
                 return
         if group['maximize']:
             g = -g
         if group['weight_decay']:
-            g = g + group['weight_decay'] * p.data
+            g = g + group['weight_decay'] * p._data
         if m:
             buf = state.get('momentum_buffer')
             if buf is None:
                 # (a copy as an array: -g of a 0-d g is a NumPy scalar, which `*=` would
                 # not update in place)
-                buf = state['momentum_buffer'] = namespace(p.data).array(g, copy=True)
+                buf = state['momentum_buffer'] = namespace(p._data).array(g, copy=True)
             else:
                 buf *= m
                 buf += (1 - group['dampening']) * g
             g = g + m * buf if group['nesterov'] else buf
-        p.data -= group['lr'] * g
+        p._data -= group['lr'] * g

@@ -366,7 +366,7 @@ def _stack(batch):
     if all(isinstance(t, Tensor) and not t.requires_grad and t.shape == first.shape
            and t.dtype is first.dtype and t.device == first.device for t in batch):
         # NOTE: the common case skips stack's graph bookkeeping; same values, dtype and shape
-        return Tensor._make(get_xp(first).stack([t.data for t in batch]))
+        return Tensor._make(get_xp(first).stack([t._data for t in batch]))
     return stack(batch)
 
 

@@ -35,8 +35,8 @@ def test_linear_matches_torch_forward_and_grads():
     e = nn.Linear(4, 3)
     t = torch.nn.Linear(4, 3)
     with torch.no_grad():
-        t.weight.copy_(torch.tensor(e.weight.data))
-        t.bias.copy_(torch.tensor(e.bias.data))
+        t.weight.copy_(torch.tensor(e.weight._data))
+        t.bias.copy_(torch.tensor(e.bias._data))
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     ye, yt = e(ember.tensor(x)), t(torch.tensor(x))
     np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
@@ -49,13 +49,13 @@ def test_linear_matches_torch_forward_and_grads():
 
 def test_linear_default_init_range():
     w = nn.Linear(100, 50).weight
-    assert w.shape == (50, 100) and abs(w.data).max() <= 0.1
+    assert w.shape == (50, 100) and abs(w._data).max() <= 0.1
 
 
 def test_state_dict_round_trip_and_strict_errors():
     a, b = nn.Linear(3, 2), nn.Linear(3, 2)
     b.load_state_dict(a.state_dict())
-    assert np.array_equal(a.weight.data, b.weight.data)
+    assert np.array_equal(a.weight._data, b.weight._data)
     with pytest.raises(RuntimeError, match=r"missing keys: \['bias'\]; unexpected keys: "
                                            r"\['extra'\]"):
         b.load_state_dict({'weight': a.weight, 'extra': a.bias})
@@ -85,7 +85,7 @@ def _run(opt_e, opt_t, steps=50):
             o.zero_grad()
             ((w - m.tensor(target)) ** 4).sum().backward()
             o.step()
-    np.testing.assert_allclose(we.data, wt.detach().numpy(), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(we._data, wt.detach().numpy(), rtol=2e-5, atol=2e-6)
 
 
 @pytest.mark.parametrize('kw', [dict(lr=0.01), dict(lr=0.01, momentum=0.9),
@@ -147,12 +147,12 @@ def test_optimizer_state_dict_round_trip_continues_identically():
     sd = o1.state_dict()
     assert isinstance(sd['state'][0]['exp_avg'], ember.Tensor)
     w2, o2 = make()
-    w2.data[...] = w1.data
+    w2._data[...] = w1._data
     o2.load_state_dict(sd)
     for _ in range(3):
         step(w1, o1)
         step(w2, o2)
-    assert np.array_equal(w1.data, w2.data)
+    assert np.array_equal(w1._data, w2._data)
 
 
 def test_full_backward_hook_matches_torch():
@@ -187,7 +187,7 @@ def test_forward_hooks_and_removal():
     calls = []
     h1 = layer.register_forward_pre_hook(lambda m, a: calls.append('pre'))
     h2 = layer.register_forward_hook(lambda m, a, o: o * 0)
-    assert not layer(ember.ones(1, 2)).data.any() and calls == ['pre']
+    assert not layer(ember.ones(1, 2))._data.any() and calls == ['pre']
     h1.remove()
     h2.remove()
     layer(ember.ones(1, 2))

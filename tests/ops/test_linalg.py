@@ -73,7 +73,7 @@ test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
 
 def test_einsum_takes_a_list_of_operands():
     a, b = ember.ones(2, 3), ember.ones(3)
-    np.testing.assert_array_equal(ember.einsum('ij,j->i', [a, b]).data, [3.0, 3.0])
+    np.testing.assert_array_equal(ember.einsum('ij,j->i', [a, b])._data, [3.0, 3.0])
 
 
 def test_einsum_promotes_dtypes():
@@ -84,11 +84,11 @@ def test_einsum_promotes_dtypes():
 def test_matmul_broadcast_batch_gradient_is_summed():
     a = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
     b = ember.randn(2, 5, 4, 6, dtype=ember.float64, requires_grad=True)
-    ta, tb = torch.tensor(a.data, requires_grad=True), torch.tensor(b.data, requires_grad=True)
+    ta, tb = torch.tensor(a._data, requires_grad=True), torch.tensor(b._data, requires_grad=True)
     (a @ b).sum().backward()
     (ta @ tb).sum().backward()
-    np.testing.assert_allclose(a.grad.data, ta.grad.numpy())
-    np.testing.assert_allclose(b.grad.data, tb.grad.numpy())
+    np.testing.assert_allclose(a.grad._data, ta.grad.numpy())
+    np.testing.assert_allclose(b.grad._data, tb.grad.numpy())
 
 
 @pytest.mark.parametrize('fn,match', [

@@ -113,7 +113,7 @@ def _mutates(view_fn):
     out = view_fn(x)
     out = out[0] if isinstance(out, tuple) else out
     before = out.numpy().copy()
-    x.data[...] += 100
+    x._data[...] += 100
     return not np.array_equal(before, out.numpy())
 
 

@@ -213,7 +213,7 @@ def test_state_dict_round_trip_continues_identically(name, kw):
                if not isinstance(v, (int, float)))
     p2 = _params(ember)
     for a, b in zip(p1, p2):
-        b.data[...] = a.data
+        b._data[...] = a._data
     o2 = make(_two_groups(p2), **dict(kw, lr=123.0))
     o2.load_state_dict(sd)
     assert [g['lr'] for g in o2.param_groups] == [0.003, kw['lr']]
@@ -322,7 +322,7 @@ def test_lbfgs_state_dict_round_trip(kw):
     assert isinstance(sd['state'][0]['old_dirs'][0], ember.Tensor)
     p2, o2 = _lbfgs_setup(ember, kw)
     for a, b in zip(p1, p2):
-        b.data[...] = a.data
+        b._data[...] = a._data
     o2.load_state_dict(sd)
     assert _lbfgs_steps(ember, p1, o1, 3) == _lbfgs_steps(ember, p2, o2, 3)
     for a, b in zip(p1, p2):
@@ -346,4 +346,4 @@ def test_lbfgs_stops_at_an_optimum_without_moving():
         loss = ((w - 1) ** 2).sum()
         loss.backward()
         return loss
-    assert opt.step(closure).item() == 0 and np.array_equal(w.data, np.ones(3))
+    assert opt.step(closure).item() == 0 and np.array_equal(w._data, np.ones(3))
