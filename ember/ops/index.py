@@ -418,7 +418,7 @@ def take_along_dim(input, indices, dim=None):
 
 # ---------------------------------------------------------------- index_* ops
 
-def _vector_index(op, x, dim, index):
+def _vector_index(op, x, dim, index, negative=False):
     if not isinstance(index, Tensor) or index.dtype.name not in ('int64', 'int32'):
         raise RuntimeError(f'{op}(): Expected dtype int32/int64 for index, got '
                            f'{getattr(index, "dtype", type(index).__name__)}')
@@ -427,7 +427,9 @@ def _vector_index(op, x, dim, index):
                          f'{tuple(index.shape)}')
     d = _wrap_dim(dim, x.ndim, op)
     n = x.shape[d] if x.ndim else 1
-    if index.numel() and (int(index._data.min()) < -n or int(index._data.max()) >= n):
+    # as torch: index_fill wraps -n..-1, index_select and index_add refuse negatives
+    if index.numel() and (int(index._data.min()) < (-n if negative else 0)
+                          or int(index._data.max()) >= n):
         raise IndexError(f'{op}(): index out of range in self (index values '
                          f'{index.tolist()}, dimension {d} of size {n})')
     return d, (slice(None),) * d + (index._data.reshape(-1),)
@@ -475,7 +477,7 @@ def index_fill(input, dim, index, value):
     tensor([[7., 0.],
             [7., 0.]])
     """
-    d, idx = _vector_index('index_fill', input, dim, index)
+    d, idx = _vector_index('index_fill', input, dim, index, negative=True)
     # each position once: a repeated index would give the value's gradient twice
     idx = idx[:-1] + (namespace(index._data).unique(idx[-1] % (input.shape[d] if input.ndim
                                                                 else 1)),)
