@@ -56,7 +56,7 @@ class Tensor:
     tensor([[2., 4.],
             [6., 8.]])
     """
-    __slots__ = ('_data', '_requires_grad', 'grad', 'grad_fn', '_output_nr', '_version', '_base',
+    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '_output_nr', '_version', '_base',
                  '_view_chain', '_hooks', '_retain_handle', '__weakref__')
     __hash__ = object.__hash__
     __array_priority__ = 1000   # numpy_array * tensor calls Tensor.__rmul__
@@ -78,7 +78,7 @@ class Tensor:
         t = object.__new__(Tensor)
         t._data = data
         t._requires_grad = grad_fn is not None
-        t.grad = None
+        t._grad = None
         t.grad_fn = grad_fn
         t._output_nr = 0
         t._version = [0]
@@ -132,6 +132,46 @@ class Tensor:
     @property
     def is_leaf(self):
         return self.grad_fn is None
+
+    @property
+    def grad(self):
+        """The gradient that ``backward()`` accumulated into this leaf (None before).
+
+        Assigning checks what PyTorch checks: a Tensor (or None) of this tensor's shape, dtype
+        and device.
+
+        >>> p = ember.nn.Parameter(ember.zeros(3))
+        >>> p.grad = ember.ones(3); p.grad
+        tensor([1., 1., 1.])
+        >>> p.grad = ember.ones(1)
+        Traceback (most recent call last):
+        ...
+        RuntimeError: grad: attempting to assign a gradient of size [1] to a tensor of size [3]...
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:   # the autograd engine writes _grad directly, without these
+            if not isinstance(value, Tensor):
+                raise TypeError(f'grad: assigned grad expected to be a Tensor or None but got '
+                                f'grad of type {type(value).__name__}')
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f'grad: attempting to assign a gradient of size '
+                                   f'{list(value.shape)} to a tensor of size {list(self.shape)}'
+                                   f'. Please ensure that the gradient and the tensor are the '
+                                   f'same size')
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f'grad: attempting to assign a gradient with dtype '
+                                   f'{value.dtype} to a tensor with dtype {self.dtype} (shape '
+                                   f'{tuple(self.shape)}). The gradient must match the '
+                                   f"tensor's dtype")
+            if value.device != self.device:
+                raise RuntimeError(f'grad: attempting to assign a gradient on {value.device} to '
+                                   f'a tensor on {self.device} (shape {tuple(self.shape)}). '
+                                   f'Please ensure that the gradient and the tensor are on the '
+                                   f'same device')
+        self._grad = value
 
     @property
     def requires_grad(self):
@@ -276,8 +316,8 @@ class Tensor:
         t = object.__new__(type(self))
         _init(t, self._data.copy(), None)
         t._requires_grad = self._requires_grad
-        if self.grad is not None:
-            t.grad = self.grad.__deepcopy__(memo)
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = t
         return t
 
@@ -489,7 +529,7 @@ class Tensor:
             t = ref()
             if t is not None:
                 d = g.detach()   # a copy: the same array may become a leaf's .grad
-                t.grad = Tensor._make(d._data.copy()) if t.grad is None else t.grad + d
+                t._grad = Tensor._make(d._data.copy()) if t._grad is None else t._grad + d
         self._retain_handle = self.grad_fn.register_prehook(self._output_nr, keep)
 
     @property
@@ -602,7 +642,7 @@ def method(*names):
 def _init(t, arr, grad_fn):
     t._data = arr
     t._requires_grad = False
-    t.grad = None
+    t._grad = None
     t.grad_fn = grad_fn
     t._output_nr = 0
     t._version = [0]

@@ -621,21 +621,21 @@ def _accumulate(leaf, g, create_graph, shared=None):
     """Add ``g`` into ``leaf.grad``. A first gradient is kept as it is when its array is owned
     by nobody else (not a view, not given by the caller or a hook, not kept by another leaf);
     otherwise it is copied, so that no two ``.grad`` ever share memory."""
-    if leaf.grad is None:
+    if leaf._grad is None:
         if create_graph:
-            leaf.grad = g
+            leaf._grad = g
             return
         d = g._data
         if shared is None or d.base is not None or id(d) in shared:
             d = d.copy()
         if shared is not None:
             shared.add(id(d))
-        leaf.grad = Tensor._make(d)
-    elif create_graph or leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + g
+        leaf._grad = Tensor._make(d)
+    elif create_graph or leaf._grad.requires_grad:
+        leaf._grad = leaf._grad + g
     else:
-        leaf.grad._data += g._data
-        leaf.grad._version[0] += 1
+        leaf._grad._data += g._data
+        leaf._grad._version[0] += 1
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):

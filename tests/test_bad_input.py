@@ -64,3 +64,46 @@ def test_index_fill_wraps_negative_indices_as_torch():
 def test_gather_scatter_refuse_negative_indices_as_torch(fn):
     both_raise(RuntimeError, r'index -1 is out of bounds for dimension 0 with size 3',
                lambda m: fn(m, X[m]), X[ember])
+
+
+# ---------------------------------------------------------------- 2: .grad assignment checked
+
+@pytest.mark.parametrize('grad,exc,pattern', [
+    (lambda m: m.ones(1), RuntimeError, r'gradient of size \[1\] to a tensor of size \[3\]'),
+    (lambda m: m.ones(3, dtype=m.float64), RuntimeError,
+     r'gradient with dtype ember.float64 to a tensor with dtype ember.float32'),
+    (lambda m: m.ones(3, dtype=m.int64), RuntimeError, r'with dtype ember.int64'),
+    (lambda m: 3, TypeError, r'expected to be a Tensor or None but got grad of type int'),
+    (lambda m: [1.0, 2.0, 3.0], TypeError, r'got grad of type list'),
+])
+def test_grad_assignment_is_checked_as_in_torch(grad, exc, pattern):
+    tp = torch.nn.Parameter(torch.zeros(3))
+    with pytest.raises(exc):
+        tp.grad = grad(torch)
+    p = ember.nn.Parameter(ember.zeros(3))
+    opt = ember.optim.SGD([p], lr=1.0)
+    before = snapshot(p)
+    with pytest.raises(exc, match=pattern):
+        p.grad = grad(ember)
+    opt.step()          # nothing to apply: the bad gradient was never kept
+    assert unchanged(before, p) and p.grad is None
+
+
+def test_grad_assignment_of_the_right_kind_is_kept():
+    p, tp = ember.nn.Parameter(ember.zeros(3)), torch.nn.Parameter(torch.zeros(3))
+    p.grad, tp.grad = ember.ones(3), torch.ones(3)
+    ember.optim.SGD([p], lr=0.5).step()
+    torch.optim.SGD([tp], lr=0.5).step()
+    assert p.tolist() == tp.tolist()
+    p.grad = None
+    assert p.grad is None
+
+
+def test_grad_on_another_device_is_refused():
+    fake = ember.ones(3)
+    fake.__class__ = type('OnCuda', (ember.Tensor,), {'__slots__': (), 'device': property(
+        lambda self: ember.device('cuda'))})   # a stand-in: no GPU here
+    p = ember.nn.Parameter(ember.zeros(3))
+    with pytest.raises(RuntimeError, match=r'gradient on cuda to a tensor on cpu'):
+        p.grad = fake
+    assert p.grad is None

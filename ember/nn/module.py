@@ -18,7 +18,7 @@ class Parameter(Tensor):
         data = Tensor._make(__import__('numpy').zeros(0, 'float32')) if data is None else data
         self._data = data._data
         self._requires_grad = False
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._version = data._version

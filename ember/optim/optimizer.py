@@ -56,10 +56,10 @@ class Optimizer:
         try:
             for group in self.param_groups:
                 for p in group['params']:
-                    if p.grad is None:
+                    if p._grad is None:
                         continue
                     state = self.state.setdefault(id(p), {})
-                    self.update(p, p.grad._data, state, group)
+                    self.update(p, p._grad._data, state, group)
                     p._version[0] += 1
         finally:   # (after an error too: the parameters before it are updated, as without
             self.finish()   # a queue)
