@@ -107,3 +107,44 @@ def test_grad_on_another_device_is_refused():
     with pytest.raises(RuntimeError, match=r'gradient on cuda to a tensor on cpu'):
         p.grad = fake
     assert p.grad is None
+
+
+# ---------------------------------------------------------------- 4: shared modules' keys
+
+def _shared(m):
+    lin, bn = m.nn.Linear(2, 2), m.nn.BatchNorm1d(2)
+    return m.nn.Sequential(lin, m.nn.ReLU(), lin, bn, bn)
+
+
+def test_shared_modules_keys_match_torch():
+    e, t = _shared(ember), _shared(torch)
+    assert list(e.state_dict()) == list(t.state_dict())
+    for what in ('named_parameters', 'named_buffers', 'named_modules'):
+        for dup in (True, False):
+            assert [n for n, _ in getattr(e, what)(remove_duplicate=dup)] == \
+                [n for n, _ in getattr(t, what)(remove_duplicate=dup)], (what, dup)
+    assert [n for n, _ in e.named_children()] == [n for n, _ in t.named_children()]
+    assert len(list(e.parameters())) == len(list(t.parameters())) == 4
+    assert len(e) == len(t) == 5 and repr(e).count('Linear') == 2
+
+
+def test_shared_modules_load_strictly_across_torch_and_ember(tmp_path):
+    e, t = _shared(ember), _shared(torch)
+    e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    assert np.allclose(e[0].weight.detach().numpy(), t[0].weight.detach().numpy())
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
+    ember.save(e.state_dict(), tmp_path / 'shared.safetensors')
+    e2 = _shared(ember)
+    e2.load_state_dict(ember.load(tmp_path / 'shared.safetensors'))
+    assert np.array_equal(e2[2].weight.detach().numpy(), e[0].weight.detach().numpy())
+    assert e2[0] is e2[2]
+
+
+def test_tied_weights_keys_match_torch():
+    def tied(m):
+        net = m.nn.Sequential(m.nn.Linear(2, 2), m.nn.Linear(2, 2))
+        net[1].weight = net[0].weight
+        return net
+    e, t = tied(ember), tied(torch)
+    assert list(e.state_dict()) == list(t.state_dict())
+    assert [n for n, _ in e.named_parameters()] == [n for n, _ in t.named_parameters()]

@@ -15,7 +15,7 @@ class _Indexed(Module):
     """Children kept in order under the names '0', '1', ... (renumbered after a deletion)."""
 
     def _items(self):
-        return list(self.named_children())
+        return list(self._child_items())
 
     def _set_children(self, modules):
         for name, _ in self._items():
@@ -227,15 +227,15 @@ class ModuleDict(Module):
 
     def keys(self):
         """The keys, in insertion order."""
-        return [k for k, _ in self.named_children()]
+        return [k for k, _ in self._child_items()]
 
     def values(self):
         """The modules, in insertion order."""
-        return [m for _, m in self.named_children()]
+        return [m for _, m in self._child_items()]
 
     def items(self):
         """``(key, module)`` pairs, in insertion order."""
-        return list(self.named_children())
+        return list(self._child_items())
 
     def update(self, modules):
         """Add (or replace) modules from a mapping or an iterable of ``(key, module)`` pairs."""

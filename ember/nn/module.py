@@ -124,23 +124,50 @@ class Module:
         return RemovableHandle(self._forward_hooks, hook)
 
     # ------------------------------------------------------------ walking attributes
-    def named_children(self):
+    def _child_items(self):
+        """Every (name, child) attribute, a module held twice under each of its names (what
+        the state dict, printing and the containers see)."""
         for name, value in self.__dict__.items():
             if isinstance(value, Module):
                 yield name, value
+
+    def named_children(self):
+        """(name, child) for each direct submodule; a child held twice comes once, as in
+        PyTorch (``len()`` and iteration of a container still count it twice).
+
+        >>> lin = ember.nn.Linear(2, 2)
+        >>> [n for n, _ in ember.nn.Sequential(lin, ember.nn.ReLU(), lin).named_children()]
+        ['0', '1']
+        """
+        seen = set()
+        for name, m in self._child_items():
+            if id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
 
     def children(self):
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, memo=None, prefix=''):
-        memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+    def named_modules(self, memo=None, prefix='', remove_duplicate=True):
+        """(dotted name, module) for this module and every submodule, depth first; a module
+        reached twice comes once unless ``remove_duplicate=False``, as in PyTorch.
+
+        >>> lin = ember.nn.Linear(2, 2)
+        >>> seq = ember.nn.Sequential(lin, ember.nn.ReLU(), lin)
+        >>> [n for n, _ in seq.named_modules()], [n for n, _ in seq.named_modules(
+        ...     remove_duplicate=False)]
+        (['', '0', '1'], ['', '0', '1', '2'])
+        """
+        if remove_duplicate:
+            memo = set() if memo is None else memo
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
-        for name, child in self.named_children():
-            yield from child.named_modules(memo, f'{prefix}.{name}' if prefix else name)
+        for name, child in self._child_items():
+            yield from child.named_modules(memo, f'{prefix}.{name}' if prefix else name,
+                                           remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
@@ -151,16 +178,27 @@ class Module:
             if isinstance(value, Parameter):
                 yield name, value
 
-    def named_parameters(self, prefix='', recurse=True):
+    def named_parameters(self, prefix='', recurse=True, remove_duplicate=True):
+        """(dotted name, parameter) pairs; a parameter reached twice (a shared module or a tied
+        weight) comes once, under its first name, unless ``remove_duplicate=False``.
+
+        >>> lin = ember.nn.Linear(2, 2)
+        >>> seq = ember.nn.Sequential(lin, ember.nn.ReLU(), lin)
+        >>> [n for n, _ in seq.named_parameters()]
+        ['0.weight', '0.bias']
+        >>> len(list(seq.named_parameters(remove_duplicate=False)))
+        4
+        """
         seen = set()
-        mods = self.named_modules() if recurse else [('', self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
         for mod_prefix, mod in mods:
             for name, p in mod._own_parameters():
-                if id(p) in seen:
-                    continue
-                seen.add(id(p))
-                full = '.'.join(x for x in (prefix, mod_prefix, name) if x)
-                yield full, p
+                if remove_duplicate:
+                    if id(p) in seen:
+                        continue
+                    seen.add(id(p))
+                yield _join(mod_prefix, name), p
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
@@ -174,12 +212,24 @@ class Module:
             self._non_persistent.add(name)
         object.__setattr__(self, name, tensor)
 
-    def named_buffers(self, prefix='', recurse=True):
-        mods = self.named_modules() if recurse else [('', self)]
+    def named_buffers(self, prefix='', recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs, a buffer reached twice once unless
+        ``remove_duplicate=False``, as ``named_parameters``.
+
+        >>> [n for n, _ in ember.nn.BatchNorm1d(2).named_buffers()]
+        ['running_mean', 'running_var', 'num_batches_tracked']
+        """
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
         for mod_prefix, mod in mods:
             for name, b in mod._buffers.items():
                 if b is not None:
-                    yield '.'.join(x for x in (prefix, mod_prefix, name) if x), b
+                    if remove_duplicate:
+                        if id(b) in seen:
+                            continue
+                        seen.add(id(b))
+                    yield _join(mod_prefix, name), b
 
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
@@ -251,13 +301,17 @@ class Module:
 
     # ------------------------------------------------------------ state
     def state_dict(self, prefix='', keep_vars=False):
-        """Parameters and persistent buffers by dotted name.
+        """Parameters and persistent buffers by dotted name. As in PyTorch, a module or
+        parameter held twice is saved under each of its names (``parameters()`` gives it once).
 
         >>> sorted(ember.nn.Linear(2, 3).state_dict())
         ['bias', 'weight']
+        >>> lin = ember.nn.Linear(2, 2)
+        >>> list(ember.nn.Sequential(lin, ember.nn.ReLU(), lin).state_dict())
+        ['0.weight', '0.bias', '2.weight', '2.bias']
         """
         out = OrderedDict()
-        for mod_prefix, mod in self.named_modules():
+        for mod_prefix, mod in self.named_modules(remove_duplicate=False):
             for name, p in mod._own_parameters():
                 out[_join(prefix, mod_prefix, name)] = p if keep_vars else p.detach()
             for name, b in mod._buffers.items():
@@ -298,7 +352,7 @@ class Module:
 
     def __repr__(self):
         lines = []
-        for name, child in self.named_children():
+        for name, child in self._child_items():
             body = repr(child).replace('\n', '\n  ')
             lines.append(f'({name}): {body}')
         extra = self.extra_repr()
