@@ -148,3 +148,69 @@ def test_tied_weights_keys_match_torch():
     e, t = tied(ember), tied(torch)
     assert list(e.state_dict()) == list(t.state_dict())
     assert [n for n, _ in e.named_parameters()] == [n for n, _ in t.named_parameters()]
+
+
+# ---------------------------------------------------------------- 5: optimizer inputs
+
+def _params(m):
+    return m.nn.Parameter(m.zeros(3)), m.nn.Parameter(m.zeros(2))
+
+
+@pytest.mark.parametrize('make,exc,pattern', [
+    (lambda O, p, q: O.SGD(p, lr=0.1), TypeError,
+     r'SGD: params argument .* iterable of Tensors or dicts, but got a Tensor of shape \(3,\)'),
+    (lambda O, p, q: O.SGD([p * 2], lr=0.1), ValueError,
+     r"SGD: can't optimize a non-leaf Tensor \(parameter 0 of group 0, shape \(3,\)"),
+    (lambda O, p, q: O.SGD([], lr=0.1), ValueError, r'empty parameter list'),
+    (lambda O, p, q: O.SGD(None, lr=0.1), TypeError, r'but got NoneType'),
+    (lambda O, p, q: O.SGD([1.0], lr=0.1), TypeError, r'one of the params is float'),
+    (lambda O, p, q: O.SGD([p, {'params': [q]}], lr=0.1), TypeError, r'params is dict'),
+    (lambda O, p, q: O.SGD([{'params': [p]}, {'params': [p]}], lr=0.1), ValueError,
+     r'appear in more than one parameter group'),
+    (lambda O, p, q: O.SGD([{'lr': 1.0}], lr=0.1), KeyError, r"needs a 'params' entry"),
+    (lambda O, p, q: O.SGD([p], lr=0.1).add_param_group({'params': {q}}), TypeError,
+     r'ordering of tensors in sets'),
+    (lambda O, p, q: O.SGD([p], lr=0.1).add_param_group({'params': [q * 2]}), ValueError,
+     r'non-leaf Tensor \(parameter 0 of group 1'),
+    (lambda O, p, q: O.SGD([p], lr=-1), ValueError, r'SGD: Invalid learning rate: -1'),
+    (lambda O, p, q: O.SGD([p], lr=0.1, momentum=-1), ValueError, r'Invalid momentum value'),
+    (lambda O, p, q: O.SGD([p], lr=0.1, weight_decay=-1), ValueError, r'weight_decay value'),
+    (lambda O, p, q: O.Adam([p], betas=(1.0, 0.9)), ValueError,
+     r'Adam: Invalid beta parameter at index 0: 1.0'),
+    (lambda O, p, q: O.Adam([p], betas=(0.9, -0.1)), ValueError, r'at index 1: -0.1'),
+    (lambda O, p, q: O.Adam([p], eps=-1), ValueError, r'Adam: Invalid epsilon value: -1'),
+    (lambda O, p, q: O.AdamW([p], weight_decay=-1), ValueError, r'AdamW: Invalid weight_'),
+    (lambda O, p, q: O.RMSprop([p], alpha=-1), ValueError, r'RMSprop: Invalid alpha value'),
+    (lambda O, p, q: O.Adagrad([p], lr_decay=-1), ValueError, r'Adagrad: Invalid lr_decay'),
+    (lambda O, p, q: O.Adagrad([p], initial_accumulator_value=-1), ValueError,
+     r'Invalid initial_accumulator_value value'),
+    (lambda O, p, q: O.Adadelta([p], rho=1.5), ValueError, r'Adadelta: Invalid rho value: 1.5'),
+    (lambda O, p, q: O.LBFGS([p], lr=-1), ValueError, r'LBFGS: Invalid learning rate'),
+])
+def test_optimizer_inputs_are_validated_as_in_torch(make, exc, pattern):
+    with pytest.raises(exc):
+        make(torch.optim, *_params(torch))
+    p, q = _params(ember)
+    with pytest.raises(exc, match=pattern):
+        make(ember.optim, p, q)
+
+
+def test_optimizer_duplicate_in_a_group_warns_as_torch():
+    p = ember.nn.Parameter(ember.zeros(3))
+    with pytest.warns(UserWarning, match='SGD: optimizer contains a parameter group with '
+                                         'duplicate parameters'):
+        ember.optim.SGD([p, p], lr=0.1)
+    tp = torch.nn.Parameter(torch.zeros(3))
+    with pytest.warns(UserWarning, match='duplicate parameters'):
+        torch.optim.SGD([tp, tp], lr=0.1)
+
+
+def test_optimizer_takes_what_torch_takes():
+    for m in (ember, torch):
+        p, q = _params(m)
+        kept = m.zeros(2, requires_grad=True) * 1
+        kept.retain_grad()    # a non-leaf that keeps its grad: torch optimizes it
+        opt = m.optim.SGD((x for x in [p, q, kept]), lr=0.1)
+        opt.add_param_group({'params': m.nn.Parameter(m.ones(1)), 'lr': 0.5})
+        assert [len(g['params']) for g in opt.param_groups] == [3, 1]
+        assert [g['lr'] for g in opt.param_groups] == [0.1, 0.5]

@@ -1,6 +1,6 @@
 """Adadelta: step sizes from running averages of squared gradients and squared steps."""
 from ..backend import namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_at_least_zero
 
 
 class Adadelta(Optimizer):
@@ -15,9 +15,10 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False):
-        if lr < 0 or not 0 <= rho <= 1 or eps < 0 or weight_decay < 0:
-            raise ValueError(f'Adadelta: invalid lr={lr}, rho={rho}, eps={eps} or '
-                             f'weight_decay={weight_decay}')
+        _check_at_least_zero('Adadelta', lr=lr)
+        if not 0 <= rho <= 1:
+            raise ValueError(f'Adadelta: Invalid rho value: {rho}')
+        _check_at_least_zero('Adadelta', eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 

@@ -1,6 +1,6 @@
 """Adagrad: per-coordinate step sizes from the running sum of squared gradients."""
 from ..backend import namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_at_least_zero
 
 
 class Adagrad(Optimizer):
@@ -15,10 +15,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
                  initial_accumulator_value=0, eps=1e-10, maximize=False):
-        if min(lr, lr_decay, weight_decay, initial_accumulator_value, eps) < 0:
-            raise ValueError(f'Adagrad: invalid lr={lr}, lr_decay={lr_decay}, '
-                             f'weight_decay={weight_decay}, initial_accumulator_value='
-                             f'{initial_accumulator_value} or eps={eps}')
+        _check_at_least_zero('Adagrad', lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                             initial_accumulator_value=initial_accumulator_value, eps=eps)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))

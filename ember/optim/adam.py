@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..backend import cuda, cuda_backend, namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_at_least_zero
 
 
 class Adam(Optimizer):
@@ -19,9 +19,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, maximize=False, decoupled=False):
-        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f'{type(self).__name__}: invalid lr={lr}, eps={eps} or '
-                             f'betas={betas}')
+        name = type(self).__name__
+        _check_at_least_zero(name, lr=lr, eps=eps)
+        for i, b in enumerate(betas):
+            if not 0 <= b < 1:
+                raise ValueError(f'{name}: Invalid beta parameter at index {i}: {b}')
+        _check_at_least_zero(name, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled=decoupled))

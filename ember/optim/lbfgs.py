@@ -5,7 +5,7 @@ has no per-parameter ``update``: its ``step(closure)`` is the whole algorithm.
 """
 from ..autograd import enable_grad, no_grad
 from ..backend import namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_at_least_zero
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -134,8 +134,7 @@ class LBFGS(Optimizer):
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
-        if lr < 0:
-            raise ValueError(f'LBFGS: invalid learning rate {lr}')
+        _check_at_least_zero('LBFGS', lr=lr)
         if line_search_fn not in (None, 'strong_wolfe'):
             raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', "
                              f'got {line_search_fn!r}')

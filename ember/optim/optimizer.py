@@ -1,6 +1,9 @@
 """The optimizer driver: parameter groups, zero_grad, state_dict. Rules live in subclasses."""
+import warnings
+
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import no_grad
 
 
@@ -20,22 +23,61 @@ class Optimizer:
         self.param_groups = []
         self.state = {}
         self._queued = {}   # GPU updates waiting for finish(), by (run, key, dtype)
+        name = type(self).__name__
+        if isinstance(params, Tensor) or not hasattr(params, '__iter__'):
+            got = (f'a Tensor of shape {tuple(params.shape)} (pass [p] or model.parameters())'
+                   if isinstance(params, Tensor) else type(params).__name__)
+            raise TypeError(f'{name}: params argument given to the optimizer should be an '
+                            f'iterable of Tensors or dicts, but got {got}')
         params = list(params)
         if not params:
-            raise ValueError('optimizer got an empty parameter list')
+            raise ValueError(f'{name}: optimizer got an empty parameter list')
         groups = params if isinstance(params[0], dict) else [{'params': params}]
         for g in groups:
             self.add_param_group(g)
 
     def add_param_group(self, group):
+        """Add a group of parameters (a dict with ``'params'`` and any options that differ
+        from the defaults). Parameters must be leaf tensors, each in one group only.
+
+        >>> a, b = ember.nn.Parameter(ember.ones(1)), ember.nn.Parameter(ember.ones(1))
+        >>> opt = ember.optim.SGD([a], lr=0.1)
+        >>> opt.add_param_group({'params': [b], 'lr': 0.01})
+        >>> [g['lr'] for g in opt.param_groups]
+        [0.1, 0.01]
+        """
+        name = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(f'{name}: a parameter group must be a dict, got '
+                            f'{type(group).__name__}')
+        if 'params' not in group:
+            raise KeyError(f"{name}: a parameter group needs a 'params' entry; got the keys "
+                           f'{sorted(group)}')
         group = dict(group)
         ps = group['params']
-        group['params'] = [ps] if hasattr(ps, 'data') else list(ps)
+        if isinstance(ps, (set, frozenset)):
+            raise TypeError(f'{name}: optimizer parameters need to be organized in ordered '
+                            f'collections, but the ordering of tensors in sets will change '
+                            f'between runs. Please use a list instead.')
+        group['params'] = [ps] if isinstance(ps, Tensor) else list(ps)
+        for i, p in enumerate(group['params']):
+            if not isinstance(p, Tensor):
+                raise TypeError(f'{name}: optimizer can only optimize Tensors, but one of the '
+                                f'params is {type(p).__name__} (parameter {i} of group '
+                                f'{len(self.param_groups)})')
+            if p.grad_fn is not None and not p.retains_grad:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} of "
+                                 f'group {len(self.param_groups)}, shape {tuple(p.shape)}, '
+                                 f'computed by {p.grad_fn.name}); pass the leaf tensor it '
+                                 f'was computed from')
+        if len({id(p) for p in group['params']}) != len(group['params']):
+            warnings.warn(f'{name}: optimizer contains a parameter group with duplicate '
+                          f'parameters; in future, this will cause an error', stacklevel=3)
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         seen = {id(p) for g in self.param_groups for p in g['params']}
         if any(id(p) in seen for p in group['params']):
-            raise ValueError('some parameters appear in more than one parameter group')
+            raise ValueError(f'{name}: some parameters appear in more than one parameter group')
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
@@ -101,6 +143,14 @@ class Optimizer:
             g.update({k: v for k, v in saved.items() if k != 'params'})
         self.state = {id(params[int(i)]): {n: _unwrap(v, params[int(i)]) for n, v in st.items()}
                       for i, st in state_dict['state'].items()}
+
+
+def _check_at_least_zero(opt, **values):
+    """torch's checks of hyperparameters: ValueError naming the optimizer and the value."""
+    for k, v in values.items():
+        if v < 0:
+            what = {'lr': 'learning rate', 'eps': 'epsilon value'}.get(k, f'{k} value')
+            raise ValueError(f'{opt}: Invalid {what}: {v}')
 
 
 def _wrap(v):

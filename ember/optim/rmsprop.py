@@ -1,6 +1,6 @@
 """RMSprop: divide the gradient by a running root mean square, optionally centered."""
 from ..backend import namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_at_least_zero
 
 
 class RMSprop(Optimizer):
@@ -16,9 +16,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, maximize=False):
-        if lr < 0 or eps < 0 or momentum < 0 or weight_decay < 0 or alpha < 0:
-            raise ValueError(f'RMSprop: invalid lr={lr}, alpha={alpha}, eps={eps}, '
-                             f'momentum={momentum} or weight_decay={weight_decay}')
+        _check_at_least_zero('RMSprop', lr=lr, eps=eps, momentum=momentum,
+                             weight_decay=weight_decay, alpha=alpha)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..backend import cuda, namespace
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_at_least_zero
 
 
 class SGD(Optimizer):
@@ -19,8 +19,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, maximize=False):
-        if lr < 0:
-            raise ValueError(f'SGD: invalid learning rate {lr}')
+        _check_at_least_zero('SGD', lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError('SGD: Nesterov momentum requires a momentum and zero dampening')
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
