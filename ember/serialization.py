@@ -21,6 +21,7 @@ Where ember differs from ``torch.save``/``torch.load``:
   Dict subclasses other than ``OrderedDict`` load as ``dict``; tuple subclasses (``ember.Size``,
   named tuples) as ``tuple``; list subclasses as ``list``.
 """
+import errno
 import io
 import json
 import math
@@ -90,9 +91,33 @@ def save(obj, f):
     if not isinstance(f, (str, bytes, os.PathLike)):
         _write(f, raw, arrays)
         return
-    path = os.fsdecode(f)
-    folder, base = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{base}.', suffix='.tmp')
+    _save_path(os.fsdecode(f), raw, arrays)
+
+
+def _save_path(given, raw, arrays):
+    """Write atomically where ``open(given, 'wb')`` would write (what torch.save does): through
+    a symlink into its target, refusing a file or folder the user may not write."""
+    path = os.path.realpath(given)   # a link stays a link; its target gets the new file
+    folder, base = os.path.split(path)
+    shown = given if path == os.path.abspath(given) else f'{given} (-> {path})'
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, 'ember.save: is a directory', shown)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f'ember.save: parent directory {folder} does not '
+                                f'exist', shown)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, 'ember.save: permission denied (the file is '
+                              'read-only for this user)', shown)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{base}.', suffix='.tmp')
+    except PermissionError:
+        if not os.path.exists(path) or not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, f'ember.save: permission denied (cannot '
+                                  f'create a file in {folder})', shown) from None
+        with open(path, 'r+b') as out:   # a writable file in a folder we may not write:
+            out.truncate()               # written in place, as torch.save does (not atomic)
+            _write(out, raw, arrays)
+        return
     try:
         with os.fdopen(fd, 'wb') as out:
             _write(out, raw, arrays)

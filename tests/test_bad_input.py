@@ -1,6 +1,9 @@
 """Bad input a PyTorch user would give, each beside PyTorch's behaviour (issue 15): ember gives
 the same answer, or a clear error naming the op or module, shapes, dtypes or devices, and
 changes nothing."""
+import errno
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -214,3 +217,81 @@ def test_optimizer_takes_what_torch_takes():
         opt.add_param_group({'params': m.nn.Parameter(m.ones(1)), 'lr': 0.5})
         assert [len(g['params']) for g in opt.param_groups] == [3, 1]
         assert [g['lr'] for g in opt.param_groups] == [0.1, 0.5]
+
+
+# ---------------------------------------------------------------- 6: saving over files
+
+def _save_outcome(m, path):
+    try:
+        m.save({'a': m.ones(2)}, str(path))
+        return 'saved'
+    except PermissionError:
+        return 'refused'
+
+
+def test_save_over_a_read_only_file_does_as_torch(tmp_path):
+    """Refused for a user who may not write it (root may, with torch as with ember); saved or
+    not, the file keeps its mode."""
+    outcome = {}
+    for m in (torch, ember):
+        path = tmp_path / f'ro_{m.__name__}'
+        path.write_bytes(b'old')
+        path.chmod(0o444)
+        outcome[m] = _save_outcome(m, path)
+        assert path.stat().st_mode & 0o777 == 0o444
+    assert outcome[ember] == outcome[torch]
+
+
+def test_save_over_a_read_only_file_is_refused_for_a_user_who_cannot_write(tmp_path,
+                                                                          monkeypatch):
+    path = tmp_path / 'ro.safetensors'
+    path.write_bytes(b'old')
+    path.chmod(0o444)
+    monkeypatch.setattr(os, 'access', lambda p, mode: False)   # what a non-root user sees
+    with pytest.raises(PermissionError, match=r'ember.save: permission denied .*ro.safetensors'):
+        ember.save({'a': ember.ones(2)}, path)
+    assert path.read_bytes() == b'old' and os.listdir(tmp_path) == ['ro.safetensors']
+
+
+def test_save_through_a_symlink_writes_its_target_as_torch(tmp_path):
+    for m in (torch, ember):
+        target, link = tmp_path / f'target_{m.__name__}', tmp_path / f'link_{m.__name__}'
+        target.write_bytes(b'old')
+        target.chmod(0o640)
+        link.symlink_to(target.name)
+        m.save({'a': m.ones(2)}, str(link))
+        assert link.is_symlink() and target.read_bytes() != b'old'
+        assert target.stat().st_mode & 0o777 == 0o640
+    assert ember.load(tmp_path / 'link_ember')['a'].tolist() == [1.0, 1.0]
+    sub = tmp_path / 'sub'
+    sub.mkdir()
+    (tmp_path / 'dangling').symlink_to(sub / 'new.safetensors')   # made where it points
+    ember.save({'b': ember.zeros(1)}, tmp_path / 'dangling')
+    assert (tmp_path / 'dangling').is_symlink() and os.listdir(sub) == ['new.safetensors']
+
+
+def test_save_to_a_missing_folder_or_a_folder_names_the_path(tmp_path):
+    with pytest.raises(RuntimeError):
+        torch.save({}, str(tmp_path / 'nodir' / 'x.pt'))
+    with pytest.raises(FileNotFoundError, match=r'parent directory .*nodir does not exist'):
+        ember.save({}, tmp_path / 'nodir' / 'x.safetensors')
+    with pytest.raises(IsADirectoryError, match=r'ember.save: is a directory'):
+        ember.save({}, tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_into_a_folder_without_write_permission_writes_the_file_in_place(tmp_path,
+                                                                             monkeypatch):
+    """torch.save writes a writable file in a folder the user may not write; so does ember
+    (in place, since no temporary file can be made beside it)."""
+    import tempfile
+
+    def no_temp(**kw):
+        raise PermissionError(errno.EACCES, 'Permission denied', kw.get('dir'))
+    path = tmp_path / 'w.safetensors'
+    path.write_bytes(b'old contents, longer than the new file would be' * 100)
+    monkeypatch.setattr(tempfile, 'mkstemp', no_temp)
+    ember.save({'a': ember.ones(2)}, path)
+    assert ember.load(path)['a'].tolist() == [1.0, 1.0]
+    with pytest.raises(PermissionError, match=r'cannot create a file in'):
+        ember.save({'a': ember.ones(2)}, tmp_path / 'new.safetensors')
