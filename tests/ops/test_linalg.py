@@ -19,9 +19,9 @@ LINEAR = [((3, 4), (5, 4), (5,)), ((2, 3, 4), (5, 4), (5,)), ((4,), (5, 4), (5,)
 DOT_MATRIX = [((3, 4), (4, 5)), ((2, 3, 4), (4, 5))]
 
 
-def einsum(eq, *shapes, second_order=True):
-    return Case(f'einsum[{eq}]', lambda m, *xs: m.einsum(eq, *xs), [shapes],
-                second_order=second_order)
+def einsum(eq, *shapes):
+    return Case(f'einsum[{eq}]{"x".join(map(str, shapes))}', lambda m, *xs: m.einsum(eq, *xs),
+                [shapes])
 
 
 CASES = [
