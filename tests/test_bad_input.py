@@ -3,6 +3,7 @@ the same answer, or a clear error naming the op or module, shapes, dtypes or dev
 changes nothing."""
 import errno
 import os
+import re
 
 import numpy as np
 import pytest
@@ -295,3 +296,51 @@ def test_save_into_a_folder_without_write_permission_writes_the_file_in_place(tm
     assert ember.load(path)['a'].tolist() == [1.0, 1.0]
     with pytest.raises(PermissionError, match=r'cannot create a file in'):
         ember.save({'a': ember.ones(2)}, tmp_path / 'new.safetensors')
+
+
+# ---------------------------------------------------------------- 7: the command line
+
+@pytest.mark.parametrize('args,pattern', [
+    (['--lr', 'nan'], r'argument --lr: expected a finite number > 0, got nan'),
+    (['--lr', 'inf'], r'argument --lr: expected a finite number > 0'),
+    (['--lr', '0'], r'argument --lr: expected a finite number > 0, got 0'),
+    (['--lr', 'fast'], r"argument --lr: expected a number, got 'fast'"),
+    (['--epochs', '-1'], r'argument --epochs: expected a whole number >= 1, got -1'),
+    (['--epochs', '0'], r'argument --epochs: expected a whole number >= 1, got 0'),
+    (['--epochs', '1.5'], r"argument --epochs: expected a whole number, got '1.5'"),
+    (['--seed', '-5'], r'argument --seed: expected a whole number >= 0 and < 2\*\*63'),
+    (['--device', 'tpu'], r"argument --device: .*unknown device type 'tpu'"),
+])
+def test_demo_command_line_is_validated_by_argparse(args, pattern, capsys, tmp_path):
+    from ember.__main__ import main
+    with pytest.raises(SystemExit) as exit:
+        main(['demo', 'regression', '--out', str(tmp_path)] + args)
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and 'usage: ember demo' in err
+    assert re.search(pattern, err), err
+    assert os.listdir(tmp_path) == []     # nothing trained, nothing drawn
+
+
+def test_demo_out_must_be_a_folder(capsys, tmp_path):
+    from ember.__main__ import main
+    (tmp_path / 'file').write_text('x')
+    for out in (tmp_path / 'file', tmp_path / 'file' / 'sub'):
+        with pytest.raises(SystemExit) as exit:
+            main(['demo', 'regression', '--out', str(out)])
+        assert exit.value.code == 2 and 'argument --out' in capsys.readouterr().err
+
+
+def test_demo_functions_refuse_bad_arguments():
+    from ember.demos import classification, regression
+    for kw in (dict(epochs=0), dict(epochs=-1), dict(lr=float('nan')), dict(lr=-0.1),
+               dict(seed=-5)):
+        for mod, name in ((regression, 'regression'), (classification, 'classification')):
+            with pytest.raises(ValueError, match=f'{name} demo: {next(iter(kw))} must be'):
+                mod.run(out=None, bars=False, **kw)
+
+
+def test_demo_that_diverges_exits_1(capsys, tmp_path):
+    from ember.__main__ import main
+    assert main(['demo', 'regression', '--epochs', '1', '--lr', '1e6', '--out',
+                 str(tmp_path)]) == 1
+    assert 'training diverged (final loss nan); try a smaller --lr' in capsys.readouterr().err

@@ -5,7 +5,20 @@ Both use the talk's model classes as printed, train with ember's public API, sho
 progress bars, print a table of results and draw pictures with matplotlib (the ``viz`` extra;
 without it the pictures are skipped with a message).
 """
+import math
 import os
+
+
+def check_args(demo, epochs, lr, seed):
+    """Refuse what would train on nonsense or fail deep inside (the command line checks the
+    same with argparse): at least one epoch, a finite positive learning rate, a seed >= 0."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f'{demo} demo: epochs must be a whole number >= 1, got {epochs!r}')
+    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f'{demo} demo: lr must be a finite number > 0, got {lr!r}')
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
+        raise ValueError(f'{demo} demo: seed must be a whole number in [0, 2**63), got '
+                         f'{seed!r}')
 
 
 def progress(iterable, desc, enabled=True):

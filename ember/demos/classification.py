@@ -5,7 +5,7 @@ import numpy as np
 import ember
 from ember import nn
 
-from . import out_path, progress, pyplot, table
+from . import check_args, out_path, progress, pyplot, table
 
 SCALE = 5.0   # the spiral lies in the unit disc; scaled so the sigmoid layer sees useful inputs
 
@@ -33,6 +33,7 @@ def run(epochs=10, lr=0.05, seed=0, device='cpu', out='runs', bars=True):
     >>> r['test_accuracy'] >= 0.9
     True
     """
+    check_args('classification', epochs, lr, seed)
     ember.manual_seed(seed)
     x, y = ember.datasets.spiral(seed=seed)
     xt, yt = ember.datasets.spiral(seed=seed + 1)

@@ -4,7 +4,7 @@ import ember
 from ember import nn
 from ember.datasets import synthetic
 
-from . import out_path, progress, pyplot, table
+from . import check_args, out_path, progress, pyplot, table
 
 
 class SampleModel(nn.Module):
@@ -27,6 +27,7 @@ def run(epochs=20, lr=0.1, seed=0, device='cpu', out='runs', bars=True):
     >>> abs(r['slope'] / r['true_slope'] - 1) < 0.02
     True
     """
+    check_args('regression', epochs, lr, seed)
     ember.manual_seed(seed)
     length, width = ember.datasets.parts(seed=seed)
     xm, xs, ym, ys = length.mean(), length.std(), width.mean(), width.std()
