@@ -2,6 +2,16 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Hypothesis: derandomized by default (`make test`, CI): the same examples on every run, so a
+# red run is the code's, not the draw's. HYPOTHESIS_PROFILE=random (`make test-random`) draws
+# new examples, ten times as many, and prints how to reproduce a failure.
+settings.register_profile('ci', max_examples=40, derandomize=True, deadline=None,
+                          print_blob=True)
+settings.register_profile('random', max_examples=2000, derandomize=False, deadline=None,
+                          print_blob=True)
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
 
 if os.environ.get('EMBER_FAKE_CUPY'):   # CuPy's CPU stand-in (tests/fakecupy.py) as 'cuda'
     from tests import fakecupy

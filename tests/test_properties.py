@@ -9,7 +9,8 @@ from hypothesis.extra import numpy as hnp
 import ember
 from tests.helpers import DEVICE, TORCH_DEVICE, host
 
-SETTINGS = settings(max_examples=40, deadline=None)
+# the number of examples and their randomness come from the profile conftest.py loads
+SETTINGS = settings(deadline=None)
 
 
 def both(a, requires_grad=True):
