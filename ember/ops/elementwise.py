@@ -7,14 +7,54 @@ import math
 
 import numpy as np
 
-from .._dtype import get_default_dtype, result_type
+from .._dtype import bfloat16 as _bfloat16, get_default_dtype, result_type
 from .._tensor import Tensor, method, zeros_like
 from ..autograd import Op
 from ..backend import namespace
+from .convert import astype
 from .. import amp as _amp
 
 __all__ = ['add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide',
            'neg', 'negative', 'pow', 'exp', 'log']
+
+
+# ---------------------------------------------------------------- half precision
+
+# float16 and bfloat16 arrays are computed in float32 and rounded once at the end, as torch's
+# CPU kernels do ("opmath"): a Python number meets them as a float32 (``x * 1e5`` is 100.06
+# for x = 1e-3, not inf), and sums accumulate in float32 (a mean of 65,536 ones is 1, not nan).
+HALF = frozenset([np.dtype(np.float16)] + ([_bfloat16.np] if _bfloat16 is not None else []))
+FLOAT32 = np.dtype(np.float32)
+
+
+def wide(a):
+    """A float16/bfloat16 array as float32 (exactly); any other array as it is."""
+    return a.astype(FLOAT32) if a.dtype in HALF else a
+
+
+def narrow(xp, a, dtype):
+    """A float32 result rounded once to ``dtype`` (no-op when it is already ``dtype``);
+    beyond the range it is inf, silently, as in torch."""
+    if a.dtype == dtype:
+        return a
+    with np.errstate(over='ignore'):
+        return astype(xp, xp.asarray(a), dtype)
+
+
+def scaled(xp, a, c):
+    """``a * c`` for a Python number ``c``: in float32 for a half array (torch's mul.Scalar)."""
+    if a.dtype in HALF:
+        return narrow(xp, a.astype(FLOAT32) * c, a.dtype)
+    return a * c   # NumPy and CuPy take a Python number at the array's dtype
+
+
+def divided(xp, a, c):
+    """``a / c`` for a Python number ``c``: in float32 for a half array (torch's div by a
+    scalar divides; it does not multiply by ``1 / c``)."""
+    if a.dtype in HALF:
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return narrow(xp, a.astype(FLOAT32) / c, a.dtype)
+    return a / c
 
 
 # ---------------------------------------------------------------- operand handling
@@ -100,15 +140,33 @@ class Add(Op):
 class Scaled(Op):
     """``a * c`` for a Python number ``c`` and a float tensor ``a`` (torch's mul.Scalar): the
     number stays a number, with no tensor, node input or gradient made for it."""
-    arithmetic = True
     name = 'MulBackward'   # as torch names mul.Scalar's node
 
     def forward(ctx, a, c):
         ctx.c = c
-        return a * c   # NumPy and CuPy take a Python number at the array's dtype
+        return scaled(ctx.xp, a, c)
 
     def backward(ctx, g):
         return g * ctx.c
+
+    def fast_backward(ctx, g):
+        return scaled(ctx.xp, g, ctx.c)
+
+
+class Divided(Op):
+    """``a / c`` for a Python number ``c`` and a float tensor ``a`` (torch's div by a scalar),
+    with no tensor made for the number."""
+    name = 'DivBackward'
+
+    def forward(ctx, a, c):
+        ctx.c = c
+        return divided(ctx.xp, a, c)
+
+    def backward(ctx, g):
+        return g / ctx.c
+
+    def fast_backward(ctx, g):
+        return divided(ctx.xp, g, ctx.c)
 
 
 class Shifted(Op):
@@ -117,6 +175,9 @@ class Shifted(Op):
     name = 'AddBackward'
 
     def forward(ctx, a, c):
+        if a.dtype in HALF:   # torch rounds the number to a's dtype here (inf beyond its
+            with np.errstate(over='ignore'):   # range, silently), then adds in float32
+                return a + c
         return a + c
 
     def backward(ctx, g):
@@ -124,10 +185,11 @@ class Shifted(Op):
 
 
 def _number_and_float(a, b):
-    """``b`` is a Python int or float and ``a`` a float32/float64/float16 tensor: the result
-    is ``a``'s dtype, so the number needs no tensor of its own."""
+    """``b`` is a Python int or float and ``a`` a floating-point tensor: the result is ``a``'s
+    dtype, so the number needs no tensor of its own."""
     tb = type(b)
-    return (tb is float or tb is int) and type(a) in TENSOR_TYPES and a._data.dtype.kind == 'f'
+    return (tb is float or tb is int) and type(a) in TENSOR_TYPES and \
+        (a._data.dtype.kind == 'f' or a._data.dtype in HALF)
 
 
 class Sub(Op):
@@ -321,6 +383,10 @@ def div(a, b, rounding_mode=None):
     >>> ember.tensor([1, 2]) / 2
     tensor([0.5000, 1.0000])
     """
+    if rounding_mode is None and _number_and_float(a, b):
+        return Divided.apply(a, c=b)
+    if rounding_mode is None and _number_and_float(b, a) and b._data.dtype in HALF and a != 1:
+        return Scaled.apply(div(1, b), c=a)   # torch's c / x for a half x: (1 / x) * c
     a, b = operands(a, b)
     if rounding_mode is not None:
         return RoundedDiv.apply(a, b, mode=rounding_mode)
@@ -459,6 +525,8 @@ class Unary(Op):
 
     def forward(ctx, x, fn):
         ctx.fn = fn
+        if x.dtype in HALF:   # in float32, rounded once (sigmoid's steps, erf's polynomial)
+            return narrow(ctx.xp, Unary.forward(ctx, wide(x), fn), x.dtype)
         return FORWARD[fn](ctx.xp, x) if fn in FORWARD else getattr(ctx.xp, fn)(x)
 
     def backward(ctx, g):
@@ -561,8 +629,13 @@ class Atan2(Op):
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        r = g / (a * a + b * b)
-        return r * b, -r * a
+        # NOTE: at (0, 0) the rule's 1 / (a^2 + b^2) is inf; torch takes it as 0 there (and
+        # wherever a^2 + b^2 underflows to 0), so the gradients are zeros signed by b and -a.
+        d = a * a + b * b
+        zero = d == 0
+        recip = reciprocal(where(zero, ones_like_(d), d))   # (1 / 0 would warn)
+        recip = where(zero | recip.isinf(), zeros_like(recip), recip)
+        return g * b * recip, g * -a * recip
 
 
 @method('atan2', 'arctan2')
@@ -686,10 +759,17 @@ def clamp(x, min=None, max=None):
     # NOTE: x keeps its gradient at a bound (torch's min <= x <= max); a tensor bound gets the
     # gradient where x lies beyond it. (When min > max torch also gives min a share; not ember.)
     if min is not None:
-        x = where(x < min, min, x)
+        x = where(_or_nan(x < min, min), min, x)
     if max is not None:
-        x = where(x > max, max, x)
+        x = where(_or_nan(x > max, max), max, x)
     return x
+
+
+def _or_nan(beyond, bound):
+    """``beyond``, and True where the bound is nan: clamp gives nan there, as torch's."""
+    if isinstance(bound, Tensor):
+        return beyond | (bound != bound) if bound.dtype.is_floating_point else beyond
+    return beyond | True if bound != bound else beyond
 
 
 clip = clamp
