@@ -10,6 +10,7 @@ from ..autograd import Op, is_grad_enabled
 from .index import where
 from ..backend import cuda   # (its GPU functions; reached only with CuPy arrays)
 from .convert import astype
+from .elementwise import HALF, narrow, wide
 from .linalg import _column_sums, gemm
 
 __all__ = []
@@ -59,6 +60,8 @@ class Softmax(Op):
         xp = ctx.xp
         if _kernels(xp, x):
             return cuda.softmax(x, dim)
+        if x.dtype in HALF:   # in float32, rounded once (as torch)
+            return narrow(xp, Softmax.forward(ctx, wide(x), dim), x.dtype)
         e = xp.exp(x - _max(xp, x, dim))
         e /= _sum(xp, e, dim)
         return e
@@ -71,6 +74,9 @@ class Softmax(Op):
         (y,) = ctx.saved_arrays
         if _kernels(ctx.xp, y) and g.dtype == y.dtype:
             return cuda.softmax_grad(y, g, ctx.dim)
+        if y.dtype in HALF:
+            y, g, dt = wide(y), wide(g), g.dtype
+            return narrow(ctx.xp, y * (g - _sum(ctx.xp, g * y, ctx.dim)), dt)
         gy = g * y
         gy -= y * _sum(ctx.xp, gy, ctx.dim)
         return gy
@@ -84,6 +90,8 @@ class LogSoftmax(Op):
         xp = ctx.xp
         if _kernels(xp, x):
             return cuda.softmax(x, dim, log=True)
+        if x.dtype in HALF:   # in float32, rounded once (as torch)
+            return narrow(xp, LogSoftmax.forward(ctx, wide(x), dim), x.dtype)
         s = x - _max(xp, x, dim)
         s -= xp.log(_sum(xp, xp.exp(s), dim))
         return s
@@ -96,6 +104,9 @@ class LogSoftmax(Op):
         (y,) = ctx.saved_arrays
         if _kernels(ctx.xp, y) and g.dtype == y.dtype:
             return cuda.softmax_grad(y, g, ctx.dim, log=True)
+        if y.dtype in HALF:
+            y, g, dt = wide(y), wide(g), g.dtype
+            return narrow(ctx.xp, g - ctx.xp.exp(y) * _sum(ctx.xp, g, ctx.dim), dt)
         out = ctx.xp.exp(y)
         out *= -_sum(ctx.xp, g, ctx.dim)
         out += g
@@ -188,6 +199,8 @@ class Normalise(Op):
 
     def forward(ctx, x, dims, eps):
         ctx.dims, ctx.eps = dims, eps
+        if x.dtype in HALF:   # in float32, rounded once (as torch); xhat and rstd kept so
+            return narrow(ctx.xp, Normalise.forward(ctx, wide(x), dims, eps), x.dtype)
         centred = x - x.mean(axis=dims, keepdims=True)
         ctx.rstd = (centred * centred).mean(axis=dims, keepdims=True)
         ctx.rstd += eps
@@ -207,11 +220,11 @@ class Normalise(Op):
             return rstd * (g - g.mean(dims, keepdim=True)
                            - xhat * (g * xhat).mean(dims, keepdim=True))
         ctx._check_saved(ctx._saved)
-        gd, xhat = g._data, ctx.xhat
+        gd, xhat = wide(g._data), ctx.xhat
         out = gd - gd.mean(axis=dims, keepdims=True)
         out -= xhat * (gd * xhat).mean(axis=dims, keepdims=True)
         out *= ctx.rstd
-        return Tensor._make(out)
+        return Tensor._make(narrow(ctx.xp, out, g._data.dtype))
 
     def release(self):
         Op.release(self)
@@ -391,6 +404,9 @@ class LayerNorm(Op):
                 b = None if b is None else b.reshape(-1)
             y, ctx.stats = cuda.layer_norm(x, w, b, eps)
             return _shaped(y, shape)
+        if x.dtype in HALF:   # in float32, rounded once (as torch)
+            y = LayerNorm.forward(ctx, wide(x), wide(w), None if b is None else wide(b), eps)
+            return narrow(xp, y, x.dtype)
         x2 = x.reshape(-1, w.size)
         mean = _row_means(xp, x2)
         y = x2 - mean
@@ -409,6 +425,13 @@ class LayerNorm(Op):
         x, w = ctx.saved_arrays
         if ctx.stats is not None:
             return ctx._cuda_backward(g, x, w)
+        if x.dtype in HALF:   # in float32, each gradient rounded once
+            grads = ctx._fast_backward(wide(g), wide(x), wide(w))
+            return tuple(None if a is None else narrow(ctx.xp, a, t.dtype)
+                         for a, t in zip(grads, (x, w, w)))
+        return ctx._fast_backward(g, x, w)
+
+    def _fast_backward(ctx, g, x, w):
         xp, rstd = ctx.xp, ctx.rstd
         xhat = x.reshape(rstd.shape[0], -1) - ctx.mean
         xhat *= rstd

@@ -14,7 +14,7 @@ import numpy as np
 from .._dtype import bool_
 from .._tensor import Tensor, _wrap_dim, eye, get_xp, method
 from ..autograd import Op, is_grad_enabled
-from .elementwise import abs, exp, floating, log
+from .elementwise import FLOAT32, HALF, abs, divided, exp, floating, log, narrow
 from .index import where
 from .. import amp as _amp
 
@@ -73,6 +73,9 @@ def _check_nonempty(x, axes, op, dim_given=True):
 class Sum(Op):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if x.dtype in HALF:   # accumulated in float32, rounded once (as torch)
+            return narrow(ctx.xp, ctx.xp.sum(x, axis=axes, keepdims=keepdim, dtype=FLOAT32),
+                          x.dtype)
         dt = 'int64' if x.dtype.kind in 'biu' else None
         return ctx.xp.sum(x, axis=axes, keepdims=keepdim, dtype=dt)
 
@@ -85,6 +88,27 @@ class Sum(Op):
         if not ctx.keepdim:
             g = g.reshape(kept_shape(ctx.shape, ctx.axes))
         return ctx.xp.broadcast_to(g, ctx.shape)
+
+
+class Mean(Op):
+    """The sum over ``axes`` divided by their count ``n``: for float16/bfloat16 both in float32
+    and rounded once (torch's CPU mean; the count alone may be beyond float16's range)."""
+
+    def forward(ctx, x, axes, keepdim, n):
+        ctx.shape, ctx.axes, ctx.keepdim, ctx.n = x.shape, axes, keepdim, n
+        wide = FLOAT32 if x.dtype in HALF else None
+        return narrow(ctx.xp, ctx.xp.sum(x, axis=axes, keepdims=keepdim, dtype=wide) / n,
+                      x.dtype)
+
+    def backward(ctx, g):
+        if not ctx.keepdim:
+            g = g.reshape(kept_shape(ctx.shape, ctx.axes))
+        return (g / ctx.n).expand(ctx.shape)
+
+    def fast_backward(ctx, g):
+        if not ctx.keepdim:
+            g = g.reshape(kept_shape(ctx.shape, ctx.axes))
+        return ctx.xp.broadcast_to(divided(ctx.xp, g, ctx.n), ctx.shape)
 
 
 class SumTo(Op):
@@ -137,7 +161,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
                            f'a floating point or complex dtype. Got: {x.dtype.name}')
     axes = dims(dim, x.ndim, 'mean')
     n = _count(x.shape, axes)
-    return Sum.apply(x, axes=axes, keepdim=keepdim) / n if n else \
+    return Mean.apply(x, axes=axes, keepdim=keepdim, n=n) if n else \
         Sum.apply(x, axes=axes, keepdim=keepdim) * float('nan')
 
 
@@ -192,6 +216,8 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     tensor([1., 0.])
     """
     dim, correction = _correction('var', dim, unbiased, correction)
+    if x._data.dtype in HALF:   # in float32, rounded once (as torch)
+        return var(x.float(), dim, keepdim=keepdim, correction=correction).to(x.dtype)
     if not x.dtype.is_floating_point:
         raise RuntimeError(f'var: std and var only support floating point dtypes, got '
                            f'{x.dtype.name} (shape {tuple(x.shape)})')
@@ -209,6 +235,8 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     >>> ember.tensor([1.0, 3.0]).std(correction=0)
     tensor(1.)
     """
+    if x._data.dtype in HALF:   # in float32, rounded once (as torch)
+        return std(x.float(), dim, unbiased, keepdim, correction=correction).to(x.dtype)
     return SafeSqrt.apply(var(x, dim, unbiased, keepdim, correction=correction))
 
 
@@ -436,7 +464,11 @@ def logsumexp(x, dim, keepdim=False):
     >>> ember.tensor([1000.0, 1000.0]).logsumexp(0)
     tensor(1000.693...)
     """
+    if _amp._State.on:   # autocast: float32
+        x, = _amp.full(x)
     x = floating(x)
+    if x._data.dtype in HALF:   # in float32, rounded once (as torch)
+        return logsumexp(x.float(), dim, keepdim).to(x.dtype)
     axes = dims(dim, x.ndim, 'logsumexp')
     xp = get_xp(x)
     if x.numel():
@@ -468,6 +500,8 @@ def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
         x, = _amp.full(x)
     if dtype is not None:
         x = x.to(dtype)
+    if x._data.dtype in HALF:   # in float32, rounded once (as torch)
+        return norm(x.float(), p, dim, keepdim).to(x.dtype)
     if not x.dtype.is_floating_point:
         raise RuntimeError(f'norm: expected a floating-point input, got {x.dtype.name} '
                            f'(shape {tuple(x.shape)}); pass dtype= or convert it')
@@ -493,8 +527,9 @@ def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
 class Cumsum(Op):
     def forward(ctx, x, axis):
         ctx.axis = axis
-        dt = 'int64' if x.dtype.kind in 'biu' else None
-        return ctx.xp.cumsum(x.reshape(x.shape or (1,)), axis=axis, dtype=dt).reshape(x.shape)
+        dt = 'int64' if x.dtype.kind in 'biu' else FLOAT32 if x.dtype in HALF else None
+        out = ctx.xp.cumsum(x.reshape(x.shape or (1,)), axis=axis, dtype=dt).reshape(x.shape)
+        return narrow(ctx.xp, out, x.dtype) if dt is FLOAT32 else out   # (half: as torch)
 
     def backward(ctx, g):
         return _rev_cumsum(g, ctx.axis) if g.ndim else g
