@@ -13,6 +13,7 @@ from ..ops.movement import *  # noqa: F401,F403
 from ..ops.join import *  # noqa: F401,F403
 from ..ops.index import *  # noqa: F401,F403
 
+import functools
 import math
 import warnings
 
@@ -21,7 +22,7 @@ import numpy as np
 from .. import random as _random
 from .._tensor import Tensor, _wrap_dim, arange, get_xp
 from ..ops import fused as _fused
-from ..ops.elementwise import floating as _floating
+from ..ops.elementwise import HALF as _HALF, floating as _floating
 from ..autograd import is_grad_enabled, no_grad
 from ..backend import check_later, host, outside
 from .. import amp as _amp
@@ -285,13 +286,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f'training, got input of shape {_shape(input)}')
         out = _normalise(input, dims, eps)
         with no_grad():
-            mean = input.mean(dims, keepdim=True)
+            x = input.float() if input._data.dtype in _HALF else input   # (as torch)
+            mean = x.mean(dims, keepdim=True)
             if running_mean is not None:
-                update = mean.reshape(c).to(running_mean.dtype) * momentum
-                running_mean.mul_(1 - momentum).add_(update)
+                _running_update(running_mean, mean.reshape(c), momentum)
             if running_var is not None:
-                var = ((input - mean) ** 2).sum(dims) / (n - 1)   # unbiased, as torch keeps
-                running_var.mul_(1 - momentum).add_(var.to(running_var.dtype) * momentum)
+                var = ((x - mean) ** 2).sum(dims) / (n - 1)   # unbiased, as torch keeps
+                _running_update(running_var, var, momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError('batch_norm: running_mean and running_var must be given when '
@@ -304,6 +305,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         out = out + _channel_view(bias, input.ndim, 'batch_norm', 'bias')
     return out
+
+
+def _running_update(stat, value, momentum):
+    """``stat = (1 - momentum) * stat + momentum * value`` in place; a float16/bfloat16
+    statistic in float32, rounded once, as torch updates it."""
+    if stat._data.dtype in _HALF:
+        stat.copy_((stat.float() * (1 - momentum) + value.float() * momentum).to(stat.dtype))
+    else:
+        stat.mul_(1 - momentum).add_(value.to(stat.dtype) * momentum)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -453,12 +463,29 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
 # ---------------------------------------------------------------- regression losses
 
+def _in_float32(loss):
+    """A loss of float16/bfloat16 tensors computed in float32 and rounded once to the input's
+    dtype, as torch's CPU losses accumulate (its backward then in float32 too). Under autocast
+    the loss's own cast to float32 applies instead."""
+    @functools.wraps(loss)
+    def run(input, *args, **kwargs):
+        if _amp._State.on or not isinstance(input, Tensor) or input._data.dtype not in _HALF:
+            return loss(input, *args, **kwargs)
+        wide = [a.float() if isinstance(a, Tensor) and a._data.dtype in _HALF else a
+                for a in args]
+        kw = {k: a.float() if isinstance(a, Tensor) and a._data.dtype in _HALF else a
+              for k, a in kwargs.items()}
+        return loss(input.float(), *wide, **kw).to(input.dtype)
+    return run
+
+
 def _check_same_shape(input, target, fn):
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f'{fn}: target shape {_shape(target)} must match input shape '
                          f'{_shape(input)}')
 
 
+@_in_float32
 def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """Mean squared error ``(input - target) ** 2``, reduced by ``reduction``.
 
@@ -474,6 +501,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
     return _reduce(loss, reduction, 'mse_loss')
 
 
+@_in_float32
 def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """Mean absolute error ``|input - target|``, reduced by ``reduction``.
 
@@ -489,6 +517,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', wei
     return _reduce(loss, reduction, 'l1_loss')
 
 
+@_in_float32
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
     """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``);
     ``beta=0`` is the L1 loss.
@@ -509,6 +538,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
     return _reduce(loss, reduction, 'smooth_l1_loss')
 
 
+@_in_float32
 def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
     """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
 
@@ -572,6 +602,7 @@ def _nll(logp, target, weight, ignore_index, reduction, fn):
                                 reduction=reduction, cdim=_class_dim(logp, fn), plain=plain)
 
 
+@_in_float32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction='mean'):
     """Negative log-likelihood: ``-input[n, target[n]]`` for log-probabilities ``input`` of
@@ -588,6 +619,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _nll(input, target, weight, ignore_index, reduction, 'nll_loss')
 
 
+@_in_float32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction='mean', label_smoothing=0.0):
     """Cross-entropy of logits ``input`` (C,), (N, C) or (N, C, d1, ...) against class indices
@@ -651,6 +683,7 @@ def _clamped_log(x):
     return where(positive, where(positive, x, 1.0).log(), -100.0).clamp(min=-100)
 
 
+@_in_float32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction='mean'):
     """``-(t log(x) + (1 - t) log(1 - x))`` for probabilities ``x`` in [0, 1]; each log is
@@ -670,6 +703,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction, fn)
 
 
+@_in_float32
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction='mean', pos_weight=None):
     """Binary cross-entropy of ``sigmoid(input)``, computed stably from the logits as
@@ -693,6 +727,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss, reduction, fn)
 
 
+@_in_float32
 def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_target=False):
     """Kullback-Leibler divergence ``t (log t - input)`` for log-probabilities ``input``
     (``target`` as probabilities, or log-probabilities if ``log_target``). ``'batchmean'``
