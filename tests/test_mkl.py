@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ember.backend import mkl
+from tests.helpers import assert_sum_close
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -101,9 +102,8 @@ def test_every_layout_matches_numpy(dtype, shape, any_size):
             assert got is not None, (name_a, name_b)
             assert got.dtype == want.dtype and got.shape == want.shape
             assert got.flags.c_contiguous
-            tol = 1e-5 if dtype == np.float32 else 1e-12
-            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * k,
-                                       err_msg=f'{name_a} @ {name_b}')
+            assert_sum_close(got, want, dtype, k, np.abs(a) @ np.abs(b),
+                             f'{name_a} @ {name_b}')
 
 
 def test_layouts_blas_cannot_read_are_copied_first(any_size):
@@ -112,8 +112,9 @@ def test_layouts_blas_cannot_read_are_copied_first(any_size):
     b = np.broadcast_to(np.float32(0.5), (8, 5))                       # a sum's gradient
     got = mkl.matmul(a, b)
     assert (got is not None) == mkl.available()
-    if got is not None:
-        np.testing.assert_allclose(got, a @ b, rtol=1e-6)
+    if got is not None:   # a sum of 8 terms that cancel: relative to |a| @ |b|
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        assert_sum_close(got, a64 @ b64, np.float32, 8, np.abs(a64) @ np.abs(b64))
 
 
 def test_small_products_stay_with_numpy():
@@ -146,24 +147,35 @@ def test_hands_back_what_blas_cannot_take(a, b, any_size):
     assert mkl.matmul(a, b) is None
 
 
-def test_products_agree_with_it_on_and_off():
+def test_products_agree_with_it_on_and_off(tmp_path):
     """A Linear forward and backward (products above MIN_WORK) give the same numbers with
-    MKL and without it."""
-    code = ('import numpy as np, ember\n'
+    MKL and without it, within the rounding of the products behind them."""
+    code = ('import sys, numpy as np, ember\n'
             'rng = np.random.default_rng(0)\n'
             'lin = ember.nn.Linear(512, 256)\n'
             'x = ember.tensor(rng.standard_normal((128, 512)).astype(np.float32), '
             'requires_grad=True)\n'
             'lin(x).square().sum().backward()\n'
-            'print(repr(np.concatenate([x.grad.numpy().ravel(), '
-            'lin.weight.grad.numpy().ravel()]).sum()))\n')
+            'np.savez(sys.argv[1], x=x.detach().numpy(), w=lin.weight.detach().numpy(), '
+            'b=lin.bias.detach().numpy(), gx=x.grad.numpy(), gw=lin.weight.grad.numpy())\n')
     out = {}
     for flag in ('1', '0'):
         env = dict(os.environ, EMBER_MKL=flag, PYTHONPATH=ROOT)
-        res = subprocess.run([sys.executable, '-c', 'import ember; ember.manual_seed(0)\n' + code],
-                             capture_output=True, text=True, env=env, check=True)
-        out[flag] = float(res.stdout.strip().split('(')[-1].rstrip(')'))
-    assert np.isclose(out['1'], out['0'], rtol=1e-5), out
+        path = tmp_path / f'mkl{flag}.npz'
+        subprocess.run([sys.executable, '-c', 'import ember; ember.manual_seed(0)\n' + code,
+                        str(path)], capture_output=True, text=True, env=env, check=True)
+        out[flag] = dict(np.load(path))
+    on, off = out['1'], out['0']
+    for name in ('x', 'w', 'b'):
+        np.testing.assert_array_equal(on[name], off[name])
+    x, w, b = (off[n].astype(np.float64) for n in ('x', 'w', 'b'))
+    # g = 2 (x w^T + b) is a sum of 512 terms; x.grad = g w adds 256 more, w.grad = g^T x 128
+    g_mag = 2 * (np.abs(x) @ np.abs(w).T + np.abs(b))
+    assert_sum_close(on['gx'], off['gx'], np.float32, 512 + 256, g_mag @ np.abs(w), 'x.grad')
+    assert_sum_close(on['gw'], off['gw'], np.float32, 512 + 128, g_mag.T @ np.abs(x),
+                     'weight.grad')
+    g = 2 * (x @ w.T + b)                  # and both are the float64 answer to that bound
+    assert_sum_close(off['gx'], g @ w, np.float32, 512 + 256, g_mag @ np.abs(w), 'x.grad')
 
 
 def test_a_large_linear_layer_matches_torch():
