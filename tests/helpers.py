@@ -65,6 +65,69 @@ BINARY = [((3, 4), (3, 4)), ((3, 4), (4,)), ((4,), (3, 4)), ((3, 1), (1, 4)), ((
 TERNARY = [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)), ((), (3, 4), ()),
            ((0, 4), (4,), (1,))]
 
+# ---- The tolerance policy (docs/testing.md) ----
+# Two computations of one float result (ember against torch, OpenBLAS's kernel for this CPU
+# against another's, MKL against OpenBLAS, one thread against two) differ by rounding only,
+# and rounding has a bound: a sum of n terms added in any order is within gamma_n = n*u/(1-n*u)
+# of the exact sum, relative to the sum of the terms' magnitudes (u = eps/2, the unit
+# roundoff; Higham, "Accuracy and Stability of Numerical Algorithms", 3.1). So two of them
+# are within 2*gamma_n of each other, plus a few units in the last place for the elementwise
+# functions around the sum (exp, log, tanh: libm, SLEEF and NumPy's SIMD loops differ by up to
+# ~4 ulps). `tol` is that bound; tests pass the reduction's size n and, where the result can
+# cancel, the magnitude it is relative to (|a| @ |b| for a product). float64 is 2^29 times
+# tighter than float32 by construction. Bit-exact comparisons are kept for results defined to
+# the bit (a correctly rounded cast, one IEEE operation, a checkpoint's bytes) and made
+# against a reference computed in the test (NumPy, ml_dtypes), never against torch's CPU
+# kernels, whose rounding can depend on the CPU (test_amp.py: float64 -> bfloat16).
+# An iterative algorithm (L-BFGS on Rosenbrock) amplifies rounding by its conditioning: its
+# tolerance is measured in the test (`ulp_spread`): how far its own result moves when its
+# input moves by one ulp.
+
+def tol(dtype, n=1, ulps=4):
+    """The relative difference two computations of a ``dtype`` result may show when each
+    sums ``n`` terms: 2 * gamma_n plus ``ulps`` units in the last place.
+
+    >>> f'{tol(np.float32):.2e} {tol(np.float32, n=512):.2e} {tol(np.float64, n=512):.2e}'
+    '5.96e-07 6.15e-05 1.15e-13'
+    """
+    u = float(np.finfo(dtype).eps) / 2
+    n = max(int(n), 1)
+    return 2 * n * u / (1 - n * u) + ulps * 2 * u
+
+
+def assert_sum_close(got, want, dtype, n, magnitude=None, what=''):
+    """``got`` and ``want``, each a computation of sums of ``n`` terms in ``dtype``, agree
+    within ``tol(dtype, n)`` relative to ``magnitude``: the sum of the terms' absolute values
+    (for ``a @ b``: ``abs(a) @ abs(b)``), or the results' own size when nothing cancels."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    assert got.shape == want.shape, f'{what}: shape {got.shape} vs {want.shape}'
+    scale = np.abs(want) if magnitude is None else np.asarray(magnitude, np.float64)
+    bound = tol(dtype, n) * scale + np.finfo(dtype).tiny
+    err = np.abs(got - want)
+    bad = ~(err <= bound)
+    assert not bad.any(), (f'{what}: {bad.sum()} of {bad.size} differ by more than '
+                           f'tol({np.dtype(dtype).name}, n={n}) = {tol(dtype, n):.2e} of their '
+                           f'magnitude (worst: {(err / scale)[bad].max():.2e})')
+
+
+def ulp_spread(run, x):
+    """How far ``run(x)`` (an array) moves when one element of the float64 array ``x`` moves
+    by one ulp, the largest over the elements: the rounding an ill-conditioned iterative
+    computation amplifies, measured on the computation itself."""
+    base = np.asarray(run(x), np.float64)
+    spread = np.zeros_like(base)
+    for i in range(x.size):
+        y = x.copy()
+        y.flat[i] = np.nextafter(y.flat[i], np.inf)
+        spread = np.maximum(spread, np.abs(np.asarray(run(y), np.float64) - base))
+    return spread
+
+
+# The op tables' default: their ops reduce over a few hundred elements at most and chain a
+# few elementwise functions: float32 within tol(float32, n=1024) = 1.2e-4 relative, atol for
+# results near zero. float64 at 1e-7, far looser than tol(float64, n=1024) = 2.3e-13: a few
+# ops compute float64 by another formula than torch (gradcheck checks them against finite
+# differences instead); not machine-dependent either way. float16 (10 bits) at 1e-2.
 TOL = {'float32': dict(atol=1e-5, rtol=1.3e-4), 'float64': dict(atol=1e-10, rtol=1e-7),
        'float16': dict(atol=1e-2, rtol=1e-2)}
 
