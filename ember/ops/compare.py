@@ -1,7 +1,5 @@
 """Comparisons, logical and bitwise ops, and float tests (isnan, isinf, isfinite): bool
 results with no gradient."""
-import numpy as np
-
 from .._tensor import Tensor, method
 from ..autograd import Op
 from .elementwise import operands
@@ -26,29 +24,34 @@ class LogicalNot(Op):
         return ctx.xp.logical_not(x) if x.dtype.kind == 'b' else ctx.xp.invert(x)
 
 
-def _compare(ufunc, name):
+def _compare(ufunc, name, example):
+    """The op ``name``: NumPy's ``ufunc`` on the promoted operands. ``example`` is its result
+    on [0, 1, 2] and [1, 1, 0], written out (not computed) for the docstring."""
     def fn(a, b):
         a, b = operands(a, b)
+        if ufunc.startswith('bitwise') and a.dtype.is_floating_point:
+            raise NotImplementedError(f'{name}: not implemented for floating-point tensors '
+                                      f'({a.dtype})')
         return Compare.apply(a, b, ufunc=ufunc)
     fn.__name__ = name
     fn.__doc__ = (f'Elementwise ``{ufunc}`` with broadcasting; no gradient.\n\n'
-                  f'    >>> ember.{name}(ember.tensor([0, 1]), 1).tolist()\n'
-                  f'    {getattr(np, ufunc)(np.array([0, 1]), 1).tolist()}\n    ')
+                  f'    >>> ember.{name}(ember.tensor([0, 1, 2]), ember.tensor([1, 1, 0]))'
+                  f'.tolist()\n    {example}\n    ')
     return fn
 
 
-eq = _compare('equal', 'eq')
-ne = _compare('not_equal', 'ne')
-lt = _compare('less', 'lt')
-le = _compare('less_equal', 'le')
-gt = _compare('greater', 'gt')
-ge = _compare('greater_equal', 'ge')
-logical_and = _compare('logical_and', 'logical_and')
-logical_or = _compare('logical_or', 'logical_or')
-logical_xor = _compare('logical_xor', 'logical_xor')
-bitwise_and = _compare('bitwise_and', 'bitwise_and')
-bitwise_or = _compare('bitwise_or', 'bitwise_or')
-bitwise_xor = _compare('bitwise_xor', 'bitwise_xor')
+eq = _compare('equal', 'eq', [False, True, False])
+ne = _compare('not_equal', 'ne', [True, False, True])
+lt = _compare('less', 'lt', [True, False, False])
+le = _compare('less_equal', 'le', [True, True, False])
+gt = _compare('greater', 'gt', [False, False, True])
+ge = _compare('greater_equal', 'ge', [False, True, True])
+logical_and = _compare('logical_and', 'logical_and', [False, True, False])
+logical_or = _compare('logical_or', 'logical_or', [True, True, True])
+logical_xor = _compare('logical_xor', 'logical_xor', [True, False, True])
+bitwise_and = _compare('bitwise_and', 'bitwise_and', [0, 1, 0])
+bitwise_or = _compare('bitwise_or', 'bitwise_or', [1, 1, 2])
+bitwise_xor = _compare('bitwise_xor', 'bitwise_xor', [1, 0, 2])
 
 
 def logical_not(x):
