@@ -2,7 +2,7 @@
 results with no gradient."""
 from .._tensor import Tensor, method
 from ..autograd import Op
-from .elementwise import operands
+from .elementwise import _inplace_method, operands
 
 __all__ = ['isnan', 'isinf', 'isfinite']
 
@@ -86,6 +86,14 @@ Tensor.greater, Tensor.less, Tensor.greater_equal, Tensor.less_equal = gt, lt, g
 Tensor.__and__, Tensor.__or__, Tensor.__xor__ = bitwise_and, bitwise_or, bitwise_xor
 Tensor.__rand__, Tensor.__ror__, Tensor.__rxor__ = bitwise_and, bitwise_or, bitwise_xor
 Tensor.__invert__ = bitwise_not
+# in place, as torch's: x &= m writes into x (its views and other names see it)
+for _n in ('eq', 'ne', 'lt', 'le', 'gt', 'ge', 'greater', 'less', 'greater_equal', 'less_equal',
+           'logical_and', 'logical_or', 'logical_xor', 'logical_not', 'bitwise_and',
+           'bitwise_or', 'bitwise_xor', 'bitwise_not'):
+    setattr(Tensor, f'{_n}_', _inplace_method(_n))
+Tensor.__iand__, Tensor.__ior__, Tensor.__ixor__ = (
+    Tensor.bitwise_and_, Tensor.bitwise_or_, Tensor.bitwise_xor_)
+del _n
 __all__ += ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logical_and', 'logical_or', 'logical_xor',
             'logical_not', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not']
 

@@ -199,7 +199,41 @@ EXTREME_CASES = [
     case('neg_int16', lambda m, a: -a, ('int16',)),
 ]
 
-CASES = CMP_CASES + LOGIC_CASES + BIT_CASES + TEST_CASES + EXTREME_CASES
+# ---------------------------------------------------------------- in place
+
+def inplace(name, *rest):
+    """``y = a.clone()``, then ``y.<name>(*tensors, *rest)``, which must return ``y``."""
+    def fn(m, a, *tensors):
+        y = a.clone()
+        assert getattr(y, name)(*tensors, *rest) is y
+        return y
+    return fn
+
+
+# (the first input has the broadcast shape, as in place needs)
+IN_PLACE = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 4), ()), ((), ()), ((0, 4), (4,)),
+            (NC((4, 3)), (4, 3))]
+INPLACE_CASES = [
+    *[case(f'{op}_', inplace(f'{op}_'), kinds, IN_PLACE) for op, kinds in (
+        ('eq', 'ff'), ('ne', ('int64', 'int64')), ('lt', ('float64', 'int32')),
+        ('le', ('bool', 'bool')), ('gt', ('int32', 'f')), ('ge', ('uint8', 'int8')),
+        ('greater', 'ff'), ('less_equal', ('int64', 'float32')))],
+    case('eq_scalar_', inplace('eq_', 1), ('int64',)),
+    case('logical_and_', inplace('logical_and_'), ('bool', 'int64'), IN_PLACE),
+    case('logical_or_', inplace('logical_or_'), ('f', 'f'), IN_PLACE),
+    case('logical_xor_', inplace('logical_xor_'), ('int8', 'bool'), IN_PLACE),
+    case('logical_not_', inplace('logical_not_'), ('f',)),
+    case('bitwise_and_', inplace('bitwise_and_'), ('wide', 'int32'), IN_PLACE),
+    case('bitwise_or_', inplace('bitwise_or_'), ('bool', 'bool'), IN_PLACE),
+    case('bitwise_xor_', inplace('bitwise_xor_'), ('int8', 'wide'), IN_PLACE),
+    case('bitwise_not_', inplace('bitwise_not_'), ('uint8',)),
+    case('iand', inplace('__iand__'), ('bool', 'bool'), IN_PLACE),
+    case('ior', inplace('__ior__'), ('wide', 'int16'), IN_PLACE),
+    case('ixor', inplace('__ixor__'), ('int16', 'uint8'), IN_PLACE),
+    case('iand_scalar', inplace('__iand__', 6), ('int32',)),
+]
+
+CASES = CMP_CASES + LOGIC_CASES + BIT_CASES + TEST_CASES + EXTREME_CASES + INPLACE_CASES
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
 
 
@@ -228,6 +262,8 @@ ERRORS = [
     ('compare_shapes', lambda m: m.ones(2, 3) < m.ones(3, 2)),
     ('logical_shapes', lambda m: m.logical_and(m.ones(2), m.ones(3))),
     ('where_shapes', lambda m: m.where(m.ones(2, dtype=m.bool), m.ones(3), m.ones(2))),
+    ('iand_bool_int', lambda m: m.ones(2, dtype=m.bool).__iand__(m.ones(2, dtype=m.int64))),
+    ('eq_broadcast', lambda m: m.ones(2).eq_(m.ones(3, 2))),
 ]
 
 
