@@ -13,7 +13,6 @@ from ..ops.movement import *  # noqa: F401,F403
 from ..ops.join import *  # noqa: F401,F403
 from ..ops.index import *  # noqa: F401,F403
 
-import functools
 import math
 import warnings
 
@@ -22,7 +21,7 @@ import numpy as np
 from .. import random as _random
 from .._tensor import Tensor, _wrap_dim, arange, get_xp
 from ..ops import fused as _fused
-from ..ops.elementwise import HALF as _HALF, floating as _floating
+from ..ops.elementwise import HALF as _HALF, floating as _floating, in_float32 as _in_float32
 from ..autograd import is_grad_enabled, no_grad
 from ..backend import check_later, host, outside
 from .. import amp as _amp
@@ -463,20 +462,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
 # ---------------------------------------------------------------- regression losses
 
-def _in_float32(loss):
-    """A loss of float16/bfloat16 tensors computed in float32 and rounded once to the input's
-    dtype, as torch's CPU losses accumulate (its backward then in float32 too). Under autocast
-    the loss's own cast to float32 applies instead."""
-    @functools.wraps(loss)
-    def run(input, *args, **kwargs):
-        if _amp._State.on or not isinstance(input, Tensor) or input._data.dtype not in _HALF:
-            return loss(input, *args, **kwargs)
-        wide = [a.float() if isinstance(a, Tensor) and a._data.dtype in _HALF else a
-                for a in args]
-        kw = {k: a.float() if isinstance(a, Tensor) and a._data.dtype in _HALF else a
-              for k, a in kwargs.items()}
-        return loss(input.float(), *wide, **kw).to(input.dtype)
-    return run
+# A loss of float16/bfloat16 tensors is computed in float32 and rounded once, as torch's CPU
+# losses accumulate; under autocast the loss's own cast to float32 applies instead.
+_loss_in_float32 = _in_float32(autocast=True)
 
 
 def _check_same_shape(input, target, fn):
@@ -485,7 +473,7 @@ def _check_same_shape(input, target, fn):
                          f'{_shape(input)}')
 
 
-@_in_float32
+@_loss_in_float32
 def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """Mean squared error ``(input - target) ** 2``, reduced by ``reduction``.
 
@@ -501,7 +489,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
     return _reduce(loss, reduction, 'mse_loss')
 
 
-@_in_float32
+@_loss_in_float32
 def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
     """Mean absolute error ``|input - target|``, reduced by ``reduction``.
 
@@ -517,7 +505,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', wei
     return _reduce(loss, reduction, 'l1_loss')
 
 
-@_in_float32
+@_loss_in_float32
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
     """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``);
     ``beta=0`` is the L1 loss.
@@ -538,7 +526,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
     return _reduce(loss, reduction, 'smooth_l1_loss')
 
 
-@_in_float32
+@_loss_in_float32
 def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
     """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
 
@@ -602,7 +590,7 @@ def _nll(logp, target, weight, ignore_index, reduction, fn):
                                 reduction=reduction, cdim=_class_dim(logp, fn), plain=plain)
 
 
-@_in_float32
+@_loss_in_float32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction='mean'):
     """Negative log-likelihood: ``-input[n, target[n]]`` for log-probabilities ``input`` of
@@ -619,7 +607,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _nll(input, target, weight, ignore_index, reduction, 'nll_loss')
 
 
-@_in_float32
+@_loss_in_float32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction='mean', label_smoothing=0.0):
     """Cross-entropy of logits ``input`` (C,), (N, C) or (N, C, d1, ...) against class indices
@@ -683,7 +671,7 @@ def _clamped_log(x):
     return where(positive, where(positive, x, 1.0).log(), -100.0).clamp(min=-100)
 
 
-@_in_float32
+@_loss_in_float32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction='mean'):
     """``-(t log(x) + (1 - t) log(1 - x))`` for probabilities ``x`` in [0, 1]; each log is
@@ -703,7 +691,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction, fn)
 
 
-@_in_float32
+@_loss_in_float32
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction='mean', pos_weight=None):
     """Binary cross-entropy of ``sigmoid(input)``, computed stably from the logits as
@@ -727,7 +715,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss, reduction, fn)
 
 
-@_in_float32
+@_loss_in_float32
 def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_target=False):
     """Kullback-Leibler divergence ``t (log t - input)`` for log-probabilities ``input``
     (``target`` as probabilities, or log-probabilities if ``log_target``). ``'batchmean'``

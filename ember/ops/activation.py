@@ -8,7 +8,8 @@ import numpy as np
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled
 from ..backend import cpu
-from .elementwise import Step, _inplace_method, abs, clamp, expm1, sigmoid, tanh, where
+from .elementwise import (Step, _inplace_method, abs, clamp, expm1, in_float32, sigmoid,
+                          tanh, where)
 
 __all__ = ['logsigmoid', 'relu', 'relu6', 'leaky_relu', 'elu', 'selu', 'celu', 'gelu', 'silu',
            'mish', 'softplus', 'softsign', 'hardtanh', 'hardsigmoid', 'hardswish']
@@ -77,6 +78,7 @@ def relu(x):
 
 @method('leaky_relu')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def leaky_relu(x, negative_slope=0.01):
     """``x`` where positive, else ``negative_slope * x``.
 
@@ -116,6 +118,7 @@ def relu6(x):
 
 @method('hardsigmoid')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def hardsigmoid(x):
     """``relu6(x + 3) / 6``, a piecewise linear sigmoid.
 
@@ -131,6 +134,7 @@ def hardsigmoid(x):
 
 @method('hardswish')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def hardswish(x):
     """``x * relu6(x + 3) / 6``.
 
@@ -189,6 +193,7 @@ def softsign(x):
 
 @method('silu')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def silu(x):
     """``x * sigmoid(x)`` (swish).
 
@@ -200,6 +205,7 @@ def silu(x):
 
 @method('mish')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def mish(x):
     """``x * tanh(softplus(x))``.
 
@@ -210,6 +216,7 @@ def mish(x):
 
 
 @method('gelu')
+@in_float32   # (half precision: as torch's kernels)
 def gelu(x, approximate='none'):
     """``x * Phi(x)``, Phi the standard normal CDF; ``approximate='tanh'`` for the tanh form.
 
@@ -321,6 +328,7 @@ class GeluGrad(Op):
 
 @method('elu')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def elu(x, alpha=1.0):
     """``x`` where positive, else ``alpha * (exp(x) - 1)``.
 
@@ -339,6 +347,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 @method('selu')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def selu(x):
     """``scale * elu(x, alpha)`` with the self-normalising constants.
 
@@ -350,6 +359,7 @@ def selu(x):
 
 @method('celu')
 @_inplace_arg
+@in_float32   # (half precision: as torch's kernels)
 def celu(x, alpha=1.0):
     """``x`` where positive, else ``alpha * (exp(x / alpha) - 1)``.
 

@@ -3,6 +3,7 @@
 Each op is one small ``Op`` class (forward on arrays, backward in ember ops) and a function
 that promotes its operands as PyTorch does and calls ``apply``.
 """
+import functools
 import math
 
 import numpy as np
@@ -55,6 +56,28 @@ def divided(xp, a, c):
         with np.errstate(divide='ignore', invalid='ignore'):
             return narrow(xp, a.astype(FLOAT32) / c, a.dtype)
     return a / c
+
+
+def in_float32(fn=None, *, autocast=False):
+    """Decorate a composite of several ops so that float16/bfloat16 tensor arguments are
+    computed in float32 and the result rounded once to the first argument's dtype, as torch's
+    fused CPU kernels do (activations, losses); its gradient then flows through the two casts.
+    ``autocast=True``: under autocast the composite runs as it is (it casts to float32 itself
+    and answers float32)."""
+    if fn is None:
+        return functools.partial(in_float32, autocast=autocast)
+
+    @functools.wraps(fn)
+    def run(x, *args, **kwargs):
+        if type(x) not in TENSOR_TYPES or x._data.dtype not in HALF or \
+                (autocast and _amp._State.on):
+            return fn(x, *args, **kwargs)
+        args = [a.float() if type(a) in TENSOR_TYPES and a._data.dtype in HALF else a
+                for a in args]
+        kwargs = {k: a.float() if type(a) in TENSOR_TYPES and a._data.dtype in HALF else a
+                  for k, a in kwargs.items()}
+        return fn(x.float(), *args, **kwargs).to(x.dtype)
+    return run
 
 
 # ---------------------------------------------------------------- operand handling
@@ -135,6 +158,19 @@ class Add(Op):
 
     def backward(ctx, g):
         return g, g
+
+
+class AddScaled(Op):
+    """``a + alpha * b`` of two float16/bfloat16 tensors as torch's add with ``alpha``: alpha
+    rounded to their dtype, the rest in float32, rounded once."""
+    name = 'AddBackward'
+
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        return narrow(ctx.xp, wide(a) + alpha * wide(b), a.dtype)
+
+    def backward(ctx, g):
+        return g, g * ctx.alpha if ctx.needs(1) else None
 
 
 class Scaled(Op):
@@ -327,6 +363,9 @@ def add(a, b, alpha=1):
     tensor([1.5000, 2.5000])
     """
     if alpha != 1:
+        if type(a) in TENSOR_TYPES and type(b) in TENSOR_TYPES and \
+                a._data.dtype in HALF and b._data.dtype is a._data.dtype:
+            return AddScaled.apply(a, b, alpha=_half_number(alpha, a, 'add'))
         b = mul(b, alpha)
     if _number_and_float(a, b):
         return Shifted.apply(a, c=b)
@@ -340,6 +379,16 @@ def add(a, b, alpha=1):
     return Add.apply(a, b)       # with no cast op in front
 
 
+def _half_number(c, t, op):
+    """A Python number rounded to the half tensor ``t``'s dtype, which must hold it (torch)."""
+    with np.errstate(over='ignore'):
+        r = float(np.asarray(c, dtype=t._data.dtype))
+    if math.isinf(r) and not math.isinf(c):
+        raise RuntimeError(f'{op}: alpha={c} cannot be converted to {t.dtype.name} without '
+                           f'overflow')
+    return r
+
+
 _HALF_AND_SINGLE = ({'float32', 'bfloat16'}, {'float32', 'float16'})
 
 
@@ -351,6 +400,9 @@ def sub(a, b, alpha=1):
     tensor([2.])
     """
     if alpha != 1:
+        if type(a) in TENSOR_TYPES and type(b) in TENSOR_TYPES and \
+                a._data.dtype in HALF and b._data.dtype is a._data.dtype:
+            return AddScaled.apply(a, b, alpha=-_half_number(alpha, a, 'sub'))
         b = mul(b, alpha)
     if _number_and_float(a, b):   # a - c is a + (-c) exactly
         return Shifted.apply(a, c=-b)
@@ -796,6 +848,7 @@ def clamp_max(x, max):
 
 
 @method('lerp')
+@in_float32
 def lerp(start, end, weight):
     """Linear interpolation ``start + weight * (end - start)``; weight a number or a tensor.
 
