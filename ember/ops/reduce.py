@@ -541,8 +541,9 @@ class Cumprod(Op):
 
     def forward(ctx, x, axis):
         ctx.axis = axis
-        dt = 'int64' if x.dtype.kind in 'biu' else None
-        return ctx.xp.cumprod(x.reshape(x.shape or (1,)), axis=axis, dtype=dt).reshape(x.shape)
+        dt = 'int64' if x.dtype.kind in 'biu' else FLOAT32 if x.dtype in HALF else None
+        out = ctx.xp.cumprod(x.reshape(x.shape or (1,)), axis=axis, dtype=dt).reshape(x.shape)
+        return narrow(ctx.xp, out, x.dtype) if dt is FLOAT32 else out   # (half: as torch)
 
     def backward(ctx, g):
         x, out = ctx.saved_tensors
