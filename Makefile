@@ -5,12 +5,13 @@ STAMP := .venv/.installed
 NVRTC_PY := .venv-nvrtc/bin/python
 NVRTC_STAMP := .venv-nvrtc/.installed
 
-.PHONY: demo test test-slow bench check-kernels clean
+.PHONY: demo test test-slow test-matrix test-random test-machine bench check-kernels clean
 
-$(STAMP): pyproject.toml
+# the exact versions the suite passed with: constraints.txt (README: how to move them)
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,viz]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,viz]'
 	touch $(STAMP)
 
 # CuPy and NVRTC without a GPU, apart from .venv: the tests' CuPy is the stand-in
@@ -23,8 +24,9 @@ $(NVRTC_STAMP): Makefile
 demo: $(STAMP)
 	$(PY) -m ember demo
 
+# docs/testing.md: the tolerance policy, the matrix, and what each target runs
 test: $(STAMP)
-	$(PY) -m pytest ember tests -m "not slow"
+	$(PY) -m pytest ember tests -m "not slow and not machine"
 	@echo "== the op, layer and optimizer tests again on 'cuda', CuPy's CPU stand-in (tests/fakecupy.py)"
 	EMBER_FAKE_CUPY=1 EMBER_TEST_DEVICE=cuda $(PY) -m pytest tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py tests/test_cuda_kernels.py tests/test_properties.py \
 	    -o addopts='-q -p no:cacheprovider'
@@ -37,6 +39,19 @@ check-kernels: $(NVRTC_STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest ember tests -m slow
+
+# the main pass under each OpenBLAS kernel type x EMBER_MKL=0/1 x 1/2 threads, random order
+test-matrix: $(STAMP)
+	$(PY) tools/test_matrix.py
+
+# the main pass in a random order (seed printed), Hypothesis drawing new and more examples
+test-random: $(STAMP)
+	HYPOTHESIS_PROFILE=random $(PY) -m pytest ember tests -m "not slow and not machine" \
+	    -p random_order --random-order-bucket=global
+
+# checks of the machine rather than of ember (page faults): not part of `make test`
+test-machine: $(STAMP)
+	$(PY) -m pytest tests -m machine
 
 bench: $(STAMP)
 	$(PY) -m bench
