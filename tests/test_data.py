@@ -1,8 +1,10 @@
 """ember.utils.data (also ember.data): collation against torch, samplers, splits, DataLoader
 with and without worker processes (ordering, seeding, IterableDataset sharding, errors)."""
 import collections
+import multiprocessing
 import os
 import random
+import threading
 import time
 
 import numpy as np
@@ -420,20 +422,34 @@ class Dies(Dataset):
         return i
 
 
-class Slow(Dataset):
+class Blocked(Dataset):
+    """Items that never come while the loader waits: each waits for ``release``, which the
+    test sets only once the loader has given up, so no clock decides the outcome."""
+
+    def __init__(self):
+        self.release = multiprocessing.get_context('fork').Event()
+
     def __len__(self):
         return 2
 
     def __getitem__(self, i):
-        time.sleep(0.6)
+        self.release.wait()
         return i
 
 
 def test_dead_worker_and_timeout_raise_instead_of_hanging():
     with pytest.raises(RuntimeError, match='exited unexpectedly'):
         list(DataLoader(Dies(), num_workers=2))
+    ds = Blocked()
+    it = iter(DataLoader(ds, num_workers=1, timeout=0.2, multiprocessing_context='fork'))
+
+    def release_once_closed():      # then the worker ends at once, not after the join's wait
+        while not it._closed:
+            time.sleep(0.01)
+        ds.release.set()
+    threading.Thread(target=release_once_closed, daemon=True).start()
     with pytest.raises(RuntimeError, match='timed out after 0.2 seconds'):
-        list(DataLoader(Slow(), num_workers=1, timeout=0.2))
+        next(it)
 
 
 @pytest.mark.skipif(ember.cuda.is_available(), reason='the behaviour without CUDA')

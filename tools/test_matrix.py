@@ -1,6 +1,7 @@
 """The test matrix: the main pytest pass under every BLAS setting this CPU can run.
 
-Runs ``pytest ember tests -m "not slow and not machine"`` (``make test``'s first pass) once for each combination of
+Runs ``pytest ember tests -m "not slow and not machine"`` (``make test``'s first pass) once
+for each combination of
 
 - OpenBLAS's kernel type: pinned with ``OPENBLAS_CORETYPE`` to each type this CPU's flags
   allow (from /proc/cpuinfo; types that resolve to the same kernels are run once), and unset
