@@ -316,9 +316,15 @@ def _small(case):
 
 
 def differentiable(case):
-    """Whether a case compares gradients: it asks for them and has a float input."""
-    return case.grad and any(getattr(a, 'dtype', np.dtype(int)).kind == 'f'
-                             for a in arrays(case, case.shapes[0], 'float64'))
+    """Whether a case compares gradients: it asks for them, and torch's output on its first
+    shape has a gradient (a float input, and not a comparison or an integer cast)."""
+    if not case.grad:
+        return False
+    arrs = arrays(case, case.shapes[0], 'float64')
+    if not any(getattr(a, 'dtype', np.dtype(int)).kind == 'f' for a in arrs):
+        return False
+    _, ts = to_both(arrs, True)
+    return any(t.requires_grad for t in outputs(case.fn(torch, *ts)))
 
 
 def make_tests(cases):

@@ -161,6 +161,45 @@ CASES = [
     Case('fmod_int', lambda m, a, b: m.fmod(a, b), BINARY[:3], ints=((0, -9, 9), (1, 1, 4)),
          dtypes=ONCE),
     Case('pos_op', lambda m, a: +a, UNARY[:2]),
+
+    # torch's other names for the ops above, each by its own name (a wrong alias fails)
+    Case('absolute', lambda m, a: m.absolute(a) * a.absolute(), UNARY[:2]),
+    Case('arccos', lambda m, a: m.arccos(a) + a.arccos(), UNARY[:2], domain=(-0.9, 0.9)),
+    Case('arcsin_fn', lambda m, a: m.arcsin(a), UNARY[:2], domain=(-0.9, 0.9)),
+    Case('arctan', lambda m, a: m.arctan(a) + a.arctan(), UNARY[:2]),
+    Case('arctan2', lambda m, a, b: m.arctan2(a, b) + a.arctan2(b), BINARY[:3]),
+    Case('divide', lambda m, a, b: m.divide(a, b), BINARY[:3], domain=(0.5, 2)),
+    Case('divide_floor', lambda m, a, b: m.divide(a, b, rounding_mode='floor'), BINARY[:3],
+         domain=(0.5, 5.0), grad=False),
+    Case('true_divide', lambda m, a, b: m.true_divide(a, b) + a.true_divide(b), BINARY[:3],
+         domain=(0.5, 2)),
+    Case('multiply', lambda m, a, b: m.multiply(a, b) + a.mul(b) + m.mul(a, 2.0), BINARY[:3]),
+    Case('floor_divide_method', lambda m, a, b: a.floor_divide(b), BINARY[:3],
+         domain=(0.5, 3.0), grad=False),   # torch: no derivative for floor_divide
+    Case('subtract', lambda m, a, b: m.subtract(a, b, alpha=2) + a.sub(b) + m.sub(a, b),
+         BINARY[:3]),
+    Case('add_method', lambda m, a, b: a.add(b, alpha=0.5) + a.div(b), BINARY[:3],
+         domain=(0.5, 2)),
+    Case('negative', lambda m, a: m.negative(a) + a.negative() + m.neg(a) + a.neg(), UNARY[:2]),
+    Case('positive', lambda m, a: m.positive(a) + a.positive(), UNARY[:2]),
+    Case('pow_fn', lambda m, a, b: m.pow(a, b) + a.pow(2) + m.pow(2.0, b), BINARY[:3],
+         domain=(0.5, 2.0)),
+    Case('fix', lambda m, a: m.fix(a) + a.fix(), UNARY[:2], domain=(-3, 3)),
+    Case('clip_method', lambda m, a: a.clip(-0.5, 0.5) + a.clamp_min(0.1) + a.clamp_max(0.2),
+         UNARY[:2]),
+    Case('exp_method', lambda m, a: a.exp() + a.exp2() + a.expm1(), UNARY[:2]),
+    Case('log_methods', lambda m, a: a.log() + a.log2() + a.log10() + a.log1p(), UNARY[:2],
+         domain=POS),
+    Case('root_methods', lambda m, a: a.sqrt() + a.rsqrt() + a.reciprocal() + a.square(),
+         UNARY[:2], domain=POS),
+    Case('trig_methods', lambda m, a: a.sin() + a.cos() + a.tan() + a.asin() + a.acos()
+         + a.atan() + a.sinh() + a.cosh() + a.tanh(), UNARY[:2], domain=(-0.9, 0.9)),
+    Case('special_methods', lambda m, a: a.erf() + a.erfc() + a.sigmoid() + a.sign()
+         + a.abs() + a.relu(), UNARY[:2]),
+    Case('rounding_methods', lambda m, a: a.floor() + a.ceil() + a.round() + a.trunc()
+         + a.frac(), UNARY[:2], domain=(-3, 3)),
+    Case('division_methods', lambda m, a, b: a.fmod(b) + a.remainder(b) + a.lerp(b, 0.25)
+         + a.atan2(b) + a.maximum(b) + a.minimum(b), BINARY[:3], domain=(0.5, 3.0)),
 ]
 
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)

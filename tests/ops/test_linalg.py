@@ -64,6 +64,10 @@ CASES = [
     einsum('...i->...', (2, 3, 4)),
     einsum('bi,i->b', (0, 4), (4,)),
     einsum('i,j->ij', (3,), (1,)),
+    Case('ger', lambda m, a, b: a.ger(b), OUTER[:2]),
+    Case('matmul_method', lambda m, a, b: a.matmul(b), MATMUL[:3]),
+    # a @ b with a a NumPy array: NumPy defers to the tensor's __rmatmul__
+    Case('rmatmul', lambda m, a, b: b.__rmatmul__(a), MM[:2]),
 ]
 
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)

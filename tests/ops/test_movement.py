@@ -100,6 +100,33 @@ CASES = [
     Case('pad_circular', lambda m, a: pad(m, a, (2, 3), mode='circular'), [((2, 3, 4),)]),
     Case('pad_circular_2d', lambda m, a: pad(m, a, (1, 2, 2, 1), mode='circular'),
          [((1, 3, 4),), (NC((1, 3, 4)),)]),
+    # shapes taken from another tensor, broadcasting, and torch's other names
+    Case('expand_as', lambda m, a, b: a.expand_as(b), [((3, 1), (2, 3, 4)), ((), (3, 4)),
+                                                       ((1, 4), (0, 4))]),
+    Case('view_as', lambda m, a, b: a.view_as(b), [((3, 4), (4, 3)), ((), (1, 1)),
+                                                   ((0, 3), (3, 0))]),
+    Case('reshape_as', lambda m, a, b: a.reshape_as(b), [((3, 4), (2, 6)), (NC((4, 3)), (12,))]),
+    Case('broadcast_to', lambda m, a: m.broadcast_to(a, (2, 3, 4)), [((3, 1),), ((),), ((4,),),
+                                                                     ((1, 4),)]),
+    Case('atleast_1d', lambda m, a: m.atleast_1d(a), [((),), ((3,),), ((2, 3),)]),
+    Case('atleast_2d', lambda m, a: m.atleast_2d(a), [((),), ((3,),), ((2, 3),), ((0,),)]),
+    Case('sum_to_size', lambda m, a: a.sum_to_size(3, 1), [((3, 4),), ((2, 3, 4),), ((3, 0),)]),
+    Case('sum_to_size_tuple', lambda m, a: a.sum_to_size((1, 4)), [((3, 4),), (NC((4, 4)),)]),
+    Case('swapaxes', lambda m, a: m.swapaxes(a, 0, -1) + a.swapaxes(-1, 0), MAT[:2]),
+    Case('swapdims', lambda m, a: m.swapdims(a, 0, 1) * a.swapdims(1, 0), [((3, 3),),
+                                                                           ((2, 2, 4),)]),
+    Case('moveaxis', lambda m, a: m.moveaxis(a, 0, -1) + a.moveaxis(-1, 0).movedim(0, -1)
+         .movedim(0, -1),
+         [((2, 3, 4),), ((0, 2, 3),)]),
+    Case('concatenate', lambda m, a, b: m.concatenate([a, b], 1), [((3, 4), (3, 2))]),
+    Case('mT', lambda m, a: a.mT, [((3, 4),), ((2, 3, 4),), (NC((4, 3)),)]),
+    Case('T', lambda m, a: a.T, [((3, 4),), ((),), ((5,),)]),
+    Case('methods', lambda m, a: a.flip(0).roll(1, 1).tril().triu(-1).diagonal().repeat(2)
+         .tile((2,)).unsqueeze(0).squeeze(0).flatten().narrow(0, 1, 3), [((3, 4),)]),
+    Case('reshape_fns', lambda m, a: m.reshape(m.permute(m.transpose(a, 0, 1), (1, 0)), (-1,)),
+         [((3, 4),), (NC((4, 3)),)]),
+    Case('squeeze_fns', lambda m, a: m.unsqueeze(m.squeeze(a), 0), [((1, 3, 1),)]),
+    Case('cat_method', lambda m, a, b: m.cat((a, b), dim=-1).chunk(2, 1)[0], [((3, 4), (3, 2))]),
 ]
 
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
