@@ -22,6 +22,46 @@ class _State:
 
 
 
+# ---------------------------------------------------------------- NumPy's warnings
+
+# torch prints nothing for log(0), 1 / 0, sqrt(-1), an overflow or a cast of nan; NumPy warns
+# (RuntimeWarning) from inside ember. Ember's array code runs with NumPy's floating-point
+# errors ignored, the user's own NumPy code keeps its settings. NumPy 2 keeps that state in a
+# context variable: the op door sets a state made once (about 0.1 us an op, where np.errstate,
+# which builds the state each time, costs about 0.9 us), the backward walk and an optimizer
+# step set it once for all their array work (``quiet_numpy``).
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    _QUIET = _make_extobj(all='ignore')
+    _quiet_on, _quiet_off = _extobj_contextvar.set, _extobj_contextvar.reset
+except ImportError:   # NumPy 1.x: np.seterr, restored after (per process, not per thread)
+    _QUIET = 'ignore'
+
+    def _quiet_on(mode):
+        return np.seterr(all=mode)
+
+    def _quiet_off(old):
+        np.seterr(**old)
+
+
+class quiet_numpy:
+    """Run array code with NumPy's floating-point warnings off, as torch is silent
+    (context manager; what every ember op does around its array code).
+
+    >>> with ember.autograd.quiet_numpy():
+    ...     np.log(np.zeros(1))
+    array([-inf])
+    """
+    __slots__ = ('token',)
+
+    def __enter__(self):
+        self.token = _quiet_on(_QUIET)
+        return self
+
+    def __exit__(self, *exc):
+        _quiet_off(self.token)
+
+
 FREED = ('Trying to backward through the graph a second time (or directly access saved tensors '
          'after they have already been freed). Saved intermediate values of the graph are freed '
          'when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to '
@@ -244,12 +284,16 @@ class Op(Node):
             if type(a) is not dev:
                 raise _device_error(cls.__name__.lower(), tensors)
         ctx.xp = np if dev is np.ndarray else namespace(arrays[0])
+        quiet = _quiet_on(_QUIET) if dev is np.ndarray else None   # (see quiet_numpy)
         try:
             out = ctx.forward(*arrays, **params)
         except ValueError as e:
             raise RuntimeError(f'{cls.__name__.lower()}: {e} ({_describe(tensors)})') from None
         except IndexError as e:
             raise IndexError(f'{cls.__name__.lower()}: {e} ({_describe(tensors)})') from None
+        finally:
+            if quiet is not None:
+                _quiet_off(quiet)
         if type(out) is not dev:   # NumPy gives scalars for 0-d results
             out = ctx.xp.asarray(out)
         if not cls.differentiable:
@@ -546,7 +590,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                 reach.add(n)
         results = [None] * len(inputs)
 
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), quiet_numpy():
         for n in order:
             buf = buffers.pop(n, None)
             if buf is None:
@@ -653,9 +697,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         got = _run_backward(tensors, grads, retain, create_graph, inputs, allow_unused=True)
-        for t, g in zip(inputs, got):
-            if g is not None:
-                _accumulate(t, g, create_graph)
+        with quiet_numpy():
+            for t, g in zip(inputs, got):
+                if g is not None:
+                    _accumulate(t, g, create_graph)
         return
     _run_backward(tensors, grads, retain, create_graph)
 

@@ -4,6 +4,7 @@ changes nothing."""
 import errno
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -344,3 +345,61 @@ def test_demo_that_diverges_exits_1(capsys, tmp_path):
     assert main(['demo', 'regression', '--epochs', '1', '--lr', '1e6', '--out',
                  str(tmp_path)]) == 1
     assert 'training diverged (final loss nan); try a smaller --lr' in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- NumPy's warnings
+
+NAN, INF = float('nan'), float('inf')
+
+
+@pytest.mark.parametrize('fn', [
+    lambda m: m.log(m.zeros(1)),
+    lambda m: m.tensor([1.0]) / 0,
+    lambda m: m.zeros(1) / m.zeros(1),
+    lambda m: m.sqrt(m.tensor([-1.0])),
+    lambda m: m.exp(m.tensor([1000.0])),
+    lambda m: m.tensor([60000.0], dtype=m.float16) * 2,
+    lambda m: m.tensor([NAN]).long(),
+    lambda m: m.tensor([INF]).to(m.int32),
+    lambda m: m.tensor(NAN).int(),
+    lambda m: m.tensor([-1.0]) ** 0.5,
+    lambda m: m.tensor([3e38, 3e38]).sum(),
+    lambda m: m.tensor([[1e30, 1e30]]) @ m.tensor([[1e30], [1e30]]),
+    lambda m: m.log(m.zeros(1, requires_grad=True)).sum().backward(),
+    lambda m: m.sqrt(m.zeros(1, requires_grad=True)).sum().backward(),
+    lambda m: (m.ones(1, requires_grad=True) / m.zeros(1)).sum().backward(),
+    lambda m: m.where(m.tensor([True]), m.ones(1, requires_grad=True),
+                      m.log(m.zeros(1))).sum().backward(),
+    lambda m: m.nn.functional.cross_entropy(m.tensor([[-INF, 0.0]]), m.tensor([0])),
+    lambda m: m.logsumexp(m.tensor([-INF, -INF]), 0),
+    lambda m: m.tensor([1.0]) % 0,
+], ids=lambda f: None)
+def test_no_numpy_warning_where_torch_is_silent(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        fn(torch)
+        fn(ember)
+
+
+def test_no_numpy_warning_from_an_overflowing_optimizer_step():
+    for m in (torch, ember):
+        for opt in (lambda p: m.optim.SGD([p], lr=1e10), lambda p: m.optim.Adam([p], lr=1.0)):
+            p = m.nn.Parameter(m.tensor([3e38]))
+            p.grad = m.tensor([-3e38])
+            with warnings.catch_warnings():
+                warnings.simplefilter('error')
+                opt(p).step()
+
+
+def test_users_own_numpy_settings_are_kept():
+    ember.log(ember.zeros(1))
+    with pytest.warns(RuntimeWarning, match='divide by zero'):
+        np.log(np.zeros(1))
+    with np.errstate(divide='raise'):
+        ember.log(ember.zeros(1))          # ember's own arrays: still silent
+        with pytest.raises(FloatingPointError):
+            np.log(np.zeros(1))            # the user's: as they asked
+    with pytest.raises(RuntimeError):      # an op that fails restores the state too
+        ember.ones(2) + ember.ones(3)
+    with pytest.warns(RuntimeWarning):
+        np.log(np.zeros(1))

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd import Op, _record
+from ..autograd import Op, _record, quiet_numpy
 from ..backend import array_device, namespace, to_device
 
 
@@ -50,7 +50,8 @@ class Cast(Op):
     @classmethod
     def apply(cls, x, dtype):
         if not dtype.is_floating_point:   # casting to an integer type cuts the graph
-            return Tensor._make(x._data.astype(dtype.np))
+            with quiet_numpy():           # (nan or inf to int: no NumPy warning, as torch)
+                return Tensor._make(x._data.astype(dtype.np))
         return super().apply(x, dtype=dtype)
 
 

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd import no_grad
+from ..autograd import no_grad, quiet_numpy
 
 
 class Optimizer:
@@ -95,6 +95,11 @@ class Optimizer:
             from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
+        with quiet_numpy():
+            self._step_all()
+        return loss
+
+    def _step_all(self):
         try:
             for group in self.param_groups:
                 for p in group['params']:
@@ -105,7 +110,6 @@ class Optimizer:
                     p._version[0] += 1
         finally:   # (after an error too: the parameters before it are updated, as without
             self.finish()   # a queue)
-        return loss
 
     def update(self, p, grad, state, group):
         raise NotImplementedError
