@@ -464,6 +464,11 @@ ember.save(model.state_dict(), sys.argv[2])
 
 
 def test_checkpoint_resume_in_a_fresh_process_is_bit_exact(tmp_path):
+    # NOTE: defined to the bit: the child inherits this process's environment, so the same
+    # OpenBLAS kernel type, thread counts and EMBER_MKL, and its products (8x4 @ 4x3) are
+    # below MKL's MIN_WORK; the same code on the same inputs in the same order. (Its one
+    # intermittent failure, with test_mkl's subprocess tests, was a child importing ember
+    # from a working tree another session was editing: a half-renamed Tensor attribute.)
     env = {}
     exec(TRAINING, env)
     make, train, n = env['make'], env['train'], env['N']
