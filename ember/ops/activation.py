@@ -8,8 +8,8 @@ import numpy as np
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled
 from ..backend import cpu
-from .elementwise import (Step, _inplace_method, abs, clamp, expm1, in_float32, sigmoid,
-                          tanh, where)
+from .elementwise import (HALF, TENSOR_TYPES, Step, _inplace_method, abs, clamp, expm1,
+                          in_float32, sigmoid, tanh, where)
 
 __all__ = ['logsigmoid', 'relu', 'relu6', 'leaky_relu', 'elu', 'selu', 'celu', 'gelu', 'silu',
            'mish', 'softplus', 'softsign', 'hardtanh', 'hardsigmoid', 'hardswish']
@@ -23,14 +23,23 @@ def _float_only(x, name):
     return x
 
 
-def _inplace_arg(fn):
-    """Give an activation torch's ``inplace=False`` argument."""
+def _inplace_arg(fn, wide=False):
+    """Give an activation torch's ``inplace=False`` argument; ``wide``: a float16/bfloat16
+    input is computed in float32 and rounded once, as torch's kernels do (``in_float32``,
+    here without a second wrapper's call for other dtypes)."""
+    half = in_float32(fn) if wide else fn
+
     @functools.wraps(fn)
     def activation(x, *args, inplace=False, **kwargs):
+        f = half if wide and type(x) in TENSOR_TYPES and x._data.dtype in HALF else fn
         if inplace:
-            return x._inplace(f'{fn.__name__}_', lambda s: fn(s, *args, **kwargs))
-        return fn(x, *args, **kwargs)
+            return x._inplace(f'{fn.__name__}_', lambda s: f(s, *args, **kwargs))
+        return f(x, *args, **kwargs)
     return activation
+
+
+def _wide_inplace_arg(fn):
+    return _inplace_arg(fn, wide=True)
 
 
 class PiecewiseLinear(Op):
@@ -77,8 +86,7 @@ def relu(x):
 
 
 @method('leaky_relu')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def leaky_relu(x, negative_slope=0.01):
     """``x`` where positive, else ``negative_slope * x``.
 
@@ -117,8 +125,7 @@ def relu6(x):
 
 
 @method('hardsigmoid')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def hardsigmoid(x):
     """``relu6(x + 3) / 6``, a piecewise linear sigmoid.
 
@@ -133,8 +140,7 @@ def hardsigmoid(x):
 
 
 @method('hardswish')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def hardswish(x):
     """``x * relu6(x + 3) / 6``.
 
@@ -192,8 +198,7 @@ def softsign(x):
 
 
 @method('silu')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def silu(x):
     """``x * sigmoid(x)`` (swish).
 
@@ -204,8 +209,7 @@ def silu(x):
 
 
 @method('mish')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def mish(x):
     """``x * tanh(softplus(x))``.
 
@@ -216,7 +220,6 @@ def mish(x):
 
 
 @method('gelu')
-@in_float32   # (half precision: as torch's kernels)
 def gelu(x, approximate='none'):
     """``x * Phi(x)``, Phi the standard normal CDF; ``approximate='tanh'`` for the tanh form.
 
@@ -225,6 +228,8 @@ def gelu(x, approximate='none'):
     >>> ember.gelu(ember.tensor([1.0]), approximate='tanh')
     tensor([0.8412])
     """
+    if type(x) in TENSOR_TYPES and x._data.dtype in HALF:   # as torch's kernels
+        return _wide_gelu(x, approximate)
     x = _float_only(x, 'gelu')
     if approximate == 'tanh':
         # x * x * x, not x ** 3: pow runs in float32 under autocast, gelu in its input's dtype
@@ -232,6 +237,9 @@ def gelu(x, approximate='none'):
     if approximate != 'none':
         raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return Gelu.apply(x)
+
+
+_wide_gelu = in_float32(gelu)
 
 
 def _gelu(xp, x):
@@ -327,8 +335,7 @@ class GeluGrad(Op):
 
 
 @method('elu')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def elu(x, alpha=1.0):
     """``x`` where positive, else ``alpha * (exp(x) - 1)``.
 
@@ -346,8 +353,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 @method('selu')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def selu(x):
     """``scale * elu(x, alpha)`` with the self-normalising constants.
 
@@ -358,8 +364,7 @@ def selu(x):
 
 
 @method('celu')
-@_inplace_arg
-@in_float32   # (half precision: as torch's kernels)
+@_wide_inplace_arg
 def celu(x, alpha=1.0):
     """``x`` where positive, else ``alpha * (exp(x / alpha) - 1)``.
 
