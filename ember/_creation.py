@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype, from_np, get_default_dtype
-from ._tensor import Tensor, _size, _to_array
+from ._tensor import Tensor, _check_fits, _size, _to_array
 from .backend import device as Device, namespace, namespace_for, to_device
 
 __all__ = ['tensor', 'as_tensor', 'from_numpy', 'from_dlpack', 'zeros', 'ones', 'empty', 'full',
@@ -78,23 +78,23 @@ def from_dlpack(ext):
     return Tensor._make(np.from_dlpack(ext))
 
 
-def _factory(fill):
+def _factory(fill, name):
     def make(*size, dtype=None, device=None, requires_grad=False):
         dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
         xp = namespace_for(Device(device)) if device is not None else np
         if device is not None and Device(device).type == 'cuda':
             from .backend import cuda_backend
             with cuda_backend().xp.cuda.Device(Device(device).index or 0):
-                arr = fill(xp, _size(size), dt.np)
+                arr = fill(xp, _size(size, name), dt.np)
         else:
-            arr = fill(xp, _size(size), dt.np)
+            arr = fill(xp, _size(size, name), dt.np)
         return _leaf(arr, requires_grad=requires_grad)
     return make
 
 
-zeros = _factory(lambda xp, s, d: xp.zeros(s, d))
-ones = _factory(lambda xp, s, d: xp.ones(s, d))
-empty = _factory(lambda xp, s, d: xp.zeros(s, d))   # ember's empty is zero-filled
+zeros = _factory(lambda xp, s, d: xp.zeros(s, d), 'zeros')
+ones = _factory(lambda xp, s, d: xp.ones(s, d), 'ones')
+empty = _factory(lambda xp, s, d: xp.zeros(s, d), 'empty')   # ember's empty is zero-filled
 zeros.__doc__ = """Zeros of a shape. ``ember.zeros(2, 3)`` or ``ember.zeros((2, 3))``.
 
     >>> ember.zeros(2, dtype=ember.int64)
@@ -119,12 +119,25 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     >>> ember.full((2,), 7)
     tensor([7, 7])
     """
+    fill_value = _number('full', 'fill_value', fill_value)
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
-    t = zeros(*_size((size,) if isinstance(size, int) else tuple(size)), dtype=dtype,
-              device=device)
-    t._data.fill(fill_value)
+    shape = _size((size,) if isinstance(size, int) else tuple(size), 'full')
+    t = zeros(*shape, dtype=dtype, device=device)
+    _check_fits('full', fill_value, t._data.dtype)
+    with np.errstate(all='ignore'):
+        t._data.fill(fill_value)
     return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def _number(op, name, v):
+    """A Python number from a number or a one-element tensor, else torch's TypeError."""
+    if isinstance(v, Tensor) and v.numel() == 1:
+        return v.item()
+    if isinstance(v, (bool, int, float, np.number, np.bool_)):
+        return v
+    raise TypeError(f"{op}(): argument '{name}' must be a number, not {type(v).__name__}"
+                    + (f' of shape {tuple(v.shape)}' if isinstance(v, Tensor) else ''))
 
 
 def _like(fn):
@@ -165,14 +178,20 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     """
     if end is None:
         start, end = 0, start
-    if step == 0:
+    vals = [_number('arange', n, v) for n, v in (('start', start), ('end', end), ('step', step))]
+    if vals[2] == 0:
         raise RuntimeError('arange: step must be nonzero')
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if not all(np.isfinite(vals)):
+        raise RuntimeError(f'arange: unsupported range: {vals[0]} -> {vals[1]} (step '
+                           f'{vals[2]})')
     if (vals[1] - vals[0]) * vals[2] < 0:
         raise RuntimeError(f'arange: upper bound and lower bound inconsistent with step sign '
                            f'(start={vals[0]}, end={vals[1]}, step={vals[2]})')
     dt = as_dtype(dtype) if dtype is not None else _dtype.result_type(*vals)
     n = max(int(np.ceil((vals[1] - vals[0]) / vals[2])), 0)
+    if n >= 2 ** 63:
+        raise RuntimeError(f'arange: invalid size {n} (start={vals[0]}, end={vals[1]}, '
+                           f'step={vals[2]}), possible overflow?')
     xp = namespace_for(Device(device)) if device is not None else np   # made there: no copy
     if all(isinstance(v, (int, np.integer)) for v in vals):   # exact in int64: one launch
         arr = xp.arange(vals[0], vals[0] + n * vals[2], vals[2], dtype=np.int64)
@@ -187,9 +206,17 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     >>> ember.linspace(0, 1, 5)
     tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
     """
+    start, end = _number('linspace', 'start', start), _number('linspace', 'end', end)
+    if isinstance(steps, Tensor) or not isinstance(steps, (int, np.integer)) \
+            or isinstance(steps, bool):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not "
+                        f'{type(steps).__name__}')
+    if steps < 0:
+        raise RuntimeError(f'linspace: number of steps must be non-negative, got {steps}')
     dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
-    return tensor(np.linspace(start, end, steps).astype(dt.np), device=device,
-                  requires_grad=requires_grad)
+    with np.errstate(all='ignore'):   # inf or nan ends give nan, silently, as torch
+        arr = np.linspace(start, end, steps).astype(dt.np)
+    return tensor(arr, device=device, requires_grad=requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
@@ -199,6 +226,13 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     tensor([[1., 0.],
             [0., 1.]])
     """
+    for name, v in (('n', n), ('m', m)):
+        if v is None and name == 'm':
+            continue
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"eye(): argument '{name}' must be int, not {type(v).__name__}")
+        if v < 0:
+            raise RuntimeError(f'eye: {name} must be greater or equal to 0, got {v}')
     dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
     return tensor(np.eye(n, m, dtype=dt.np), device=device, requires_grad=requires_grad)
 

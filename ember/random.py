@@ -100,13 +100,16 @@ def set_rng_state(state):
 
 
 def _gen(generator):
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(f'random: generator must be an ember.Generator, got '
+                        f'{type(generator).__name__}')
     return (generator or default_generator).np
 
 
-def _out(arr, dtype, device, requires_grad, float_only=True):
+def _out(arr, dtype, device, requires_grad, float_only=True, op='random'):
     dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
     if float_only and not dt.is_floating_point:
-        raise TypeError(f'random: expected a floating-point dtype, got {dt}')
+        raise TypeError(f'{op}: expected a floating-point dtype, got {dt}')
     return _leaf(arr.astype(dt.np, copy=False), device, requires_grad)
 
 
@@ -116,7 +119,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     >>> ember.rand(2, 3).shape
     ember.Size([2, 3])
     """
-    return _out(_gen(generator).random(_size(size)), dtype, device, requires_grad)
+    return _out(_gen(generator).random(_size(size, 'rand')), dtype, device, requires_grad,
+                op='rand')
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
@@ -125,21 +129,37 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     >>> ember.randn(4).dtype
     ember.float32
     """
-    return _out(_gen(generator).standard_normal(_size(size)), dtype, device, requires_grad)
+    return _out(_gen(generator).standard_normal(_size(size, 'randn')), dtype, device,
+                requires_grad, op='randn')
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
             requires_grad=False):
-    """Integers drawn uniformly from [low, high) (int64 by default).
+    """Integers drawn uniformly from [low, high) (int64 by default): ``randint(low, high,
+    size)`` or ``randint(high, size)``, as torch.
 
     >>> v = ember.randint(0, 10, (5,)); bool(((v >= 0) & (v < 10)).all())
     True
+    >>> ember.randint(3, (4,)).shape
+    ember.Size([4])
     """
+    if size is None and isinstance(high, (tuple, list)):   # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
         raise TypeError('randint: size is required, e.g. randint(0, 10, (3,))')
-    arr = _gen(generator).integers(low, high, _size((size,) if isinstance(size, int) else size))
+    for name, v in (('low', low), ('high', high)):
+        if isinstance(v, Tensor) and v.numel() == 1 and not v.dtype.is_floating_point:
+            v = v.item()
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f'randint: {name} must be an int, got {type(v).__name__} {v!r}')
+    low, high = int(low), int(high)
+    if low >= high:
+        raise RuntimeError(f"randint: random_ expects 'from' to be less than 'to', but got "
+                           f'from={low} >= to={high}')
+    arr = _gen(generator).integers(low, high, _size((size,) if isinstance(size, int) else size,
+                                                    'randint'))
     return _out(arr, dtype or 'int64', device, requires_grad, float_only=False)
 
 
@@ -149,6 +169,12 @@ def randperm(n, generator=None, dtype=None, device=None):
     >>> sorted(ember.randperm(4).tolist())
     [0, 1, 2, 3]
     """
+    if isinstance(n, Tensor) and n.numel() == 1 and not n.dtype.is_floating_point:
+        n = n.item()
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"randperm(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f'randperm: n must be non-negative, got {n}')
     return _out(_gen(generator).permutation(n), dtype or 'int64', device, False, False)
 
 
@@ -162,14 +188,19 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
+        if np.any(np.asarray(s) < 0):
+            raise RuntimeError('normal: expects all elements of std >= 0.0')
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         ref = mean if isinstance(mean, Tensor) else std
         arr = _gen(generator).normal(np.asarray(m, np.float64), np.asarray(s, np.float64), shape)
-        return _out(arr, dtype or ref.dtype, device or ref.device, requires_grad)
+        return _out(arr, dtype or ref.dtype, device or ref.device, requires_grad, op='normal')
+    if not std >= 0:
+        raise RuntimeError(f'normal: expects std >= 0.0, but found std {std}')
     if size is None:
         size = ()
-    shape = _size((size,) if isinstance(size, int) else size)
-    return _out(_gen(generator).normal(mean, std, shape), dtype, device, requires_grad)
+    shape = _size((size,) if isinstance(size, int) else size, 'normal')
+    return _out(_gen(generator).normal(mean, std, shape), dtype, device, requires_grad,
+                op='normal')
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):

@@ -403,3 +403,66 @@ def test_users_own_numpy_settings_are_kept():
         ember.ones(2) + ember.ones(3)
     with pytest.warns(RuntimeWarning):
         np.log(np.zeros(1))
+
+
+# ---------------------------------------------------------------- creation and random
+
+@pytest.mark.parametrize('fn,exc,pattern', [
+    (lambda m: m.linspace(0, 1, -1), RuntimeError,
+     r'linspace: number of steps must be non-negative, got -1'),
+    (lambda m: m.linspace(0, 1, 1.5), TypeError, r"linspace\(\): argument 'steps' must be int"),
+    (lambda m: m.linspace(0, '1', 3), TypeError, r"argument 'end' must be a number, not str"),
+    (lambda m: m.arange(0, INF), RuntimeError, r'arange: unsupported range: 0 -> inf'),
+    (lambda m: m.arange(0, NAN), RuntimeError, r'arange: unsupported range: 0 -> nan'),
+    (lambda m: m.arange(0, 1e20), RuntimeError, r'arange: invalid size .*possible overflow'),
+    (lambda m: m.arange(None), TypeError, r"arange\(\): argument 'end' must be a number"),
+    (lambda m: m.randint(5, 5, (2,)), RuntimeError,
+     r"randint: random_ expects 'from' to be less than 'to', but got from=5 >= to=5"),
+    (lambda m: m.randint(0, (2,)), RuntimeError, r'from=0 >= to=0'),
+    (lambda m: m.randint(0, 5.5, (2,)), TypeError, r'randint: high must be an int'),
+    (lambda m: m.randn(-1), RuntimeError,
+     r'randn: Trying to create tensor with negative dimension -1: \[-1\]'),
+    (lambda m: m.full((-1,), 1.0), RuntimeError, r'full: .*negative dimension -1'),
+    (lambda m: m.zeros(2.5), TypeError, r'zeros: size: expected non-negative integers'),
+    (lambda m: m.full((2,), NAN, dtype=m.int64), RuntimeError,
+     r'full: value nan cannot be converted to type ember.int64 without overflow'),
+    (lambda m: m.full((2,), 300, dtype=m.uint8), RuntimeError, r'value 300 .* ember.uint8'),
+    (lambda m: m.full((2,), 'a'), TypeError, r"full\(\): argument 'fill_value' must be a num"),
+    (lambda m: m.full((2,), m.ones(2)), TypeError, r'not Tensor of shape \(2,\)'),
+    (lambda m: m.eye(-1), RuntimeError, r'eye: n must be greater or equal to 0, got -1'),
+    (lambda m: m.eye(2, -1), RuntimeError, r'eye: m must be greater or equal to 0, got -1'),
+    (lambda m: m.eye(2.5), TypeError, r"eye\(\): argument 'n' must be int, not float"),
+    (lambda m: m.tensor([NAN], dtype=m.int64), RuntimeError,
+     r'tensor: value nan cannot be converted to type ember.int64 without overflow'),
+    (lambda m: m.tensor([300], dtype=m.uint8), RuntimeError, r'value 300 cannot be conv'),
+    (lambda m: m.tensor([[1, 2], [3]]), ValueError,
+     r'tensor: expected sequence of length 2 at dim 1 \(got 1\)'),
+    (lambda m: m.tensor([m.ones(2), m.ones(3)]), ValueError, r'must be rectangular'),
+    (lambda m: m.normal(0.0, -1.0, (2,)), RuntimeError, r'normal: expects std >= 0.0, but f'),
+    (lambda m: m.normal(m.zeros(2), -m.ones(2)), RuntimeError, r'all elements of std >= 0'),
+    (lambda m: m.randperm(2.5), TypeError, r"randperm\(\): argument 'n' must be int"),
+    (lambda m: m.randperm(-1), RuntimeError, r'randperm: n must be non-negative, got -1'),
+    (lambda m: m.zeros(2, dtype=m.int64).fill_(NAN), RuntimeError, r'fill_: value nan'),
+    (lambda m: m.randint(0, 2, (2,), generator=5), TypeError, r'generator must be an ember.Gen'),
+])
+def test_creation_errors_name_the_function_as_torch(fn, exc, pattern):
+    with pytest.raises(Exception):
+        fn(torch)
+    with pytest.raises(exc, match=pattern):
+        fn(ember)
+
+
+@pytest.mark.parametrize('fn', [
+    lambda m: m.zeros(m.tensor(2)).tolist(),
+    lambda m: m.zeros([m.tensor(2), 3]).shape,
+    lambda m: m.randint(5, (3,)).shape,
+    lambda m: m.tensor([-1], dtype=m.uint8).tolist(),     # wraps, in torch too
+    lambda m: m.full((2,), 1.5, dtype=m.int64).tolist(),
+    lambda m: m.full((2,), m.tensor(3.0)).tolist(),
+    lambda m: m.linspace(0, 1, 0).tolist(),
+    lambda m: m.tensor([1e300]).tolist(),                  # inf, silently, as torch
+])
+def test_creation_takes_what_torch_takes(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert fn(ember) == fn(torch)
