@@ -208,10 +208,10 @@ class Node:
             if t._version[0] != version:
                 raise RuntimeError(
                     f'one of the variables needed for gradient computation has been modified by '
-                    f'an inplace operation: [{self.name}] a tensor of shape {tuple(t.shape)} and '
-                    f'dtype {t.dtype} is at version {t._version[0]}; expected version {version} '
-                    f'instead. Hint: do the in-place operation out of place (x = x + y, not '
-                    f'x += y), or clone the tensor before changing it.')
+                    f'an inplace operation: [{self.name}] {getattr(t, "what", "a tensor")} of '
+                    f'shape {tuple(t.shape)} and dtype {t.dtype} is at version {t._version[0]}; '
+                    f'expected version {version} instead. Hint: do the in-place operation out '
+                    f'of place (x = x + y, not x += y), or clone the tensor before changing it.')
 
     def release(self):
         self._saved = ()
@@ -336,7 +336,7 @@ class Op(Node):
 
     def _check_saved(self, pairs):
         if self.save_output and pairs:
-            pairs = pairs[:-1] + [(_VersionOnly(self._out[1]), 0)]
+            pairs = pairs[:-1] + [(_VersionOnly(self._out[1], self._out[0]), 0)]
         Node._check_saved(self, pairs)
 
     def release(self):
@@ -400,12 +400,12 @@ _UNSAVED = _Unsaved()
 
 
 class _VersionOnly:
-    __slots__ = ('_version',)
-    shape = ('output',)
-    dtype = ''
+    """A saved output as the version check sees it: its version counter, shape and dtype."""
+    __slots__ = ('_version', 'shape', 'dtype')
+    what = 'its output'
 
-    def __init__(self, v):
-        self._version = v
+    def __init__(self, v, out):
+        self._version, self.shape, self.dtype = v, out.shape, _tensor.from_np(out.dtype)
 
 
 def _describe(tensors):

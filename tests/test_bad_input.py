@@ -466,3 +466,20 @@ def test_creation_takes_what_torch_takes(fn):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert fn(ember) == fn(torch)
+
+
+# ---------------------------------------------------------------- unclear errors made clear
+
+def test_inplace_change_of_a_saved_output_names_its_shape_and_dtype():
+    def run(m):
+        x = m.ones(3, requires_grad=True, dtype=m.float64)
+        y = x.exp()
+        z = y * 1
+        y.add_(1)
+        z.sum().backward()
+    with pytest.raises(RuntimeError, match='modified by an inplace operation'):
+        run(torch)
+    with pytest.raises(RuntimeError, match=r'\[ExpBackward\] its output of shape \(3,\) and '
+                                           r'dtype ember.float64 is at version 1; expected '
+                                           r'version 0'):
+        run(ember)
