@@ -399,6 +399,10 @@ def sub(a, b, alpha=1):
     >>> ember.sub(ember.tensor([3.0]), ember.tensor([1.0]))
     tensor([2.])
     """
+    if any(x is True or x is False or (isinstance(x, Tensor) and x.dtype.kind == 0)
+           for x in (a, b)):   # as torch: a bool on either side, tensor or number
+        raise RuntimeError('sub: subtraction with a bool tensor is not supported; to invert '
+                           'a mask, use ~ or logical_not()')
     if alpha != 1:
         if type(a) in TENSOR_TYPES and type(b) in TENSOR_TYPES and \
                 a._data.dtype in HALF and b._data.dtype is a._data.dtype:
@@ -407,9 +411,6 @@ def sub(a, b, alpha=1):
     if _number_and_float(a, b):   # a - c is a + (-c) exactly
         return Shifted.apply(a, c=-b)
     a, b = operands(a, b)
-    if a.dtype.kind == 0:
-        raise RuntimeError('sub: subtracting two bool tensors is not supported; use '
-                           'logical_xor() instead')
     return Sub.apply(a, b)
 
 

@@ -19,10 +19,11 @@ __all__ = ['where', 'gather', 'scatter', 'scatter_add', 'index_select', 'index_a
            'argwhere']
 # ---------------------------------------------------------------- indexing
 
-def _index(idx, xp=np):
+def _index(idx, xp=np, ndim=None):
     """An index for arrays of namespace ``xp``, and whether it is basic (a view): tensors and
     lists become integer or bool arrays, as torch reads them, on the indexed tensor's device
-    (a CPU index may index a CUDA tensor, as in torch, not the other way round)."""
+    (a CPU index may index a CUDA tensor, as in torch, not the other way round). Given the
+    tensor's ``ndim``, an advanced index's ``...`` becomes the slices it stands for."""
     items = idx if isinstance(idx, tuple) else (idx,)
     out, basic = [], True
     for i in items:
@@ -54,6 +55,14 @@ def _index(idx, xp=np):
                                  f'ints, slices, None, ..., or integer/bool tensors')
             basic = False
         out.append(i)
+    if not basic and ndim is not None and any(i is Ellipsis for i in out):
+        # torch expands ... first: arrays it separates by no dimension are adjacent (their
+        # dimensions stay in place), where NumPy would move them to the front
+        used = sum(0 if i is None or isinstance(i, bool) else
+                   i.ndim if getattr(i, 'dtype', None) is not None and i.dtype.kind == 'b'
+                   else 1 for i in out if i is not Ellipsis)
+        k = next(n for n, i in enumerate(out) if i is Ellipsis)
+        out[k:k + 1] = [slice(None)] * max(ndim - used, 0)
     if not basic and any(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
                          for i in out):
         return _two_step(out), False
@@ -148,7 +157,7 @@ def _rows_index(idx, shape, g):
 
 def __getitem__(x, idx):
     """Indexing as in torch: ints, slices, None, ..., integer and bool tensors or lists."""
-    idx, basic = _index(idx, namespace(x._data))
+    idx, basic = _index(idx, namespace(x._data), x.ndim)
     return (View if basic else GetItem).apply(x, idx=idx)
 
 
@@ -164,7 +173,7 @@ class IndexPut(Op):
 
 def __setitem__(x, idx, value):
     """Index assignment, in place and differentiable (as ``torch.Tensor.__setitem__``)."""
-    idx, basic = _index(idx, namespace(x._data))
+    idx, basic = _index(idx, namespace(x._data), x.ndim)
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value, dtype=x._data.dtype))
         if type(x._data) is not np.ndarray:
