@@ -202,6 +202,25 @@ def test_add_with_alpha_rounds_once(name, alpha):
 
 
 @pytest.mark.parametrize('name', HALVES)
+@pytest.mark.parametrize('c', [0.3, 0.1, -0.7, 3.0])
+def test_rounded_division_by_a_number(name, c):
+    """``div(x, c, rounding_mode=...)``: floor as NumPy's (Python's) floor division and trunc
+    of the quotient, both in float32 with c as a float32, rounded once; of two half tensors
+    torch truncates their quotient rounded to the dtype. torch gave these bits here."""
+    (e, t), (ey, ty) = (pair(v, name) for v in rng(10).normal(size=(2, 3000)) * 3)
+    a, c32 = f32(e), np.float32(c)
+    assert_bits(ember.div(e, c, rounding_mode='floor'), once(np.floor_divide(a, c32), name),
+                name, 'floor')
+    assert_bits(ember.div(e, c, rounding_mode='trunc'), once(np.trunc(a / c32), name), name,
+                'trunc')
+    assert_bits(ember.div(e, ey, rounding_mode='trunc'),
+                once(np.trunc(once(a / f32(ey), name)), name), name, 'trunc of tensors')
+    for mode in ('floor', 'trunc'):
+        assert_close(ember.div(e, c, rounding_mode=mode), torch.div(t, c, rounding_mode=mode),
+                     name, ulps=0, what=mode)
+
+
+@pytest.mark.parametrize('name', HALVES)
 def test_sums_and_means_round_once(name):
     """Small integers and their float32 sums are exact: sum, mean (the sum divided by n in
     float32) and cumsum are then defined to the bit."""

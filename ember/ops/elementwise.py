@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .._dtype import bfloat16 as _bfloat16, get_default_dtype, result_type
+from .._dtype import bfloat16 as _bfloat16, float32 as _float32, get_default_dtype, result_type
 from .._tensor import Tensor, method, zeros_like
 from ..autograd import Op
 from ..backend import namespace
@@ -269,6 +269,10 @@ class RoundedDiv(Op):
 
     def forward(ctx, a, b, mode):
         _check_int_divisor(a, b)
+        if a.dtype in HALF and (mode == 'floor' or b.dtype not in HALF):
+            # in float32 (a number divisor as a float32), rounded once, as torch; its trunc
+            # of two half tensors truncates their quotient rounded to their dtype (below)
+            return narrow(ctx.xp, RoundedDiv.forward(ctx, wide(a), wide(b), mode), a.dtype)
         if mode == 'floor':
             return ctx.xp.floor_divide(a, b)
         if mode == 'trunc':
@@ -440,6 +444,8 @@ def div(a, b, rounding_mode=None):
         return Divided.apply(a, c=b)
     if rounding_mode is None and _number_and_float(b, a) and b._data.dtype in HALF and a != 1:
         return Scaled.apply(div(1, b), c=a)   # torch's c / x for a half x: (1 / x) * c
+    if rounding_mode is not None and _number_and_float(a, b) and a._data.dtype in HALF:
+        return RoundedDiv.apply(a, _as(b, _float32, a), mode=rounding_mode)   # (as torch)
     a, b = operands(a, b)
     if rounding_mode is not None:
         return RoundedDiv.apply(a, b, mode=rounding_mode)
