@@ -483,3 +483,19 @@ def test_inplace_change_of_a_saved_output_names_its_shape_and_dtype():
                                            r'dtype ember.float64 is at version 1; expected '
                                            r'version 0'):
         run(ember)
+
+
+class _MissingKey(ember.utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return {'a': 1}['b']
+
+
+def test_worker_key_error_prints_its_lines():
+    with pytest.raises(KeyError) as info:
+        list(ember.utils.data.DataLoader(_MissingKey(), batch_size=2, num_workers=1))
+    text = str(info.value)
+    assert text.startswith('Caught KeyError in DataLoader worker process 0')
+    assert '\n' in text and '\\n' not in text and "KeyError: 'b'" in text.splitlines()[-1]

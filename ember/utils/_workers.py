@@ -47,11 +47,20 @@ def _reraise(msg):
     exc_type = getattr(builtins, msg['type'], None)
     if not (isinstance(exc_type, type) and issubclass(exc_type, Exception)):
         exc_type = RuntimeError
+    if issubclass(exc_type, KeyError):   # KeyError's str() is its argument's repr: one line
+        text = _Lines(text)                # with a literal \n, unless the text reprs as itself
     try:
         err = exc_type(text)
     except Exception:
         err = RuntimeError(text)
     raise err
+
+
+class _Lines(str):
+    """A str whose repr is itself, so a KeyError prints its lines (as torch's KeyErrorMessage)."""
+
+    def __repr__(self):
+        return self
 
 
 def _pack(message):
