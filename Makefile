@@ -46,8 +46,10 @@ test-matrix: $(STAMP)
 
 # the main pass in a random order (seed printed), Hypothesis drawing new and more examples
 test-random: $(STAMP)
+	@seed=$${SEED:-$$($(PY) -c 'import random; print(random.randrange(10**6))')}; \
+	echo "== random order, seed $$seed (replay: make test-random SEED=$$seed)"; \
 	HYPOTHESIS_PROFILE=random $(PY) -m pytest ember tests -m "not slow and not machine" \
-	    -p random_order --random-order-bucket=global
+	    -p random_order --random-order-bucket=global --random-order-seed=$$seed
 
 # checks of the machine rather than of ember (page faults): not part of `make test`
 test-machine: $(STAMP)
