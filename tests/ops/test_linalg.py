@@ -25,25 +25,23 @@ def einsum(eq, *shapes):
 
 
 CASES = [
-    Case('matmul', lambda m, a, b: a @ b, MATMUL, second_order=True),
-    Case('matmul_fn', lambda m, a, b: m.matmul(a, b), MATMUL[5:8], second_order=True),
-    Case('matmul_vector', lambda m, a, b: m.matmul(a, b), MATMUL[2:5] + MATMUL[8:10],
-         second_order=True),
+    Case('matmul', lambda m, a, b: a @ b, MATMUL),
+    Case('matmul_fn', lambda m, a, b: m.matmul(a, b), MATMUL[5:8]),
+    Case('matmul_vector', lambda m, a, b: m.matmul(a, b), MATMUL[2:5] + MATMUL[8:10]),
     # torch has no integer matmul on CUDA: there its answer comes from the CPU
     Case('matmul_int', lambda m, a, b: a @ b if m is ember or a.device.type == 'cpu' else
          a.cpu() @ b.cpu(), MATMUL[:3], ints=((0, -3, 3), (1, -3, 3)), grad=False),
-    Case('mm', lambda m, a, b: m.mm(a, b), MM, second_order=True),
+    Case('mm', lambda m, a, b: m.mm(a, b), MM),
     Case('mm_method', lambda m, a, b: a.mm(b), MM[:1]),
-    Case('bmm', lambda m, a, b: m.bmm(a, b), BMM, second_order=True),
+    Case('bmm', lambda m, a, b: m.bmm(a, b), BMM),
     Case('bmm_method', lambda m, a, b: a.bmm(b), BMM[:1]),
-    Case('dot', lambda m, a, b: m.dot(a, b), VEC, second_order=True),
+    Case('dot', lambda m, a, b: m.dot(a, b), VEC),
     Case('dot_method', lambda m, a, b: a.dot(b), VEC[:1]),
-    Case('dot_method_matrix', lambda m, a, b: a.dot(b) if m is ember else a @ b, DOT_MATRIX,
-         second_order=True),
-    Case('outer', lambda m, a, b: m.outer(a, b), OUTER, second_order=True),
+    Case('dot_method_matrix', lambda m, a, b: a.dot(b) if m is ember else a @ b, DOT_MATRIX),
+    Case('outer', lambda m, a, b: m.outer(a, b), OUTER),
     Case('outer_method', lambda m, a, b: a.outer(b), OUTER[:1]),
     Case('linear', lambda m, x, w, b: (m.linear if m is ember else m.nn.functional.linear)(
-        x, w, b), LINEAR, second_order=True),
+        x, w, b), LINEAR),
     Case('linear_no_bias', lambda m, x, w: (m.linear if m is ember else m.nn.functional.linear)(
         x, w), [s[:2] for s in LINEAR]),
     einsum('ij,jk->ik', (3, 4), (4, 5)),
