@@ -288,9 +288,16 @@ def _load(f, where, map_location):
     entries, metadata = _read_header(f, size, where)
     structure = _structure(metadata, entries, where)
     arrays = {name: _read_array(f, e, name, where) for name, e in entries}
-    if structure is None:
-        return {name: _tensor(arr, None, map_location) for name, arr in arrays.items()}
-    return _decode(structure, arrays, map_location)
+    try:
+        if structure is None:
+            return {name: _tensor(arr, None, map_location) for name, arr in arrays.items()}
+        return _decode(structure, arrays, map_location)
+    except _NoDevice as e:
+        raise RuntimeError(f'ember.load: {where}: {e}') from None
+
+
+class _NoDevice(RuntimeError):
+    pass
 
 
 def _fail(where, msg):
@@ -364,6 +371,9 @@ def _check_entry(name, e, where):
     if not isinstance(e, dict) or set(e) != _ENTRY_KEYS:
         _fail(where, f'tensor {name!r}: an entry must be an object with exactly the keys '
                      f'dtype, shape and data_offsets, got {e!r:.200}')
+    if e['dtype'] == 'BF16' and 'BF16' not in _DTYPES:
+        _fail(where, f'tensor {name!r} is bfloat16 (BF16), which NumPy reads only with the '
+                     f'ml_dtypes package: pip install ml_dtypes')
     if not isinstance(e['dtype'], str) or e['dtype'] not in _DTYPES:
         _fail(where, f'tensor {name!r}: unsupported dtype {e["dtype"]!r:.50}; ember reads '
                      + ', '.join(_DTYPES))
@@ -545,4 +555,12 @@ def _tensor(arr, saved_device, map_location):
     elif map_location is not None:
         dev = map_location
     t = Tensor._make(arr)
-    return t if dev.type == 'cpu' else t.to(dev)
+    if dev.type == 'cpu':
+        return t
+    from .backend import cuda
+    if not cuda.is_available():
+        raise _NoDevice(f"a tensor saved on {saved_device or 'cpu'} is to be loaded on device "
+                        f"'{dev}', but CUDA is not available (CuPy and an NVIDIA GPU are "
+                        f"needed). On a CPU-only machine, use ember.load(..., "
+                        f"map_location='cpu') to load the tensors on the CPU")
+    return t.to(dev)

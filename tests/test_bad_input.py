@@ -499,3 +499,42 @@ def test_worker_key_error_prints_its_lines():
     text = str(info.value)
     assert text.startswith('Caught KeyError in DataLoader worker process 0')
     assert '\n' in text and '\\n' not in text and "KeyError: 'b'" in text.splitlines()[-1]
+
+
+def _claim_device(path, device):
+    """Rewrite a checkpoint's structure so that its tensors say they were saved on
+    ``device`` (no GPU needed to make a CUDA checkpoint)."""
+    import json
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], 'little')
+    header = json.loads(raw[8:8 + n])
+    meta = header['__metadata__']
+    meta['ember.structure'] = meta['ember.structure'].replace('"device":"cpu"',
+                                                              f'"device":"{device}"')
+    new = json.dumps(header, separators=(',', ':')).encode()
+    new += b' ' * (-len(new) % 8)
+    path.write_bytes(len(new).to_bytes(8, 'little') + new + raw[8 + n:])
+
+
+@pytest.mark.skipif(ember.cuda.is_available(), reason='needs a machine without CUDA')
+def test_cuda_checkpoint_on_a_cpu_machine_hints_map_location(tmp_path):
+    path = tmp_path / 'gpu.safetensors'
+    ember.save({'w': ember.ones(2)}, path)
+    _claim_device(path, 'cuda:0')
+    with pytest.raises(RuntimeError, match=r"ember.load: .*gpu.safetensors: a tensor saved on "
+                                           r"cuda:0 .*CUDA is not available.*"
+                                           r"map_location='cpu'"):
+        ember.load(path)
+    assert ember.load(path, map_location='cpu')['w'].tolist() == [1.0, 1.0]
+    assert ember.load(path, map_location={'cuda:0': 'cpu'})['w'].tolist() == [1.0, 1.0]
+
+
+def test_bfloat16_file_without_ml_dtypes_says_what_to_install(tmp_path, monkeypatch):
+    from ember import serialization
+    path = tmp_path / 'bf16.safetensors'
+    header = b'{"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}    '
+    path.write_bytes(len(header).to_bytes(8, 'little') + header + b'\x80\x3f\x80\x3f')
+    monkeypatch.delitem(serialization._DTYPES, 'BF16', raising=False)   # as without ml_dtypes
+    with pytest.raises(serialization.CheckpointError,
+                       match=r"tensor 'w' is bfloat16 \(BF16\).*pip install ml_dtypes"):
+        ember.load(path)
