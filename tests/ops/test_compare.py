@@ -164,6 +164,8 @@ EXTREME_CASES = [
     case('where_uint8_int8', lambda m, c, a, b: m.where(c, a, b), ('bool', 'uint8', 'int8')),
     case('where_int_scalar_float', lambda m, c, a: m.where(c, a, 0.5), ('bool', 'int32')),
     case('where_float_scalar_int', lambda m, c, a: m.where(c, 2, a), ('bool', 'f')),
+    case('where_scalars', lambda m, c: m.where(c, 1, 0.5) + m.where(c, 2, 0)
+         * m.where(c, True, False), ('bool',)),
     case('where_float32_0d_float64', lambda m, c, a, b: m.where(c, a, b),
          ('bool', 'float32', 'float64'), [((3, 4), (3, 4), ()), ((3, 1), (4,), ())]),
     case('where_special', lambda m, c, a, b: m.where(c, a, b), ('bool', 'g', 'g'), grad=True,
