@@ -150,6 +150,16 @@ def test_batchnorm_running_statistics(name, momentum):
     assert_close(eo, to, name, ulps=4, scale=1.0, what='output')
     assert_close(eb.running_mean, tb.running_mean, name, ulps=1, what='running_mean')
     assert_close(eb.running_var, tb.running_var, name, ulps=1, what='running_var')
+    g = rng(3).normal(size=x.shape)
+    (eg, tg), (ex, tx) = pair(g, name), pair(x, name, requires_grad=True)
+    eb(ex).backward(eg)
+    tb(tx).backward(tg)
+    big = np.abs(f32(tx.grad)).max()
+    assert_close(ex.grad, tx.grad, name, ulps=8, scale=np.abs(f32(tx.grad)) + big / 16,
+                 what='input gradient')
+    for what, e, t in (('weight', eb.weight.grad, tb.weight.grad),
+                       ('bias', eb.bias.grad, tb.bias.grad)):
+        assert_close(e, t, name, ulps=8, what=f'{what} gradient')
     assert eb.running_mean.float().min().item() > 0.9   # (was 0: the mean's n overflowed)
 
 
@@ -245,12 +255,16 @@ def test_math_functions_round_once(name, fn):
     x = rng(5).normal(size=3000) * 2
     if fn in ('log', 'sqrt'):
         x = np.abs(x) + 0.01
-    e, t = pair(x, name)
+    e, t = pair(x, name, requires_grad=True)
     got, want = getattr(e, fn)(), getattr(t, fn)()
     assert got.dtype.name == name
     assert_close(got, want, name, ulps=1, what=fn)
+    eg, tg = pair(rng(6).normal(size=x.shape), name)
+    got.backward(eg)
+    want.backward(tg)
+    assert_close(e.grad, t.grad, name, ulps=2, what=f'{fn} gradient', atol=3e-7)
     if fn in ('exp', 'log', 'sin', 'tanh', 'sqrt'):   # NumPy's own float32 function
-        assert_bits(got, once(getattr(np, fn)(f32(e)), name), name, fn)
+        assert_bits(got.detach(), once(getattr(np, fn)(f32(e.detach())), name), name, fn)
 
 
 # ---------------------------------------------------------------- the sweep beside torch
@@ -325,6 +339,19 @@ def test_sweep_beside_torch(name, op):
     big = np.abs(f32(tx.grad)).max()
     assert_close(ex.grad, tx.grad, name, ulps=8, scale=np.abs(f32(tx.grad)) + big / 16,
                  what=f'{what} gradient')
+
+
+@pytest.mark.parametrize('name', HALVES)
+def test_broadcast_gradients_sum_in_float32(name):
+    """The gradient of a broadcast operand (a bias) is summed in float32 and rounded once;
+    bfloat16 sums of 65,536 terms in bfloat16 were off by a quarter (BatchNorm's bias)."""
+    x, g = rng(11).normal(size=(2, 64, 3, 32, 32))
+    (ex, tx), (eg, tg) = pair(x, name), pair(g, name)
+    eb, tb = pair(np.ones((3, 1, 1)), name, requires_grad=True)
+    (ex * eb + eb).backward(eg)
+    (tx * tb + tb).backward(tg)
+    ref = (f32(eg).astype(np.float64) * (f32(ex) + 1)).sum((0, 2, 3)).reshape(3, 1, 1)
+    assert_close(eb.grad, tb.grad, name, ulps=2, scale=np.abs(ref), what='bias gradient')
 
 
 @pytest.mark.parametrize('name', HALVES)

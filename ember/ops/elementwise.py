@@ -602,6 +602,11 @@ class UnaryOut(Unary):
         if ctx.fn not in ('sigmoid', 'tanh'):    # their rules are plain arithmetic
             return NotImplemented
         (y,) = ctx.saved_arrays
+        if y.dtype in HALF:   # in float32, rounded once (as torch)
+            return narrow(ctx.xp, ctx._grad(wide(y), wide(g)), g.dtype)
+        return ctx._grad(y, g)
+
+    def _grad(ctx, y, g):
         xp = ctx.xp
         if ctx.fn == 'sigmoid':                   # g y (1 - y), in one new array
             d = xp.subtract(1, y, out=xp.empty_like(y))

@@ -119,8 +119,12 @@ class SumTo(Op):
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
                                          if s == 1 and x.shape[lead + i] != 1)
-        out = x.sum(axis=axes, keepdims=True) if axes else x
-        return out.reshape(shape)
+        if not axes:
+            return x.reshape(shape)
+        if x.dtype in HALF:   # accumulated in float32, rounded once (as torch)
+            return narrow(ctx.xp, x.sum(axis=axes, keepdims=True, dtype=FLOAT32),
+                          x.dtype).reshape(shape)
+        return x.sum(axis=axes, keepdims=True).reshape(shape)
 
     def backward(ctx, g):
         return g.expand(ctx.shape)
