@@ -78,8 +78,8 @@ PROMOTE_OPS = {
     'sub': lambda m, a, b: m.sub(a, b) if isinstance(a, m.Tensor) else b.__rsub__(a),
     'mul': lambda m, a, b: m.mul(a, b) if isinstance(a, m.Tensor) else b * a,
     'div': lambda m, a, b: m.div(a, b) if isinstance(a, m.Tensor) else b.__rtruediv__(a),
-    'maximum': lambda m, a, b: m.maximum(*(x if isinstance(x, m.Tensor) else m.tensor(x)
-                                           for x in (a, b))),
+    'maximum': lambda m, a, b: m.maximum(*(x if isinstance(x, m.Tensor) else
+                                           m.tensor(x, device=dev(m)) for x in (a, b))),
     'lt': lambda m, a, b: a < b,
     'eq': lambda m, a, b: a == b,
     'where': lambda m, a, b: m.where(m.tensor([True, False, True], device=dev(m)), a, b),
