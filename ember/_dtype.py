@@ -125,7 +125,14 @@ def _scalar_kind(x):
         return 0
     if isinstance(x, (int, np.integer)):
         return 1
-    return 2
+    if isinstance(x, (float, np.floating)):
+        return 2
+    kind = np.asarray(x).dtype.kind if isinstance(x, (list, tuple)) else ''
+    if kind and kind in 'biuf':   # nested numbers: the kind an array of them has
+        return {'b': 0, 'i': 1, 'u': 1, 'f': 2}[kind]
+    # (None became nan and a list of ints a float tensor here, silently)
+    raise TypeError(f'unsupported operand of type {type(x).__name__}: ember combines tensors '
+                    f'with tensors, numbers, (nested) lists of numbers and arrays')
 
 
 def result_type(*operands):

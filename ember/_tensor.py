@@ -350,8 +350,18 @@ class Tensor:
         return out
 
     def type(self, dtype=None):
+        """The dtype's name, or a copy cast to ``dtype`` (a dtype or its name).
+
+        >>> ember.ones(1).type(), ember.ones(1).type('float64').dtype
+        ('ember.float32', ember.float64)
+        """
         if dtype is None:
             return f'ember.{self.dtype.name}'
+        if isinstance(dtype, str):
+            try:
+                dtype = as_dtype(dtype[6:] if dtype.startswith('ember.') else dtype)
+            except (TypeError, ValueError, KeyError):
+                raise ValueError(f'type: invalid type: {dtype!r}') from None
         return self.to(dtype)
 
     def float(self):

@@ -538,3 +538,59 @@ def test_bfloat16_file_without_ml_dtypes_says_what_to_install(tmp_path, monkeypa
     with pytest.raises(serialization.CheckpointError,
                        match=r"tensor 'w' is bfloat16 \(BF16\).*pip install ml_dtypes"):
         ember.load(path)
+
+
+# ---------------------------------------------------------------- the sweep
+
+@pytest.mark.parametrize('fn,exc,pattern', [
+    (lambda m: m.ones(2) + None, TypeError, r'unsupported operand of type NoneType'),
+    (lambda m: m.ones(2) + 'a', TypeError, r'unsupported operand of type str'),
+    (lambda m: m.nn.Linear(3, 2)(m.tensor(1.0)), RuntimeError,
+     r'Linear\(in_features=3, out_features=2, bias=True\): input of shape \(\) is 0-d'),
+    (lambda m: m.nn.Linear(-1, 2), (ValueError, RuntimeError),
+     r'Linear: in_features must be a non-negative int, got -1'),
+    (lambda m: m.nn.Linear(2, 2).load_state_dict([1, 2]), TypeError,
+     r'load_state_dict for Linear: expected state_dict to be dict-like, got list'),
+    (lambda m: m.nn.Linear(2, 2).load_state_dict(None), TypeError, r'got NoneType'),
+    (lambda m: m.nn.Linear(2, 2).load_state_dict({'weight': 'a', 'bias': m.ones(2)}),
+     RuntimeError, r"Linear: while copying the parameter named 'weight', expected a Tensor"),
+    (lambda m: m.nn.Parameter([1.0, 2.0]), (TypeError, AttributeError),
+     r'Parameter: expected a Tensor, got list'),
+    (lambda m: m.ones(2).type('floaty'), (ValueError, RuntimeError),
+     r"type: invalid type: 'floaty'"),
+])
+def test_sweep_errors_name_what_was_wrong(fn, exc, pattern):
+    with pytest.raises(Exception):
+        fn(torch)
+    with pytest.raises(exc, match=pattern):
+        fn(ember)
+
+
+def test_load_state_dict_refusing_a_value_changes_nothing():
+    lin = ember.nn.Linear(2, 2)
+    before = snapshot(lin.weight, lin.bias)
+    with pytest.raises(RuntimeError, match="parameter named 'bias'"):
+        lin.load_state_dict({'weight': ember.zeros(2, 2), 'bias': 'zeros'})
+    assert unchanged(before, lin.weight, lin.bias)
+
+
+def test_lists_combine_with_tensors_at_their_own_kind():
+    assert (ember.tensor([1, 2]) + [1, 2]).dtype is ember.int64     # was float32
+    assert (ember.tensor([1, 2]) + [1.5, 2]).tolist() == [2.5, 4.0]
+
+
+def test_optimizer_state_of_the_wrong_shape_is_refused_on_loading():
+    def run(m):
+        p = m.nn.Parameter(m.ones(2))
+        opt = m.optim.SGD([p], lr=0.1, momentum=0.9)
+        sd = {'state': {0: {'momentum_buffer': m.ones(3)}},
+              'param_groups': [dict(opt.state_dict()['param_groups'][0])]}
+        opt.load_state_dict(sd)
+        p.grad = m.ones(2)
+        opt.step()
+    with pytest.raises(RuntimeError):
+        run(torch)      # torch finds it at the step
+    with pytest.raises(ValueError, match=r"SGD.load_state_dict: state 'momentum_buffer' of "
+                                         r'parameter 0 has shape \(3,\), but the parameter has '
+                                         r'shape \(2,\)'):
+        run(ember)

@@ -32,6 +32,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        for name, n in (('in_features', in_features), ('out_features', out_features)):
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ValueError(f'Linear: {name} must be a non-negative int, got {n!r}')
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0
         self.weight = _uniform((out_features, in_features), bound)
@@ -40,6 +43,11 @@ class Linear(Module):
             self.to(device=device, dtype=dtype)
 
     def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f'{self!r}: expected a Tensor input, got {type(x).__name__}')
+        if x.ndim == 0:
+            raise RuntimeError(f'{self!r}: input of shape () is 0-d; expected at least 1 '
+                               f'dimension, the last of {self.in_features} features')
         if x.shape[-1] != self.in_features:
             raise RuntimeError(f'Linear(in_features={self.in_features}, out_features='
                                f'{self.out_features}): input of shape {tuple(x.shape)} has '

@@ -1,6 +1,8 @@
 """``nn.Module`` and ``nn.Parameter``: layers find their parameters by walking attributes."""
 from collections import OrderedDict
 
+import numpy as np
+
 from .._tensor import RemovableHandle, Tensor
 from ..ops.elementwise import TENSOR_TYPES
 
@@ -16,6 +18,9 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         data = Tensor._make(__import__('numpy').zeros(0, 'float32')) if data is None else data
+        if not isinstance(data, Tensor):
+            raise TypeError(f'Parameter: expected a Tensor, got {type(data).__name__} (wrap '
+                            f'it: Parameter(ember.tensor(...)))')
         self._data = data._data
         self._requires_grad = False
         self._grad = None
@@ -322,6 +327,10 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy tensors in by name. With ``strict``, missing or unexpected keys raise, naming
         them; returns ``(missing_keys, unexpected_keys)``."""
+        name = type(self).__name__
+        if not hasattr(state_dict, 'keys') or not hasattr(state_dict, '__getitem__'):
+            raise TypeError(f'load_state_dict for {name}: expected state_dict to be dict-like, '
+                            f'got {type(state_dict).__name__}')
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -332,6 +341,10 @@ class Module:
             if k not in state_dict:
                 continue
             src = state_dict[k]
+            if not isinstance(src, (Tensor, np.ndarray)):
+                raise RuntimeError(f'Error(s) in loading state_dict for {name}: while copying '
+                                   f'the parameter named {k!r}, expected a Tensor or an array '
+                                   f'from the checkpoint but received {type(src).__name__}')
             src = src if isinstance(src, Tensor) else Tensor(src)
             if tuple(src.shape) != tuple(target.shape):
                 raise RuntimeError(f'Error(s) in loading state_dict for '

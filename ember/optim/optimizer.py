@@ -145,8 +145,24 @@ class Optimizer:
                 raise ValueError("loaded state dict contains a parameter group that doesn't "
                                  "match the size of optimizer's group")
             g.update({k: v for k, v in saved.items() if k != 'params'})
+        name = type(self).__name__
+        for i, st in state_dict['state'].items():
+            if not 0 <= int(i) < len(params):
+                raise ValueError(f'{name}.load_state_dict: state for parameter {i}, but the '
+                                 f'optimizer has {len(params)} parameters')
+            p = params[int(i)]
+            for n, v in st.items():
+                if n in _PARAM_SHAPED and tuple(getattr(v, 'shape', ())) != tuple(p.shape):
+                    raise ValueError(f'{name}.load_state_dict: state {n!r} of parameter {i} '
+                                     f'has shape {tuple(getattr(v, "shape", ()))}, but the '
+                                     f'parameter has shape {tuple(p.shape)}')
         self.state = {id(params[int(i)]): {n: _unwrap(v, params[int(i)]) for n, v in st.items()}
                       for i, st in state_dict['state'].items()}
+
+
+# per-parameter state of each rule, shaped like its parameter (checked on loading)
+_PARAM_SHAPED = {'momentum_buffer', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'square_avg',
+                 'acc_delta', 'sum', 'grad_avg'}
 
 
 def _check_at_least_zero(opt, **values):
