@@ -372,6 +372,10 @@ def test_float32_division_by_a_number_is_unchanged():
     for c in (3.0, 0.1, 7, 1e-30):
         assert (host(x / c) == host(x / ember.tensor(c, device=DEVICE))).all()
         assert (host(x / c) == host(x) / np.float32(c)).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        z = ember.tensor([1.0, -2.0, 0.0], device=DEVICE) / 0
+    assert np.array_equal(host(z), [np.inf, -np.inf, np.nan], equal_nan=True)
 
 
 # ---------------------------------------------------------------- atan2 at (0, 0)

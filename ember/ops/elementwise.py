@@ -55,6 +55,9 @@ def divided(xp, a, c):
     if a.dtype in HALF:
         with np.errstate(divide='ignore', invalid='ignore'):
             return narrow(xp, a.astype(FLOAT32) / c, a.dtype)
+    if c == 0:   # inf and nan, silently as in torch
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return a / c
     return a / c
 
 
