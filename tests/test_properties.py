@@ -129,6 +129,16 @@ def test_type_promotion_matches_torch(da, db, ka, kb, op, seed):
                                rtol=1e-6)
 
 
+@SETTINGS
+@given(st.sampled_from(PROMOTE_DTYPES), st.sampled_from(PROMOTE_DTYPES),
+       st.sampled_from(['tensor', '0d', 'scalar']), st.sampled_from(['tensor', '0d']))
+def test_result_type_matches_torch(da, db, ka, kb):
+    vals = [np.ones(3, dtype=d) for d in (da, db)]
+    got = [str(m.result_type(operand(m, ka, da, vals[0]), operand(m, kb, db, vals[1])))
+           .split('.')[-1] for m in (ember, torch)]
+    assert got[0] == got[1]
+
+
 # ---------------------------------------------------------------- indexing
 
 @st.composite

@@ -219,7 +219,8 @@ INPLACE_CASES = [
     *[case(f'{op}_', inplace(f'{op}_'), kinds, IN_PLACE) for op, kinds in (
         ('eq', 'ff'), ('ne', ('int64', 'int64')), ('lt', ('float64', 'int32')),
         ('le', ('bool', 'bool')), ('gt', ('int32', 'f')), ('ge', ('uint8', 'int8')),
-        ('greater', 'ff'), ('less_equal', ('int64', 'float32')))],
+        ('greater', 'ff'), ('less_equal', ('int64', 'float32')), ('greater_equal', 'ff'),
+        ('less', ('int32', 'int32')))],
     case('eq_scalar_', inplace('eq_', 1), ('int64',)),
     case('logical_and_', inplace('logical_and_'), ('bool', 'int64'), IN_PLACE),
     case('logical_or_', inplace('logical_or_'), ('f', 'f'), IN_PLACE),
