@@ -80,9 +80,9 @@ def relu(x):
     >>> ember.relu(ember.tensor([-1.0, 0.0, 2.0]))
     tensor([0., 0., 2.])
     """
-    # NOTE: relu'(0) = 0, as torch.
+    # NOTE: relu'(0) = 0, as torch; at nan the gradient passes (not <= 0), as torch's.
     return PiecewiseLinear.apply(x, value=lambda xp, a: xp.maximum(a, 0),
-                                 mask=lambda xp, a: a > 0)
+                                 mask=lambda xp, a: ~(a <= 0))
 
 
 @method('leaky_relu')
@@ -107,10 +107,10 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     >>> ember.hardtanh(ember.tensor([-2.0, 0.5, 2.0]))
     tensor([-1.0000,  0.5000,  1.0000])
     """
-    lo, hi = min_val, max_val   # NOTE: the slope is 0 at both bounds, as torch.
+    lo, hi = min_val, max_val   # NOTE: the slope is 0 at both bounds (1 at nan), as torch.
     return PiecewiseLinear.apply(
         x, value=lambda xp, a: xp.minimum(xp.maximum(a, lo), hi).astype(a.dtype),
-        mask=lambda xp, a: (a > lo) & (a < hi))
+        mask=lambda xp, a: ~((a <= lo) | (a >= hi)))
 
 
 @method('relu6')

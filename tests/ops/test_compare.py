@@ -243,8 +243,10 @@ test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
 @pytest.mark.parametrize('fn', [
     lambda m, x: m.maximum(x, m.zeros_like(x)), lambda m, x: m.minimum(x, m.ones_like(x)),
     lambda m, x: m.where(x < 1, x, 2 * x), lambda m, x: m.abs(x), lambda m, x: m.sign(x),
-    lambda m, x: m.nn.functional.leaky_relu(x, 0.1),
-], ids=['maximum', 'minimum', 'where', 'abs', 'sign', 'leaky_relu'])
+    lambda m, x: m.nn.functional.leaky_relu(x, 0.1), lambda m, x: m.relu(x),
+    lambda m, x: m.nn.functional.relu6(x), lambda m, x: m.nn.functional.hardtanh(x, -0.5, 0.5),
+], ids=['maximum', 'minimum', 'where', 'abs', 'sign', 'leaky_relu', 'relu', 'relu6',
+        'hardtanh'])
 def test_nan_input_gradients_match_torch(fn):
     """The gradient at a nan input, exactly as torch's (nan or not)."""
     out = []
