@@ -628,6 +628,9 @@ class Tensor:
         """
         if not isinstance(src, Tensor):
             src = tensor(src)
+        if not broadcasts_to(src._data.shape, self._data.shape):
+            raise RuntimeError(f'copy_: the source of shape {tuple(src.shape)} cannot be '
+                               f"broadcast to this tensor's shape {tuple(self.shape)}")
         return self._inplace('copy_', _overwrite, src)
 
 

@@ -733,6 +733,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
+    if not inputs:
+        raise RuntimeError('grad: the `inputs` argument cannot be empty')
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     grads = [_root_grad(t, g, i) for i, (t, g) in enumerate(zip(outputs, grad_outputs))]

@@ -594,3 +594,38 @@ def test_optimizer_state_of_the_wrong_shape_is_refused_on_loading():
                                          r'parameter 0 has shape \(3,\), but the parameter has '
                                          r'shape \(2,\)'):
         run(ember)
+
+
+@pytest.mark.parametrize('fn,exc,pattern', [
+    (lambda m: m.nn.Linear(2, 2).register_buffer('b', [1, 2]), TypeError,
+     r"Linear.register_buffer: cannot assign 'list' object to buffer 'b'"),
+    (lambda m: m.nn.Linear(2, 2).register_buffer('a.b', m.ones(1)), KeyError,
+     r'buffer name can\\\'t be empty or contain "."'),
+    (lambda m: m.nn.Linear(2, 2).register_buffer('weight', m.ones(1)), KeyError,
+     r"attribute 'weight' already exists"),
+    (lambda m: m.ones(3).copy_(m.ones(2)), RuntimeError,
+     r"copy_: the source of shape \(2,\) cannot be broadcast to this tensor's shape \(3,\)"),
+    (lambda m: m.autograd.grad(m.ones(1, requires_grad=True).sum(), []), RuntimeError,
+     r'grad: the `inputs` argument cannot be empty'),
+])
+def test_sweep_module_and_autograd_errors(fn, exc, pattern):
+    with pytest.raises(exc):
+        fn(torch)
+    with pytest.raises(exc, match=pattern):
+        fn(ember)
+
+
+def test_scheduler_periods_must_be_positive():
+    p = ember.nn.Parameter(ember.ones(1))
+    opt = ember.optim.SGD([p], lr=0.1)
+    with pytest.raises(ValueError, match='StepLR: step_size must be a positive int, got 0'):
+        ember.optim.lr_scheduler.StepLR(opt, 0)
+    with pytest.raises(ValueError, match='CosineAnnealingLR: T_max must be a positive int'):
+        ember.optim.lr_scheduler.CosineAnnealingLR(opt, 0)
+    tp = torch.nn.Parameter(torch.ones(1))
+    topt = torch.optim.SGD([tp], lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, 0)
+    topt.step()
+    with pytest.raises(ZeroDivisionError):    # torch finds it at the first step
+        sched.step()
+    assert opt.param_groups[0]['lr'] == 0.1

@@ -211,7 +211,22 @@ class Module:
 
     def register_buffer(self, name, tensor, persistent=True):
         """A tensor that is part of the module's state but not a parameter (e.g. running
-        statistics); saved in ``state_dict`` unless ``persistent=False``."""
+        statistics); saved in ``state_dict`` unless ``persistent=False``.
+
+        >>> m = ember.nn.Module(); m.register_buffer('steps', ember.zeros(1)); list(m.state_dict())
+        ['steps']
+        """
+        where = f'{type(self).__name__}.register_buffer'
+        if not isinstance(name, str):
+            raise TypeError(f'{where}: buffer name should be a string, got '
+                            f'{type(name).__name__}')
+        if not name or '.' in name:
+            raise KeyError(f'{where}: buffer name can\'t be empty or contain ".", got {name!r}')
+        if name not in self._buffers and (name in self.__dict__ or hasattr(type(self), name)):
+            raise KeyError(f"{where}: attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{where}: cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (Tensor or None required)")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)

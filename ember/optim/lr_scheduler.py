@@ -25,6 +25,12 @@ def _per_group(name, optimizer, value):
     return [value] * len(optimizer.param_groups)
 
 
+
+def _positive(sched, name, v):
+    """A scheduler's period: a whole number >= 1 (torch divides by it at the first step)."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f'{sched}: {name} must be a positive int, got {v!r}')
+
 class LRScheduler:
     """Base of the schedulers: ``get_lr()`` computes the rates for ``last_epoch``; ``step()``
     advances ``last_epoch`` and writes the rates into the optimizer; ``get_last_lr()`` returns
@@ -150,6 +156,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        _positive('StepLR', 'step_size', step_size)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
@@ -236,6 +243,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        _positive('CosineAnnealingLR', 'T_max', T_max)
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
