@@ -629,3 +629,22 @@ def test_scheduler_periods_must_be_positive():
     with pytest.raises(ZeroDivisionError):    # torch finds it at the first step
         sched.step()
     assert opt.param_groups[0]['lr'] == 0.1
+
+
+def test_backward_gradient_on_another_device_is_refused():
+    """A CPU gradient for a CUDA output left the CUDA leaf with a CPU .grad; torch refuses
+    ("invalid gradient at index 0 - expected device cuda:0 but got cpu"). Run on CuPy's CPU
+    stand-in (tests/fakecupy.py), in a process of its own."""
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ('from tests import fakecupy; fakecupy.install(); import ember\n'
+            'x = ember.ones(2).to("cuda").requires_grad_()\n'
+            'try:\n    (x * 2).backward(ember.ones(2))\n'
+            'except RuntimeError as e:\n    print(e)\n'
+            'print(x.grad)\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         cwd=root, env=dict(os.environ, PYTHONPATH=root), timeout=300)
+    assert 'invalid gradient at index 0 - expected device cuda:0 but got cpu' in out.stdout, \
+        out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1] == 'None'
