@@ -199,7 +199,7 @@ class Normalise(Op):
 
     def forward(ctx, x, dims, eps):
         ctx.dims, ctx.eps = dims, eps
-        if x.dtype in HALF:   # in float32, rounded once (as torch); xhat and rstd kept so
+        if x.dtype in HALF:   # in float32, rounded once (as torch); xhat, rstd stay float32
             return narrow(ctx.xp, Normalise.forward(ctx, wide(x), dims, eps), x.dtype)
         centred = x - x.mean(axis=dims, keepdims=True)
         ctx.rstd = (centred * centred).mean(axis=dims, keepdims=True)
