@@ -399,7 +399,7 @@ def _half_number(c, t, op):
 _HALF_AND_SINGLE = ({'float32', 'bfloat16'}, {'float32', 'float16'})
 
 
-@method('sub', '__sub__')
+@method('sub', '__sub__', 'subtract')
 def sub(a, b, alpha=1):
     """``a - alpha * b``.
 
@@ -421,7 +421,7 @@ def sub(a, b, alpha=1):
     return Sub.apply(a, b)
 
 
-@method('mul', '__mul__', '__rmul__')
+@method('mul', '__mul__', '__rmul__', 'multiply')
 def mul(a, b):
     """Elementwise product.
 
@@ -436,7 +436,7 @@ def mul(a, b):
     return Mul.apply(a, b)
 
 
-@method('div', '__truediv__', 'true_divide')
+@method('div', '__truediv__', 'true_divide', 'divide')
 def div(a, b, rounding_mode=None):
     """True division (integers give floats), or ``rounding_mode='floor'``/``'trunc'``.
 
