@@ -1,8 +1,8 @@
 """Comparisons, logical and bitwise ops, and float tests (isnan, isinf, isfinite): bool
 results with no gradient."""
 from .._tensor import Tensor, method
-from ..autograd import Op
-from .elementwise import _inplace_method, operands
+from ..autograd import Op, is_grad_enabled, no_grad
+from .elementwise import _inplace_method, _step, operands
 
 __all__ = ['isnan', 'isinf', 'isfinite']
 
@@ -86,11 +86,28 @@ Tensor.greater, Tensor.less, Tensor.greater_equal, Tensor.less_equal = gt, lt, g
 Tensor.__and__, Tensor.__or__, Tensor.__xor__ = bitwise_and, bitwise_or, bitwise_xor
 Tensor.__rand__, Tensor.__ror__, Tensor.__rxor__ = bitwise_and, bitwise_or, bitwise_xor
 Tensor.__invert__ = bitwise_not
-# in place, as torch's: x &= m writes into x (its views and other names see it)
+
+
+def _inplace_logic(name):
+    """``x.<name>_(...)``, in place as torch's: x &= m writes into x (its views and other names
+    see it). On a float tensor in the graph the written values get a zero gradient, as torch's
+    (through Step), so that x stays a non-leaf in the graph."""
+    plain = _inplace_method(name)
+
+    def fn(self, *args):
+        if not (self.requires_grad and self.dtype.is_floating_point and is_grad_enabled()):
+            return plain(self, *args)
+        with no_grad():
+            vals = getattr(Tensor, name)(self, *args)._data
+        return self._inplace(f'{name}_', lambda s: _step(s, lambda xp, a: vals.astype(a.dtype)))
+    fn.__name__ = f'{name}_'
+    return fn
+
+
 for _n in ('eq', 'ne', 'lt', 'le', 'gt', 'ge', 'greater', 'less', 'greater_equal', 'less_equal',
            'logical_and', 'logical_or', 'logical_xor', 'logical_not', 'bitwise_and',
            'bitwise_or', 'bitwise_xor', 'bitwise_not'):
-    setattr(Tensor, f'{_n}_', _inplace_method(_n))
+    setattr(Tensor, f'{_n}_', _inplace_logic(_n))
 Tensor.__iand__, Tensor.__ior__, Tensor.__ixor__ = (
     Tensor.bitwise_and_, Tensor.bitwise_or_, Tensor.bitwise_xor_)
 del _n

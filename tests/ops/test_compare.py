@@ -234,6 +234,12 @@ INPLACE_CASES = [
     case('ior', inplace('__ior__'), ('wide', 'int16'), IN_PLACE),
     case('ixor', inplace('__ixor__'), ('int16', 'uint8'), IN_PLACE),
     case('iand_scalar', inplace('__iand__', 6), ('int32',)),
+    # on a float tensor in the graph: the written values have a zero gradient, as torch's
+    # (torch's logical_*_ pass the gradient through instead, as if nothing were written: not
+    # followed)
+    *[case(f'{op}_in_graph', inplace(f'{op}_'), 'gg', IN_PLACE, grad=True, gradcheck=False)
+      for op in ('eq', 'lt', 'ge', 'greater')],
+    case('ne_scalar_in_graph', inplace('ne_', 0.5), ('g',), grad=True, gradcheck=False),
 ]
 
 CASES = CMP_CASES + LOGIC_CASES + BIT_CASES + TEST_CASES + EXTREME_CASES + INPLACE_CASES
