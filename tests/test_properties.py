@@ -104,6 +104,15 @@ def operand(m, kind, dtype, values):
 @given(st.sampled_from(PROMOTE_DTYPES), st.sampled_from(PROMOTE_DTYPES),
        st.sampled_from(['tensor', '0d', 'scalar']), st.sampled_from(['tensor', '0d', 'scalar']),
        st.sampled_from(sorted(PROMOTE_OPS)), st.integers(0, 2 ** 16))
+# always tried: a 0-d tensor of a higher dtype of the same kind (no part in the result),
+# a Python float with integers, uint8 with int8 (int16), bool with a Python int, sub of bools
+@example('float32', 'float64', 'tensor', '0d', 'add', 0)
+@example('int32', 'float64', 'tensor', 'scalar', 'mul', 0)
+@example('int8', 'float64', 'tensor', '0d', 'lt', 0)
+@example('uint8', 'int8', 'tensor', 'tensor', 'maximum', 0)
+@example('bool', 'int64', 'tensor', 'scalar', 'add', 0)
+@example('int64', 'bool', 'tensor', 'tensor', 'sub', 0)
+@example('bool', 'float32', 'scalar', 'tensor', 'sub', 0)
 def test_type_promotion_matches_torch(da, db, ka, kb, op, seed):
     """A binary op on two operands of random dtypes, each a tensor, a 0-d tensor or a Python
     number: the result's dtype and values are torch's, or both refuse."""
