@@ -648,3 +648,15 @@ def test_backward_gradient_on_another_device_is_refused():
     assert 'invalid gradient at index 0 - expected device cuda:0 but got cpu' in out.stdout, \
         out.stdout + out.stderr
     assert out.stdout.splitlines()[-1] == 'None'
+
+
+@pytest.mark.parametrize('kw,pattern', [
+    (dict(persistent_workers=True), r'DataLoader: persistent_workers option needs num_workers'),
+    (dict(num_workers=1, multiprocessing_context='nope'),
+     r"valid start method in .*multiprocessing_context='nope'"),
+])
+def test_dataloader_options_are_checked_as_in_torch(kw, pattern):
+    with pytest.raises(ValueError):
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4)), **kw)
+    with pytest.raises(ValueError, match=pattern):
+        ember.utils.data.DataLoader(ember.utils.data.TensorDataset(ember.ones(4)), **kw)

@@ -629,6 +629,15 @@ class DataLoader:
             raise ValueError('DataLoader: prefetch_factor option could only be specified in '
                              'multiprocessing; let num_workers > 0 to enable multiprocessing, '
                              'otherwise set prefetch_factor to None')
+        if persistent_workers and num_workers == 0:
+            raise ValueError('DataLoader: persistent_workers option needs num_workers > 0')
+        if isinstance(multiprocessing_context, str):
+            import multiprocessing
+            methods = multiprocessing.get_all_start_methods()
+            if multiprocessing_context not in methods:
+                raise ValueError(f'DataLoader: multiprocessing_context option should specify a '
+                                 f'valid start method in {methods}, but got '
+                                 f'multiprocessing_context={multiprocessing_context!r}')
         if prefetch_factor is not None and prefetch_factor < 1:
             raise ValueError(f'DataLoader: prefetch_factor must be >= 1, got {prefetch_factor}')
         self._iterable = isinstance(dataset, IterableDataset)
