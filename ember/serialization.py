@@ -89,6 +89,7 @@ def save(obj, f):
     raw = json.dumps(header, separators=(',', ':'), allow_nan=False).encode()
     raw += b' ' * (-len(raw) % 8)   # pad so the data starts 8-byte aligned, as safetensors does
     if not isinstance(f, (str, bytes, os.PathLike)):
+        _binary_file('ember.save', f, 'write', "'wb'")
         _write(f, raw, arrays)
         return
     _save_path(os.fsdecode(f), raw, arrays)
@@ -271,7 +272,17 @@ def load(f, map_location=None, weights_only=True):
     if not (hasattr(f, 'read') and hasattr(f, 'seek')):
         raise TypeError(f'ember.load: expected a path or a seekable binary file object, got '
                         f'{type(f).__name__}')
+    _binary_file('ember.load', f, 'read', "'rb'")
     return _load(f, where, map_location)
+
+
+def _binary_file(op, f, method, mode):
+    if not hasattr(f, method):
+        raise TypeError(f'{op}: expected a path or a binary file object, got '
+                        f'{type(f).__name__}')
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(f'{op}: {_describe(f)} is open in text mode; open it in binary mode '
+                        f'({mode})')
 
 
 def _describe(f):

@@ -660,3 +660,17 @@ def test_dataloader_options_are_checked_as_in_torch(kw, pattern):
         torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4)), **kw)
     with pytest.raises(ValueError, match=pattern):
         ember.utils.data.DataLoader(ember.utils.data.TensorDataset(ember.ones(4)), **kw)
+
+
+def test_save_and_load_name_a_text_mode_file_or_a_non_file(tmp_path):
+    path = tmp_path / 'x.safetensors'
+    with open(path, 'w') as f:
+        with pytest.raises(TypeError, match=r"ember.save: .*x.safetensors is open in text mode; "
+                                            r"open it in binary mode \('wb'\)"):
+            ember.save({'a': ember.ones(1)}, f)
+    with open(path, 'r') as f:
+        with pytest.raises(TypeError, match=r"ember.load: .* binary mode \('rb'\)"):
+            ember.load(f)
+    with pytest.raises(TypeError, match=r'ember.save: expected a path or a binary file object, '
+                                        r'got NoneType'):
+        ember.save({}, None)
