@@ -34,7 +34,8 @@ try:
     from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
     _QUIET = _make_extobj(all='ignore')
     _quiet_on, _quiet_off = _extobj_contextvar.set, _extobj_contextvar.reset
-except ImportError:   # NumPy 1.x: np.seterr, restored after (per process, not per thread)
+except (ImportError, AttributeError, TypeError):   # a NumPy without that context variable
+    # (1.x, or a later 2.x that moved it): np.seterr, restored after (per process)
     _QUIET = 'ignore'
 
     def _quiet_on(mode):
