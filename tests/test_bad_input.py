@@ -11,18 +11,7 @@ import pytest
 import torch
 
 import ember
-
-
-def snapshot(*tensors):
-    return [(t._data.copy(), t._version[0], None if t.grad is None else t.grad._data.copy(),
-             t.grad_fn) for t in tensors]
-
-
-def unchanged(before, *tensors):
-    for (data, version, grad, fn), t in zip(before, tensors):
-        assert np.array_equal(data, t._data) and version == t._version[0] and t.grad_fn is fn
-        assert (grad is None and t.grad is None) or np.array_equal(grad, t.grad._data)
-    return True
+from tests.test_errors import snapshot, unchanged
 
 
 def both_raise(exc, pattern, fn, *tensors, torch_exc=None):
