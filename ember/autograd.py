@@ -279,7 +279,10 @@ class Op(Node):
     @classmethod
     def apply(cls, *tensors, **params):
         ctx = cls.__new__(cls)
-        arrays = [t._data for t in tensors]
+        try:
+            arrays = [t._data for t in tensors]
+        except AttributeError:
+            raise _argument_error(cls, tensors) from None
         dev = type(arrays[0])
         for a in arrays:
             if type(a) is not dev:
@@ -407,6 +410,12 @@ class _VersionOnly:
 
     def __init__(self, v, out):
         self._version, self.shape, self.dtype = v, out.shape, _tensor.from_np(out.dtype)
+
+
+def _argument_error(cls, args):
+    got = ', '.join(type(a).__name__ for a in args)
+    return TypeError(f'{cls.__name__} (an ember op): expected Tensor arguments, got ({got}); '
+                     f'make one with ember.tensor(...)')
 
 
 def _describe(tensors):

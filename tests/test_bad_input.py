@@ -663,3 +663,30 @@ def test_save_and_load_name_a_text_mode_file_or_a_non_file(tmp_path):
     with pytest.raises(TypeError, match=r'ember.save: expected a path or a binary file object, '
                                         r'got NoneType'):
         ember.save({}, None)
+
+
+# ---------------------------------------------------------------- the lead's sweep
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf'), 300, -129])
+def test_a_number_that_an_int_tensor_cannot_hold_is_refused_at_index_assignment(value):
+    x = ember.zeros(3, dtype=ember.int8)
+
+    def put(m):
+        t = x if m is ember else torch.zeros(3, dtype=torch.int8)
+        t[0] = value
+    both_raise(RuntimeError, rf'index_put_: value .* cannot be converted to type ember.int8 '
+                             r'without overflow', put, x)
+
+
+def test_an_integer_tensor_takes_a_float_number_truncated_as_torchs():
+    got = {}
+    for m in (ember, torch):
+        x = m.zeros(3, dtype=m.int64)
+        x[0], x[1] = 2.7, -1.5
+        got[m] = x.tolist()
+    assert got[ember] == got[torch] == [2, -1, 0]
+
+
+def test_a_list_given_to_an_op_is_a_type_error_naming_it():
+    both_raise(TypeError, r'PiecewiseLinear \(an ember op\): expected Tensor arguments, got '
+                          r'\(list\)', lambda m: m.nn.functional.relu([1.0]))
