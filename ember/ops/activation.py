@@ -8,8 +8,9 @@ import numpy as np
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled
 from ..backend import cpu
-from .elementwise import (HALF, TENSOR_TYPES, Step, _inplace_method, abs, clamp, expm1,
-                          in_float32, sigmoid, tanh, where)
+from .elementwise import (HALF, TENSOR_TYPES, _inplace_method, expm1, in_float32, sigmoid,
+                          tanh, where)
+from .piecewise import Step, abs, clamp
 
 __all__ = ['logsigmoid', 'relu', 'relu6', 'leaky_relu', 'elu', 'selu', 'celu', 'gelu', 'silu',
            'mish', 'softplus', 'softsign', 'hardtanh', 'hardsigmoid', 'hardswish']

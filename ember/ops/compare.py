@@ -2,7 +2,8 @@
 results with no gradient."""
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled, no_grad
-from .elementwise import _inplace_method, _step, operands
+from .elementwise import _inplace_method, operands
+from .piecewise import _step
 
 __all__ = ['isnan', 'isinf', 'isfinite']
 

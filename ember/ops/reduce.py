@@ -14,7 +14,8 @@ import numpy as np
 from .._dtype import bool_
 from .._tensor import Tensor, _wrap_dim, eye, get_xp, method
 from ..autograd import Op, is_grad_enabled
-from .elementwise import FLOAT32, HALF, abs, divided, exp, floating, log, narrow
+from .elementwise import FLOAT32, HALF, divided, exp, floating, log, narrow
+from .piecewise import abs
 from .index import where
 from .. import amp as _amp
 

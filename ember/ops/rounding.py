@@ -5,7 +5,8 @@ import builtins
 
 from .._tensor import Tensor, method
 from ..autograd import Op
-from .elementwise import _check_int_divisor, _inplace_method, _step, div, operands
+from .elementwise import _check_int_divisor, _inplace_method, div, operands
+from .piecewise import _step
 
 __all__ = ['floor', 'ceil', 'trunc', 'fix', 'round', 'frac', 'floor_divide', 'remainder', 'fmod']
 
