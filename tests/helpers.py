@@ -141,6 +141,7 @@ class Case:
     dtypes: tuple = ('float32', 'float64')
     grad: bool = True                  # compare gradients of float inputs
     second_order: bool = True          # compare second-order gradients with torch
+    empty_second_order: bool = True    # ... on the menu's empty shapes too
     gradcheck: bool = True             # float64 finite differences (first order)
     ints: tuple = ()                   # positions of integer inputs: (index, low, high)
     bools: tuple = ()                  # positions of bool inputs
@@ -337,11 +338,13 @@ def make_tests(cases):
     fb = [pytest.param(c, s, d, id=f'{c.name}-{"x".join(map(str, s))}-{d}')
           for c in cases for s in c.shapes for d in c.dtypes]
     diff = [c for c in cases if differentiable(c)]
-    # second order on the first two shapes (same shape, broadcast or 0-d) and the
-    # non-contiguous ones, where a backward's strides go wrong
+    # second order on the first two shapes (same shape, broadcast or 0-d), the non-contiguous
+    # ones, where a backward's strides go wrong, and the empty ones, where a division by a
+    # count of 0 before a broadcast turns a sum of nothing into 0 * inf
     so = [pytest.param(c, s, id=f'{c.name}-{"x".join(map(str, s))}')
           for c in diff if c.second_order for s in c.shapes[:2] + [
-              s for s in c.shapes[2:] if any(isinstance(x, NC) for x in s)]]
+              s for s in c.shapes[2:] if any(isinstance(x, NC) for x in s) or
+              (c.empty_second_order and any(0 in tuple(x) for x in s))]]
     gc = [pytest.param(c, _small(c), id=c.name) for c in diff if c.gradcheck]
 
     @pytest.mark.parametrize('case,shapes,dtype', fb)

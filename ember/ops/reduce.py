@@ -104,7 +104,9 @@ class Mean(Op):
     def backward(ctx, g):
         if not ctx.keepdim:
             g = g.reshape(kept_shape(ctx.shape, ctx.axes))
-        return (g / ctx.n).expand(ctx.shape)
+        # expanded first, as torch's: over no elements (n = 0) the gradient of g is then a sum
+        # of nothing, 0, where (g / 0).expand gave inf * 0 = nan
+        return g.expand(ctx.shape) / ctx.n
 
     def fast_backward(ctx, g):
         if not ctx.keepdim:
@@ -166,8 +168,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
                            f'a floating point or complex dtype. Got: {x.dtype.name}')
     axes = dims(dim, x.ndim, 'mean')
     n = _count(x.shape, axes)
-    return Mean.apply(x, axes=axes, keepdim=keepdim, n=n) if n else \
-        Sum.apply(x, axes=axes, keepdim=keepdim) * float('nan')
+    return Mean.apply(x, axes=axes, keepdim=keepdim, n=n)   # (n = 0: 0 / 0 is nan, as torch)
 
 
 @method('sum_to_size')
@@ -228,8 +229,10 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
                            f'{x.dtype.name} (shape {tuple(x.shape)})')
     axes = dims(dim, x.ndim, 'var')
     d = x - mean(x, axes, keepdim=True)
-    return Sum.apply(d * d, axes=axes, keepdim=keepdim) / \
-        builtins.max(_count(x.shape, axes) - correction, 0)
+    n = _count(x.shape, axes)
+    if n == 0:   # nan, as torch; as a mean, so that a gradient of its gradient is 0, not nan
+        return mean(d * d, axes, keepdim=keepdim)
+    return Sum.apply(d * d, axes=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
 @method('std')
