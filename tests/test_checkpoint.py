@@ -112,3 +112,15 @@ def test_checkpoint_sequential_matches_torchs_and_keeps_less_memory():
     # 16 saved activations of 512 KiB without it; 4 segment inputs and one segment again with
     # (measured: 5.49 MB against 9.49 MB, 42% less; the bound leaves room for allocator noise)
     assert ck[0] < 0.7 * plain[0], (ck[0], plain[0])
+
+
+def test_an_intermediate_closed_over_is_an_error_and_as_an_argument_works():
+    w = ember.tensor([2.0, 3.0], requires_grad=True)
+    x = ember.tensor([1.0, 1.0], requires_grad=True)
+    h = w * 2
+    with pytest.raises(RuntimeError, match='second time'):
+        (checkpoint(lambda a: a * h, x).sum() + h.sum()).backward()
+    w.grad = x.grad = None
+    h = w * 2
+    (checkpoint(lambda a, b: a * b, x, h).sum() + h.sum()).backward()
+    assert w.grad.tolist() == [4.0, 4.0] and x.grad.tolist() == [4.0, 6.0]

@@ -66,7 +66,10 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
     for backward (``torch.utils.checkpoint.checkpoint``): less memory for one more forward.
 
     Gradients reach the tensor arguments and every leaf tensor the function reads (a
-    module's parameters). The outputs are a Tensor or a tuple of Tensors. ``use_reentrant``
+    module's parameters). A tensor it reads that was computed with grad outside it must be
+    one of its arguments: closed over, its history would be walked twice, and backward stops
+    with the "backward through the graph a second time" error. The outputs are a Tensor or a
+    tuple of Tensors. ``use_reentrant``
     is accepted for torch's signature; ember has one behaviour, torch's recommended
     ``use_reentrant=False`` (gradients flow even when no argument requires grad, and
     ``autograd.grad`` works). ``preserve_rng_state``: dropout in the segment draws the same
