@@ -4,9 +4,9 @@ filled (``zeros``, ``ones``, ``full``, ``empty`` and their ``_like`` forms) and 
 import numpy as np
 
 from . import _dtype
-from ._dtype import as_dtype, from_np, get_default_dtype
-from ._tensor import Tensor, _check_fits, _size, _to_array
-from .backend import device as Device, namespace, namespace_for, to_device
+from ._dtype import as_dtype, check_fits, from_np, get_default_dtype
+from ._tensor import Tensor, _size
+from .backend import device as Device, host, namespace, namespace_for, to_device
 
 __all__ = ['tensor', 'as_tensor', 'from_numpy', 'from_dlpack', 'zeros', 'ones', 'empty', 'full',
            'zeros_like', 'ones_like', 'empty_like', 'full_like', 'arange', 'linspace', 'eye',
@@ -124,7 +124,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         dtype = _dtype.result_type(fill_value)
     shape = _size((size,) if isinstance(size, int) else tuple(size), 'full')
     t = zeros(*shape, dtype=dtype, device=device)
-    _check_fits('full', fill_value, t._data.dtype)
+    check_fits('full', fill_value, t._data.dtype)
     with np.errstate(all='ignore'):
         t._data.fill(fill_value)
     return t.requires_grad_(requires_grad) if requires_grad else t
@@ -250,3 +250,79 @@ def numel(t):
 def get_xp(t):
     """The array namespace (NumPy or CuPy) a tensor's data lives in."""
     return namespace(t._data)
+
+
+# ---------------------------------------------------------------- data to arrays
+
+def _ragged(data, depth=0):
+    """Where nested lists stop being rectangular (torch's wording), or None."""
+    def seq(d):
+        return isinstance(d, (list, tuple)) or (isinstance(d, np.ndarray) and d.ndim > 0)
+    if not seq(data) or not len(data):
+        return None
+    kinds = [seq(d) for d in data]
+    if any(kinds) and not all(kinds):
+        return f'expected a sequence at dim {depth + 1} (got a number)'
+    if not all(kinds):
+        return None
+    n = len(data[0])
+    for d in data:
+        if len(d) != n:
+            return f'expected sequence of length {n} at dim {depth + 1} (got {len(d)})'
+    for d in data:
+        r = _ragged(d, depth + 1) if not isinstance(d, np.ndarray) else None
+        if r:
+            return r
+    return None
+
+
+def _to_array(data, dt=None):
+    """An array from Python data, NumPy/CuPy arrays or tensors; Python floats -> default dtype.
+    Casts are silent, as torch's (1e300 to float32 is inf; a NumPy nan to int64 undefined)."""
+    with np.errstate(all='ignore'):
+        return _array_of(data, dt)
+
+
+def _array_of(data, dt):
+    if isinstance(data, Tensor):
+        arr = data._data
+        return arr.copy() if dt is None else arr.astype(dt.np)
+    if hasattr(data, '__cuda_array_interface__'):
+        arr = namespace_for(Device('cuda')).array(data, copy=True)
+        return arr if dt is None else arr.astype(dt.np)
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        arr = np.array(data, dtype=None if dt is None else dt.np)
+    else:
+        if isinstance(data, (list, tuple)):
+            data = _unwrap_nested(data)
+        try:
+            arr = np.array(data)
+        except (ValueError, OverflowError) as e:   # looked into only when NumPy refuses
+            bad = _ragged(data)
+            raise ValueError(f'tensor: {bad}: nested lists must be rectangular' if bad else
+                             f'tensor: could not make a tensor of {type(data).__name__} data '
+                             f'({e})') from None
+        if arr.dtype.kind == 'O' and any(isinstance(v, int) for v in arr.flat):
+            raise RuntimeError('tensor: an integer is out of the range of int64')
+        if dt is not None:
+            check_fits('tensor', arr, dt.np)
+            arr = arr.astype(dt.np)
+        elif arr.dtype.kind == 'f':
+            arr = arr.astype(get_default_dtype().np)
+        elif arr.dtype.kind in 'iu':
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in 'b':
+            what = {'U': 'strings', 'S': 'bytes', 'c': 'complex numbers'}.get(
+                arr.dtype.kind, f'{type(data).__name__} data')
+            raise TypeError(f'tensor: could not infer a dtype from {what}; ember has bool, '
+                            f'integer and floating-point tensors')
+    if arr.dtype.kind not in 'biuf' and arr.dtype.name != 'bfloat16':
+        raise TypeError(f'tensor: unsupported data of dtype {arr.dtype}; ember has bool, '
+                        f'integer and floating-point tensors')
+    from_np(arr.dtype)
+    return arr
+
+
+def _unwrap_nested(data):
+    return [_unwrap_nested(d) if isinstance(d, (list, tuple)) else
+            (host(d._data) if isinstance(d, Tensor) else d) for d in data]

@@ -164,3 +164,24 @@ def result_type(*operands):
         if out is None or k > out.kind:
             out = (bool_, int64, get_default_dtype())[k]
     return out
+
+
+def check_fits(op, values, npdt):
+    """torch's overflow check for Python numbers written into an integer dtype: NaN, inf or
+    a value out of its range raises (a negative into an unsigned type wraps, as in torch)."""
+    npdt = np.dtype(npdt)
+    if npdt.kind not in 'iu':
+        return
+    a = np.asarray(values)
+    if a.dtype.kind not in 'fiu' or not a.size:
+        return
+    info = np.iinfo(npdt)
+    lo = -int(info.max) if info.min == 0 else int(info.min)
+    if a.dtype.kind == 'f':
+        with np.errstate(all='ignore'):
+            bad = ~np.isfinite(a) | (a < lo) | (a > info.max)
+    else:
+        bad = (a < lo) | (a > info.max)
+    if bad.any():
+        raise RuntimeError(f'{op}: value {a[bad].flat[0]} cannot be converted to type '
+                           f'{from_np(npdt)} without overflow')

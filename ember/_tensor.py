@@ -6,8 +6,8 @@ object itself, conversion, in-place bookkeeping (version counters), and array cr
 import numpy as np
 
 from . import _dtype
-from ._dtype import as_dtype, from_np, get_default_dtype
-from .backend import CPU, array_device, device as Device, host, namespace_for, to_device
+from ._dtype import as_dtype, check_fits, from_np, get_default_dtype
+from .backend import CPU, array_device, device as Device, host, to_device
 
 
 class Size(tuple):
@@ -612,7 +612,7 @@ class Tensor:
         if isinstance(value, Tensor):
             return self._inplace('fill_', _overwrite, value)
         self._check_inplace('fill_')
-        _check_fits('fill_', value, self._data.dtype)
+        check_fits('fill_', value, self._data.dtype)
         from .autograd import _State
         if _State.grad_enabled and self._requires_grad:   # the old values get no gradient
             return self._inplace('fill_', _overwrite, tensor(value, dtype=self.dtype))
@@ -698,101 +698,6 @@ def broadcasts_to(shape, grad_shape):
     return all(s == 1 or s == g for s, g in zip(shape[::-1], grad_shape[::-1]))
 
 
-def _check_fits(op, values, npdt):
-    """torch's overflow check for Python numbers written into an integer dtype: NaN, inf or
-    a value out of its range raises (a negative into an unsigned type wraps, as in torch)."""
-    npdt = np.dtype(npdt)
-    if npdt.kind not in 'iu':
-        return
-    a = np.asarray(values)
-    if a.dtype.kind not in 'fiu' or not a.size:
-        return
-    info = np.iinfo(npdt)
-    lo = -int(info.max) if info.min == 0 else int(info.min)
-    if a.dtype.kind == 'f':
-        with np.errstate(all='ignore'):
-            bad = ~np.isfinite(a) | (a < lo) | (a > info.max)
-    else:
-        bad = (a < lo) | (a > info.max)
-    if bad.any():
-        raise RuntimeError(f'{op}: value {a[bad].flat[0]} cannot be converted to type '
-                           f'{from_np(npdt)} without overflow')
-
-
-def _ragged(data, depth=0):
-    """Where nested lists stop being rectangular (torch's wording), or None."""
-    def seq(d):
-        return isinstance(d, (list, tuple)) or (isinstance(d, np.ndarray) and d.ndim > 0)
-    if not seq(data) or not len(data):
-        return None
-    kinds = [seq(d) for d in data]
-    if any(kinds) and not all(kinds):
-        return f'expected a sequence at dim {depth + 1} (got a number)'
-    if not all(kinds):
-        return None
-    n = len(data[0])
-    for d in data:
-        if len(d) != n:
-            return f'expected sequence of length {n} at dim {depth + 1} (got {len(d)})'
-    for d in data:
-        r = _ragged(d, depth + 1) if not isinstance(d, np.ndarray) else None
-        if r:
-            return r
-    return None
-
-
-def _to_array(data, dt=None):
-    """An array from Python data, NumPy/CuPy arrays or tensors; Python floats -> default dtype.
-    Casts are silent, as torch's (1e300 to float32 is inf; a NumPy nan to int64 undefined)."""
-    with np.errstate(all='ignore'):
-        return _array_of(data, dt)
-
-
-def _array_of(data, dt):
-    if isinstance(data, Tensor):
-        arr = data._data
-        return arr.copy() if dt is None else arr.astype(dt.np)
-    if hasattr(data, '__cuda_array_interface__'):
-        arr = namespace_for(Device('cuda')).array(data, copy=True)
-        return arr if dt is None else arr.astype(dt.np)
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
-        arr = np.array(data, dtype=None if dt is None else dt.np)
-    else:
-        if isinstance(data, (list, tuple)):
-            data = _unwrap_nested(data)
-        try:
-            arr = np.array(data)
-        except (ValueError, OverflowError) as e:   # looked into only when NumPy refuses
-            bad = _ragged(data)
-            raise ValueError(f'tensor: {bad}: nested lists must be rectangular' if bad else
-                             f'tensor: could not make a tensor of {type(data).__name__} data '
-                             f'({e})') from None
-        if arr.dtype.kind == 'O' and any(isinstance(v, int) for v in arr.flat):
-            raise RuntimeError('tensor: an integer is out of the range of int64')
-        if dt is not None:
-            _check_fits('tensor', arr, dt.np)
-            arr = arr.astype(dt.np)
-        elif arr.dtype.kind == 'f':
-            arr = arr.astype(get_default_dtype().np)
-        elif arr.dtype.kind in 'iu':
-            arr = arr.astype(np.int64)
-        elif arr.dtype.kind not in 'b':
-            what = {'U': 'strings', 'S': 'bytes', 'c': 'complex numbers'}.get(
-                arr.dtype.kind, f'{type(data).__name__} data')
-            raise TypeError(f'tensor: could not infer a dtype from {what}; ember has bool, '
-                            f'integer and floating-point tensors')
-    if arr.dtype.kind not in 'biuf' and arr.dtype.name != 'bfloat16':
-        raise TypeError(f'tensor: unsupported data of dtype {arr.dtype}; ember has bool, '
-                        f'integer and floating-point tensors')
-    from_np(arr.dtype)
-    return arr
-
-
-def _unwrap_nested(data):
-    return [_unwrap_nested(d) if isinstance(d, (list, tuple)) else
-            (host(d._data) if isinstance(d, Tensor) else d) for d in data]
-
-
 def _cast(t, dt):
     from .ops.convert import Cast
     return Cast.apply(t, dtype=dt)
@@ -846,3 +751,4 @@ def _repr(t):
 # Creation functions live beside this file, in _creation.py; they are re-exported here so that
 # ``from ._tensor import tensor, zeros`` keeps working inside ember.
 from ._creation import *  # noqa: E402,F401,F403
+from ._creation import _to_array  # noqa: E402  (Tensor(data) converts as tensor() does)

@@ -37,11 +37,10 @@ def wide(a):
 
 def narrow(xp, a, dtype):
     """A float32 result rounded once to ``dtype`` (no-op when it is already ``dtype``);
-    beyond the range it is inf, silently, as in torch."""
+    beyond the range it is inf (silently: ops run with NumPy's warnings off, at the door)."""
     if a.dtype == dtype:
         return a
-    with np.errstate(over='ignore'):
-        return astype(xp, xp.asarray(a), dtype)
+    return astype(xp, xp.asarray(a), dtype)
 
 
 def scaled(xp, a, c):
@@ -55,12 +54,8 @@ def divided(xp, a, c):
     """``a / c`` for a Python number ``c``: in float32 for a half array (torch's div by a
     scalar divides; it does not multiply by ``1 / c``)."""
     if a.dtype in HALF:
-        with np.errstate(divide='ignore', invalid='ignore'):
-            return narrow(xp, a.astype(FLOAT32) / c, a.dtype)
-    if c == 0:   # inf and nan, silently as in torch
-        with np.errstate(divide='ignore', invalid='ignore'):
-            return a / c
-    return a / c
+        return narrow(xp, a.astype(FLOAT32) / c, a.dtype)
+    return a / c   # (by 0: inf and nan, silently as in torch, the door's NumPy state)
 
 
 def in_float32(fn=None, *, autocast=False):
@@ -216,10 +211,7 @@ class Shifted(Op):
     name = 'AddBackward'
 
     def forward(ctx, a, c):
-        if a.dtype in HALF:   # torch rounds the number to a's dtype here (inf beyond its
-            with np.errstate(over='ignore'):   # range, silently), then adds in float32
-                return a + c
-        return a + c
+        return a + c   # a half ``a``: NumPy rounds c to its dtype first, as torch does
 
     def backward(ctx, g):
         return g

@@ -8,7 +8,8 @@ compositions of them, so their gradients of gradients come for free.
 import numpy as np
 
 from .._dtype import bool_
-from .._tensor import Tensor, _check_fits, _wrap_dim, method
+from .._dtype import check_fits
+from .._tensor import Tensor, _wrap_dim, method
 from ..autograd import Op, _State, _record
 from ..backend import namespace, scatter_add as _scatter_add
 from .elementwise import operands
@@ -175,7 +176,7 @@ def __setitem__(x, idx, value):
     """Index assignment, in place and differentiable (as ``torch.Tensor.__setitem__``)."""
     idx, basic = _index(idx, namespace(x._data), x.ndim)
     if not isinstance(value, Tensor):
-        _check_fits('index_put_', value, x._data.dtype)   # (x[0] = nan in an int tensor)
+        check_fits('index_put_', value, x._data.dtype)   # (x[0] = nan in an int tensor)
         value = Tensor._make(np.asarray(value, dtype=x._data.dtype))
         if type(x._data) is not np.ndarray:
             value = value.to(x.device)
