@@ -549,10 +549,7 @@ def test_bfloat16_file_without_ml_dtypes_says_what_to_install(tmp_path, monkeypa
      r"type: invalid type: 'floaty'"),
 ])
 def test_sweep_errors_name_what_was_wrong(fn, exc, pattern):
-    with pytest.raises(Exception):
-        fn(torch)
-    with pytest.raises(exc, match=pattern):
-        fn(ember)
+    both_raise(exc, pattern, fn, torch_exc=Exception)
 
 
 def test_load_state_dict_refusing_a_value_changes_nothing():
@@ -598,10 +595,7 @@ def test_optimizer_state_of_the_wrong_shape_is_refused_on_loading():
      r'grad: the `inputs` argument cannot be empty'),
 ])
 def test_sweep_module_and_autograd_errors(fn, exc, pattern):
-    with pytest.raises(exc):
-        fn(torch)
-    with pytest.raises(exc, match=pattern):
-        fn(ember)
+    both_raise(exc, pattern, fn)
 
 
 def test_scheduler_periods_must_be_positive():
