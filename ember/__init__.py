@@ -37,3 +37,4 @@ from .serialization import save, load  # noqa: E402
 from . import data, datasets, utils  # noqa: E402,F401  (ember.data.DataLoader, ember.datasets)
 from . import amp, backends  # noqa: E402
 from .amp import autocast  # noqa: E402,F401
+from .compiler import compile  # noqa: E402,F401  (ember.compile, as torch.compile)

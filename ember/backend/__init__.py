@@ -64,13 +64,23 @@ def namespace(arr):
     arrays), CuPy for CuPy arrays."""
     if type(arr) is np.ndarray or isinstance(arr, np.generic):
         return np
+    traced = getattr(type(arr), 'traced_namespace', None)   # ember.compile's tracer
+    if traced is not None:
+        return arr.traced_namespace
     from . import cuda
     return cuda.xp
+
+
+def traced(arr):
+    """Whether ``arr`` is ``ember.compile``'s tracing stand-in for an array."""
+    return getattr(type(arr), 'traced_namespace', None) is not None
 
 
 def array_device(arr):
     if type(arr) is np.ndarray or isinstance(arr, np.generic):
         return CPU
+    if getattr(type(arr), 'traced_namespace', None) is not None:
+        return array_device(arr.v)
     return device('cuda', arr.device.id)
 
 
@@ -78,7 +88,7 @@ def to_device(arr, dev, non_blocking=False):
     """Copy an array to a device (no copy when it is there already); ``non_blocking``: from
     pinned host memory to a GPU, without waiting for the copy."""
     if dev.type == 'cpu':
-        return arr if type(arr) is np.ndarray else host(arr)
+        return arr if type(arr) is np.ndarray or traced(arr) else host(arr)
     cuda = cuda_backend()
     return cuda.to_device(arr, dev.index or 0, non_blocking)
 
@@ -87,6 +97,9 @@ def host(arr):
     """A device array's values on the host (raising any queued GPU check first)."""
     if type(arr) is np.ndarray:
         return arr
+    if traced(arr):
+        arr.cap.brk('the values were copied to the host')
+        return arr.v
     from . import cuda
     cuda.raise_pending()
     return arr.get()
@@ -100,6 +113,9 @@ def outside(ids, high, skip=None):
     >>> bool(outside(np.array([0, 3, 2]), 3)), bool(outside(np.array([0, -100]), 3, skip=-100))
     (True, False)
     """
+    if traced(ids):   # (ember.compile: the check becomes part of the program)
+        bad = (ids < 0) | (ids >= high)
+        return (bad if skip is None else bad & (ids != skip)).any()
     if type(ids) is np.ndarray:
         if skip is None:
             return np.asarray(ids.size > 0 and (ids.min() < 0 or ids.max() >= high))
@@ -115,6 +131,9 @@ def outside(ids, high, skip=None):
 def check_later(bad, message):
     """``bad`` (a 0-d bool array) must be False, else ``IndexError(message())``: at once on
     the CPU, at the next sync on the GPU (``backend/cuda.py``)."""
+    if traced(bad):
+        bad.cap.check(bad, message)
+        return
     if type(bad) is np.ndarray or isinstance(bad, np.bool_):
         if bad:
             raise IndexError(message())

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Size, Tensor, _wrap_dim, method
 from ..autograd import Op
-from ..backend import namespace
+from ..backend import namespace, traced
 
 __all__ = ['reshape', 'permute', 'transpose', 'swapaxes', 'swapdims', 'unsqueeze', 'squeeze',
            'broadcast_to', 'clone', 'flatten', 'unflatten', 'repeat', 'tile', 'flip', 'fliplr',
@@ -513,6 +513,9 @@ def triu(x, diagonal=0):
 
 def _writable(arr):
     # NumPy's diagonal views are read-only for backwards compatibility; torch's are writable
+    if traced(arr) and not arr.flags.writeable:
+        arr.cap.brk('a read-only view was made writable')
+        arr = arr.v
     if type(arr) is np.ndarray and not arr.flags.writeable:
         try:
             arr.flags.writeable = True

@@ -1,0 +1,416 @@
+"""Run a function once under capture and turn what it did into a ``Program``.
+
+The capture run is an eager run: the tensors it touches hold tracers that carry the real
+arrays, so it returns and changes exactly what eager would. Around it, for its duration
+only, the capture patches five places (and nothing else in the core changes):
+
+- ``Op.apply`` (the op door): a tensor whose array is not yet traced becomes an input of
+  the program, read again from the same tensor at each call (a parameter, a buffer, a
+  tensor closed over), or a constant when the capture itself made it;
+- ``Module.__call__``: the module's parameters and buffers become inputs before its forward,
+  and its ``training`` flag a guard;
+- ``Optimizer.step``: recorded as one host call that runs the optimizer's own Python at
+  each call (its step counts and state stay its own) on the program's gradients;
+- ``ember.random``'s generator: a draw is a node that draws again at each call, from the
+  same generator, so dropout gets the numbers eager would;
+- ``Tensor._make``: to know which tensors the capture made.
+
+What the tensors look like afterwards (``.grad`` set or cleared, an array replaced) becomes
+the program's writes, done after its last call at each run.
+"""
+import weakref
+
+import numpy as np
+
+from .. import amp, autograd, random as _random
+from .._tensor import Tensor
+from ..autograd import Op, _State
+from ..nn.module import Module
+from ..optim.optimizer import Optimizer
+from .graph import Graph, Node, Ref
+from .passes import optimize
+from .tracer import Capture, Tracer
+
+
+class HostStep:
+    """``optimizer.step()`` inside a compiled program: the program's gradients become the
+    parameters' ``.grad`` and the optimizer runs as it would eagerly (its own Python)."""
+
+    def __init__(self, opt, params):
+        self.opt, self.params = opt, params
+        self.__name__ = f'{type(opt).__name__}.step'
+
+    def __call__(self, *grads):
+        for p, g in zip(self.params, grads):
+            p._grad = None if g is None else Tensor._make(g)
+        self.opt.step()
+
+
+class Draw:
+    """A random draw, ``generator.np.<method>(*args)``, looked up at each call (so that
+    ``manual_seed`` between calls is seen)."""
+
+    def __init__(self, gen, method):
+        self.gen, self.method = gen, method
+        self.__name__ = f'random.{method}'
+
+    def __call__(self, *a, **k):
+        return getattr(self.gen.np, self.method)(*a, **k)
+
+
+class _TracedGenerator:
+    def __init__(self, cap, gen):
+        self.cap, self.gen = cap, gen
+
+    def __getattr__(self, method):
+        def draw(*a, **k):
+            return self.cap.call(Draw(self.gen, method), a, k)
+        return draw
+
+
+def resolve(ref, arg_tensors):
+    """The tensor a source names: ('arg', k), ('obj', tensor) or ('grad', owner's ref)."""
+    kind = ref[0]
+    if kind == 'arg':
+        return arg_tensors[ref[1]]
+    if kind == 'obj':
+        return ref[1]
+    return resolve(ref[1], arg_tensors)._grad
+
+
+class Program:
+    """A compiled function for one set of guards: inputs, the graph, writes, the result."""
+
+    def __init__(self, graph, sources, writes, result, guards, breaks, const_inputs):
+        self.graph, self.sources, self.writes = graph, sources, writes
+        self.result, self.guards, self.breaks = result, guards, breaks
+        self.const_inputs = const_inputs
+        self.fn = graph.compile() if not breaks else None
+
+    def failed_guard(self, arg_tensors):
+        """None if every guard holds, else the first one that does not, in words."""
+        for check, what in self.guards:
+            if not check(arg_tensors):
+                return what
+        return None
+
+    def __call__(self, arg_tensors):
+        ins = []
+        for ref in self.sources:
+            kind = ref[0]
+            if kind == 'const':
+                ins.append(ref[1])
+            elif kind == 'const_written':   # a constant the program writes: a fresh copy
+                ins.append(ref[1].copy())
+            else:
+                ins.append(resolve(ref, arg_tensors)._data)
+        with autograd.quiet_numpy():
+            vals = self.fn(*ins)
+        for kind, ref, k in self.writes:
+            t = resolve(ref, arg_tensors)
+            if kind == 'data':
+                t._data = vals[k]
+            elif kind == 'grad':
+                t._grad = None if k is None else Tensor._make(vals[k])
+            else:
+                t._requires_grad = k
+        return _build(self.result, vals, arg_tensors)
+
+
+def _build(x, vals, arg_tensors):
+    t = type(x)
+    if t is _Out:
+        return Tensor._make(vals[x.k])
+    if t is _ArgOut:
+        return arg_tensors[x.k]
+    if t is tuple or t is list:
+        return t(_build(a, vals, arg_tensors) for a in x)
+    if t is dict:
+        return {k: _build(a, vals, arg_tensors) for k, a in x.items()}
+    return x
+
+
+class _Out:
+    __slots__ = ('k',)
+
+    def __init__(self, k):
+        self.k = k
+
+
+class _ArgOut(_Out):
+    __slots__ = ()
+
+
+def flatten_args(x, path=(), out=None, sig=None):
+    """The tensors in ``x`` (args and kwargs, nested in lists, tuples and dicts) with their
+    paths, and a hashable signature of everything else."""
+    if out is None:
+        out, sig = [], []
+    t = type(x)
+    if isinstance(x, Tensor):
+        out.append((path, x))
+        d = x._data
+        sig.append(('T', d.shape, d.dtype, type(d), x._requires_grad))
+    elif t is tuple or t is list:
+        sig.append((t, len(x)))
+        for i, a in enumerate(x):
+            flatten_args(a, path + (i,), out, sig)
+    elif t is dict:
+        sig.append((dict, tuple(x)))
+        for k, a in x.items():
+            flatten_args(a, path + (k,), out, sig)
+    else:
+        try:
+            hash(x)
+            sig.append((t, x))
+        except TypeError:
+            sig.append((t, id(x)))
+    return out, sig
+
+
+def capture(fn, args, kwargs, fullgraph=False):
+    """Run ``fn(*args, **kwargs)`` under capture. Returns (its result, a Program)."""
+    cap = Capture(fullgraph)
+    born = weakref.WeakSet()
+    promoted = {}      # id(tensor) -> [tensor, source index, initial tracer, initial grad]
+    modules = {}       # id(module) -> (module, training)
+    arg_list, _ = flatten_args((args, kwargs))
+    arg_index = {}
+
+    def promote(t, ref=None):
+        if id(t) in promoted or type(t._data) is Tracer:
+            return
+        d = t._data
+        if type(d) is not np.ndarray:
+            cap.brk(f'a tensor on {t.device} (only CPU tensors are captured so far)')
+            return
+        if ref is None:
+            ref = ('const', d) if t in born else ('obj', t)
+        tr = cap.input(d, ref)
+        t._data = tr
+        g = t._grad
+        promoted[id(t)] = [t, tr, g, t._requires_grad, ref]
+        if g is not None and type(g._data) is not Tracer and ref[0] != 'const':
+            promote(g, ('grad', ref))
+
+    for k, (path, t) in enumerate(arg_list):
+        if id(t) not in arg_index:
+            arg_index[id(t)] = k
+            promote(t, ('arg', k))
+
+    orig_apply = Op.__dict__['apply']
+    orig_call = Module.__call__
+    orig_step = Optimizer.step
+    orig_make = Tensor.__dict__['_make']
+    orig_gen = _random._gen
+
+    def apply(cls, *tensors, **params):
+        for t in tensors:
+            if isinstance(t, Tensor) and type(t._data) is not Tracer:
+                promote(t)
+        return orig_apply.__func__(cls, *tensors, **params)
+
+    def call(self, *a, **k):
+        for m in self.modules():
+            if id(m) not in modules:
+                modules[id(m)] = (m, m.training)
+                for t in list(m.parameters(recurse=False)) + list(m.buffers(recurse=False)):
+                    if t is not None:
+                        promote(t)
+        return orig_call(self, *a, **k)
+
+    def step(self, closure=None):
+        if closure is not None:
+            cap.brk('optimizer.step(closure) runs Python between captured parts')
+            return orig_step(self, closure)
+        params = [p for g in self.param_groups for p in g['params']]
+        for p in params:
+            promote(p)
+        grads = [p._grad for p in params]
+        refs = []
+        for p, g in zip(params, grads):
+            if g is None:
+                refs.append(None)
+                continue
+            if type(g._data) is not Tracer:
+                promote(g)
+            refs.append(Ref(g._data.i))
+        datas = [p._data for p in params]
+        for p, g in zip(params, grads):   # the real step, on the real arrays
+            p._data = p._data.v
+            if g is not None:
+                p._grad = Tensor._make(g._data.v)
+        try:
+            out = orig_step(self)
+        finally:
+            for p, d, g in zip(params, datas, grads):
+                if p._data is not d.v:
+                    cap.brk(f'{type(self).__name__}.step replaced a parameter\'s array')
+                p._data, p._grad = d, g
+        cap.nodes.append(Node(HostStep(self, params), tuple(refs), {}, None,
+                              tuple(d.i for d in datas)))
+        return out
+
+    # whether each tensor's first .grad mattered: read (by the user, or added to by
+    # backward) before anything cleared it. Where it was cleared first, the program does not
+    # depend on it and no guard on it is needed (the usual zero_grad() at the top of a step).
+    grad_first = {}     # id(tensor) -> 'read' or 'cleared'
+    orig_grad = Tensor.__dict__['grad']
+    orig_accumulate = autograd._accumulate
+
+    def first_use(t, how):
+        if id(t) not in promoted and t not in born:
+            promote(t)
+        if id(t) in promoted and t._grad is promoted[id(t)][2]:
+            grad_first.setdefault(id(t), how)
+
+    def get_grad(self):
+        first_use(self, 'read')
+        return orig_grad.fget(self)
+
+    def set_grad(self, value):
+        first_use(self, 'cleared' if value is None else 'read')
+        orig_grad.fset(self, value)
+
+    def accumulate(leaf, g, create_graph, shared=None):
+        first_use(leaf, 'read')
+        return orig_accumulate(leaf, g, create_graph, shared)
+
+    def make(data, grad_fn=None):
+        t = orig_make(data, grad_fn)
+        born.add(t)
+        return t
+
+    Op.apply = classmethod(apply)
+    Module.__call__ = call
+    Optimizer.step = step
+    Tensor._make = staticmethod(make)
+    Tensor.grad = property(get_grad, set_grad, doc=orig_grad.__doc__)
+    autograd._accumulate = accumulate
+    _random._gen = lambda generator: _TracedGenerator(cap, generator or
+                                                      _random.default_generator)
+    grad_mode, amp_state = _State.grad_enabled, (amp._State.on, dict(amp._State.dtypes))
+    def restore(t):
+        if type(t._data) is Tracer:
+            t._data = t._data.v
+
+    def restore_all():
+        for t, tr, g0, rg0, key in promoted.values():
+            restore(t)
+            if t._grad is not None:
+                restore(t._grad)
+        for t in list(born):
+            restore(t)
+
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException:
+        restore_all()
+        raise
+    finally:
+        Op.apply = orig_apply
+        Module.__call__ = orig_call
+        Optimizer.step = orig_step
+        Tensor._make = orig_make
+        Tensor.grad = orig_grad
+        autograd._accumulate = orig_accumulate
+        _random._gen = orig_gen
+    outputs, writes = [], []
+
+    def out(i):
+        outputs.append(i)
+        return len(outputs) - 1
+
+    try:   # what the tensors look like now: the writes
+        for t, tr, g0, rg0, key in list(promoted.values()):
+            if key[0] == 'const':   # made by the capture: nobody outside sees it
+                continue
+            d = t._data
+            if type(d) is Tracer and d is not tr:
+                writes.append(('data', key, out(d.i)))
+            elif type(d) is not Tracer and d is not tr.v:
+                cap.brk('a tensor\'s array was replaced by an untraced one')
+            g = t._grad
+            if g is not g0:
+                if g is None:
+                    writes.append(('grad', key, None))
+                elif type(g._data) is Tracer:
+                    writes.append(('grad', key, out(g._data.i)))
+                else:
+                    cap.brk('a .grad was set to an untraced tensor')
+            if t._requires_grad != rg0:
+                writes.append(('requires_grad', key, t._requires_grad))
+        result_t = _result_template(result, cap, arg_index, out)
+    finally:
+        restore_all()
+    guards = _guards(promoted, modules, grad_mode, amp_state,
+                     {i for i, how in grad_first.items() if how == 'cleared'})
+    sources = []
+    written = {i for n in cap.nodes for i in n.writes}
+    for i, ref in cap.inputs:
+        if ref[0] == 'const' and i in written:
+            ref = ('const_written', ref[1])
+        sources.append(ref)
+    graph = Graph([i for i, _ in cap.inputs], cap.nodes, outputs, cap.consts)
+    if not cap.breaks:
+        graph = optimize(graph)
+    return result, Program(graph, sources, writes, result_t, guards, list(cap.breaks), None)
+
+
+def _result_template(x, cap, arg_index, out):
+    t = type(x)
+    if isinstance(x, Tensor):
+        if id(x) in arg_index:
+            return _ArgOut(arg_index[id(x)])
+        gf = x.grad_fn
+        if gf is not None and not gf._freed:
+            cap.brk('the result needs a gradient (backward outside the compiled function); '
+                    'compile the whole training step instead')
+        d = x._data
+        if type(d) is Tracer:
+            return _Out(out(d.i))
+        cap.brk('the result is a tensor the capture did not trace')
+        return _Out(None)
+    if t is tuple or t is list:
+        return t(_result_template(a, cap, arg_index, out) for a in x)
+    if t is dict:
+        return {k: _result_template(a, cap, arg_index, out) for k, a in x.items()}
+    return x
+
+
+def _guards(promoted, modules, grad_mode, amp_state, cleared):
+    """(check(arg_tensors), description) pairs; the argument signature is checked apart.
+    ``cleared``: ids of tensors whose first ``.grad`` the program never read."""
+    guards = [(lambda a, m=grad_mode: _State.grad_enabled == m, f'grad mode is {grad_mode}'),
+              (lambda a, s=amp_state: (amp._State.on, amp._State.dtypes) == s,
+               f'autocast state is {amp_state}')]
+    for m, training in modules.values():
+        guards.append((lambda a, m=m, tr=training: m.training == tr,
+                       f'{type(m).__name__}.training is {training}'))
+    for t, tr, g0, rg0, ref in promoted.values():
+        if ref[0] in ('const', 'grad'):
+            continue
+        free = id(t) in cleared
+        if ref[0] == 'arg':
+            k = ref[1]
+            if not free:
+                guards.append((lambda a, k=k, none=g0 is None: (a[k]._grad is None) == none,
+                               f'argument tensor {k} has {"no " if g0 is None else "a "}.grad'))
+            continue
+        d = tr.v
+        guards.append((lambda a, t=t, s=d.shape, dt=d.dtype, ty=type(d), r=rg0:
+                       type(t._data) is ty and t._data.shape == s and t._data.dtype == dt
+                       and t._requires_grad == r,
+                       f'tensor of shape {tuple(d.shape)} {d.dtype} keeps its shape, dtype and '
+                       f'requires_grad={rg0}'))
+        if not free:
+            guards.append((lambda a, t=t, none=g0 is None: (t._grad is None) == none,
+                           f'tensor of shape {tuple(d.shape)} has {"no " if g0 is None else "a "}'
+                           f'.grad'))
+        if g0 is not None and not free:
+            gd = g0._data.v if type(g0._data) is Tracer else g0._data
+            guards.append((lambda a, t=t, s=gd.shape, dt=gd.dtype:
+                           t._grad is not None and t._grad._data.shape == s
+                           and t._grad._data.dtype == dt,
+                           f'its .grad keeps shape {tuple(gd.shape)} and dtype {gd.dtype}'))
+    return guards
