@@ -98,7 +98,8 @@ def host(arr):
     if type(arr) is np.ndarray:
         return arr
     if traced(arr):
-        arr.cap.brk('the values were copied to the host')
+        import sys
+        arr.cap.brk(f'{sys._getframe(1).f_code.co_name}() read the values')
         return arr.v
     from . import cuda
     cuda.raise_pending()

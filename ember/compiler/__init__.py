@@ -147,7 +147,7 @@ def explain(fn, *args, **kwargs):
     ...     return y
     >>> print(ember.compile.explain(f, ember.ones(2)))   # doctest: +ELLIPSIS
     graphs: 0, graph breaks: 1
-      break at ...: its truth value was read (if / and / or on a tensor)
+      break at ...: __bool__() read the values
     """
     _, program = capture(fn, args, kwargs)
     return Explanation(program)

@@ -171,7 +171,7 @@ def flatten_args(x, path=(), out=None, sig=None):
 def capture(fn, args, kwargs, fullgraph=False):
     """Run ``fn(*args, **kwargs)`` under capture. Returns (its result, a Program)."""
     cap = Capture(fullgraph)
-    born = weakref.WeakSet()
+    born = {}          # id(tensor) -> weak reference, for the tensors the capture made
     promoted = {}      # id(tensor) -> [tensor, source index, initial tracer, initial grad]
     modules = {}       # id(module) -> (module, training)
     arg_list, _ = flatten_args((args, kwargs))
@@ -185,7 +185,7 @@ def capture(fn, args, kwargs, fullgraph=False):
             cap.brk(f'a tensor on {t.device} (only CPU tensors are captured so far)')
             return
         if ref is None:
-            ref = ('const', d) if t in born else ('obj', t)
+            ref = ('const', d) if is_born(t) else ('obj', t)
         tr = cap.input(d, ref)
         t._data = tr
         g = t._grad
@@ -259,7 +259,7 @@ def capture(fn, args, kwargs, fullgraph=False):
     orig_accumulate = autograd._accumulate
 
     def first_use(t, how):
-        if id(t) not in promoted and t not in born:
+        if id(t) not in promoted and not is_born(t):
             promote(t)
         if id(t) in promoted and t._grad is promoted[id(t)][2]:
             grad_first.setdefault(id(t), how)
@@ -276,9 +276,13 @@ def capture(fn, args, kwargs, fullgraph=False):
         first_use(leaf, 'read')
         return orig_accumulate(leaf, g, create_graph, shared)
 
+    def is_born(t):
+        r = born.get(id(t))
+        return r is not None and r() is t
+
     def make(data, grad_fn=None):
         t = orig_make(data, grad_fn)
-        born.add(t)
+        born[id(t)] = weakref.ref(t, lambda r, i=id(t): born.pop(i, None))
         return t
 
     Op.apply = classmethod(apply)
@@ -299,8 +303,10 @@ def capture(fn, args, kwargs, fullgraph=False):
             restore(t)
             if t._grad is not None:
                 restore(t._grad)
-        for t in list(born):
-            restore(t)
+        for r in list(born.values()):
+            t = r()
+            if t is not None:
+                restore(t)
 
     try:
         result = fn(*args, **kwargs)
