@@ -12,9 +12,12 @@ Initial weights come from NumPy too: ``init_weights`` walks the model's named pa
 weights and see the same batches in the same order, so their losses must agree step by step
 up to float32 rounding.
 
-A step finds the run's device in ``ctx['device']`` (``'cpu'`` or ``'cuda'``) and builds its
-inputs there; the GPT workloads also read ``ctx['amp']`` (None, or the framework's dtype for
-``autocast``).
+A step is two parts (``Step``): ``inputs(fw, ctx, i)`` makes step ``i``'s tensors (the
+batch) on the run's device, ``ctx['device']`` (``'cpu'`` or ``'cuda'``), and
+``compute(fw, ctx, *tensors)`` trains on them and returns the loss; so a compiled step
+(``fw.compile``) takes the batch as its tensor arguments and closes over the model and
+optimizer in ``ctx``. The GPT workloads also read ``ctx['amp']`` (None, or the framework's
+dtype for ``autocast``).
 
 >>> sorted(WORKLOADS)
 ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9']
@@ -35,8 +38,8 @@ class Workload:
 
     ``data(seed)`` returns a dict of NumPy arrays; ``model(fw)`` builds the model (or None
     for the op-level workloads W6 and W7); ``init(named_shapes, rng)`` draws the initial
-    weights; ``optimizer(fw, params)`` builds the optimizer; ``step(fw, ctx, i)`` runs step
-    ``i`` and returns the loss tensor; ``evaluate(fw, ctx)`` (optional) returns extra
+    weights; ``optimizer(fw, params)`` builds the optimizer; ``step`` (a ``Step``):
+    ``step(fw, ctx, i)`` runs step ``i`` and returns the loss tensor; ``evaluate(fw, ctx)`` (optional) returns extra
     metrics after a run, such as test accuracy. ``amp``: the step honours ``--amp``;
     ``cpu_suite``: part of the default run on the CPU (W9 is too slow there).
     """
@@ -57,6 +60,18 @@ class Workload:
 
 
 # ------------------------------------------------------------------ shared pieces
+
+@dataclass(frozen=True)
+class Step:
+    """A training step as its inputs and its compute: ``inputs(fw, ctx, i)`` returns the
+    tensors of step ``i`` (a tuple), ``compute(fw, ctx, *tensors)`` the loss tensor.
+    ``step(fw, ctx, i)`` runs both."""
+    inputs: Callable
+    compute: Callable
+
+    def __call__(self, fw, ctx, i):
+        return self.compute(fw, ctx, *self.inputs(fw, ctx, i))
+
 
 def torch_like_init(named_shapes, rng):
     """PyTorch's default init for Linear/Conv layers, drawn with NumPy: weights and biases
@@ -138,20 +153,21 @@ def _autocast(fw, ctx):
 
 def _supervised(loss_fn, batch=None, drop_last=True):
     """A step that trains ``ctx['model']`` on (x, y) batches of ``batch`` (None: full)."""
-    def step(fw, ctx, i):
+    def inputs(fw, ctx, i):
         if batch is None:
-            x, y = _whole(fw, ctx, 'x'), _whole(fw, ctx, 'y')
-        else:
-            x, y = ctx['data']['x'], ctx['data']['y']
-            idx = batch_index(len(x), batch, i, drop_last=drop_last)
-            x, y = _tensor(fw, x[idx], ctx['device']), _tensor(fw, y[idx], ctx['device'])
+            return _whole(fw, ctx, 'x'), _whole(fw, ctx, 'y')
+        x, y = ctx['data']['x'], ctx['data']['y']
+        idx = batch_index(len(x), batch, i, drop_last=drop_last)
+        return _tensor(fw, x[idx], ctx['device']), _tensor(fw, y[idx], ctx['device'])
+
+    def compute(fw, ctx, x, y):
         opt, model = ctx['optimizer'], ctx['model']
         opt.zero_grad()
         loss = loss_fn(fw, model(x), y)
         loss.backward()
         opt.step()
         return loss
-    return step
+    return Step(inputs, compute)
 
 
 def _teacher_data(seed, n, shape, classes):
@@ -387,13 +403,15 @@ def _gpt_init(named_shapes, rng):
 def _gpt_step(c):
     """A training step of the GPT of config ``c`` on ``c['batch']`` random windows; the
     forward and loss run under ``--amp``'s autocast, backward and the update outside it."""
-    def step(fw, ctx, i):
+    def inputs(fw, ctx, i):
         tokens = ctx['data']['tokens']
         starts = np.random.default_rng([SEED, i]).integers(0, len(tokens) - c['seq'] - 1,
                                                            c['batch'])
         rows = starts[:, None] + np.arange(c['seq'] + 1)
-        x = _tensor(fw, tokens[rows[:, :-1]], ctx['device'])
-        y = _tensor(fw, tokens[rows[:, 1:]], ctx['device'])
+        return (_tensor(fw, tokens[rows[:, :-1]], ctx['device']),
+                _tensor(fw, tokens[rows[:, 1:]], ctx['device']))
+
+    def compute(fw, ctx, x, y):
         opt, model = ctx['optimizer'], ctx['model']
         opt.zero_grad()
         with _autocast(fw, ctx):
@@ -402,7 +420,7 @@ def _gpt_step(c):
         loss.backward()
         opt.step()
         return loss
-    return step
+    return Step(inputs, compute)
 
 
 def _gpt_workload(key, name, c, steps, **kw):
@@ -425,8 +443,11 @@ def _w6_data(seed):
     return dict(x=np.random.default_rng(seed).standard_normal((1, 16)).astype(np.float32))
 
 
-def _w6_step(fw, ctx, i):
-    x = _whole(fw, ctx, 'x').requires_grad_()
+def _w6_inputs(fw, ctx, i):
+    return (_whole(fw, ctx, 'x').requires_grad_(),)
+
+
+def _w6_compute(fw, ctx, x):
     y = x
     for k in range(200):
         y = y * 1.0001 if k % 2 == 0 else y + 0.0001
@@ -438,7 +459,7 @@ def _w6_step(fw, ctx, i):
 W6 = Workload(
     'W6', 'overhead', '200 alternating elementwise ops (x*1.0001, x+0.0001) on a 1x16 '
     'tensor, then sum().backward(): per-op overhead', steps=200, data=_w6_data,
-    step=_w6_step)
+    step=Step(_w6_inputs, _w6_compute))
 
 
 def _w7_data(seed, n=2048):
@@ -447,9 +468,11 @@ def _w7_data(seed, n=2048):
                 b=rng.standard_normal((n, n)).astype(np.float32))
 
 
-def _w7_step(fw, ctx, i):
-    a = _whole(fw, ctx, 'a').requires_grad_()
-    b = _whole(fw, ctx, 'b').requires_grad_()
+def _w7_inputs(fw, ctx, i):
+    return (_whole(fw, ctx, 'a').requires_grad_(), _whole(fw, ctx, 'b').requires_grad_())
+
+
+def _w7_compute(fw, ctx, a, b):
     loss = (a @ b).sum()
     loss.backward()
     return loss
@@ -457,7 +480,7 @@ def _w7_step(fw, ctx, i):
 
 W7 = Workload(
     'W7', 'gemm', '(2048x2048) @ (2048x2048) forward and backward, gradients to both '
-    'inputs (3 GEMMs a step)', steps=3, data=_w7_data, step=_w7_step)
+    'inputs (3 GEMMs a step)', steps=3, data=_w7_data, step=Step(_w7_inputs, _w7_compute))
 
 
 WORKLOADS = {w.key: w for w in (W1, W2, W3, W4, W5, W6, W7, W8, W9)}

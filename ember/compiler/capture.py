@@ -81,10 +81,10 @@ def resolve(ref, arg_tensors):
 class Program:
     """A compiled function for one set of guards: inputs, the graph, writes, the result."""
 
-    def __init__(self, graph, sources, writes, result, guards, breaks, const_inputs):
+    def __init__(self, graph, sources, writes, result, guards, breaks, backward):
         self.graph, self.sources, self.writes = graph, sources, writes
         self.result, self.guards, self.breaks = result, guards, breaks
-        self.const_inputs = const_inputs
+        self.backward = backward
         self.fn = graph.compile() if not breaks else None
 
     def failed_guard(self, arg_tensors):
@@ -106,6 +106,10 @@ class Program:
                 ins.append(resolve(ref, arg_tensors)._data)
         with autograd.quiet_numpy():
             vals = self.fn(*ins)
+        node = None
+        if self.backward is not None:
+            b = self.backward
+            node = CompiledBackward(b, vals[b.n_out:], arg_tensors)
         for kind, ref, k in self.writes:
             t = resolve(ref, arg_tensors)
             if kind == 'data':
@@ -114,19 +118,23 @@ class Program:
                 t._grad = None if k is None else Tensor._make(vals[k])
             else:
                 t._requires_grad = k
-        return _build(self.result, vals, arg_tensors)
+        return _build(self.result, vals, arg_tensors, node)
 
 
-def _build(x, vals, arg_tensors):
+def _build(x, vals, arg_tensors, node):
     t = type(x)
     if t is _Out:
         return Tensor._make(vals[x.k])
+    if t is _GradOut:
+        out = Tensor._make(vals[x.k], node)
+        out._output_nr = x.nr
+        return out
     if t is _ArgOut:
         return arg_tensors[x.k]
     if t is tuple or t is list:
-        return t(_build(a, vals, arg_tensors) for a in x)
+        return t(_build(a, vals, arg_tensors, node) for a in x)
     if t is dict:
-        return {k: _build(a, vals, arg_tensors) for k, a in x.items()}
+        return {k: _build(a, vals, arg_tensors, node) for k, a in x.items()}
     return x
 
 
@@ -139,6 +147,14 @@ class _Out:
 
 class _ArgOut(_Out):
     __slots__ = ()
+
+
+class _GradOut(_Out):
+    """A result tensor with a gradient: output ``nr`` of the call's CompiledBackward."""
+    __slots__ = ('nr',)
+
+    def __init__(self, k, nr):
+        self.k, self.nr = k, nr
 
 
 def flatten_args(x, path=(), out=None, sig=None):
@@ -310,6 +326,8 @@ def capture(fn, args, kwargs, fullgraph=False):
 
     try:
         result = fn(*args, **kwargs)
+        needing = _needs_grad(result, [])
+        bwd = _backward_ahead(cap, needing, promoted) if needing and not cap.breaks else None
     except BaseException:
         restore_all()
         raise
@@ -346,41 +364,155 @@ def capture(fn, args, kwargs, fullgraph=False):
                     cap.brk('a .grad was set to an untraced tensor')
             if t._requires_grad != rg0:
                 writes.append(('requires_grad', key, t._requires_grad))
-        result_t = _result_template(result, cap, arg_index, out)
+        seeds = {id(t): j for j, t in enumerate(needing)} if bwd else {}
+        result_t = _result_template(result, cap, arg_index, out, seeds)
     finally:
         restore_all()
     guards = _guards(promoted, modules, grad_mode, amp_state,
                      {i for i, how in grad_first.items() if how == 'cleared'})
-    sources = []
     written = {i for n in cap.nodes for i in n.writes}
-    for i, ref in cap.inputs:
+    meta = dict(enumerate(cap.meta))
+    if bwd is not None:
+        bwd_nodes, seed_ids, grad_ids, leaf_refs, n_before = bwd
+        fwd_inputs = cap.inputs[:n_before]
+        defined = {i for i, _ in fwd_inputs} | {i for n in cap.nodes for i in n.out_ids()}
+        needed = set(i for i in grad_ids if i is not None)
+        for n in bwd_nodes:
+            needed.update(n.refs())
+            needed.update(n.writes)
+        saved = sorted(needed & defined)
+        late = [(i, ref) for i, ref in cap.inputs[n_before:] if i not in seed_ids]
+        n_out = len(outputs)
+        bgraph = Graph(saved + list(seed_ids) + [i for i, _ in late], bwd_nodes,
+                       [i for i in grad_ids if i is not None], cap.consts, meta)
+        if not cap.breaks:
+            bgraph = optimize(bgraph)
+        grad_index, k = [], 0
+        for i in grad_ids:
+            grad_index.append(None if i is None else k)
+            k += i is not None
+        backward = Backward(bgraph, [ref for _, ref in late], leaf_refs, grad_index,
+                            [cap.meta[i] for i in seed_ids],
+                            n_out, len(saved))
+        outputs = outputs + saved
+    else:
+        fwd_inputs, backward = cap.inputs, None
+    sources = []
+    for i, ref in fwd_inputs:
         if ref[0] == 'const' and i in written:
             ref = ('const_written', ref[1])
         sources.append(ref)
-    graph = Graph([i for i, _ in cap.inputs], cap.nodes, outputs, cap.consts)
+    graph = Graph([i for i, _ in fwd_inputs], cap.nodes, outputs, cap.consts, meta)
     if not cap.breaks:
         graph = optimize(graph)
-    return result, Program(graph, sources, writes, result_t, guards, list(cap.breaks), None)
+    return result, Program(graph, sources, writes, result_t, guards, list(cap.breaks), backward)
 
 
-def _result_template(x, cap, arg_index, out):
+def _needs_grad(x, found):
+    """The tensors in a result that still have a graph to run backward through."""
+    t = type(x)
+    if isinstance(x, Tensor):
+        gf = x.grad_fn
+        if gf is not None and not gf._freed and all(x is not f for f in found):
+            found.append(x)
+    elif t is tuple or t is list:
+        for a in x:
+            _needs_grad(a, found)
+    elif t is dict:
+        for a in x.values():
+            _needs_grad(a, found)
+    return found
+
+
+def _backward_ahead(cap, needing, promoted):
+    """Record the backward of ``needing`` (the result's tensors with a graph) to the leaves
+    the program reads: seeds are new inputs; the backward is run now, on the capture's
+    values, with the graph kept for the caller's own backward. Returns (backward nodes, seed
+    ids, gradient ids, the leaves' sources, how many inputs came before the seeds)."""
+    n_before, start = len(cap.inputs), len(cap.nodes)
+    seeds = [cap.input(np.ones(t._data.shape, t._data.dtype), ('seed', j))
+             for j, t in enumerate(needing)]
+    leaves = [(t, ref) for t, tr, g0, rg0, ref in promoted.values()
+              if ref[0] in ('arg', 'obj') and (t._requires_grad or t.grad_fn is not None)]
+    grads = autograd.grad(needing, [t for t, _ in leaves],
+                          grad_outputs=[Tensor._make(s) for s in seeds], retain_graph=True,
+                          allow_unused=True) if leaves else ()
+    nodes = cap.nodes[start:]
+    del cap.nodes[start:]
+    grad_ids = []
+    for g in grads:
+        if g is None or type(g._data) is not Tracer:
+            if g is not None:
+                cap.brk('a gradient the capture could not trace')
+            grad_ids.append(None)
+        else:
+            grad_ids.append(g._data.i)
+    return nodes, [s.i for s in seeds], grad_ids, [ref for _, ref in leaves], n_before
+
+
+class Backward:
+    """The backward program of a compiled function whose result needs gradients."""
+
+    def __init__(self, graph, sources, leaf_refs, grad_index, seed_meta, n_out, n_saved):
+        self.graph, self.sources, self.leaf_refs = graph, sources, leaf_refs
+        self.grad_index, self.seed_meta = grad_index, seed_meta
+        self.n_out, self.n_saved = n_out, n_saved
+        self.fn = graph.compile()
+
+
+class CompiledBackward(autograd.Node):
+    """The autograd node of a compiled call: its backward is the recorded backward program."""
+
+    def __init__(self, backward, saved, arg_tensors):
+        self.backward, self.saved, self.arg_tensors = backward, saved, arg_tensors
+        self.next_edges = [autograd._edge(resolve(r, arg_tensors)) for r in backward.leaf_refs]
+        self.n_outputs = len(backward.seed_meta)
+        self._out_meta = [(s, _dtype(d), _device()) for s, d in backward.seed_meta]
+
+    def _backward(self, grads):
+        if _State.grad_enabled:
+            raise RuntimeError('ember.compile: backward of a compiled function with '
+                               'create_graph=True (a gradient of a gradient) is not supported; '
+                               'run that function eagerly')
+        b = self.backward
+        seeds = [np.zeros(s, d) if g is None else g._data for g, (s, d) in zip(grads,
+                                                                                b.seed_meta)]
+        extra = [resolve(r, self.arg_tensors)._data for r in b.sources]
+        with autograd.quiet_numpy():
+            vals = b.fn(*self.saved, *seeds, *extra)
+        return tuple(None if k is None else Tensor._make(vals[k]) for k in b.grad_index)
+
+    def release(self):
+        self.saved = ()
+        self._freed = True
+
+
+def _dtype(np_dtype):
+    from .._tensor import from_np
+    return from_np(np_dtype)
+
+
+def _device():
+    from ..backend import CPU
+    return CPU
+
+
+def _result_template(x, cap, arg_index, out, seeds):
     t = type(x)
     if isinstance(x, Tensor):
         if id(x) in arg_index:
             return _ArgOut(arg_index[id(x)])
-        gf = x.grad_fn
-        if gf is not None and not gf._freed:
-            cap.brk('the result needs a gradient (backward outside the compiled function); '
-                    'compile the whole training step instead')
         d = x._data
         if type(d) is Tracer:
+            if id(x) in seeds:
+                return _GradOut(out(d.i), seeds[id(x)])
             return _Out(out(d.i))
         cap.brk('the result is a tensor the capture did not trace')
         return _Out(None)
     if t is tuple or t is list:
-        return t(_result_template(a, cap, arg_index, out) for a in x)
+        return t(_result_template(a, cap, arg_index, out, seeds) for a in x)
     if t is dict:
-        return {k: _result_template(a, cap, arg_index, out) for k, a in x.items()}
+        return {k: _result_template(a, cap, arg_index, out, seeds) for k, a in x.items()}
     return x
 
 

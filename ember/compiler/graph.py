@@ -184,9 +184,10 @@ def render(node, fn_name, names=lambda x: repr(x)):
 class Graph:
     """A program: ``inputs`` (value numbers), ``nodes``, ``outputs`` (value numbers)."""
 
-    def __init__(self, inputs, nodes, outputs, consts=()):
+    def __init__(self, inputs, nodes, outputs, consts=(), meta=None):
         self.inputs, self.nodes, self.outputs = list(inputs), list(nodes), list(outputs)
         self.consts = list(consts)
+        self.meta = {} if meta is None else meta   # value -> (shape, dtype), where known
 
     def __str__(self):
         return self.code(readable=True).rstrip('\n')

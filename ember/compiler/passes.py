@@ -15,12 +15,89 @@ import operator
 
 import numpy as np
 
-from .graph import Graph, Node, Ref, map_refs
+from .graph import Const, Graph, Node, Ref, map_refs
 
 
 def optimize(graph):
-    """The default pipeline: CSE, then DCE."""
-    return dce(cse(graph))
+    """The default pipeline: constant folding, CSE, then DCE."""
+    return dce(cse(fold(graph)))
+
+
+def _written(graph):
+    """Values written in place, and every value a written one may be a view of (a call with
+    one traced argument may return a view of it: counted as one, to be safe)."""
+    written = {i for n in graph.nodes for i in n.writes}
+    for node in reversed(graph.nodes):
+        if written.intersection(node.out_ids()):
+            refs = node.refs()
+            if len(refs) == 1:
+                written.add(refs[0])
+    return written
+
+
+def fold(graph):
+    """Constant folding: a new array shaped like a traced one (``zeros_like``...) that nothing
+    writes is a constant; so is a pure call whose arguments are all constants (computed now,
+    once). Values written in place (or views of them) are never folded."""
+    from .tracer import ALLOC
+    written = _written(graph)
+    known = {}   # value -> constant array
+    consts = list(graph.consts)
+    nodes = []
+
+    def const_of(r):
+        c = known.get(r.i)
+        return r if c is None else c
+
+    for node in graph.nodes:
+        outs = node.out_ids()
+        foldable = _pure(node) and outs and None not in outs and not written.intersection(outs)
+        refs = node.refs()
+        alloc = node.fn in ALLOC and type(node.args[0]) is Ref and node.args[0].i in graph.meta
+        if alloc:   # only the prototype's shape and dtype matter
+            refs = [i for i in node.refs() if i != node.args[0].i]
+        if foldable and all(i in known for i in refs) and (alloc or refs):
+            args = map_refs(node.args, lambda r: known.get(r.i, r))
+            if alloc:
+                shape, dtype = graph.meta[node.args[0].i]
+                args = (Const(-1, np.empty(shape, dtype)),) + args[1:]
+            value = _unconst(node.fn(*_arrays(args), **_arrays(map_refs(node.kwargs,
+                                                                           lambda r: known[r.i]))))
+            if value is not None and len(outs) == 1:
+                c = Const(len(consts), value)
+                consts.append(c)
+                known[outs[0]] = c
+                continue
+        nodes.append(Node(node.fn, map_refs(node.args, const_of), map_refs(node.kwargs,
+                                                                             const_of),
+                          node.outs, node.writes, node.where))
+    outputs = list(graph.outputs)
+    tail = []
+    for k, i in enumerate(outputs):   # a folded output: a node handing the constant back
+        if i in known:
+            tail.append(Node(_identity, (known[i],), {}, Ref(i)))
+    return Graph(graph.inputs, nodes + tail, outputs, consts, graph.meta)
+
+
+def _identity(x):
+    return x
+
+
+def _arrays(x):
+    t = type(x)
+    if t is Const:
+        return x.arr
+    if t is tuple or t is list:
+        return t(_arrays(a) for a in x)
+    if t is dict:
+        return {k: _arrays(a) for k, a in x.items()}
+    return x
+
+
+def _unconst(v):
+    if isinstance(v, np.generic):
+        return np.asarray(v)
+    return v if isinstance(v, np.ndarray) else None
 
 
 def _pure(node):
@@ -82,7 +159,7 @@ def cse(graph):
             seen[key] = outs
         nodes.append(node)
     outputs = [alias.get(i, i) for i in graph.outputs]
-    return Graph(graph.inputs, nodes, outputs, graph.consts)
+    return Graph(graph.inputs, nodes, outputs, graph.consts, graph.meta)
 
 
 def dce(graph):
@@ -96,4 +173,4 @@ def dce(graph):
             live.update(node.refs())
             live.update(node.writes)
     kept.reverse()
-    return Graph(graph.inputs, kept, graph.outputs, graph.consts)
+    return Graph(graph.inputs, kept, graph.outputs, graph.consts, graph.meta)

@@ -26,11 +26,13 @@ class GraphBreak(Exception):
     """Raised by ``fullgraph=True`` where the capture had to leave the graph."""
 
 
-# NumPy functions whose result depends on shapes and dtypes only: run, never recorded
-_SHAPE_ONLY = {np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size,
-               np.result_type, np.can_cast, np.iscomplexobj, np.isrealobj, np.broadcast_shapes,
-               np.may_share_memory, np.shares_memory, np.min_scalar_type}
-_FULL_LIKE = np.full_like   # shape-only unless its fill value is traced
+# NumPy functions whose result is metadata (no array): run, never recorded
+_SHAPE_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.can_cast, np.iscomplexobj,
+               np.isrealobj, np.broadcast_shapes, np.may_share_memory, np.shares_memory,
+               np.min_scalar_type}
+# New arrays shaped like a traced one are recorded (code writes into them: ``out=``); the
+# constant-folding pass turns the ones nobody writes into constants (passes.fold)
+ALLOC = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
 
 
 def _user_line():
@@ -219,7 +221,7 @@ class Capture:
 
     def __init__(self, fullgraph=False):
         self.nodes = []
-        self.values = []        # value number -> Tracer (alive during capture)
+        self.meta = []          # value number -> (shape, dtype)
         self.inputs = []        # (value number, source): where the program reads its inputs
         self.consts = []
         self.const_ids = {}     # id(real array) -> Const, for arrays seen twice
@@ -229,8 +231,8 @@ class Capture:
 
     # ------------------------------------------------------------ values
     def new(self, arr):
-        t = Tracer(self, arr, len(self.values))
-        self.values.append(t)
+        t = Tracer(self, arr, len(self.meta))
+        self.meta.append((arr.shape, arr.dtype))
         return t
 
     def input(self, arr, source):
@@ -297,8 +299,7 @@ class Capture:
     # ------------------------------------------------------------ recording
     def call(self, fn, args, kwargs, writes=()):
         """Run ``fn`` on the real arrays and record it; return its result with tracers."""
-        if fn in _SHAPE_ONLY or (fn is _FULL_LIKE and type(args[1] if len(args) > 1 else
-                                                           kwargs.get('fill_value')) is not Tracer):
+        if fn in _SHAPE_ONLY:
             return fn(*self._real(args), **self._real(kwargs))
         found = []
         targs = self._template(tuple(args), found)
