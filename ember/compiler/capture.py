@@ -190,6 +190,7 @@ def capture(fn, args, kwargs, fullgraph=False):
     born = {}          # id(tensor) -> weak reference, for the tensors the capture made
     promoted = {}      # id(tensor) -> [tensor, source index, initial tracer, initial grad]
     modules = {}       # id(module) -> (module, training)
+    optimizers = []    # the optimizers whose step was recorded as array calls
     arg_list, _ = flatten_args((args, kwargs))
     arg_index = {}
 
@@ -242,6 +243,12 @@ def capture(fn, args, kwargs, fullgraph=False):
         params = [p for g in self.param_groups for p in g['params']]
         for p in params:
             promote(p)
+        if self.traceable() and not getattr(self, '_compile_host', False):
+            for p in params:
+                if p._grad is not None and type(p._grad._data) is not Tracer:
+                    promote(p._grad)
+            optimizers.append(self)   # its hyperparameters: a guard
+            return orig_step(self)
         grads = [p._grad for p in params]
         refs = []
         for p, g in zip(params, grads):
@@ -368,7 +375,8 @@ def capture(fn, args, kwargs, fullgraph=False):
         result_t = _result_template(result, cap, arg_index, out, seeds)
     finally:
         restore_all()
-    guards = _guards(promoted, modules, grad_mode, amp_state,
+    guards = [_hyper_guard(o) for o in optimizers]
+    guards += _guards(promoted, modules, grad_mode, amp_state,
                      {i for i, how in grad_first.items() if how == 'cleared'})
     written = {i for n in cap.nodes for i in n.writes}
     meta = dict(enumerate(cap.meta))
@@ -514,6 +522,23 @@ def _result_template(x, cap, arg_index, out, seeds):
     if t is dict:
         return {k: _result_template(a, cap, arg_index, out, seeds) for k, a in x.items()}
     return x
+
+
+def _hyper(opt):
+    return [{k: v for k, v in g.items() if k != 'params'} for g in opt.param_groups]
+
+
+def _hyper_guard(opt):
+    """A recorded optimizer step bakes its hyperparameters in: they must not change. Where
+    they do (a learning-rate scheduler), the optimizer's step is a host call from then on."""
+    snap = _hyper(opt)
+
+    def check(a):
+        if _hyper(opt) == snap:
+            return True
+        opt._compile_host = True
+        return False
+    return check, f'{type(opt).__name__} keeps its hyperparameters {snap}'
 
 
 def _guards(promoted, modules, grad_mode, amp_state, cleared):

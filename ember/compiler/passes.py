@@ -73,14 +73,10 @@ def fold(graph):
                           node.outs, node.writes, node.where))
     outputs = list(graph.outputs)
     tail = []
-    for k, i in enumerate(outputs):   # a folded output: a node handing the constant back
-        if i in known:
-            tail.append(Node(_identity, (known[i],), {}, Ref(i)))
+    for k, i in enumerate(outputs):   # a folded output: a node handing back a copy of the
+        if i in known:                  # constant (the caller may write into it)
+            tail.append(Node(np.copy, (known[i],), {}, Ref(i)))
     return Graph(graph.inputs, nodes + tail, outputs, consts, graph.meta)
-
-
-def _identity(x):
-    return x
 
 
 def _arrays(x):

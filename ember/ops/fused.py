@@ -8,7 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import Op, is_grad_enabled
 from .index import where
-from ..backend import cuda   # (its GPU functions; reached only with CuPy arrays)
+from ..backend import cuda, traced   # (cuda: reached only with CuPy arrays)
 from .convert import astype
 from .elementwise import HALF, narrow, wide
 from .linalg import _column_sums, gemm
@@ -25,7 +25,7 @@ def _max(xp, x, dim):
     runs across rows (2 and 7 us), up to about 64 columns."""
     c = x.shape[-1] if x.ndim else 0
     if xp is np and dim == x.ndim - 1 and 1 < c <= 64 and x.size:
-        flat = np.ascontiguousarray(x.reshape(-1, c).T)
+        flat = x.reshape(-1, c).T.copy()   # (a method: ember.compile's tracer sees it)
         return flat.max(axis=0).reshape(x.shape[:-1] + (1,))
     return x.max(axis=dim, keepdims=True)
 
@@ -153,18 +153,24 @@ class NllLoss(Op):
         else:
             xp.put_along_axis(coef, idx, -xp.expand_dims(w, cdim), cdim)
         ctx.coef = coef
+        if traced(loss):   # (ember.compile: an array already; np.asarray would read it)
+            return loss.astype(logp.dtype, copy=False)
         return xp.asarray(loss, dtype=logp.dtype)
 
     def _plain(ctx, logp, target, reduction):
-        """(N, C) NumPy log-probabilities, no weights, every target a class index."""
+        """(N, C) NumPy log-probabilities, no weights, every target a class index. The
+        same roundings as ``forward``'s general path (a sum divided by the count, the
+        gradient 1 / count in ``logp``'s dtype), which ``ember.compile`` records: it cannot
+        know that the targets are in range without reading them."""
         idx = (np.arange(target.size), target)
         picked = logp[idx]
-        scale = 1 / target.size if reduction == 'mean' else 1
+        n = logp.dtype.type(target.size)
         ctx.coef = coef = np.zeros_like(logp)
-        coef[idx] = -scale
+        coef[idx] = -(1 / n) if reduction == 'mean' else -1
         if reduction == 'none':
             return -picked
-        return np.asarray(picked.sum() * -scale, dtype=logp.dtype)
+        loss = -picked.sum()
+        return np.asarray(loss / n if reduction == 'mean' else loss, dtype=logp.dtype)
 
     def backward(ctx, g):
         if ctx.none:

@@ -114,6 +114,12 @@ class Optimizer:
     def update(self, p, grad, state, group):
         raise NotImplementedError
 
+    def traceable(self):
+        """Whether ``ember.compile`` may record ``step`` as array calls (its update reads no
+        Python state that changes from step to step, such as a step count); else a compiled
+        program runs ``step`` itself, as a host call."""
+        return False
+
     def _queue(self, run, key, arrays):
         """Queue one parameter's ``arrays`` for ``run(list of such arrays, *key)`` at the end
         of ``step``: parameters of one dtype with the same ``run`` and ``key`` (their

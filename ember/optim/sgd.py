@@ -26,6 +26,14 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
+    def traceable(self):
+        """Without momentum SGD keeps no state: ``ember.compile`` records its update.
+
+        >>> ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1).traceable()
+        True
+        """
+        return all(g['momentum'] == 0 for g in self.param_groups)
+
     def update(self, p, g, state, group):
         m = group['momentum']
         if namespace(g) is not np and cuda.KERNELS[0] and g.dtype == p._data.dtype and \
