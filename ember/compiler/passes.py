@@ -19,8 +19,9 @@ from .graph import Const, Graph, Node, Ref, map_refs
 
 
 def optimize(graph):
-    """The default pipeline: constant folding, CSE, then DCE."""
-    return dce(cse(fold(graph)))
+    """The default pipeline: constant folding, CSE, DCE, then fusion."""
+    from .fusion import fuse
+    return fuse(dce(cse(fold(graph))))
 
 
 def _written(graph):
