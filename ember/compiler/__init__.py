@@ -32,7 +32,7 @@ class CompiledFunction:
     >>> print(f.graph)
     def program(v0, v1):
         v2 = np.multiply(v0, v1)
-        v3 = np.sum(v2, axis=(0,), keepdims=False, dtype=None)
+        v3 = np.add.reduce(v2, axis=(0,), keepdims=False, dtype=None)
         v4 = np.asarray(v3)
         return v4
     """
@@ -120,7 +120,7 @@ class Explanation:
     def __init__(self, program):
         self.graph = program.graph
         self.breaks = program.breaks
-        self.guards = [what for _, what in program.guards]
+        self.guards = [what for _, what in program.guards.checks]
         self.graph_count = 0 if program.breaks else 1
         self.graph_break_count = len(program.breaks)
 

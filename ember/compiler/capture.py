@@ -86,56 +86,87 @@ class Program:
         self.result, self.guards, self.breaks = result, guards, breaks
         self.backward = backward
         self.fn = graph.compile() if not breaks else None
+        self.run = self._runner() if not breaks else None
+        self.check = guards.compile()
 
     def failed_guard(self, arg_tensors):
         """None if every guard holds, else the first one that does not, in words."""
-        for check, what in self.guards:
-            if not check(arg_tensors):
-                return what
-        return None
+        if self.check(arg_tensors):
+            return None
+        return self.guards.failed(arg_tensors) or 'a guard'
 
     def __call__(self, arg_tensors):
+        return self.run(arg_tensors)
+
+    def _runner(self):
+        """The call as generated Python: read the inputs, run the program, do the writes,
+        build the result, with no loops over descriptions left for each call."""
+        env = {'_make': Tensor._make, '_gout': _grad_out, '_on': autograd._quiet_on,
+               '_off': autograd._quiet_off, '_Q': autograd._QUIET, 'fn': self.fn,
+               'CB': CompiledBackward, 'b': self.backward}
+
+        def bind(x):
+            name = f'o{len(env)}'
+            env[name] = x
+            return name
+
+        def where(ref):
+            kind = ref[0]
+            if kind == 'arg':
+                return f'a[{ref[1]}]'
+            if kind == 'obj':
+                return bind(ref[1])
+            return f'{where(ref[1])}._grad'
+
         ins = []
         for ref in self.sources:
-            kind = ref[0]
-            if kind == 'const':
-                ins.append(ref[1])
-            elif kind == 'const_written':   # a constant the program writes: a fresh copy
-                ins.append(ref[1].copy())
+            if ref[0] == 'const':
+                ins.append(bind(ref[1]))
+            elif ref[0] == 'const_written':   # a constant the program writes: a fresh copy
+                ins.append(bind(ref[1]) + '.copy()')
             else:
-                ins.append(resolve(ref, arg_tensors)._data)
-        with autograd.quiet_numpy():
-            vals = self.fn(*ins)
-        node = None
+                ins.append(where(ref) + '._data')
+        lines = ['def run(a):', '    q = _on(_Q)', '    try:',
+                 f"        vals = fn({', '.join(ins)})", '    finally:', '        _off(q)']
         if self.backward is not None:
-            b = self.backward
-            node = CompiledBackward(b, vals[b.n_out:], arg_tensors)
+            lines.append(f'    node = CB(b, vals[{self.backward.n_out}:], a)')
         for kind, ref, k in self.writes:
-            t = resolve(ref, arg_tensors)
+            t = where(ref)
             if kind == 'data':
-                t._data = vals[k]
+                lines.append(f'    {t}._data = vals[{k}]')
             elif kind == 'grad':
-                t._grad = None if k is None else Tensor._make(vals[k])
+                lines.append(f'    {t}._grad = ' + ('None' if k is None else
+                                                     f'_make(vals[{k}])'))
             else:
-                t._requires_grad = k
-        return _build(self.result, vals, arg_tensors, node)
+                lines.append(f'    {t}._requires_grad = {k!r}')
+
+        def result(x):
+            t = type(x)
+            if t is _Out:
+                return f'_make(vals[{x.k}])'
+            if t is _ArgOut:
+                return f'a[{x.k}]'
+            if t is _GradOut:
+                return f'_gout(vals[{x.k}], node, {x.nr})'
+            if t is tuple:
+                return '(' + ''.join(result(e) + ', ' for e in x) + ')'
+            if t is list:
+                return '[' + ', '.join(result(e) for e in x) + ']'
+            if t is dict:
+                return '{' + ', '.join(f'{bind(k)}: {result(e)}' for k, e in x.items()) + '}'
+            return bind(x)
+        lines.append(f'    return {result(self.result)}')
+        src = '\n'.join(lines) + '\n'
+        exec(compile(src, '<ember.compile runner>', 'exec'), env)   # (source made here)
+        run = env['run']
+        run.source = src
+        return run
 
 
-def _build(x, vals, arg_tensors, node):
-    t = type(x)
-    if t is _Out:
-        return Tensor._make(vals[x.k])
-    if t is _GradOut:
-        out = Tensor._make(vals[x.k], node)
-        out._output_nr = x.nr
-        return out
-    if t is _ArgOut:
-        return arg_tensors[x.k]
-    if t is tuple or t is list:
-        return t(_build(a, vals, arg_tensors, node) for a in x)
-    if t is dict:
-        return {k: _build(a, vals, arg_tensors, node) for k, a in x.items()}
-    return x
+def _grad_out(arr, node, nr):
+    out = Tensor._make(arr, node)
+    out._output_nr = nr
+    return out
 
 
 class _Out:
@@ -375,9 +406,8 @@ def capture(fn, args, kwargs, fullgraph=False):
         result_t = _result_template(result, cap, arg_index, out, seeds)
     finally:
         restore_all()
-    guards = [_hyper_guard(o) for o in optimizers]
-    guards += _guards(promoted, modules, grad_mode, amp_state,
-                     {i for i, how in grad_first.items() if how == 'cleared'})
+    guards = _guards(promoted, modules, grad_mode, amp_state,
+                     {i for i, how in grad_first.items() if how == 'cleared'}, optimizers)
     written = {i for n in cap.nodes for i in n.writes}
     meta = dict(enumerate(cap.meta))
     if bwd is not None:
@@ -528,52 +558,81 @@ def _hyper(opt):
     return [{k: v for k, v in g.items() if k != 'params'} for g in opt.param_groups]
 
 
-def _hyper_guard(opt):
-    """A recorded optimizer step bakes its hyperparameters in: they must not change. Where
-    they do (a learning-rate scheduler), the optimizer's step is a host call from then on."""
-    snap = _hyper(opt)
-
-    def check(a):
-        if _hyper(opt) == snap:
-            return True
-        opt._compile_host = True
-        return False
-    return check, f'{type(opt).__name__} keeps its hyperparameters {snap}'
+def _hyper_changed(opt):
+    opt._compile_host = True   # a scheduler changes them: a host call from the next capture
+    return False
 
 
-def _guards(promoted, modules, grad_mode, amp_state, cleared):
-    """(check(arg_tensors), description) pairs; the argument signature is checked apart.
-    ``cleared``: ids of tensors whose first ``.grad`` the program never read."""
-    guards = [(lambda a, m=grad_mode: _State.grad_enabled == m, f'grad mode is {grad_mode}'),
-              (lambda a, s=amp_state: (amp._State.on, amp._State.dtypes) == s,
-               f'autocast state is {amp_state}')]
+class Guards:
+    """The checks a program needs before it runs, as one generated expression (fast when
+    they hold), and each alone with its description (to say which failed)."""
+
+    def __init__(self):
+        self.env = {'_S': _State, '_A': amp._State, '_hyper': _hyper,
+                    '_changed': _hyper_changed}
+        self.checks = []   # (expression, description)
+
+    def bind(self, x):
+        name = f'g{len(self.env)}'
+        self.env[name] = x
+        return name
+
+    def add(self, expr, what):
+        self.checks.append((expr, what))
+
+    def compile(self):
+        src = 'def check(a):\n    return ' + (' and '.join(f'({e})' for e, _ in self.checks)
+                                                or 'True') + '\n'
+        exec(compile(src, '<ember.compile guards>', 'exec'), self.env)   # (made here)
+        check = self.env['check']
+        check.source = src
+        return check
+
+    def failed(self, a):
+        for expr, what in self.checks:
+            if not eval(expr, self.env, {'a': a}):   # (the guards' own expressions)
+                return what
+        return None
+
+
+def _guards(promoted, modules, grad_mode, amp_state, cleared, optimizers):
+    """The guards of a program (the argument signature is checked apart). ``cleared``: ids
+    of tensors whose first ``.grad`` the program never read."""
+    g = Guards()
+    g.add(f'_S.grad_enabled is {grad_mode}', f'grad mode is {grad_mode}')
+    if amp_state[0]:
+        g.add(f'_A.on and _A.dtypes == {g.bind(amp_state[1])}', f'autocast is {amp_state[1]}')
+    else:
+        g.add('not _A.on', 'autocast is off')
+    for opt in optimizers:   # a recorded step bakes the hyperparameters in
+        snap = _hyper(opt)
+        o = g.bind(opt)
+        g.add(f'_hyper({o}) == {g.bind(snap)} or _changed({o})',
+              f'{type(opt).__name__} keeps its hyperparameters {snap}')
     for m, training in modules.values():
-        guards.append((lambda a, m=m, tr=training: m.training == tr,
-                       f'{type(m).__name__}.training is {training}'))
+        g.add(f'{g.bind(m)}.training is {training}', f'{type(m).__name__}.training is {training}')
     for t, tr, g0, rg0, ref in promoted.values():
         if ref[0] in ('const', 'grad'):
             continue
         free = id(t) in cleared
+        has = 'no' if g0 is None else 'a'
         if ref[0] == 'arg':
-            k = ref[1]
             if not free:
-                guards.append((lambda a, k=k, none=g0 is None: (a[k]._grad is None) == none,
-                               f'argument tensor {k} has {"no " if g0 is None else "a "}.grad'))
+                g.add(f'a[{ref[1]}]._grad is {"" if g0 is None else "not "}None',
+                      f'argument tensor {ref[1]} has {has} .grad')
             continue
-        d = tr.v
-        guards.append((lambda a, t=t, s=d.shape, dt=d.dtype, ty=type(d), r=rg0:
-                       type(t._data) is ty and t._data.shape == s and t._data.dtype == dt
-                       and t._requires_grad == r,
-                       f'tensor of shape {tuple(d.shape)} {d.dtype} keeps its shape, dtype and '
-                       f'requires_grad={rg0}'))
+        d, name = tr.v, g.bind(t)
+        g.add(f'type({name}._data) is {g.bind(type(d))} and {name}._data.shape == '
+              f'{g.bind(d.shape)} and {name}._data.dtype == {g.bind(d.dtype)} and '
+              f'{name}._requires_grad is {rg0}',
+              f'tensor of shape {tuple(d.shape)} {d.dtype} keeps its shape, dtype and '
+              f'requires_grad={rg0}')
         if not free:
-            guards.append((lambda a, t=t, none=g0 is None: (t._grad is None) == none,
-                           f'tensor of shape {tuple(d.shape)} has {"no " if g0 is None else "a "}'
-                           f'.grad'))
+            g.add(f'{name}._grad is {"" if g0 is None else "not "}None',
+                  f'tensor of shape {tuple(d.shape)} has {has} .grad')
         if g0 is not None and not free:
             gd = g0._data.v if type(g0._data) is Tracer else g0._data
-            guards.append((lambda a, t=t, s=gd.shape, dt=gd.dtype:
-                           t._grad is not None and t._grad._data.shape == s
-                           and t._grad._data.dtype == dt,
-                           f'its .grad keeps shape {tuple(gd.shape)} and dtype {gd.dtype}'))
-    return guards
+            g.add(f'{name}._grad._data.shape == {g.bind(gd.shape)} and '
+                  f'{name}._grad._data.dtype == {g.bind(gd.dtype)}',
+                  f'its .grad keeps shape {tuple(gd.shape)} and dtype {gd.dtype}')
+    return g

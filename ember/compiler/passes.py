@@ -19,9 +19,28 @@ from .graph import Const, Graph, Node, Ref, map_refs
 
 
 def optimize(graph):
-    """The default pipeline: constant folding, CSE, DCE, then fusion."""
+    """The default pipeline: constant folding, CSE, DCE, fusion, then lowering."""
     from .fusion import fuse
-    return fuse(dce(cse(fold(graph))))
+    return lower(fuse(dce(cse(fold(graph)))))
+
+
+def lower(graph):
+    """NumPy's Python-level reductions called as what they call: ``np.sum(x, axis=...)`` is
+    ``np.add.reduce(x, axis=...)`` on an array (NumPy's ``_wrapreduction``), the same loop,
+    without a microsecond of Python around it."""
+    from .tracer import _ufunc_method
+    nodes = []
+    for node in graph.nodes:
+        uf = _REDUCTIONS.get(node.fn)
+        if uf is not None and len(node.args) == 1 and \
+                set(node.kwargs) <= {'axis', 'dtype', 'out', 'keepdims', 'initial', 'where'}:
+            node = Node(_ufunc_method(uf, 'reduce'), node.args, node.kwargs, node.outs,
+                        node.writes, node.where)
+        nodes.append(node)
+    return Graph(graph.inputs, nodes, graph.outputs, graph.consts, graph.meta)
+
+
+_REDUCTIONS = {np.sum: np.add, np.prod: np.multiply}
 
 
 def _written(graph):
