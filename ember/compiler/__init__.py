@@ -12,6 +12,7 @@ function eager for those arguments; ``explain`` names each break and its line.
 import functools
 import warnings
 
+from .._tensor import Tensor
 from .capture import capture, flatten_args
 from .tracer import GraphBreak
 
@@ -68,9 +69,17 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self.eager or self.given_up:
             return self.fn(*args, **kwargs)
-        arg_tensors, sig = flatten_args((args, kwargs))
-        key = tuple(sig)
-        tensors = [t for _, t in arg_tensors]
+        if not kwargs and all(isinstance(a, Tensor) for a in args):   # the common call
+            tensors = list(args)
+            key = tuple((a._data.shape, a._data.dtype, type(a._data), a._requires_grad)
+                        for a in args)
+        else:
+            arg_tensors, sig = flatten_args((args, kwargs))
+            key = tuple(sig)
+            tensors = [t for _, t in arg_tensors]
+        if len(set(map(id, tensors))) != len(tensors):   # a tensor passed twice: by where
+            key += (tuple(next(k for k, u in enumerate(tensors) if u is t)
+                          for t in tensors),)
         programs = self.programs.get(key)
         failed = None
         if programs:
