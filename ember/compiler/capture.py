@@ -339,6 +339,10 @@ def capture(fn, args, kwargs, fullgraph=False):
         born[id(t)] = weakref.ref(t, lambda r, i=id(t): born.pop(i, None))
         return t
 
+    numpy_patches = _numpy_patches(cap)
+    saved_numpy = {name: getattr(np, name) for name in numpy_patches}
+    for name, f in numpy_patches.items():
+        setattr(np, name, f)
     Op.apply = classmethod(apply)
     Module.__call__ = call
     Optimizer.step = step
@@ -370,6 +374,8 @@ def capture(fn, args, kwargs, fullgraph=False):
         restore_all()
         raise
     finally:
+        for name, f in saved_numpy.items():
+            setattr(np, name, f)
         Op.apply = orig_apply
         Module.__call__ = orig_call
         Optimizer.step = orig_step
@@ -423,6 +429,7 @@ def capture(fn, args, kwargs, fullgraph=False):
         n_out = len(outputs)
         bgraph = Graph(saved + list(seed_ids) + [i for i, _ in late], bwd_nodes,
                        [i for i in grad_ids if i is not None], cap.consts, meta)
+        raw_bgraph = bgraph
         if not cap.breaks:
             bgraph = optimize(bgraph)
         grad_index, k = [], 0
@@ -432,6 +439,7 @@ def capture(fn, args, kwargs, fullgraph=False):
         backward = Backward(bgraph, [ref for _, ref in late], leaf_refs, grad_index,
                             [cap.meta[i] for i in seed_ids],
                             n_out, len(saved))
+        backward.raw = raw_bgraph
         outputs = outputs + saved
     else:
         fwd_inputs, backward = cap.inputs, None
@@ -440,10 +448,59 @@ def capture(fn, args, kwargs, fullgraph=False):
         if ref[0] == 'const' and i in written:
             ref = ('const_written', ref[1])
         sources.append(ref)
-    graph = Graph([i for i, _ in fwd_inputs], cap.nodes, outputs, cap.consts, meta)
-    if not cap.breaks:
-        graph = optimize(graph)
-    return result, Program(graph, sources, writes, result_t, guards, list(cap.breaks), backward)
+    raw = Graph([i for i, _ in fwd_inputs], cap.nodes, outputs, cap.consts, meta)
+    graph = raw if cap.breaks else optimize(raw)
+    program = Program(graph, sources, writes, result_t, guards, list(cap.breaks), backward)
+    program.raw = raw   # as captured, before the passes (what ember.jit.save keeps)
+    program.arg_meta = [(t._data.shape, t._data.dtype, t._requires_grad) for _, t in arg_list]
+    return result, program
+
+
+def _has_tracer(x):
+    t = type(x)
+    if t is Tracer:
+        return True
+    if t is tuple or t is list:
+        return any(_has_tracer(a) for a in x)
+    return False
+
+
+def _numpy_patches(cap):
+    """NumPy functions that do not dispatch to array-likes, as the capture sees them: an
+    array made from a traced one is recorded (``np.asarray(t)`` is ``t``, as for an array),
+    and a new array made by ember's own code (``np.empty`` for an ``out=``) is a recorded
+    allocation, so the calls that write into it are recorded too (and the folding pass
+    makes it a constant where nothing does). The user's own NumPy calls are left alone."""
+    import sys
+    orig = {name: getattr(np, name) for name in ('asarray', 'asanyarray', 'ascontiguousarray',
+                                                   'array', 'empty', 'zeros', 'ones', 'full')}
+
+    def converter(name):
+        f = orig[name]
+
+        def convert(a, *args, **kwargs):
+            if type(a) is Tracer and name in ('asarray', 'asanyarray') and not args and \
+                    kwargs.get('dtype') in (None, a.v.dtype) and not kwargs.get('copy'):
+                return a
+            if _has_tracer(a):
+                return cap.call(f, (a,) + args, kwargs)
+            return f(a, *args, **kwargs)
+        return convert
+
+    def allocator(name):
+        f = orig[name]
+
+        def allocate(*args, **kwargs):
+            caller = sys._getframe(1).f_globals.get('__name__', '')
+            if caller.startswith('ember.') and not caller.startswith('ember.compiler'):
+                return cap.call(f, args, kwargs)
+            return f(*args, **kwargs)
+        return allocate
+
+    patches = {name: converter(name) for name in ('asarray', 'asanyarray', 'ascontiguousarray',
+                                                  'array')}
+    patches.update({name: allocator(name) for name in ('empty', 'zeros', 'ones', 'full')})
+    return patches
 
 
 def _needs_grad(x, found):

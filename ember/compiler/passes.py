@@ -59,7 +59,7 @@ def fold(graph):
     """Constant folding: a new array shaped like a traced one (``zeros_like``...) that nothing
     writes is a constant; so is a pure call whose arguments are all constants (computed now,
     once). Values written in place (or views of them) are never folded."""
-    from .tracer import ALLOC
+    from .tracer import ALLOC, NEW
     written = _written(graph)
     known = {}   # value -> constant array
     consts = list(graph.consts)
@@ -76,7 +76,7 @@ def fold(graph):
         alloc = node.fn in ALLOC and type(node.args[0]) is Ref and node.args[0].i in graph.meta
         if alloc:   # only the prototype's shape and dtype matter
             refs = [i for i in node.refs() if i != node.args[0].i]
-        if foldable and all(i in known for i in refs) and (alloc or refs):
+        if foldable and all(i in known for i in refs) and (alloc or refs or node.fn in NEW):
             args = map_refs(node.args, lambda r: known.get(r.i, r))
             if alloc:
                 shape, dtype = graph.meta[node.args[0].i]
@@ -84,7 +84,7 @@ def fold(graph):
             value = _unconst(node.fn(*_arrays(args), **_arrays(map_refs(node.kwargs,
                                                                            lambda r: known[r.i]))))
             if value is not None and len(outs) == 1:
-                c = Const(len(consts), value)
+                c = Const(f'f{len(consts)}', value)
                 consts.append(c)
                 known[outs[0]] = c
                 continue

@@ -22,6 +22,9 @@ import numpy as np
 from .graph import Const, Node, Ref
 
 
+_asarray = np.asarray   # (the capture patches np.asarray: these are NumPy's own)
+
+
 class GraphBreak(Exception):
     """Raised by ``fullgraph=True`` where the capture had to leave the graph."""
 
@@ -33,6 +36,7 @@ _SHAPE_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.can_cast, np.iscom
 # New arrays shaped like a traced one are recorded (code writes into them: ``out=``); the
 # constant-folding pass turns the ones nobody writes into constants (passes.fold)
 ALLOC = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
+NEW = {np.empty, np.zeros, np.ones, np.full}   # (recorded when ember's code makes them)
 
 
 def _user_line():
@@ -337,7 +341,7 @@ class Capture:
         if isinstance(out, np.generic):   # a 0-d result as NumPy gives it: made an array,
             t = self.new(out)             # as the op door does
             self.nodes.append(Node(fn, targs, tkw, Ref(t.i), tuple(w.i for w in writes)))
-            return self._record(np.asarray, (Ref(t.i),), {}, np.asarray(out), ())
+            return self._record(_asarray, (Ref(t.i),), {}, _asarray(out), ())
         outs = []
         wrapped = self._wrap(out, outs)
         self.nodes.append(Node(fn, targs, tkw, _outs_template(wrapped),
