@@ -294,9 +294,13 @@ def capture(fn, args, kwargs, fullgraph=False):
             p._data = p._data.v
             if g is not None:
                 p._grad = Tensor._make(g._data.v)
+        for name, f in saved_numpy.items():   # NumPy as it is, for the optimizer's own code
+            setattr(np, name, f)
         try:
             out = orig_step(self)
         finally:
+            for name, f in numpy_patches.items():
+                setattr(np, name, f)
             for p, d, g in zip(params, datas, grads):
                 if p._data is not d.v:
                     cap.brk(f'{type(self).__name__}.step replaced a parameter\'s array')
