@@ -88,6 +88,10 @@ _DENIED = {'save', 'savez', 'savez_compressed', 'savetxt', 'load', 'loadtxt', 'g
            'tofile', 'dump', 'dumps', 'setbufsize', 'seterr', 'seterrcall', 'set_printoptions'}
 
 
+_CONSTRUCTORS = {'asarray', 'asanyarray', 'ascontiguousarray', 'array', 'empty', 'zeros',
+                 'ones', 'full'}
+
+
 def _fn_code(fn):
     if fn is operator.getitem:
         return 'getitem'
@@ -407,14 +411,16 @@ def _dec_fn(code, where):
             _fail(where, f'bad random draw {name!r}')
         return Draw(default_generator, name)
     if kind == 'np':
-        if name.split('.')[-1] in _DENIED:
+        # NumPy's array functions (those that dispatch to array-likes: what a capture
+        # records), less those that touch files, and the few constructors the capture
+        # records itself; from np, np.linalg and np.fft only
+        sub, _, leaf = name.rpartition('.')
+        if sub not in ('', 'linalg', 'fft') or leaf in _DENIED:
             _fail(where, f'np.{name} is not one a program may call')
-        target = np
-        for part in name.split('.'):
-            target = getattr(target, part, None)
-        if target is None or not callable(target) or isinstance(target, type) or \
-                not (getattr(target, '__module__', '') or '').startswith('numpy'):
-            _fail(where, f'np.{name} is not a NumPy function')
+        target = getattr(np if not sub else getattr(np, sub), leaf, None)
+        if not (type(target).__name__ == '_ArrayFunctionDispatcher' or
+                leaf in _CONSTRUCTORS and target is getattr(np, leaf)):
+            _fail(where, f'np.{name} is not a NumPy array function')
         return target
     _fail(where, f'bad call {code!r}')
 
