@@ -58,6 +58,30 @@ class Draw:
         return getattr(self.gen.np, self.method)(*a, **k)
 
 
+class GetState:
+    """``generator.get_state()`` inside a program: its state, read at each call."""
+    impure = True
+
+    def __init__(self, gen, orig):
+        self.gen, self.orig = gen, orig
+        self.__name__ = 'random.get_state'
+
+    def __call__(self):
+        return self.orig(self.gen)._data
+
+
+class SetState:
+    """``generator.set_state(state)`` inside a program (checkpoint's replayed dropout)."""
+    impure = True
+
+    def __init__(self, gen, orig):
+        self.gen, self.orig = gen, orig
+        self.__name__ = 'random.set_state'
+
+    def __call__(self, state):
+        self.orig(self.gen, state)
+
+
 class _TracedGenerator:
     def __init__(self, cap, gen):
         self.cap, self.gen = cap, gen
@@ -334,6 +358,21 @@ def capture(fn, args, kwargs, fullgraph=False):
         first_use(leaf, 'read')
         return orig_accumulate(leaf, g, create_graph, shared)
 
+    orig_get, orig_set = _random.Generator.get_state, _random.Generator.set_state
+
+    def get_state(self):
+        return Tensor._make(cap.call(GetState(self, orig_get), (), {}))
+
+    def set_state(self, state):
+        arr = state._data if isinstance(state, Tensor) else np.asarray(state, np.uint8)
+        if type(arr) is not Tracer:
+            arr = cap.const(arr)
+            cap.nodes.append(Node(SetState(self, orig_set), (arr,), {}, None))
+            orig_set(self, arr.arr)
+        else:
+            cap.call(SetState(self, orig_set), (arr,), {})
+        return self
+
     def is_born(t):
         r = born.get(id(t))
         return r is not None and r() is t
@@ -347,6 +386,7 @@ def capture(fn, args, kwargs, fullgraph=False):
     saved_numpy = {name: getattr(np, name) for name in numpy_patches}
     for name, f in numpy_patches.items():
         setattr(np, name, f)
+    _random.Generator.get_state, _random.Generator.set_state = get_state, set_state
     Op.apply = classmethod(apply)
     Module.__call__ = call
     Optimizer.step = step
@@ -380,6 +420,7 @@ def capture(fn, args, kwargs, fullgraph=False):
     finally:
         for name, f in saved_numpy.items():
             setattr(np, name, f)
+        _random.Generator.get_state, _random.Generator.set_state = orig_get, orig_set
         Op.apply = orig_apply
         Module.__call__ = orig_call
         Optimizer.step = orig_step
@@ -469,10 +510,15 @@ def _has_tracer(x):
     return False
 
 
+# where ember's op code lives: its own np.empty/zeros/... are recorded (not, say, a C
+# extension's, which the frame of its Python caller would not tell apart)
+_OP_CODE = ('ember.ops.', 'ember.backend.cpu', 'ember.nn.', 'ember.autograd', 'ember.optim.')
+
+
 def _numpy_patches(cap):
     """NumPy functions that do not dispatch to array-likes, as the capture sees them: an
     array made from a traced one is recorded (``np.asarray(t)`` is ``t``, as for an array),
-    and a new array made by ember's own code (``np.empty`` for an ``out=``) is a recorded
+    and a new array made by ember's op code (``np.empty`` for an ``out=``) is a recorded
     allocation, so the calls that write into it are recorded too (and the folding pass
     makes it a constant where nothing does). The user's own NumPy calls are left alone."""
     import sys
@@ -496,7 +542,7 @@ def _numpy_patches(cap):
 
         def allocate(*args, **kwargs):
             caller = sys._getframe(1).f_globals.get('__name__', '')
-            if caller.startswith('ember.') and not caller.startswith('ember.compiler'):
+            if caller.startswith(_OP_CODE):
                 return cap.call(f, args, kwargs)
             return f(*args, **kwargs)
         return allocate
