@@ -258,6 +258,8 @@ def capture(fn, args, kwargs, fullgraph=False):
             return
         if ref is None:
             ref = ('const', d) if is_born(t) else ('obj', t)
+        if t._hooks:
+            cap.brk('a tensor has hooks (Python that a program would not run)')
         tr = cap.input(d, ref)
         t._data = tr
         g = t._grad
@@ -283,6 +285,8 @@ def capture(fn, args, kwargs, fullgraph=False):
         return orig_apply.__func__(cls, *tensors, **params)
 
     def call(self, *a, **k):
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            cap.brk(f'{type(self).__name__} has hooks (Python that a program would not run)')
         for m in self.modules():
             if id(m) not in modules:
                 modules[id(m)] = (m, m.training)
@@ -359,6 +363,11 @@ def capture(fn, args, kwargs, fullgraph=False):
         return orig_accumulate(leaf, g, create_graph, shared)
 
     orig_get, orig_set = _random.Generator.get_state, _random.Generator.set_state
+    orig_register_hook = Tensor.register_hook
+
+    def register_hook(self, hook):
+        cap.brk('a hook was registered (Python that a program would not run)')
+        return orig_register_hook(self, hook)
 
     def get_state(self):
         return Tensor._make(cap.call(GetState(self, orig_get), (), {}))
@@ -387,6 +396,7 @@ def capture(fn, args, kwargs, fullgraph=False):
     for name, f in numpy_patches.items():
         setattr(np, name, f)
     _random.Generator.get_state, _random.Generator.set_state = get_state, set_state
+    Tensor.register_hook = register_hook
     Op.apply = classmethod(apply)
     Module.__call__ = call
     Optimizer.step = step
@@ -421,6 +431,7 @@ def capture(fn, args, kwargs, fullgraph=False):
         for name, f in saved_numpy.items():
             setattr(np, name, f)
         _random.Generator.get_state, _random.Generator.set_state = orig_get, orig_set
+        Tensor.register_hook = orig_register_hook
         Op.apply = orig_apply
         Module.__call__ = orig_call
         Optimizer.step = orig_step
@@ -428,6 +439,7 @@ def capture(fn, args, kwargs, fullgraph=False):
         Tensor.grad = orig_grad
         autograd._accumulate = orig_accumulate
         _random._gen = orig_gen
+    cap.fullgraph = False   # (a check's message, made later from its tracers, may 'break')
     outputs, writes = [], []
 
     def out(i):

@@ -141,11 +141,22 @@ class Tracer:
         self.cap.call(operator.setitem, (self, idx, value), {}, writes=(self,))
 
 
+_DATA_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.compress, np.extract}
+
+
+def _bool_index(idx):
+    """Whether an index holds a traced boolean mask (a result shaped by the data)."""
+    for i in idx if type(idx) is tuple else (idx,):
+        if type(i) is Tracer and i.v.dtype == bool:
+            return True
+    return False
+
+
 _METHODS = {'reshape', 'transpose', 'astype', 'sum', 'mean', 'max', 'min', 'argmax', 'argmin',
             'copy', 'ravel', 'squeeze', 'swapaxes', 'view', 'prod', 'cumsum', 'cumprod', 'dot',
             'round', 'std', 'var', 'clip', 'all', 'any', 'repeat', 'take', 'flatten', 'conj',
-            'nonzero', 'fill', 'put', 'sort', 'argsort', 'diagonal', 'trace', 'searchsorted',
-            'ptp', 'compress', 'choose', 'partition', 'argpartition', 'byteswap', 'get'}
+            'fill', 'put', 'sort', 'argsort', 'diagonal', 'trace', 'searchsorted',
+            'ptp', 'choose', 'partition', 'argpartition', 'byteswap', 'get'}
 _IN_PLACE_METHODS = {'fill', 'put', 'sort', 'partition'}
 
 _UNARY = {'__neg__': np.negative, '__pos__': np.positive, '__abs__': np.absolute,
@@ -254,7 +265,8 @@ class Capture:
         """``backend.check_later`` on a traced flag: a node that raises at each call where
         ``bad`` holds (and now, if it holds now). The message is made then from the values
         of that call: the tracers its closure reads are pointed at them first."""
-        self.call(Check(message, _closure_tracers(message)), (bad,), {})
+        tracers = _closure_tracers(message)
+        self.call(Check(message, tracers), (bad,) + tuple(tracers), {})
         if bad.v:
             raise IndexError(message())
 
@@ -305,6 +317,10 @@ class Capture:
         """Run ``fn`` on the real arrays and record it; return its result with tracers."""
         if fn in _SHAPE_ONLY:
             return fn(*self._real(args), **self._real(kwargs))
+        if fn in _DATA_SHAPED or (fn is operator.getitem and _bool_index(args[1])) or \
+                (fn is np.where and len(args) + len(kwargs) == 1):
+            self.brk(f'the shape of {getattr(fn, "__name__", fn)}\'s result depends on the '
+                     f'data')
         found = []
         targs = self._template(tuple(args), found)
         tkw = self._template(dict(kwargs), found)
@@ -371,7 +387,9 @@ class Check:
         self.message, self.tracers = message, tracers
 
     def __call__(self, bad, *values):
-        if bad:
+        if bad:   # the message from this call's values: its tracers are pointed at them
+            for t, v in zip(self.tracers, values):
+                t.v = v
             raise IndexError(self.message())
 
 
