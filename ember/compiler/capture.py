@@ -242,6 +242,7 @@ def flatten_args(x, path=(), out=None, sig=None):
 def capture(fn, args, kwargs, fullgraph=False):
     """Run ``fn(*args, **kwargs)`` under capture. Returns (its result, a Program)."""
     cap = Capture(fullgraph)
+    python_values = _python_values(fn)
     born = {}          # id(tensor) -> weak reference, for the tensors the capture made
     promoted = {}      # id(tensor) -> [tensor, source index, initial tracer, initial grad]
     modules = {}       # id(module) -> (module, training)
@@ -471,6 +472,10 @@ def capture(fn, args, kwargs, fullgraph=False):
         restore_all()
     guards = _guards(promoted, modules, grad_mode, amp_state,
                      {i for i, how in grad_first.items() if how == 'cleared'}, optimizers)
+    for holder, key, value, what in python_values:
+        guards.add(f'{guards.bind(holder)}[{key!r}] == {guards.bind(value)} and '
+                   f'type({guards.bind(holder)}[{key!r}]) is {guards.bind(type(value))}',
+                   f'{what} is {value!r}')
     written = {i for n in cap.nodes for i in n.writes}
     meta = dict(enumerate(cap.meta))
     if bwd is not None:
@@ -511,6 +516,47 @@ def capture(fn, args, kwargs, fullgraph=False):
     program.raw = raw   # as captured, before the passes (what ember.jit.save keeps)
     program.arg_meta = [(t._data.shape, t._data.dtype, t._requires_grad) for _, t in arg_list]
     return result, program
+
+
+_SIMPLE = (int, float, bool, str, type(None))
+
+
+def _simple(x):
+    return type(x) in _SIMPLE or type(x) is tuple and all(_simple(a) for a in x)
+
+
+def _python_values(fn):
+    """The plain Python values (numbers, strings, tuples of them) that ``fn`` reads from
+    its closure and its module's globals: the program bakes them in, so they are guards.
+    (Values reached otherwise, through an object's attributes, are not seen.)"""
+    f = getattr(fn, '__func__', fn)
+    code = getattr(f, '__code__', None)
+    if code is None:
+        return []
+    found = []
+    for name, cell in zip(code.co_freevars, f.__closure__ or ()):
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if _simple(v):
+            found.append((_Cell(cell), 'v', v, f'the closed-over {name}'))
+    g = f.__globals__
+    for name in code.co_names:
+        if name in g and _simple(g[name]):
+            found.append((g, name, g[name], f'the global {name}'))
+    return found
+
+
+class _Cell:
+    """A closure cell read like a dict (``cell['v']``), for the guards' expressions."""
+    __slots__ = ('cell',)
+
+    def __init__(self, cell):
+        self.cell = cell
+
+    def __getitem__(self, _):
+        return self.cell.cell_contents
 
 
 def _has_tracer(x):
