@@ -1,10 +1,12 @@
 """``python -m bench [--only W1,W3] [--steps N] [--threads T] [--repeats R] [--out DIR]
-[--device cpu|cuda] [--amp bf16|fp16]``."""
+[--device cpu|cuda] [--amp bf16|fp16] [--compiled both|ember|none]``."""
 import argparse
 import sys
 
 from bench.run import WorkerDied, run_all, table
 from bench.workloads import WORKLOADS
+
+COMPILED_CHOICES = dict(both=('ember', 'torch'), ember=('ember',), none=())
 
 
 def parse_args(argv=None):
@@ -30,7 +32,12 @@ def parse_args(argv=None):
                    help='mixed precision: the GPT workloads (W5, W9) run forward and loss '
                         'under autocast with this dtype (fp16 without loss scaling); the '
                         'others ignore it (default: none, float32)')
+    p.add_argument('--compiled', default='both', choices=tuple(COMPILED_CHOICES),
+                   help='also time the compiled step: ember.compile and torch.compile '
+                        "(both, the default), ember.compile alone (ember: torch.compile "
+                        'takes seconds to minutes to compile each run), or none')
     a = p.parse_args(argv)
+    a.compile = COMPILED_CHOICES[a.compiled]
     keys = [k for k, w in WORKLOADS.items() if w.cpu_suite or a.device != 'cpu']
     if a.only:
         keys = [k.strip().upper() for arg in a.only for k in arg.split(',') if k.strip()]
@@ -50,7 +57,7 @@ def main(argv=None):
     try:
         report = run_all(a.keys, steps=a.steps, repeats=a.repeats, threads=a.threads, out=a.out,
                          log=lambda s: print(s, file=sys.stderr, flush=True),
-                         device=a.device, amp=a.amp)
+                         device=a.device, amp=a.amp, compiled=a.compile)
     except WorkerDied as e:
         print(f'python -m bench: {e}', file=sys.stderr)
         return 1

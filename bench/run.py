@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -36,6 +37,10 @@ THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
 # Set on some processors; they slow a current NumPy, so benchmark processes drop them.
 BLAS_TUNING_VARS = ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE')
 FRAMEWORKS = ('ember', 'torch')
+# the compiled runners: the same step through the framework's compile (batch as arguments)
+COMPILED = {'ember_compiled': 'ember', 'torch_compiled': 'torch'}
+LABEL = dict(ember='ember', torch='torch', ember_compiled='ember.compile',
+             torch_compiled='torch.compile')
 SCHEMA = 1
 
 
@@ -130,14 +135,15 @@ def _blas_info():
     return [{k: i.get(k) for k in keys} for i in threadpool_info()]
 
 
-def worker(key, framework, threads, device='cpu', amp=None):
+def worker(key, framework, threads, device='cpu', amp=None, compiled=False):
     """Serve ``run`` commands for workload ``key`` on ``framework`` and ``device``, with
-    ``amp`` (None, 'bf16' or 'fp16') where the workload honours it; JSON lines on a pipe.
-    An error is sent as ``{"error": traceback}`` before the worker exits."""
+    ``amp`` (None, 'bf16' or 'fp16') where the workload honours it, the step through
+    ``fw.compile`` if ``compiled``; JSON lines on a pipe. An error is sent as
+    ``{"error": traceback}`` before the worker exits."""
     reply = os.fdopen(os.dup(1), 'w')
     os.dup2(2, 1)               # stray prints go to stderr, not into the protocol
     try:
-        _serve(reply, key, framework, threads, device, amp)
+        _serve(reply, key, framework, threads, device, amp, compiled)
     except Exception:
         import traceback
         reply.write(json.dumps(dict(error=traceback.format_exc())) + '\n')
@@ -145,7 +151,7 @@ def worker(key, framework, threads, device='cpu', amp=None):
         raise
 
 
-def _serve(reply, key, framework, threads, device, amp):
+def _serve(reply, key, framework, threads, device, amp, compiled):
     import gc
 
     import numpy as np
@@ -173,7 +179,10 @@ def _serve(reply, key, framework, threads, device, amp):
     gc.collect()
     mem.start()
     hello = dict(framework=framework, version=fw.__version__, numpy=np.__version__,
-                 blas=_blas_info(), memory_method=mem.method, device=device, amp=amp)
+                 blas=_blas_info(), memory_method=mem.method, device=device, amp=amp,
+                 compiled=compiled)
+    if compiled and framework == 'torch':
+        hello['cxx'] = _torch_cxx()
     if framework == 'torch':
         hello['torch_threads'] = fw.get_num_threads()
         if device != 'cpu':
@@ -193,7 +202,7 @@ def _serve(reply, key, framework, threads, device, amp):
             gc.collect()
             mem.start()
         ctx = dict(data=data, device=device, amp=amp_fw_dtype, on_device=on_device)
-        out = _run(fw, w, ctx, cmd, sync, mem)
+        out = _run(fw, w, ctx, cmd, sync, mem, compiled)
         del ctx     # and _run has returned: this run's model and optimizer are gone
         gc.collect()
         reply.write(json.dumps(out) + '\n')
@@ -214,8 +223,52 @@ def _torch_without_tf32(torch):
         return dict(error=repr(e))
 
 
-def _run(fw, w, ctx, cmd, sync, mem):
-    """One run in a worker: a fresh model from the NumPy weights, ``cmd['steps']`` steps."""
+def _torch_cxx():
+    """The C++ compiler torch.compile's default backend (Inductor) would use on the CPU, or
+    why there is none (the first call then fails with that reason)."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+        return get_cpp_compiler()
+    except Exception as e:   # noqa: BLE001  (any failure is the answer)
+        return f'none: {type(e).__name__}: {e}'.strip()
+
+
+def _compiled_step(fw, w, ctx):
+    """(``step(i)``: ``w``'s step with its compute through ``fw.compile``, the batch as its
+    tensor arguments; ``compiles()``: a count that grows when a call compiles; ``graphs()``:
+    what was compiled). A fresh compile: ember captures per compiled function; torch's
+    caches are reset."""
+    def train_step(*tensors):
+        return w.step.compute(fw, ctx, *tensors)
+    if fw.__name__ == 'torch':
+        from torch._dynamo.utils import counters
+        fw._dynamo.reset()
+        fn = fw.compile(train_step)
+        return (lambda i: fn(*w.step.inputs(fw, ctx, i))), \
+            (lambda: counters['frames']['total']), (lambda: _torch_graphs(counters))
+    fn = fw.compile(train_step)
+    return (lambda i: fn(*w.step.inputs(fw, ctx, i))), (lambda: fn.recompiles), \
+        (lambda: _ember_graphs(fn))
+
+
+def _ember_graphs(fn):
+    """Whether ember's compiled step replays a program, and the graph breaks if not."""
+    p = fn.last
+    breaks = [] if p is None else [f'{why} ({where})' for why, where in p.breaks]
+    return dict(replays=p is not None and p.fn is not None and not fn.given_up,
+                recompiles=fn.recompiles, given_up=fn.given_up,
+                breaks=list(dict.fromkeys(breaks))[:3], graph_breaks=len(breaks))
+
+
+def _torch_graphs(counters):
+    return dict(graphs=counters['stats']['unique_graphs'],
+                graph_breaks=sum(counters['graph_break'].values()))
+
+
+def _run(fw, w, ctx, cmd, sync, mem, compiled=False):
+    """One run in a worker: a fresh model from the NumPy weights, ``cmd['steps']`` steps
+    (through ``fw.compile`` if ``compiled``), each timed too, with the steps that compiled
+    (``compile_steps``: the steps that captured or compiled, not to be timed)."""
     import numpy as np
 
     from bench.workloads import init_weights, load_weights
@@ -229,41 +282,64 @@ def _run(fw, w, ctx, cmd, sync, mem):
         checksum = float(sum(np.float64(a).sum() for a in weights.values()))
         ctx['model'] = model
         ctx['optimizer'] = w.optimizer(fw, model.parameters())
-    losses = []
+    if compiled:
+        step, compiles, graphs = _compiled_step(fw, w, ctx)
+    else:
+        def step(i):
+            return w.step(fw, ctx, i)
+        compiles, graphs = (lambda: 0), None
+    losses, times, compile_steps = [], [], []
+    clock = time.perf_counter
     if sync:
         sync()
-    t0 = time.perf_counter()
+    t0 = clock()
     c0 = time.process_time()
     for i in range(cmd['steps']):
-        losses.append(float(w.step(fw, ctx, i).item()))
+        n, t = compiles(), clock()
+        losses.append(float(step(i).item()))
+        times.append(clock() - t)
+        if compiles() != n:
+            compile_steps.append(i)
     if sync:
         sync()
-    seconds = time.perf_counter() - t0
+    seconds = clock() - t0
     cpu = time.process_time() - c0
     out = dict(seconds=seconds, cpu_seconds=cpu, steps=cmd['steps'], losses=losses,
+               step_times=times, compile_steps=compile_steps,
                init_checksum=checksum, peak_mib=mem.peak_mib())
+    if graphs is not None:
+        out['graphs'] = graphs()
     if w.evaluate is not None and cmd.get('evaluate'):
         out.update(w.evaluate(fw, ctx))
     return out
 
 
 class WorkerDied(RuntimeError):
-    """A worker failed; ``detail`` is its traceback where it could send one."""
+    """A worker failed; ``detail`` is its traceback where it could send one, ``reason`` the
+    exception's line in it."""
 
-    def __init__(self, message, detail=None):
+    def __init__(self, message, detail=None, reason=None):
         super().__init__(message)
-        self.detail = detail
+        self.detail, self.reason = detail, reason or message
+
+
+def _exception_line(tb):
+    """The last 'Type: message' line of a traceback (torch ends some with advice after it)."""
+    lines = tb.strip().splitlines()
+    found = [ln for ln in lines if re.match(r'[A-Za-z_][\w.]*: \S', ln)]
+    return found[-1] if found else lines[-1]
 
 
 class Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, key, framework, threads, memory=False, device='cpu', amp=None):
-        self.name = f'{key} {framework}'
+    def __init__(self, key, framework, threads, memory=False, device='cpu', amp=None,
+                 compiled=False):
+        self.name = f"{key} {framework}{'.compile' if compiled else ''}"
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'bench.run', '--worker', key, framework,
              '--threads', str(threads), '--device', device] +
-            (['--amp', amp] if amp else []),
+            (['--amp', amp] if amp else []) + (['--compiled'] if compiled else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env=worker_env(threads, memory))
         self._hello = None
@@ -282,8 +358,8 @@ class Worker:
                              'stderr')
         msg = json.loads(line)
         if 'error' in msg:
-            last = msg['error'].strip().splitlines()[-1]
-            raise WorkerDied(f'worker {self.name} failed: {last}', msg['error'])
+            last = _exception_line(msg['error'])
+            raise WorkerDied(f'worker {self.name} failed: {last}', msg['error'], last)
         return msg
 
     def run(self, steps, evaluate=False, reset_memory=False):
@@ -342,40 +418,58 @@ def measure_memories(key, threads, steps):
 
 
 def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, memory=True,
-                   log=print, device='cpu', amp=None):
+                   log=print, device='cpu', amp=None, compiled=()):
     """Warm up, then alternate ember and torch runs; return the workload's result dict.
+
+    ``compiled``: the frameworks (``'ember'``, ``'torch'``) whose compiled step also runs,
+    in its own worker, in turn after the eager ones (``_compiled``: its timed steps are the
+    ones that did not compile). A compiled worker that fails is recorded with its error
+    (``res['torch_compiled']['error']``) and the others go on.
 
     On a GPU the peak memory comes from the allocators' exact counters, so it is measured
     in the same workers, by one more run of ``min(steps, 5)`` steps after the timed ones;
-    on the CPU in fresh memory workers (``measure_memories``)."""
+    on the CPU in fresh memory workers (``measure_memories``). Not for the compiled runs."""
     steps = steps or w.steps
     repeats = w.repeats if (w.repeats and repeats is None) else (repeats or 3)
     warmup = warmup_steps if warmup_steps is not None else min(steps, 3)
     amp = amp if w.amp else None
-    workers = {fw: Worker(w.key, fw, threads, device=device, amp=amp) for fw in FRAMEWORKS}
+    runners = list(FRAMEWORKS) + [f'{fw}_compiled' for fw in compiled]
+    workers = {r: Worker(w.key, COMPILED.get(r, r), threads, device=device, amp=amp,
+                         compiled=r in COMPILED) for r in runners}
     peaks = {fw: None for fw in FRAMEWORKS}
+    failed = {}
+
+    def attempt(r, *a, **k):
+        try:
+            return workers[r].run(*a, **k)
+        except WorkerDied as e:
+            if r not in COMPILED:
+                raise
+            failed[r] = e
+            log(f'  {w.key} {LABEL[r]} FAILED: {e}')
+
     try:
-        if warmup:
-            for fw in FRAMEWORKS:
-                workers[fw].run(warmup)
-        runs = {fw: [] for fw in FRAMEWORKS}
-        for r in range(repeats):
-            for fw in FRAMEWORKS:
-                runs[fw].append(workers[fw].run(steps, evaluate=(r == 0)))
-            log(f'  {w.key} repeat {r + 1}/{repeats}: ' + ', '.join(
-                f"{fw} {1e3 * runs[fw][-1]['seconds'] / steps:.3f} ms/step"
-                for fw in FRAMEWORKS))
+        cold = {r: attempt(r, warmup) for r in runners} if warmup else {}
+        runs = {r: [] for r in runners}
+        for k in range(repeats):
+            for r in runners:
+                if r not in failed:
+                    runs[r].append(attempt(r, steps, evaluate=(k == 0 and r in FRAMEWORKS)))
+            log(f'  {w.key} repeat {k + 1}/{repeats}: ' + ', '.join(
+                f"{LABEL[r]} {1e3 * _timed_step_s(runs[r][-1]):.3f} ms/step"
+                for r in runners if r not in failed))
         if memory and device != 'cpu':
             for fw in FRAMEWORKS:
                 peaks[fw] = workers[fw].run(min(steps, MEMORY_STEPS),
                                             reset_memory=True)['peak_mib']
     finally:
         for wk in workers.values():
-            wk.close()
+            if wk.proc.poll() is None:
+                wk.close()
     if memory and device == 'cpu':
         peaks = measure_memories(w.key, threads, min(steps, MEMORY_STEPS))
     res = dict(key=w.key, name=w.name, about=w.about, steps=steps, repeats=repeats,
-               warmup_steps=warmup, amp=amp)
+               warmup_steps=warmup, amp=amp, compiled=list(compiled))
     for fw in FRAMEWORKS:
         rs = runs[fw]
         per_step = [r['seconds'] / steps for r in rs]
@@ -391,11 +485,13 @@ def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, me
             if k in first:
                 d[k] = first[k]
         res[fw] = d
+    for r in runners[len(FRAMEWORKS):]:
+        res[r] = dict(error=failed[r].reason, traceback=failed[r].detail,
+                      worker=workers[r]._hello) if r in failed \
+            else _compiled(runs[r], runs, res[COMPILED[r]], workers[r].hello, cold.get(r))
     e, t = res['ember'], res['torch']
     ratios = [a / b for a, b in zip(e['step_seconds'], t['step_seconds'])]
-    lo, hi = _quartiles(ratios)
-    res['ratio'] = dict(median=statistics.median(ratios), per_repeat=ratios,
-                        min=min(ratios), max=max(ratios), q1=lo, q3=hi)
+    res['ratio'] = _spread(ratios)
     tl, el = t['final_loss'], e['final_loss']
     res['loss_rel_diff'] = abs(el - tl) / max(abs(tl), 1e-12)
     # long runs drift apart by float32 rounding (W8): compare the mean of the last 10 losses
@@ -408,6 +504,61 @@ def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, me
     res['memory_ratio'] = e['peak_mib'] / t['peak_mib'] \
         if None not in (e['peak_mib'], t['peak_mib']) and t['peak_mib'] >= 1 else None
     return res
+
+
+def _timed_step_s(run):
+    """Seconds per step of a run, over the steps that did not compile (all, eager)."""
+    times = [t for i, t in enumerate(run['step_times']) if i not in run['compile_steps']]
+    return statistics.fmean(times) if times else float('nan')
+
+
+def _compile_s(run):
+    return sum(run['step_times'][i] for i in run['compile_steps'])
+
+
+def _spread(ratios):
+    lo, hi = _quartiles(ratios)
+    return dict(median=statistics.median(ratios), per_repeat=ratios, min=min(ratios),
+                max=max(ratios), q1=lo, q3=hi)
+
+
+def _compiled(rs, runs, eager, hello, cold=None):
+    """A compiled runner's result from its runs ``rs``. Its timed steps are those that did
+    not compile (the first call captures or compiles; a new batch shape, W8's last batch of
+    an epoch, compiles again); its ratios (``ratio``: to torch eager, ``over_eager``: to its
+    own framework's eager) compare the same steps of the same repeat. ``loss_rel_diff``: the
+    largest relative difference from eager over the steps (0: the same bits).
+    ``compile_s``: the time of the steps that compiled; ``cold_compile_s`` the same in the
+    warm-up run ``cold``, the worker's first compile (the timed runs' compiles find the
+    framework's lazy set-up and in-process caches done: ember's Numba kernels, torch's)."""
+    ratio, over_eager, per_step = [], [], []
+    for k, run in enumerate(rs):
+        timed = [i for i in range(run['steps']) if i not in run['compile_steps']]
+        if not timed:
+            continue
+
+        def mean(times):
+            return statistics.fmean(times[i] for i in timed)
+        per_step.append(mean(run['step_times']))
+        ratio.append(per_step[-1] / mean(runs['torch'][k]['step_times']))
+        over_eager.append(per_step[-1] / mean(runs[hello['framework']][k]['step_times']))
+    first = rs[0]
+    diff = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(first['losses'],
+                                                              eager['losses']))
+    d = dict(step_seconds=per_step,
+             median_step_s=statistics.median(per_step) if per_step else None,
+             first_call_s=[r['step_times'][0] for r in rs],
+             compile_s=[_compile_s(r) for r in rs],
+             cold_first_call_s=cold['step_times'][0] if cold else None,
+             cold_compile_s=_compile_s(cold) if cold else None,
+             compile_steps=first['compile_steps'], graphs=first.get('graphs'),
+             ratio=_spread(ratio) if ratio else None,
+             over_eager=_spread(over_eager) if ratio else None,
+             losses=first['losses'], final_loss=first['losses'][-1], loss_rel_diff=diff,
+             worker=hello)
+    d['median_first_call_s'] = statistics.median(d['first_call_s'])
+    d['median_compile_s'] = statistics.median(d['compile_s'])
+    return d
 
 
 def _max_or_none(xs):
@@ -426,9 +577,15 @@ def machine():
                     break
     except OSError:
         pass
+    here = os.path.dirname(__file__)
     try:
         commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
-                                text=True, cwd=os.path.dirname(__file__)).stdout.strip()
+                                text=True, cwd=here).stdout.strip()
+        changed = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--',
+                                  'ember', 'bench'], capture_output=True, text=True,
+                                 cwd=os.path.dirname(here)).stdout.strip()
+        if commit and changed:   # the run measured uncommitted code
+            commit += '+dirty'
     except OSError:
         commit = ''
     return dict(cpu=cpu, logical_cpus=os.cpu_count(), platform=platform.platform(),
@@ -436,14 +593,15 @@ def machine():
 
 
 def run_all(keys, steps=None, repeats=None, threads=1, out='bench/results', memory=True,
-            log=print, device='cpu', amp=None):
+            log=print, device='cpu', amp=None, compiled=()):
     """Benchmark the workloads ``keys`` on ``device`` ('cpu' or 'cuda'), the GPT ones under
-    ``amp`` (None, 'bf16' or 'fp16'); write JSON and the chart under ``out``. A workload
+    ``amp`` (None, 'bf16' or 'fp16'), with the compiled steps of the frameworks in
+    ``compiled`` (of 'ember', 'torch'); write JSON and the chart under ``out``. A workload
     whose worker fails is recorded with its ``error`` and the others still run; the JSON is
     rewritten after each workload, so a run cut short keeps what it finished."""
     from bench.workloads import WORKLOADS
     head = dict(schema=SCHEMA, started=time.strftime('%Y-%m-%dT%H:%M:%S%z'), threads=threads,
-                device=device, amp=amp, machine=machine())
+                device=device, amp=amp, compiled=list(compiled), machine=machine())
     results, report = [], None
     path = os.path.join(out, 'bench.json') if out else None
     for key in keys:
@@ -451,7 +609,8 @@ def run_all(keys, steps=None, repeats=None, threads=1, out='bench/results', memo
         log(f'{key} {w.name} ...')
         try:
             results.append(bench_workload(w, steps=steps, repeats=repeats, threads=threads,
-                                          memory=memory, log=log, device=device, amp=amp))
+                                          memory=memory, log=log, device=device, amp=amp,
+                                          compiled=compiled))
         except WorkerDied as e:
             log(f'  {key} FAILED: {e}')
             results.append(dict(key=key, name=w.name, about=w.about, error=str(e),
@@ -526,6 +685,8 @@ def table(report):
             f"{q['median']:.2f} ({q['min']:.2f}-{q['max']:.2f}) | "
             f"{e['final_loss']:.5g} | {t['final_loss']:.5g}{flag} | "
             f"{_mib(e['peak_mib'])} | {_mib(t['peak_mib'])} | {_ratio(r['memory_ratio'])} |")
+    if any(r.get('compiled') for r in report['workloads']):
+        lines += [''] + compiled_table(report)
     for r in report['workloads']:
         if 'test_accuracy' in r.get('ember', {}):
             e, t = r['ember'], r['torch']
@@ -535,6 +696,72 @@ def table(report):
                          f"torch; test accuracy {100 * e['test_accuracy']:.1f} % ember vs "
                          f"{100 * t['test_accuracy']:.1f} % torch")
     return '\n'.join(lines)
+
+
+LOSS_FLAG = 1e-4   # compiled vs eager losses: more than float32 rounding over these steps
+
+
+def compiled_table(report):
+    """The compiled steps' lines: time per step over the steps that did not compile, ratios
+    to torch eager over the same steps, compile time, losses against eager; notes below."""
+    lines = ['compiled (ember.compile; torch.compile, default backend): ms/step and ratios over '
+             "each run's steps that did not compile, against the same steps of the eager "
+             'runs; compile s: the steps that compiled (ember: the first call), in a fresh '
+             'worker; later runs in brackets; loss diff: the largest relative difference from '
+             f'the same framework eager over the steps (0: the same bits; (!) over '
+             f'{LOSS_FLAG:g})', '',
+             '| workload | ember.compile ms/step | torch.compile ms/step | ember.compile/torch '
+             '(min-max) | torch.compile/torch (min-max) | ember.compile/ember | ember compile s '
+             '| torch compile s | loss diff ember / torch |', '|' + '---|' * 9]
+    notes = []
+    for r in report['workloads']:
+        if 'error' in r or not r.get('compiled'):
+            continue
+        cells = {fw: _compiled_cells(r, fw, notes) for fw in ('ember', 'torch')}
+        e, t = cells['ember'], cells['torch']
+        lines.append(f"| {r['key']} {r['name']} | {e['ms']} | {t['ms']} | {e['ratio']} | "
+                     f"{t['ratio']} | {e['over']} | {e['compile']} | {t['compile']} | "
+                     f"{e['diff']} / {t['diff']} |")
+    return lines + [f'note: {n}' for n in notes]
+
+
+def _compiled_cells(r, fw, notes):
+    """The table cells of workload ``r``'s compiled runner of ``fw``; notes appended."""
+    d, label = r.get(f'{fw}_compiled'), LABEL[f'{fw}_compiled']
+    cells = dict(ms='-', ratio='-', over='-', compile='-', diff='-')
+    if d is None:
+        return cells
+    if 'error' in d:
+        cxx = (d.get('worker') or {}).get('cxx', '')
+        notes.append(f"{r['key']}: {label} failed: {d['error']}" +
+                     (f' (C++ compiler: {cxx})' if cxx.startswith('none') and
+                      'C++ compiler' not in d['error'] else ''))
+        return dict(cells, ms='failed')
+    g = d.get('graphs') or {}
+    eager = ' (eager)' if fw == 'ember' and not g.get('replays', True) else ''
+    if eager:
+        why = '; '.join(g.get('breaks') or [g.get('given_up') or '?'])
+        notes.append(f"{r['key']}: {label} ran eagerly ({g.get('graph_breaks')} graph "
+                     f'breaks): {why}')
+    flag = ' (!)' if d['loss_rel_diff'] > LOSS_FLAG else ''
+    if flag:
+        notes.append(f"{r['key']}: {label}'s losses differ from eager by up to "
+                     f"{d['loss_rel_diff']:.2g} (relative)")
+    if d['median_step_s'] is None:
+        notes.append(f"{r['key']}: {label} compiled at every step: no step to time")
+    q = d['ratio']
+    cold = d.get('cold_compile_s')
+    return dict(
+        ms='-' if d['median_step_s'] is None else _ms(d['median_step_s']) + eager,
+        ratio='-' if q is None else f"{_r(q['median'])} ({_r(q['min'])}-{_r(q['max'])})",
+        over='-' if q is None else _r(d['over_eager']['median']),
+        compile=('-' if cold is None else f'{cold:.3g}') + f" ({d['median_compile_s']:.3g})",
+        diff=f"{d['loss_rel_diff']:.1g}{flag}")
+
+
+def _r(x):
+    """A ratio: two decimals, or two significant digits below 0.1."""
+    return f'{x:.2f}' if x >= 0.1 else f'{x:.2g}'
 
 
 def _mib(x):
@@ -551,7 +778,8 @@ def _ms(s):
 
 
 def chart(report, path):
-    """A bar chart of the ember/torch step-time ratio per workload (log scale, line at 1)."""
+    """A bar chart of the step-time ratios to torch eager per workload: ember/torch, and
+    ember.compile/torch and torch.compile/torch where they ran (log scale, line at 1)."""
     try:
         import matplotlib
         matplotlib.use('Agg')
@@ -559,21 +787,30 @@ def chart(report, path):
     except ImportError:
         return None
     rs = [r for r in report['workloads'] if 'error' not in r]
-    labels = [f"{r['key']}\n{r['name']}" for r in rs]
-    med = [r['ratio']['median'] for r in rs]
-    err = [[m - r['ratio']['min'] for m, r in zip(med, rs)],
-           [r['ratio']['max'] - m for m, r in zip(med, rs)]]
-    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rs) + 2), 4))
-    colors = ['tab:green' if m <= 1 else 'tab:orange' for m in med]
-    ax.bar(range(len(rs)), med, yerr=err, color=colors, capsize=4)
+    series = [('ember/torch', lambda r: r['ratio'], 'tab:blue')] + [
+        (f'{LABEL[c]}/torch', lambda r, c=c: (r.get(c) or {}).get('ratio'), color)
+        for c, color in (('ember_compiled', 'tab:green'), ('torch_compiled', 'tab:gray'))
+        if any((r.get(c) or {}).get('ratio') for r in rs)]
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(5, (0.6 + 0.5 * len(series)) * len(rs) + 2), 4))
+    for k, (name, get, color) in enumerate(series):
+        xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(rs))]
+        qs = [get(r) for r in rs]
+        pts = [(x, q) for x, q in zip(xs, qs) if q]
+        med = [q['median'] for _, q in pts]
+        err = [[m - q['min'] for m, (_, q) in zip(med, pts)],
+               [q['max'] - m for m, (_, q) in zip(med, pts)]]
+        ax.bar([x for x, _ in pts], med, width, yerr=err, color=color, capsize=3, label=name)
+        for (x, _), m in zip(pts, med):
+            ax.annotate(f'{_r(m)}x', (x, m), ha='center', va='bottom', fontsize=7,
+                        xytext=(0, 2), textcoords='offset points')
     ax.set_yscale('log')
     ax.axhline(1.0, color='k', lw=1)
     ax.set_xticks(range(len(rs)))
-    ax.set_xticklabels(labels)
-    ax.set_ylabel('ember / PyTorch time per step')
-    for i, m in enumerate(med):
-        ax.annotate(f'{m:.2f}x', (i, m), ha='center', va='bottom', fontsize=8,
-                    xytext=(0, 3), textcoords='offset points')
+    ax.set_xticklabels([f"{r['key']}\n{r['name']}" for r in rs])
+    ax.set_ylabel('time per step / PyTorch eager')
+    if len(series) > 1:
+        ax.legend(fontsize=8)
     amp = f", amp {report['amp']}" if report.get('amp') else ''
     ax.set_title(f"ember vs PyTorch, {report['threads']} thread(s), "
                  f"{report.get('device_name', report['machine']['cpu'])}{amp}", fontsize=9)
@@ -589,8 +826,9 @@ def _worker_main(argv):
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
     p.add_argument('--amp', default=None, choices=('bf16', 'fp16'))
+    p.add_argument('--compiled', action='store_true')
     a = p.parse_args(argv)
-    worker(a.worker[0], a.worker[1], a.threads, a.device, a.amp)
+    worker(a.worker[0], a.worker[1], a.threads, a.device, a.amp, a.compiled)
 
 
 if __name__ == '__main__':

@@ -39,9 +39,10 @@ class Workload:
     ``data(seed)`` returns a dict of NumPy arrays; ``model(fw)`` builds the model (or None
     for the op-level workloads W6 and W7); ``init(named_shapes, rng)`` draws the initial
     weights; ``optimizer(fw, params)`` builds the optimizer; ``step`` (a ``Step``):
-    ``step(fw, ctx, i)`` runs step ``i`` and returns the loss tensor; ``evaluate(fw, ctx)`` (optional) returns extra
-    metrics after a run, such as test accuracy. ``amp``: the step honours ``--amp``;
-    ``cpu_suite``: part of the default run on the CPU (W9 is too slow there).
+    ``step(fw, ctx, i)`` runs step ``i`` and returns the loss tensor; ``evaluate(fw, ctx)``
+    (optional) returns extra metrics after a run, such as test accuracy. ``amp``: the step
+    honours ``--amp``; ``cpu_suite``: part of the default run on the CPU (W9 is too slow
+    there).
     """
     key: str
     name: str
