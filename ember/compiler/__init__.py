@@ -58,6 +58,12 @@ class CompiledFunction:
         self.given_up = None
         functools.update_wrapper(self, fn, updated=())
 
+    def __getattr__(self, name):   # a compiled model is still the model: parameters(), eval()
+        fn = self.__dict__.get('fn')
+        if fn is None:
+            raise AttributeError(name)
+        return getattr(fn, name)
+
     @property
     def graph(self):
         """The graph of the program the last call ran (or captured)."""
@@ -114,6 +120,8 @@ def compile(model=None, *, fullgraph=False, dynamic=False, mode=None, backend='e
     >>> with ember.no_grad():
     ...     bool((fast(ember.ones(2, 3)) == model(ember.ones(2, 3))).all())
     True
+    >>> len(list(fast.parameters()))   # the model's own attributes, through the wrapper
+    2
     """
     if model is None:
         return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, mode=mode,
