@@ -118,6 +118,9 @@ def _fn_code(fn):
         raise JitError('ember.jit.save: the program runs an optimizer step; save a model\'s '
                        'forward (ember.jit.trace(model, inputs)) and train the loaded model '
                        'with an optimizer of its own')
+    from .backend import mkl
+    if fn is mkl.matmul:
+        return 'ember:mkl.matmul'
     mod = getattr(fn, '__module__', '') or ''
     name = getattr(fn, '__name__', '')
     if mod.startswith('numpy') and name:
@@ -380,6 +383,8 @@ def _dec_fn(code, where):
         return operator.getitem
     if code == 'setitem':
         return operator.setitem
+    if code == 'ember:mkl.matmul':   # MKL's product (None where MKL is absent: then NumPy's)
+        return _mkl_or_numpy
     if code == 'check':
         return Check(lambda: 'an index is out of range (checked by a saved program)', [])
     kind, _, name = code.partition(':')
@@ -423,6 +428,12 @@ def _dec_fn(code, where):
             _fail(where, f'np.{name} is not a NumPy array function')
         return target
     _fail(where, f'bad call {code!r}')
+
+
+def _mkl_or_numpy(a, b):
+    from .backend import mkl
+    out = mkl.matmul(a, b)
+    return np.matmul(a, b) if out is None else out
 
 
 def _dec(x, consts, where):

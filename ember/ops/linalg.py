@@ -59,7 +59,10 @@ def _cpu_gemm(a, b):
             out += np.matmul(a[..., s:s + step], b[..., s:s + step, :])
         return out
     if m * n * k >= mkl.MIN_WORK:   # (checked here first: small products skip the call)
-        out = mkl.matmul(a, b) if a.ndim == 2 else mkl.matmul(a[0], b[0])
+        a2, b2 = (a, b) if a.ndim == 2 else (a[0], b[0])
+        # (ember.compile: MKL's call, through ctypes, is one node of the program)
+        out = mkl.matmul(a2, b2) if not (traced(a2) or traced(b2)) else \
+            (a2 if traced(a2) else b2).cap.call(mkl.matmul, (a2, b2), {})
         if out is not None:
             return out if a.ndim == 2 else out[None]
     if m <= _SKINNY and k <= _SKINNY and n >= _LONG:   # wide: blocks of output columns
