@@ -26,7 +26,8 @@ import numpy as np
 from . import nn, serialization
 from ._tensor import Tensor
 from .compiler import CompiledFunction
-from .compiler.capture import (Backward, Guards, Program, _ArgOut, _GradOut, _Out, capture)
+from .compiler.capture import capture
+from .compiler.program import Backward, Guards, Program, _ArgOut, _GradOut, _Out
 from .compiler.graph import Const, Graph, Node, Ref
 from .compiler.passes import optimize
 from .compiler.tracer import _METHODS, Check, _attribute, _method, _ufunc_method
@@ -409,7 +410,7 @@ def _dec_fn(code, where):
             _fail(where, f'array attribute {name!r} is not one a program may read')
         return _attribute(name)
     if kind == 'draw':
-        from .compiler.capture import Draw
+        from .compiler.program import Draw
         from .random import default_generator
         if name not in ('random', 'standard_normal', 'integers', 'permutation', 'normal',
                         'uniform', 'exponential', 'bernoulli'):
