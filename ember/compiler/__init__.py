@@ -13,7 +13,7 @@ import functools
 import warnings
 
 from .._tensor import Tensor
-from .capture import capture, flatten_args
+from .capture import ACTIVE, capture, flatten_args
 from .tracer import GraphBreak
 
 __all__ = ['compile', 'explain', 'GraphBreak', 'CompiledFunction']
@@ -73,7 +73,7 @@ class CompiledFunction:
         return self if obj is None else functools.partial(self.__call__, obj)
 
     def __call__(self, *args, **kwargs):
-        if self.eager or self.given_up:
+        if self.eager or self.given_up or ACTIVE:   # (inside another capture: inlined)
             return self.fn(*args, **kwargs)
         if not kwargs and all(isinstance(a, Tensor) for a in args):   # the common call
             tensors = list(args)

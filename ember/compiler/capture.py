@@ -71,6 +71,9 @@ def flatten_args(x, path=(), out=None, sig=None):
     return out, sig
 
 
+ACTIVE = []   # the captures running now (a compiled function called inside one is inlined)
+
+
 def capture(fn, args, kwargs, fullgraph=False):
     """Run ``fn(*args, **kwargs)`` under capture. Returns (its result, a Program)."""
     cap = Capture(fullgraph)
@@ -253,6 +256,7 @@ def capture(fn, args, kwargs, fullgraph=False):
             if t is not None:
                 restore(t)
 
+    ACTIVE.append(cap)
     try:
         result = fn(*args, **kwargs)
         needing = _needs_grad(result, [])
@@ -261,6 +265,7 @@ def capture(fn, args, kwargs, fullgraph=False):
         restore_all()
         raise
     finally:
+        ACTIVE.pop()
         for name, f in saved_numpy.items():
             setattr(np, name, f)
         _random.Generator.get_state, _random.Generator.set_state = orig_get, orig_set
