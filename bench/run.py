@@ -27,9 +27,11 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
@@ -334,14 +336,14 @@ class Worker:
     """The parent's handle on one worker process."""
 
     def __init__(self, key, framework, threads, memory=False, device='cpu', amp=None,
-                 compiled=False):
+                 compiled=False, env=None):
         self.name = f"{key} {framework}{'.compile' if compiled else ''}"
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'bench.run', '--worker', key, framework,
              '--threads', str(threads), '--device', device] +
             (['--amp', amp] if amp else []) + (['--compiled'] if compiled else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env=worker_env(threads, memory))
+            env=dict(worker_env(threads, memory), **(env or {})))
         self._hello = None
 
     @property
@@ -434,8 +436,13 @@ def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, me
     warmup = warmup_steps if warmup_steps is not None else min(steps, 3)
     amp = amp if w.amp else None
     runners = list(FRAMEWORKS) + [f'{fw}_compiled' for fw in compiled]
+    # torch.compile's first compile in a fresh worker is cold: no on-disk cache from before
+    cache = tempfile.mkdtemp(prefix='bench-torch-cache-') if 'torch' in compiled else None
+    env = dict(TORCHINDUCTOR_CACHE_DIR=cache, TRITON_CACHE_DIR=os.path.join(cache, 'triton')) \
+        if cache else None
     workers = {r: Worker(w.key, COMPILED.get(r, r), threads, device=device, amp=amp,
-                         compiled=r in COMPILED) for r in runners}
+                         compiled=r in COMPILED, env=env if r == 'torch_compiled' else None)
+               for r in runners}
     peaks = {fw: None for fw in FRAMEWORKS}
     failed = {}
 
@@ -466,6 +473,8 @@ def bench_workload(w, steps=None, repeats=None, threads=1, warmup_steps=None, me
         for wk in workers.values():
             if wk.proc.poll() is None:
                 wk.close()
+        if cache:
+            shutil.rmtree(cache, ignore_errors=True)
     if memory and device == 'cpu':
         peaks = measure_memories(w.key, threads, min(steps, MEMORY_STEPS))
     res = dict(key=w.key, name=w.name, about=w.about, steps=steps, repeats=repeats,
