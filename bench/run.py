@@ -245,6 +245,7 @@ def _compiled_step(fw, w, ctx):
     if fw.__name__ == 'torch':
         from torch._dynamo.utils import counters
         fw._dynamo.reset()
+        counters.clear()     # reset() keeps them: graphs() counts this run's alone
         fn = fw.compile(train_step)
         return (lambda i: fn(*w.step.inputs(fw, ctx, i))), \
             (lambda: counters['frames']['total']), (lambda: _torch_graphs(counters))
