@@ -38,8 +38,8 @@ def _index(idx, xp=np, ndim=None):
             # uint8 tensors are masks in torch (deprecated there, but still so)
             i, basic = xp.asarray(i._data.astype(bool) if i.dtype.name == 'uint8' else i._data), \
                 False
-        elif isinstance(i, (list, tuple, np.ndarray)) or (xp is not np and
-                                                          isinstance(i, xp.ndarray)):
+        elif isinstance(i, (list, tuple, np.ndarray)) or traced(i) or (
+                xp is not np and isinstance(i, xp.ndarray)):
             i = xp.asarray(i)
             if not i.size:
                 i = i.astype(np.intp)   # [] is an empty integer index, not float
