@@ -1,7 +1,9 @@
 """Compile every CUDA kernel ember writes (``ember.backend.kernels``: ELEMENTWISE, REDUCTION,
 RAW) with NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers,
 ``-ftz=true``, the kernel body inside CuPy's ``CArray``/``CIndexer`` loop; a RawKernel's
-source as it is). It needs no GPU: a kernel that does
+source as it is), and the kernels ``ember.compile`` fuses on the GPU (``ember/compiler/gpu.py``:
+chains of each operation it fuses, in each dtype, with its ``--fmad=false``). It needs no GPU:
+a kernel that does
 not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
 through the CuPy stand-in, tests/fakecupy.py; this checks they are also valid CUDA.)
 
@@ -11,6 +13,7 @@ Prints one line per kernel and dtype; exits 1 if any fails to compile.
 """
 import os
 import sys
+import types
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
@@ -78,11 +81,16 @@ def ctype(t):
     return CTYPES.get(t, t)
 
 
-def elementwise_source(name, binding):
-    ins, outs, body = kernels.ELEMENTWISE[name]
+def elementwise_source(name, binding, kernel=None, scalars=()):
+    """``ELEMENTWISE[name]`` (or ``kernel``: in, out, body) as CuPy compiles it; the inputs
+    named in ``scalars`` are passed by value, as CuPy passes a scalar argument."""
+    ins, outs, body = kernel or kernels.ELEMENTWISE[name]
     args, loads = [], []
     for raw, t, n in params(ins) + params(outs):
         is_out = (raw, t, n) in params(outs)
+        if n in scalars:
+            args.append(f'{ctype(t)} {n}')
+            continue
         args.append(f'CArray<{ctype(t)}, 1> _raw_{n}')
         if raw:
             loads.append(f'CArray<{ctype(t)}, 1>& {n} = _raw_{n};')
@@ -114,6 +122,38 @@ def reduction_source(name, binding):
             f'      _type_reduce b = ({map_expr});\n      a = ({reduce_expr});\n    }}\n'
             f'    {ctype(t_out)} &{n_out} = _raw_{n_out}[_out_ind.get()];\n'
             f'    {post_map_expr};\n  }}\n}}\n')
+
+
+def fused_kernels():
+    """ember.compile's fused kernels (ember/compiler/gpu.py) for chains of every operation it
+    fuses, in each dtype it fuses and across them (operands cast, weak Python numbers):
+    (label, ElementwiseKernel spec, the names of its scalar parameters)."""
+    import numpy as np
+    from ember.compiler import gpu
+    from ember.compiler.graph import Ref
+    out = []
+    for a, b in (('float32', 'float32'), ('float64', 'float64'), ('int32', 'int32'),
+                 ('int64', 'int64'), ('int32', 'float32'), ('float32', 'float64'),
+                 ('int64', 'float64')):
+        ta, tb = np.dtype(a), np.dtype(b)
+        t = np.result_type(ta, tb)
+        f = t if t.kind == 'f' else np.dtype(np.float64)   # true_divide and sqrt's dtype
+        chain = [(np.add, (Ref(0), Ref(1)), t), (np.subtract, (Ref(2), 3), t),
+                 (np.multiply, (Ref(3), Ref(0)), t), (np.negative, (Ref(4),), t),
+                 (np.power, (Ref(5), 2), t), (np.true_divide, (Ref(6), Ref(1)), f),
+                 (np.sqrt, (Ref(7),), f), (np.multiply, (Ref(8), 0.5), f),
+                 (np.positive, (Ref(9),), f), (np.subtract, (Ref(10), Ref(4)), f)]
+        meta = {0: ((4,), ta), 1: ((4,), tb)}
+        nodes = []
+        for k, (fn, args, dtype) in enumerate(chain):
+            meta[k + 2] = ((4,), dtype)
+            nodes.append(types.SimpleNamespace(fn=fn, args=args, outs=Ref(k + 2)))
+        spec = gpu.kernel_spec(nodes, meta, [4, len(chain) + 1])
+        scalars = {p.split()[1] for p, o in zip(spec.in_params.split(', '), spec.operands)
+                   if type(o) is not Ref}
+        out.append((f'{spec.name} ({a}, {b})', (spec.in_params, spec.out_params,
+                                                 spec.operation), scalars))
+    return out
 
 
 def main():
@@ -157,8 +197,18 @@ def main():
             except Exception as e:   # CompileException: the log says where
                 failed += 1
                 print(f'FAIL  {label}\n{e}\n{source}')
+    from ember.compiler import gpu
+    fused = fused_kernels()
+    for label, kernel, scalars in fused:   # ember.compile's, with the options it gives CuPy
+        source = elementwise_source('ember_fused', {}, kernel, scalars)
+        try:
+            compiler.compile_using_nvrtc(source, options=options + gpu.OPTIONS, arch=ARCH)
+            print(f'ok    {label}')
+        except Exception as e:   # noqa: BLE001
+            failed += 1
+            print(f'FAIL  {label}\n{e}\n{source}')
     import cupy
-    print(f'{len(names) + len(kernels.RAW)} kernels, {failed} failures (NVRTC, '
+    print(f'{len(names) + len(kernels.RAW) + len(fused)} kernels, {failed} failures (NVRTC, '
           f'compute_{ARCH}, CuPy {cupy.__version__})')
     sys.exit(1 if failed else 0)
 
