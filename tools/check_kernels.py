@@ -3,8 +3,7 @@ RAW) with NVRTC, for each dtype ember calls it with, the way CuPy compiles them 
 ``-ftz=true``, the kernel body inside CuPy's ``CArray``/``CIndexer`` loop; a RawKernel's
 source as it is), and the kernels ``ember.compile`` fuses on the GPU (``ember/compiler/gpu.py``:
 chains of each operation it fuses, in each dtype, with its ``--fmad=false``). It needs no GPU:
-a kernel that does
-not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
+a kernel that does not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
 through the CuPy stand-in, tests/fakecupy.py; this checks they are also valid CUDA.)
 
 Usage: make check-kernels   (makes .venv-nvrtc with cupy-cuda13x and NVRTC from the registry)
