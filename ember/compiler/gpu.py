@@ -372,7 +372,7 @@ def fuse(graph, xp, min_run=None):
 def uncapturable(graph):
     """Why ``graph`` cannot be one CUDA graph (a host call, a random draw, a check or a copy
     read on the host), or None."""
-    from .capture import Draw, HostStep
+    from .program import Draw, HostStep
     for node in graph.nodes:
         fn = node.fn
         if isinstance(fn, HostStep):
@@ -380,7 +380,7 @@ def uncapturable(graph):
         if isinstance(fn, (Draw, _Drawn)):
             return f'{fn.__name__} draws new numbers at each call'
         if getattr(fn, 'impure', False):
-            return f'{getattr(fn, "__name__", fn)} reads a value on the host'
+            return f'{getattr(fn, "__name__", fn)} runs on the host at each call'
         if getattr(fn, 'name', None) == 'get' or getattr(fn, '__name__', '') == 'asnumpy':
             return 'a value is copied to the host'
     return None
