@@ -137,24 +137,29 @@ def _literal(x, names):
         return f'({inner},)' if len(x) == 1 else f'({inner})'
     if t is list:
         return '[' + ', '.join(_literal(a, names) for a in x) + ']'
-    if t is slice:
-        parts = [_literal(a, names) if a is not None else '' for a in (x.start, x.stop)]
-        s = ':'.join(parts)
-        return s + (':' + _literal(x.step, names) if x.step is not None else '')
+    if t is slice:   # (in a subscript, _index writes a:b:c)
+        return f'slice({_literal(x.start, names)}, {_literal(x.stop, names)}, ' \
+               f'{_literal(x.step, names)})'
     if t is dict:
         return '{' + ', '.join(f'{k!r}: {_literal(a, names)}' for k, a in x.items()) + '}'
     if isinstance(x, np.dtype):
-        return f'np.{x.name}' if x.name.isidentifier() else names(x)
-    if isinstance(x, type) and issubclass(x, np.generic):
+        return f'np.{x.name}' if x.name.isidentifier() and getattr(np, x.name, None) is \
+            x.type else names(x)
+    if isinstance(x, type) and issubclass(x, np.generic) and getattr(np, x.__name__, None) is x:
         return f'np.{x.__name__}'
     return names(x)
 
 
 def _index(idx, names):
+    """A subscript's text: slices as ``a:b:c`` at its top level."""
+    def one(a):
+        if type(a) is not slice:
+            return _literal(a, names)
+        s = ':'.join(_literal(b, names) if b is not None else '' for b in (a.start, a.stop))
+        return s + (':' + _literal(a.step, names) if a.step is not None else '')
     if type(idx) is tuple:
-        return ', '.join(_literal(a, names) if type(a) is not slice else _literal(a, names)
-                         for a in idx) or '()'
-    return _literal(idx, names)
+        return ', '.join(one(a) for a in idx) + (',' if len(idx) == 1 else '') or '()'
+    return one(idx)
 
 
 def render(node, fn_name, names=lambda x: repr(x)):

@@ -158,6 +158,36 @@ _METHODS = {'reshape', 'transpose', 'astype', 'sum', 'mean', 'max', 'min', 'argm
             'fill', 'put', 'sort', 'argsort', 'diagonal', 'trace', 'searchsorted',
             'ptp', 'choose', 'partition', 'argpartition', 'byteswap', 'get'}
 _IN_PLACE_METHODS = {'fill', 'put', 'sort', 'partition'}
+# NumPy functions that write into an argument (its position), and where a positional out= goes
+_MUTATES = {np.put_along_axis: 0, np.put: 0, np.place: 0, np.putmask: 0, np.copyto: 0,
+            np.fill_diagonal: 0}
+_POSITIONAL_OUT = {np.dot: 2, np.clip: 3, np.take: 3, np.sum: 3, np.prod: 3, np.cumsum: 3,
+                   np.cumprod: 3, np.mean: 3, np.around: 2, np.round: 2, np.choose: 2,
+                   'sum': 3, 'prod': 3, 'cumsum': 3, 'cumprod': 3, 'mean': 3, 'clip': 3,
+                   'take': 3, 'round': 2, 'choose': 2, 'max': 2, 'min': 2, 'dot': 2,
+                   'all': 2, 'any': 2, 'argmax': 2, 'argmin': 2}
+
+
+def _written_args(fn, args, kwargs):
+    """The arrays a call writes into: ``out=`` (by keyword or place), the argument of one of
+    NumPy's in-place functions, the array of an in-place method."""
+    found = []
+    out = kwargs.get('out')
+    if out is not None:
+        found += list(out) if type(out) is tuple else [out]
+    key = fn.name if type(fn) is _method else fn
+    try:
+        k = _POSITIONAL_OUT.get(key)
+        m = _MUTATES.get(key)
+    except TypeError:   # an unhashable callable
+        return found
+    if k is not None and len(args) > k and args[k] is not None:
+        found.append(args[k])
+    if m is not None and len(args) > m:
+        found.append(args[m])
+    if type(fn) is _method and fn.name in _IN_PLACE_METHODS:
+        found.append(args[0])
+    return found
 
 _UNARY = {'__neg__': np.negative, '__pos__': np.positive, '__abs__': np.absolute,
           '__invert__': np.invert}
@@ -321,12 +351,17 @@ class Capture:
                 (fn is np.where and len(args) + len(kwargs) == 1):
             self.brk(f'the shape of {getattr(fn, "__name__", fn)}\'s result depends on the '
                      f'data')
+        writes = tuple(writes)
+        for w in _written_args(fn, args, kwargs):   # out= and NumPy's in-place functions
+            if type(w) is Tracer:
+                writes += (w,)
+            elif isinstance(w, np.ndarray):
+                self.brk(f'{getattr(fn, "__name__", fn)} wrote into an untraced array')
+                return fn(*self._real(args), **self._real(kwargs))
         found = []
         targs = self._template(tuple(args), found)
         tkw = self._template(dict(kwargs), found)
         out = fn(*self._real(args), **self._real(kwargs))
-        if isinstance(fn, _method) and fn.name in _IN_PLACE_METHODS:
-            writes = (args[0],)
         return self._record(fn, targs, tkw, out, writes)
 
     def call_ufunc(self, ufunc, method, inputs, kwargs):

@@ -513,9 +513,13 @@ def triu(x, diagonal=0):
 
 def _writable(arr):
     # NumPy's diagonal views are read-only for backwards compatibility; torch's are writable
-    if traced(arr) and not arr.flags.writeable:
-        arr.cap.brk('a read-only view was made writable')
-        arr = arr.v
+    if traced(arr) and not arr.flags.writeable:   # (ember.compile: a node of the program)
+        return arr.cap.call(make_writable, (arr,), {})
+    return make_writable(arr)
+
+
+def make_writable(arr):
+    """``arr`` made writable where NumPy allows (a view of read-only memory stays so)."""
     if type(arr) is np.ndarray and not arr.flags.writeable:
         try:
             arr.flags.writeable = True
