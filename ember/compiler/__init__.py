@@ -105,7 +105,7 @@ class CompiledFunction:
                           stacklevel=2)
             return self.fn(*args, **kwargs)
         self.recompiles += 1
-        result, program = capture(self.fn, args, kwargs, self.fullgraph)
+        result, program = capture(self.fn, args, kwargs, self.fullgraph, self.mode)
         self.last = program
         self.programs.setdefault(key, []).append(None if program.breaks else program)
         return result

@@ -18,11 +18,13 @@ only, the capture patches five places (and nothing else in the core changes):
 What the tensors look like afterwards (``.grad`` set or cleared, an array replaced) becomes
 the program's writes, done after its last call at each run.
 """
+import sys
 import weakref
 
 import numpy as np
 
 from .. import amp, autograd, random as _random
+from ..backend import namespace
 from .._tensor import Tensor
 from ..autograd import Op, _State
 from ..nn.module import Module
@@ -74,7 +76,7 @@ def flatten_args(x, path=(), out=None, sig=None):
 ACTIVE = []   # the captures running now (a compiled function called inside one is inlined)
 
 
-def capture(fn, args, kwargs, fullgraph=False):
+def capture(fn, args, kwargs, fullgraph=False, mode=None):
     """Run ``fn(*args, **kwargs)`` under capture. Returns (its result, a Program)."""
     cap = Capture(fullgraph)
     python_values = _python_values(fn)
@@ -89,9 +91,11 @@ def capture(fn, args, kwargs, fullgraph=False):
         if id(t) in promoted or type(t._data) is Tracer:
             return
         d = t._data
-        if type(d) is not np.ndarray:
-            cap.brk(f'a tensor on {t.device} (only CPU tensors are captured so far)')
+        if type(d) is not np.ndarray and not hasattr(d, '__cuda_array_interface__'):
+            cap.brk(f'a tensor holding a {type(d).__name__} is not captured')
             return
+        if type(d) is not np.ndarray:
+            cap.device_arrays = True
         if ref is None:
             ref = ('const', d) if is_born(t) else ('obj', t)
         if t._hooks:
@@ -256,6 +260,9 @@ def capture(fn, args, kwargs, fullgraph=False):
             if t is not None:
                 restore(t)
 
+    cuda = sys.modules.get('ember.backend.cuda')
+    if cuda is not None:
+        cuda._trace[0] = _record_backend
     ACTIVE.append(cap)
     try:
         result = fn(*args, **kwargs)
@@ -266,6 +273,8 @@ def capture(fn, args, kwargs, fullgraph=False):
         raise
     finally:
         ACTIVE.pop()
+        if cuda is not None:
+            cuda._trace[0] = None
         for name, f in saved_numpy.items():
             setattr(np, name, f)
         _random.Generator.get_state, _random.Generator.set_state = orig_get, orig_set
@@ -315,6 +324,10 @@ def capture(fn, args, kwargs, fullgraph=False):
                    f'{what} is {value!r}')
     written = {i for n in cap.nodes for i in n.writes}
     meta = dict(enumerate(cap.meta))
+    xp = None
+    if cap.device_arrays:
+        from ..backend import cuda_backend
+        xp = cuda_backend().xp
     if bwd is not None:
         bwd_nodes, seed_ids, grad_ids, leaf_refs, n_before = bwd
         fwd_inputs = cap.inputs[:n_before]
@@ -330,7 +343,7 @@ def capture(fn, args, kwargs, fullgraph=False):
                        [i for i in grad_ids if i is not None], cap.consts, meta)
         raw_bgraph = bgraph
         if not cap.breaks:
-            bgraph = optimize(bgraph)
+            bgraph = optimize(bgraph, xp)
         grad_index, k = [], 0
         for i in grad_ids:
             grad_index.append(None if i is None else k)
@@ -348,8 +361,9 @@ def capture(fn, args, kwargs, fullgraph=False):
             ref = ('const_written', ref[1])
         sources.append(ref)
     raw = Graph([i for i, _ in fwd_inputs], cap.nodes, outputs, cap.consts, meta)
-    graph = raw if cap.breaks else optimize(raw)
-    program = Program(graph, sources, writes, result_t, guards, list(cap.breaks), backward)
+    graph = raw if cap.breaks else optimize(raw, xp)
+    program = Program(graph, sources, writes, result_t, guards, list(cap.breaks), backward,
+                      mode=mode, xp=xp)
     program.raw = raw   # as captured, before the passes (what ember.jit.save keeps)
     program.arg_meta = [(t._data.shape, t._data.dtype, t._requires_grad) for _, t in arg_list]
     return result, program
@@ -394,6 +408,13 @@ class _Cell:
 
     def __getitem__(self, _):
         return self.cell.cell_contents
+
+
+def _record_backend(fn, writes, args, kwargs):
+    """A function of the CUDA backend (or one of its kernels) called during a capture: one
+    node, where a traced array is among its arguments."""
+    from .gpu import recorded
+    return recorded(fn, writes)(*args, **kwargs)
 
 
 def _has_tracer(x):
@@ -470,7 +491,7 @@ def _backward_ahead(cap, needing, promoted):
     values, with the graph kept for the caller's own backward. Returns (backward nodes, seed
     ids, gradient ids, the leaves' sources, how many inputs came before the seeds)."""
     n_before, start = len(cap.inputs), len(cap.nodes)
-    seeds = [cap.input(np.ones(t._data.shape, t._data.dtype), ('seed', j))
+    seeds = [cap.input(namespace(t._data.v).ones(t._data.shape, t._data.dtype), ('seed', j))
              for j, t in enumerate(needing)]
     leaves = [(t, ref) for t, tr, g0, rg0, ref in promoted.values()
               if ref[0] in ('arg', 'obj') and (t._requires_grad or t.grad_fn is not None)]

@@ -18,8 +18,12 @@ import numpy as np
 from .graph import Const, Graph, Node, Ref, map_refs
 
 
-def optimize(graph):
-    """The default pipeline: constant folding, CSE, DCE, fusion, then lowering."""
+def optimize(graph, xp=None):
+    """The default pipeline: constant folding, CSE, DCE, fusion, then lowering. ``xp``: CuPy
+    for a program of GPU arrays (fused into CUDA kernels, ``gpu.fuse``; nothing lowered)."""
+    if xp is not None:
+        from .gpu import fuse
+        return fuse(dce(cse(fold(graph))), xp)
     from .fusion import fuse
     return lower(fuse(dce(cse(fold(graph)))))
 

@@ -76,11 +76,15 @@ def resolve(ref, arg_tensors):
 class Program:
     """A compiled function for one set of guards: inputs, the graph, writes, the result."""
 
-    def __init__(self, graph, sources, writes, result, guards, breaks, backward):
+    def __init__(self, graph, sources, writes, result, guards, breaks, backward, mode=None,
+                 xp=None):
         self.graph, self.sources, self.writes = graph, sources, writes
         self.result, self.guards, self.breaks = result, guards, breaks
         self.backward = backward
         self.fn = graph.compile() if not breaks else None
+        if self.fn is not None and xp is not None and mode == 'reduce-overhead':
+            from .gpu import CudaGraphRunner   # the replay as one CUDA graph launch
+            self.fn = CudaGraphRunner(self.fn, xp, graph)
         self.run = self._runner() if not breaks else None
         self.check = guards.compile()
 
@@ -200,7 +204,7 @@ class CompiledBackward(autograd.Node):
         self.backward, self.saved, self.arg_tensors = backward, saved, arg_tensors
         self.next_edges = [autograd._edge(resolve(r, arg_tensors)) for r in backward.leaf_refs]
         self.n_outputs = len(backward.seed_meta)
-        self._out_meta = [(s, _dtype(d), _device()) for s, d in backward.seed_meta]
+        self._out_meta = [(s, _dtype(d), _device(saved)) for s, d in backward.seed_meta]
 
     def _backward(self, grads):
         if _State.grad_enabled:
@@ -208,8 +212,8 @@ class CompiledBackward(autograd.Node):
                                'create_graph=True (a gradient of a gradient) is not supported; '
                                'run that function eagerly')
         b = self.backward
-        seeds = [np.zeros(s, d) if g is None else g._data for g, (s, d) in zip(grads,
-                                                                                b.seed_meta)]
+        seeds = [_zeros_like_seed(grads, s, d) if g is None else g._data
+                 for g, (s, d) in zip(grads, b.seed_meta)]
         extra = [resolve(r, self.arg_tensors)._data for r in b.sources]
         with autograd.quiet_numpy():
             vals = b.fn(*self.saved, *seeds, *extra)
@@ -225,9 +229,16 @@ def _dtype(np_dtype):
     return from_np(np_dtype)
 
 
-def _device():
-    from ..backend import CPU
-    return CPU
+def _device(saved):
+    from ..backend import CPU, array_device
+    return array_device(saved[0]) if len(saved) else CPU
+
+
+def _zeros_like_seed(grads, shape, dtype):
+    """Zeros for a result nobody sent a gradient to, where the others' gradients live."""
+    from ..backend import namespace
+    ref = next((g._data for g in grads if g is not None), None)
+    return (np if ref is None else namespace(ref)).zeros(shape, dtype)
 
 
 def _hyper(opt):

@@ -74,9 +74,8 @@ class Tracer:
         """``xp`` for this array (``backend.namespace``): NumPy, whose calls come back here."""
         if type(self.v) is np.ndarray or isinstance(self.v, np.generic):
             return np
-        self.cap.brk('CuPy arrays are not traced yet')
-        from ..backend import namespace
-        return namespace(self.v)
+        from .gpu import traced_namespace   # CuPy does not dispatch: a recording namespace
+        return traced_namespace(self.cap, self.v)
 
     def __len__(self):
         return len(self.v)
@@ -273,6 +272,7 @@ class Capture:
         self.breaks = []        # (reason, 'file:line')
         self.fullgraph = fullgraph
         self.promoted = {}      # id(tensor) -> (tensor, initial _data tracer, initial _grad)
+        self.device_arrays = False   # whether a CuPy array is among the inputs
 
     # ------------------------------------------------------------ values
     def new(self, arr):
@@ -354,7 +354,8 @@ class Capture:
         writes = tuple(writes)
         for w in _written_args(fn, args, kwargs):   # out= and NumPy's in-place functions
             if type(w) is Tracer:
-                writes += (w,)
+                if all(w is not v for v in writes):
+                    writes += (w,)
             elif isinstance(w, np.ndarray):
                 self.brk(f'{getattr(fn, "__name__", fn)} wrote into an untraced array')
                 return fn(*self._real(args), **self._real(kwargs))

@@ -32,7 +32,8 @@ class SGD(Optimizer):
         >>> ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1).traceable()
         True
         """
-        return all(g['momentum'] == 0 for g in self.param_groups)
+        return all(g['momentum'] == 0 for g in self.param_groups) and \
+            all(namespace(p._data) is np for g in self.param_groups for p in g['params'])
 
     def update(self, p, g, state, group):
         m = group['momentum']
