@@ -76,6 +76,12 @@ def traced(arr):
     return getattr(type(arr), 'traced_namespace', None) is not None
 
 
+def traced_cpu(arr):
+    """Whether ``arr`` is ``ember.compile``'s stand-in for a NumPy array (a CPU path's test
+    ``type(a) is np.ndarray``, for a traced one: its GPU twin takes the GPU path)."""
+    return traced(arr) and type(arr.v) is np.ndarray
+
+
 def array_device(arr):
     if type(arr) is np.ndarray or isinstance(arr, np.generic):
         return CPU
@@ -88,7 +94,7 @@ def to_device(arr, dev, non_blocking=False):
     """Copy an array to a device (no copy when it is there already); ``non_blocking``: from
     pinned host memory to a GPU, without waiting for the copy."""
     if dev.type == 'cpu':
-        return arr if type(arr) is np.ndarray or traced(arr) else host(arr)
+        return arr if type(arr) is np.ndarray or traced_cpu(arr) else host(arr)
     cuda = cuda_backend()
     return cuda.to_device(arr, dev.index or 0, non_blocking)
 

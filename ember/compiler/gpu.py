@@ -32,6 +32,8 @@ from .tracer import Tracer
 _SHAPE_ONLY = {'shape', 'ndim', 'size', 'result_type', 'can_cast', 'iscomplexobj',
                'isrealobj', 'broadcast_shapes', 'may_share_memory', 'shares_memory',
                'min_scalar_type', 'isscalar', 'promote_types', 'common_type'}
+_ALLOCATE = {'empty', 'zeros', 'ones', 'full', 'empty_like', 'zeros_like', 'ones_like',
+             'full_like'}
 _lookups = {}    # (id(namespace), name) -> (namespace, attribute): one object for each name
 _namespaces = weakref.WeakKeyDictionary()   # capture -> {id(xp): TracedXP}
 
@@ -126,6 +128,9 @@ class TracedXP:
             out = _TracedDraw(cap, _Drawn(v, name))
         elif _is_ufunc(v):
             out = _TracedUfunc(cap, v)
+        elif name in _ALLOCATE:   # op code writes into what it allocates: recorded, so
+            def out(*args, **kwargs):   # the calls that fill it are (a constant it is not)
+                return cap.call(v, args, kwargs)
         else:
             def out(*args, **kwargs):
                 if not _has_tracer((args, kwargs)):
@@ -212,8 +217,12 @@ def recorded(fn=None, writes=()):
         cap = _capture_of((args, kwargs))
         if cap is None:
             return fn(*args, **kwargs)
-        written = tuple(w for w in (args[k] if type(k) is int and k < len(args) else
-                                    kwargs.get(k) for k in writes) if type(w) is Tracer)
+        targets = [args[k] if type(k) is int and k < len(args) else kwargs.get(k)
+                   if type(k) is str else None for k in writes]
+        if any(w is not None and type(w) is not Tracer for w in targets):
+            cap.brk(f'{getattr(fn, "__name__", fn)} wrote into an untraced array')
+            return fn(*cap._real(args), **cap._real(kwargs))
+        written = tuple(w for w in targets if type(w) is Tracer)
         return cap.call(fn, args, kwargs, writes=written)
     return call
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled
-from ..backend import cpu, traced
+from ..backend import cpu, traced_cpu
 from .elementwise import (HALF, TENSOR_TYPES, _inplace_method, expm1, in_float32, sigmoid,
                           tanh, where)
 from .piecewise import Step, abs, clamp
@@ -247,7 +247,7 @@ _wide_gelu = in_float32(gelu)
 def _own_kernel(x):
     """Whether GELU of ``x`` runs as ember's GPU kernel, which computes half precision in
     float32 and rounds once itself (no casts around it needed)."""
-    if type(x._data) is np.ndarray or traced(x._data):
+    if type(x._data) is np.ndarray or traced_cpu(x._data):
         return False
     from ..backend import cuda
     return cuda.KERNELS[0]

@@ -13,7 +13,7 @@ import numpy as np
 from .._dtype import bfloat16 as _bfloat16, float32 as _float32, get_default_dtype, result_type
 from .._tensor import Tensor, method, zeros_like
 from ..autograd import Op
-from ..backend import namespace, traced
+from ..backend import namespace, traced_cpu
 from .convert import astype
 from .. import amp as _amp
 
@@ -88,7 +88,7 @@ def _scalar(x, ref):
         arr = np.array(x, dtype=ref._data.dtype)
     except OverflowError:   # an int outside the dtype's range wraps around, as in torch
         arr = np.array(x).astype(ref._data.dtype)
-    return Tensor._make(arr if type(ref._data) is np.ndarray or traced(ref._data)
+    return Tensor._make(arr if type(ref._data) is np.ndarray or traced_cpu(ref._data)
                         else _on_device(arr, ref._data))
 
 
@@ -111,7 +111,7 @@ def _on_device(arr, like):
 def _as(x, dt, ref):
     if isinstance(x, Tensor):
         return x if x._data.dtype == dt.np else x.to(dt)
-    if ref is None or type(ref._data) is np.ndarray or traced(ref._data):
+    if ref is None or type(ref._data) is np.ndarray or traced_cpu(ref._data):
         return Tensor._make(np.asarray(x, dtype=dt.np))
     arr = np.asarray(x, dtype=dt.np)
     return Tensor._make(_on_device(arr, ref._data) if arr.ndim == 0 else

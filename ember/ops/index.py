@@ -11,7 +11,7 @@ from .._dtype import bool_
 from .._dtype import check_fits
 from .._tensor import Tensor, _wrap_dim, method
 from ..autograd import Op, _State, _record
-from ..backend import namespace, scatter_add as _scatter_add, traced
+from ..backend import namespace, scatter_add as _scatter_add, traced, traced_cpu
 from .elementwise import operands
 from .movement import Clone, clone, flatten
 
@@ -32,7 +32,7 @@ def _index(idx, xp=np, ndim=None):
             if i.dtype.is_floating_point:
                 raise IndexError(f'tensors used as indices must be long, int, byte or bool '
                                  f'tensors, got {i.dtype}')
-            if xp is np and type(i._data) is not np.ndarray and not traced(i._data):
+            if xp is np and type(i._data) is not np.ndarray and not traced_cpu(i._data):
                 raise RuntimeError(f'indices should be either on cpu or on the same device as '
                                    f'the indexed tensor (cpu), got an index on {i.device}')
             # uint8 tensors are masks in torch (deprecated there, but still so)
@@ -178,7 +178,7 @@ def __setitem__(x, idx, value):
     if not isinstance(value, Tensor):
         check_fits('index_put_', value, x._data.dtype)   # (x[0] = nan in an int tensor)
         value = Tensor._make(np.asarray(value, dtype=x._data.dtype))
-        if type(x._data) is not np.ndarray and not traced(x._data):
+        if type(x._data) is not np.ndarray and not traced_cpu(x._data):
             value = value.to(x.device)
     x._check_inplace('setitem')
     recording = _State.grad_enabled and x.dtype.is_floating_point and (

@@ -10,7 +10,7 @@ from ..autograd import Op
 from . import convert
 from .elementwise import _as, operands
 from .. import amp as _amp
-from ..backend import cuda, mkl, traced
+from ..backend import cuda, mkl, traced, traced_cpu
 
 __all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
 
@@ -333,7 +333,7 @@ def _column_sums(g2, dtype=None):
     The result is a new 1-D array, not a view (a first ``.grad`` keeps it, not a copy)."""
     if isinstance(g2, Tensor):
         return g2.reshape(-1, g2.shape[-1]).sum(0)
-    if type(g2) is np.ndarray or traced(g2):
+    if type(g2) is np.ndarray or traced_cpu(g2):
         return g2.reshape(-1, g2.shape[-1]).sum(0, dtype=dtype)
     from ..backend import namespace
     xp = namespace(g2)

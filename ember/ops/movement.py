@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Size, Tensor, _wrap_dim, method
 from ..autograd import Op
-from ..backend import namespace, traced
+from ..backend import namespace, traced_cpu
 
 __all__ = ['reshape', 'permute', 'transpose', 'swapaxes', 'swapdims', 'unsqueeze', 'squeeze',
            'broadcast_to', 'clone', 'flatten', 'unflatten', 'repeat', 'tile', 'flip', 'fliplr',
@@ -513,7 +513,7 @@ def triu(x, diagonal=0):
 
 def _writable(arr):
     # NumPy's diagonal views are read-only for backwards compatibility; torch's are writable
-    if traced(arr) and not arr.flags.writeable:   # (ember.compile: a node of the program)
+    if traced_cpu(arr) and not arr.flags.writeable:   # (ember.compile: a node of the program)
         return arr.cap.call(make_writable, (arr,), {})
     return make_writable(arr)
 
