@@ -5,9 +5,25 @@ import pytest
 
 import ember
 import ember.nn.functional as F
+from ember.compiler import capture
 
 pytestmark = pytest.mark.skipif(not ember.cuda.is_available(),
                                 reason="needs 'cuda' (a GPU, or EMBER_FAKE_CUPY=1)")
+
+
+@pytest.fixture(autouse=True)
+def gpu_capture(monkeypatch):
+    """CUDA capture is off by default (EMBER_COMPILE_GPU=1 turns it on): on here."""
+    monkeypatch.setattr(capture, 'GPU', True)
+
+
+def test_off_by_default_a_cuda_tensor_is_a_graph_break(monkeypatch):
+    monkeypatch.setattr(capture, 'GPU', False)
+    compiled = ember.compile(lambda x: x * 2)
+    x = ember.ones(3, device='cuda')
+    assert compiled(x).cpu().tolist() == [2.0, 2.0, 2.0]
+    assert compiled.last.fn is None
+    assert 'EMBER_COMPILE_GPU=1' in compiled.last.breaks[0][0]
 
 
 def build():

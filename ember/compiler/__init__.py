@@ -13,7 +13,8 @@ import functools
 import warnings
 
 from .._tensor import Tensor
-from .capture import ACTIVE, capture, flatten_args
+from . import capture as _capture
+from .capture import ACTIVE, flatten_args
 from .tracer import GraphBreak
 
 __all__ = ['compile', 'explain', 'GraphBreak', 'CompiledFunction']
@@ -105,7 +106,7 @@ class CompiledFunction:
                           stacklevel=2)
             return self.fn(*args, **kwargs)
         self.recompiles += 1
-        result, program = capture(self.fn, args, kwargs, self.fullgraph, self.mode)
+        result, program = _capture.capture(self.fn, args, kwargs, self.fullgraph, self.mode)
         self.last = program
         self.programs.setdefault(key, []).append(None if program.breaks else program)
         return result
@@ -166,7 +167,7 @@ def explain(fn, *args, **kwargs):
     graphs: 0, graph breaks: 1
       break at ...: __bool__() read the values
     """
-    _, program = capture(fn, args, kwargs)
+    _, program = _capture.capture(fn, args, kwargs)
     return Explanation(program)
 
 

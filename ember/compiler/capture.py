@@ -18,6 +18,7 @@ only, the capture patches five places (and nothing else in the core changes):
 What the tensors look like afterwards (``.grad`` set or cleared, an array replaced) becomes
 the program's writes, done after its last call at each run.
 """
+import os
 import sys
 import weakref
 
@@ -75,6 +76,12 @@ def flatten_args(x, path=(), out=None, sig=None):
 
 ACTIVE = []   # the captures running now (a compiled function called inside one is inlined)
 
+# Capturing CUDA tensors (compiler/gpu.py) is off unless EMBER_COMPILE_GPU=1: on CuPy's
+# stand-in the op tables still give wrong answers through it (scatter-style backward, data-
+# shaped CuPy calls: see docs/compiler.md), and it has never run on a GPU. Off, a CUDA tensor
+# is a graph break: the function runs eagerly, correctly.
+GPU = os.environ.get('EMBER_COMPILE_GPU') == '1'
+
 
 def capture(fn, args, kwargs, fullgraph=False, mode=None):
     """Run ``fn(*args, **kwargs)`` under capture. Returns (its result, a Program)."""
@@ -91,8 +98,10 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
         if id(t) in promoted or type(t._data) is Tracer:
             return
         d = t._data
-        if type(d) is not np.ndarray and not hasattr(d, '__cuda_array_interface__'):
-            cap.brk(f'a tensor holding a {type(d).__name__} is not captured')
+        if type(d) is not np.ndarray and not (GPU and hasattr(d, '__cuda_array_interface__')):
+            cap.brk(f'a tensor on {t.device} (CUDA capture is off: EMBER_COMPILE_GPU=1 turns '
+                    f'it on, untested on a GPU)' if hasattr(d, '__cuda_array_interface__') else
+                    f'a tensor holding a {type(d).__name__} is not captured')
             return
         if type(d) is not np.ndarray:
             cap.device_arrays = True
