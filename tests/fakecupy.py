@@ -171,13 +171,24 @@ class ndarray:
         raise TypeError('fake CuPy arrays are not pickled')
 
 
+def _defers(self, other):
+    """CuPy's ``_should_use_rop``: an operand of another type with a higher
+    ``__array_priority__`` (ember.compile's tracer) takes the operator."""
+    return type(other) is not ndarray and \
+        getattr(other, '__array_priority__', 0) > self.__array_priority__
+
+
 def _binary(name):
     op = getattr(operator, name)
 
     def method(self, other):
+        if _defers(self, other):
+            return NotImplemented
         return _call(op, (self, other), {}, f'ndarray.__{name}__')
 
     def reflected(self, other):
+        if _defers(self, other):
+            return NotImplemented
         return _call(op, (other, self), {}, f'ndarray.__r{name}__')
     return method, reflected
 

@@ -160,6 +160,9 @@ def scatter_add(xp, out, idx, values):
     ``cupyx.scatter_add`` on the GPU)."""
     if xp is np:
         np.add.at(out, idx, values)
+        return
+    import cupyx
+    if traced(out):   # (ember.compile on the GPU: one node, writing out)
+        out.cap.call(cupyx.scatter_add, (out, idx, values), {}, writes=(out,))
     else:
-        import cupyx
         cupyx.scatter_add(out, idx, values)

@@ -32,6 +32,8 @@ from .tracer import Tracer
 _SHAPE_ONLY = {'shape', 'ndim', 'size', 'result_type', 'can_cast', 'iscomplexobj',
                'isrealobj', 'broadcast_shapes', 'may_share_memory', 'shares_memory',
                'min_scalar_type', 'isscalar', 'promote_types', 'common_type'}
+_MUTATES = {'put_along_axis', 'put', 'place', 'putmask', 'copyto', 'fill_diagonal'}
+_DATA_SHAPED = {'nonzero', 'flatnonzero', 'argwhere', 'unique', 'compress', 'extract'}
 _ALLOCATE = {'empty', 'zeros', 'ones', 'full', 'empty_like', 'zeros_like', 'ones_like',
              'full_like'}
 _lookups = {}    # (id(namespace), name) -> (namespace, attribute): one object for each name
@@ -135,9 +137,13 @@ class TracedXP:
             def out(*args, **kwargs):
                 if not _has_tracer((args, kwargs)):
                     return v(*args, **kwargs)
+                if name in _DATA_SHAPED or name == 'where' and len(args) + len(kwargs) == 1:
+                    cap.brk(f"the shape of {name}'s result depends on the data")
                 writes = kwargs.get('out')
                 writes = () if writes is None else \
                     tuple(writes) if type(writes) is tuple else (writes,)
+                if name in _MUTATES and args:   # (put_along_axis...: writes its first argument)
+                    writes += (args[0],)
                 return cap.call(v, args, kwargs, writes=tuple(w for w in writes
                                                              if type(w) is Tracer))
         self.__dict__[name] = out   # (looked up once for each capture)

@@ -52,7 +52,7 @@ def _user_line():
 class Tracer:
     """An array during capture: the real array ``v`` and its value number ``i``."""
     __slots__ = ('v', 'i', 'cap')
-    __array_priority__ = 3000
+    __array_priority__ = 1e6   # (above CuPy's: its operators defer to ours)
 
     def __init__(self, cap, v, i):
         self.v, self.i, self.cap = v, i, cap
