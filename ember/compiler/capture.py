@@ -33,7 +33,7 @@ from ..optim.optimizer import Optimizer
 from .graph import Graph, Node, Ref
 from .passes import optimize
 from .program import (Backward, Draw, GetState, Guards, HostStep, Program, SetState, _ArgOut,
-                      _GradOut, _hyper, _Out)
+                      _ConstOut, _GradOut, _hyper, _Out)
 from .tracer import Capture, Tracer
 
 
@@ -131,7 +131,11 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
         for t in tensors:
             if isinstance(t, Tensor) and type(t._data) is not Tracer:
                 promote(t)
-        return orig_apply.__func__(cls, *tensors, **params)
+        q = autograd._quiet_on(autograd._QUIET)   # (the door's NumPy state, as for arrays)
+        try:
+            return orig_apply.__func__(cls, *tensors, **params)
+        finally:
+            autograd._quiet_off(q)
 
     def call(self, *a, **k):
         if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
@@ -244,6 +248,14 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
     saved_numpy = {name: getattr(np, name) for name in numpy_patches}
     for name, f in numpy_patches.items():
         setattr(np, name, f)
+
+    def eager_from_here():   # a break: no program will come of this capture, so ember's own
+        for name in ('empty', 'zeros', 'ones', 'full'):   # allocations are real arrays again
+            setattr(np, name, saved_numpy[name])           # (as eager makes them)
+        cuda = sys.modules.get('ember.backend.cuda')
+        if cuda is not None:
+            cuda._trace[0] = None
+    cap.on_break = eager_from_here
     _random.Generator.get_state, _random.Generator.set_state = get_state, set_state
     Tensor.register_hook = register_hook
     Op.apply = classmethod(apply)
@@ -530,8 +542,11 @@ def _result_template(x, cap, arg_index, out, seeds):
             if id(x) in seeds:
                 return _GradOut(out(d.i), seeds[id(x)])
             return _Out(out(d.i))
-        cap.brk('the result is a tensor the capture did not trace')
-        return _Out(None)
+        if cap.breaks:
+            return _Out(None)
+        # an array no traced value reached (a zero gradient, a constant): the same at every
+        # call, handed back as a copy
+        return _ConstOut(d.copy())
     if t is tuple or t is list:
         return t(_result_template(a, cap, arg_index, out, seeds) for a in x)
     if t is dict:

@@ -145,6 +145,8 @@ class Program:
                 return f'_make(vals[{x.k}])'
             if t is _ArgOut:
                 return f'a[{x.k}]'
+            if t is _ConstOut:
+                return f'_make({bind(x.k)}.copy())'
             if t is _GradOut:
                 return f'_gout(vals[{x.k}], node, {x.nr})'
             if t is tuple:
@@ -176,6 +178,11 @@ class _Out:
 
 
 class _ArgOut(_Out):
+    __slots__ = ()
+
+
+class _ConstOut(_Out):
+    """A result tensor no traced value reached: ``k`` is its array, copied at each call."""
     __slots__ = ()
 
 

@@ -273,6 +273,7 @@ class Capture:
         self.fullgraph = fullgraph
         self.promoted = {}      # id(tensor) -> (tensor, initial _data tracer, initial _grad)
         self.device_arrays = False   # whether a CuPy array is among the inputs
+        self.on_break = None
 
     # ------------------------------------------------------------ values
     def new(self, arr):
@@ -288,6 +289,8 @@ class Capture:
     def brk(self, reason):
         where = _user_line()
         self.breaks.append((reason, where))
+        if self.on_break is not None:
+            self.on_break()
         if self.fullgraph:
             raise GraphBreak(f'ember.compile(fullgraph=True): graph break at {where}: {reason}')
 
@@ -378,6 +381,9 @@ class Capture:
                     return getattr(ufunc, method)(*self._real(inputs), **self._real(kwargs))
             writes = tuple(o for o in outs if o is not None)
         if method == 'at':
+            if type(inputs[0]) is not Tracer:
+                self.brk(f'np.{ufunc.__name__}.at wrote a traced value into an untraced array')
+                return getattr(ufunc, method)(*self._real(inputs), **self._real(kwargs))
             writes = (inputs[0],)
         fn = ufunc if method == '__call__' else _ufunc_method(ufunc, method)
         found = []

@@ -46,8 +46,6 @@ VALUE_CHECK = "the arguments are checked on the host (_any(...).item(): bce's ta
               "one_hot's classes)"
 DEAD_ROWS = 'attention tests its mask for rows with nothing to attend to (alive.all())'
 # Limits of the tracer or of an op's code today (reported with the commit that made this file):
-CONSTANT = 'a result the capture holds as a constant (a zero gradient, a rounded value\'s) ' \
-           'is not made a program output: "the result is a tensor the capture did not trace"'
 ERF_MASKS = 'erf and erfc (backend/cpu.py) compute each range of x by boolean-mask indexing'
 UNTRACED_GATHER = 'weight[safe] in NllLoss: an untraced array indexed by a traced one'
 
@@ -67,10 +65,6 @@ BREAKS = {
     **dict.fromkeys(['bce', 'bce_weight_none', 'one_hot', 'one_hot_infer'], VALUE_CHECK),
     **dict.fromkeys(['sdpa_const_mask', 'sdpa_dead_row', 'sdpa_bool_mask', 'sdpa_float_mask'],
                     DEAD_ROWS),
-    **dict.fromkeys(['sign_special', 'eq_in_graph', 'lt_in_graph', 'ge_in_graph',
-                     'greater_in_graph', 'ne_scalar_in_graph', 'sign', 'floor', 'ceil', 'round',
-                     'round_decimals', 'round_neg_decimals', 'trunc', 'sign_', 'floor_', 'ceil_',
-                     'round_', 'trunc_', 'fix_'], CONSTANT),
     **dict.fromkeys(['erf', 'erf_int', 'erf_', 'erfc', 'erfc_', 'special_methods'], ERF_MASKS),
     'nll_loss_weight': UNTRACED_GATHER,
     # (cross-entropy gathers its weights by another path where the input is (N, C) or more)
