@@ -56,3 +56,20 @@ def test_compiled_flag_and_exception_line():
     tb = ('Traceback...\n  File "x", line 1\nBackendCompilerFailed: raised:\n'
           'InvalidCxxCompiler: none found\n\nSet TORCHDYNAMO_VERBOSE=1 for more')
     assert _exception_line(tb) == 'InvalidCxxCompiler: none found'
+
+
+def test_losses_part_only_where_the_first_steps_differ_or_the_runs_part():
+    from bench.run import _compiled
+
+    def run(losses, compile_steps=(0,)):
+        return dict(steps=len(losses), losses=losses, step_times=[1e-3] * len(losses),
+                    compile_steps=list(compile_steps))
+    eager = [2.0 * 0.99 ** i for i in range(40)]
+    drift = [x * (1 + 1e-7 * 2 ** (i / 3)) for i, x in enumerate(eager)]   # grows late
+    wrong = [x * (1.01 if i == 1 else 1) for i, x in enumerate(eager)]
+    for losses, part in ((eager, False), (drift, False), (wrong, True)):
+        runs = dict(ember=[run(eager, ())], torch=[run(eager, ())])
+        d = _compiled([run(losses)], runs, dict(losses=eager), dict(framework='ember'))
+        assert d['losses_part'] is part and d['compile_steps'] == [0]
+        assert d['ratio']['median'] == 1.0 and d['median_step_s'] == 1e-3
+    assert d['loss_rel_diff'] > 0.009
