@@ -2,9 +2,10 @@
 RAW) with NVRTC, for each dtype ember calls it with, the way CuPy compiles them (its headers,
 ``-ftz=true``, the kernel body inside CuPy's ``CArray``/``CIndexer`` loop; a RawKernel's
 source as it is), and the kernels ``ember.compile`` fuses on the GPU (``ember/compiler/gpu.py``:
-chains of each operation it fuses, in each dtype, with its ``--fmad=false``). It needs no GPU:
-a kernel that does not compile is found here, not in a scarce GPU run. (The CPU tests run the same bodies as C++
-through the CuPy stand-in, tests/fakecupy.py; this checks they are also valid CUDA.)
+chains of each operation it fuses, in each dtype, with its ``--fmad=false``). It needs no
+GPU: a kernel that does not compile is found here, not in a scarce GPU run. (The CPU tests
+run the same bodies as C++ through the CuPy stand-in, tests/fakecupy.py; this checks they
+are also valid CUDA.)
 
 Usage: make check-kernels   (makes .venv-nvrtc with cupy-cuda13x and NVRTC from the registry)
        or: python tools/check_kernels.py, where CuPy and nvidia-cuda-nvrtc are installed.
@@ -172,14 +173,14 @@ def main():
         pass
     failed = 0
     for name in kernels.RAW:   # RawKernels: the source as it is, C++11 as CuPy compiles it
-        for types in RAW_BINDINGS.get(name, [dict(T='float'), dict(T='double')]):
+        for raw_types in RAW_BINDINGS.get(name, [dict(T='float'), dict(T='double')]):
             try:
-                compiler.compile_using_nvrtc(kernels.raw_source(name, **types),
+                compiler.compile_using_nvrtc(kernels.raw_source(name, **raw_types),
                                              options=('-ftz=true', '-std=c++11'), arch=ARCH)
-                print(f'ok    {name} {types}')
+                print(f'ok    {name} {raw_types}')
             except Exception as e:   # noqa: BLE001
                 failed += 1
-                print(f'FAIL  {name} {types}\n{e}')
+                print(f'FAIL  {name} {raw_types}\n{e}')
     names = list(kernels.ELEMENTWISE) + list(kernels.REDUCTION)
     missing = [n for n in names if n not in BINDINGS]
     failed += len(missing)
