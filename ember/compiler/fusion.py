@@ -149,8 +149,13 @@ def _kernel_node(run, meta, uses, by_index):
     if not outs:
         return None
     shape = meta[outs[0]][0]
+    # the run as it was, for operands laid out otherwise than in C order: NumPy's results then
+    # take their layout (and a later sum its order of additions), which a flat loop would not
+    unfused = Graph([a.i for a in ins if type(a) is Ref], [by_index[n] for n in run], outs,
+                    [a for a in ins if type(a) is Const], meta).compile()
     kernel = Fused(src, [meta[i][1] for i in outs], shape, len(run),
-                   [meta[a.i] if type(a) is Ref else (a.arr.shape, a.arr.dtype) for a in ins])
+                   [meta[a.i] if type(a) is Ref else (a.arr.shape, a.arr.dtype) for a in ins],
+                   unfused, [type(a) is Ref for a in ins])
     return Node(kernel, tuple(ins), {}, tuple(Ref(i) for i in outs) if len(outs) != 1
                 else Ref(outs[0]))
 
@@ -158,8 +163,9 @@ def _kernel_node(run, meta, uses, by_index):
 class Fused:
     """A fused kernel: ``Fused(src, out dtypes, shape, n)(*operands)`` returns its outputs."""
 
-    def __init__(self, src, dtypes, shape, n, operands):
+    def __init__(self, src, dtypes, shape, n, operands, unfused=None, refs=None):
         self.src, self.dtypes, self.shape, self.n = src, dtypes, shape, n
+        self.unfused, self.refs = unfused, refs
         self.__name__ = f'fused_{n}'
         kernel = _KERNELS.get(src)
         if kernel is None:
@@ -173,6 +179,9 @@ class Fused:
         self.kernel = kernel
 
     def __call__(self, *operands):
+        if self.unfused is not None and not all(a.flags.c_contiguous for a in operands):
+            outs = self.unfused(*[a for a, ref in zip(operands, self.refs) if ref])
+            return outs[0] if len(outs) == 1 else outs
         outs = [np.empty(self.shape, d) for d in self.dtypes]
         self.kernel(*[np.ascontiguousarray(a).reshape(-1) for a in operands],
                     *[o.reshape(-1) for o in outs])
