@@ -368,3 +368,26 @@ def test_training_loop_compiled_equals_eager(key, steps=STEPS):
     assert compiled.last.fn is not None and not compiled.last.breaks
     if w.model is not None:
         assert want[-1] < want[0]              # it trained
+
+
+def test_a_modules_plain_attributes_are_guards():
+    """A number a module's forward reads from its own attributes is baked into the program:
+    changing it recaptures (rather than replaying the old value)."""
+    class Scaled(ember.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = 2.0
+            self.lin = ember.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.lin(x) * self.scale
+    model = Scaled()
+    compiled = ember.compile(model)
+    x = ember.ones(1, 2)
+    with ember.no_grad():
+        before = compiled(x)
+        model.scale = 3.0
+        after = compiled(x)
+        np.testing.assert_array_equal(after.numpy(), model(x).numpy())
+    assert not np.array_equal(after.numpy(), before.numpy())
+    assert compiled.recompiles == 2

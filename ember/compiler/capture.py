@@ -142,7 +142,8 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
             cap.brk(f'{type(self).__name__} has hooks (Python that a program would not run)')
         for m in self.modules():
             if id(m) not in modules:
-                modules[id(m)] = (m, m.training)
+                modules[id(m)] = (m, {k: v for k, v in vars(m).items()   # its settings
+                                      if not k.startswith('_') and _simple(v)})
                 for t in list(m.parameters(recurse=False)) + list(m.buffers(recurse=False)):
                     if t is not None:
                         promote(t)
@@ -568,8 +569,11 @@ def _guards(promoted, modules, grad_mode, amp_state, cleared, optimizers):
         o = g.bind(opt)
         g.add(f'_hyper({o}) == {g.bind(snap)} or _changed({o})',
               f'{type(opt).__name__} keeps its hyperparameters {snap}')
-    for m, training in modules.values():
-        g.add(f'{g.bind(m)}.training is {training}', f'{type(m).__name__}.training is {training}')
+    for m, settings in modules.values():   # training, and the plain values forward may read
+        d = g.bind(m.__dict__)
+        for k, v in settings.items():
+            g.add(f'{d}.get({k!r}) == {g.bind(v)} and type({d}.get({k!r})) is '
+                  f'{g.bind(type(v))}', f'{type(m).__name__}.{k} is {v!r}')
     for t, tr, g0, rg0, ref in promoted.values():
         if ref[0] in ('const', 'grad'):
             continue
