@@ -560,6 +560,9 @@ def _guards(promoted, modules, grad_mode, amp_state, cleared, optimizers):
     of tensors whose first ``.grad`` the program never read."""
     g = Guards()
     g.add(f'_S.grad_enabled is {grad_mode}', f'grad mode is {grad_mode}')
+    from .._dtype import _default
+    g.add(f'{g.bind(_default)}[0] is {g.bind(_default[0])}',
+          f'the default dtype is {_default[0]}')
     if amp_state[0]:
         g.add(f'_A.on and _A.dtypes == {g.bind(amp_state[1])}', f'autocast is {amp_state[1]}')
     else:
