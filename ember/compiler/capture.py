@@ -257,6 +257,8 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
         if cuda is not None:
             cuda._trace[0] = None
     cap.on_break = eager_from_here
+    if cap.breaks:   # (an argument already broke it: a CUDA tensor with GPU capture off)
+        eager_from_here()
     _random.Generator.get_state, _random.Generator.set_state = get_state, set_state
     Tensor.register_hook = register_hook
     Op.apply = classmethod(apply)
@@ -283,7 +285,7 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
                 restore(t)
 
     cuda = sys.modules.get('ember.backend.cuda')
-    if cuda is not None:
+    if cuda is not None and not cap.breaks:
         cuda._trace[0] = _record_backend
     ACTIVE.append(cap)
     try:
