@@ -38,12 +38,24 @@ FORMAT = 'ember.jit/1'
 
 
 class JitError(serialization.CheckpointError):
-    """A saved program that cannot be saved, read or trusted."""
+    """A saved program that cannot be saved, read or trusted.
+
+    >>> import io
+    >>> ember.jit.load(io.BytesIO(b'not a program'))
+    Traceback (most recent call last):
+    ...
+    ember.serialization.CheckpointError: ...
+    """
 
 
 class TracedModule:
     """What ``trace`` returns: the program captured from one call, callable like the model
-    on inputs of the traced shapes (``.graph`` prints it)."""
+    on inputs of the traced shapes (``.graph`` prints it).
+
+    >>> t = ember.jit.trace(ember.nn.ReLU(), ember.ones(2))
+    >>> t(ember.tensor([-1.0, 3.0]))
+    tensor([0., 3.])
+    """
 
     def __init__(self, fn, program, module):
         self.fn, self.program, self.module = fn, program, module
@@ -260,7 +272,16 @@ def save(traced, f):
 
 class LoadedModule(nn.Module):
     """A program read by ``load``: a Module with the saved parameters and buffers (by their
-    names), whose forward runs the program. Inputs must have the traced shapes and dtypes."""
+    names), whose forward runs the program. Inputs must have the traced shapes and dtypes.
+
+    >>> import io
+    >>> f = io.BytesIO()
+    >>> ember.jit.save(ember.jit.trace(ember.nn.Linear(2, 1), ember.ones(3, 2)), f)
+    >>> _ = f.seek(0)
+    >>> loaded = ember.jit.load(f)
+    >>> type(loaded).__name__, loaded(ember.ones(3, 2)).shape
+    ('LoadedModule', ember.Size([3, 1]))
+    """
 
     def forward(self, *args):
         tensors = list(args)

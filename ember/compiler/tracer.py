@@ -26,7 +26,14 @@ _asarray = np.asarray   # (the capture patches np.asarray: these are NumPy's own
 
 
 class GraphBreak(Exception):
-    """Raised by ``fullgraph=True`` where the capture had to leave the graph."""
+    """Raised by ``fullgraph=True`` where the capture had to leave the graph.
+
+    >>> f = ember.compile(lambda x: x * 2 if x.sum() > 0 else x, fullgraph=True)
+    >>> f(ember.ones(2))
+    Traceback (most recent call last):
+    ...
+    ember.compiler.tracer.GraphBreak: ember.compile(fullgraph=True): graph break at ...
+    """
 
 
 # NumPy functions whose result is metadata (no array): run, never recorded
