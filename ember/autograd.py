@@ -727,7 +727,7 @@ def _root_grad(t, g, i):
     if g.shape != t.shape:
         raise RuntimeError(f'Mismatch in shape: grad_output[{i}] has a shape of '
                            f'{tuple(g.shape)} and output[{i}] has a shape of {tuple(t.shape)}')
-    if array_device(g._data) != array_device(t._data):
+    if type(g._data) is not type(t._data) and array_device(g._data) != array_device(t._data):
         raise RuntimeError(f'invalid gradient at index {i} - expected device {t.device} but '
                            f'got {g.device} (output of shape {tuple(t.shape)})')
     return g

@@ -1,8 +1,6 @@
 """The CUDA backend: arrays are CuPy arrays. CuPy is optional (``pip install ember[gpu]``)."""
 import os
 
-import functools
-
 import numpy as np
 
 from .kernels import ELEMENTWISE, PREAMBLE, REDUCTION, SLOTS, raw_source
@@ -13,26 +11,6 @@ except ImportError:  # ember runs without CuPy; device='cuda' then raises a clea
     xp = None
 
 name = 'cuda'
-
-
-
-# ember.compile's capture sets this while it runs (compiler/capture.py): each function below
-# that launches ember's own kernels (reading its arrays' pointers) is then one node of the
-# program, called again as it is at each replay.
-_trace = [None]
-
-
-def _recordable(*writes):
-    """Decorator: ``fn`` as one recorded call while a capture runs; ``writes``: the positions
-    or names of the arguments it writes in place."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def call(*args, **kwargs):
-            hook = _trace[0]
-            return fn(*args, **kwargs) if hook is None else hook(fn, writes, args, kwargs)
-        call.__wrapped__ = fn
-        return call
-    return wrap
 
 
 def is_available():
@@ -200,7 +178,6 @@ def _element_strides(a):
     return None if any(x * a.itemsize != y for x, y in zip(st, a.strides)) else st
 
 
-@_recordable()
 def readable(a):
     """``a``, or a C-contiguous copy where cuBLAS cannot read its batch of matrices at one
     stride (heads split from one projection): made once where several products read it,
@@ -208,7 +185,6 @@ def readable(a):
     return a if _matrices(a) is not None else xp.ascontiguousarray(a)
 
 
-@_recordable(2, 'out')
 def gemm(a, b, out=None, out_dtype=None):
     """``a @ b`` for CuPy arrays of one float dtype, (..., m, k) and (..., k, n) with the same
     batch shape, or a C-contiguous (..., k) and a matrix (k, n) (its rows folded: one 2-D
@@ -242,7 +218,6 @@ def gemm(a, b, out=None, out_dtype=None):
                     lambda f: xp.matmul(f(a), f(b)))
 
 
-@_recordable(2, 'out')
 def gemm_t(a, b, out=None, out_dtype=None):
     """``a2^T @ b2`` (m, n) for C-contiguous ``a`` (..., m) and ``b`` (..., n) with as many
     rows (their leading axes folded: a2, b2 the (rows, m) and (rows, n) matrices, without
@@ -384,11 +359,6 @@ def kernel(name):
             k = xp.ReductionKernel(*exprs, name=name, reduce_type=reduce_type,
                                    preamble=PREAMBLE)
         _kernels[name] = k
-    if _trace[0] is not None:   # (a capture: the kernel's call is a node; outputs it is given
-        n_in = len(ELEMENTWISE[name][0].split(',')) if name in ELEMENTWISE else 0
-        n_out = len(ELEMENTWISE[name][1].split(',')) if name in ELEMENTWISE else 0
-        hook, writes = _trace[0], tuple(range(n_in, n_in + n_out)) + ('out',)
-        return lambda *args, **kwargs: hook(k, writes, args, kwargs)
     return k
 
 
@@ -447,7 +417,6 @@ def _slots(arrays):
                    sizes + [0] * (SLOTS - len(sizes)), sum(sizes))
 
 
-@_recordable(0)
 def add_rows(y, b):
     """``y += b`` for a C-contiguous ``y`` (..., n) and a 1-D ``b`` (n,) (a bias): a RawKernel
     for float32/float64 ``y`` and ``b`` of one dtype, and a bfloat16 ``y`` with a float32
@@ -490,7 +459,6 @@ def _planes(a):
     return None if st is None else st if a.ndim == 4 else [0] + st
 
 
-@_recordable()
 def im2col(x, k, geom, out):
     """``ops.conv._columns``' columns (c, kh, kw, ho, wo, n) of ``x`` (n, c, h, w; any
     layout and dtype) for windows ``k`` of ``geom`` with ``out`` positions, zero outside x:
@@ -508,7 +476,6 @@ def im2col(x, k, geom, out):
     return cols
 
 
-@_recordable()
 def col2im(cols, size, geom):
     """Its adjoint: the (n, c, *size) sums of the columns ``cols`` (c, kh, kw, ho, wo, n) at
     the input positions they read, in one kernel (the composite: a strided add per kernel
@@ -523,7 +490,6 @@ def col2im(cols, size, geom):
     return gx
 
 
-@_recordable()
 def max_pool(x, k, geom, out, index):
     """``ops.conv._window_argmax``: (each window's tap of its maximum, as ``index``; the
     maxima) of ``x`` (n, c, h, w) or (c, h, w), any layout, in one kernel (the composite:
@@ -541,7 +507,6 @@ def max_pool(x, k, geom, out, index):
     return arg, y
 
 
-@_recordable()
 def max_pool_grad(g, arg, k, geom, size):
     """Max pooling's input gradient (..., *size) from ``g`` (any layout) and the taps
     ``arg`` (C-contiguous) of ``max_pool``: each input position's sum of the gradients of
@@ -558,7 +523,6 @@ def max_pool_grad(g, arg, k, geom, size):
     return gx
 
 
-@_recordable()
 def to_bfloat16(x):
     """A float32 array rounded to bfloat16 (to nearest even, subnormals kept) in one kernel
     (a RawKernel for a C-contiguous one: torch's autocast casts each Linear's input and
@@ -585,7 +549,6 @@ def _acc(dtype):
     return xp.float64 if dtype == xp.float64 else xp.float32
 
 
-@_recordable()
 def layer_norm(x, w, b, eps):
     """Layer norm of ``x`` along its last axis: (y, st), ``st`` each row's statistics for
     ``layer_norm_grad``: (mean - the row's first element, 1 / std), a (..., 1) complex128
@@ -602,7 +565,6 @@ def layer_norm(x, w, b, eps):
     return kernel('ember_ln')(x, k, st, w, 0 if b is None else b), st
 
 
-@_recordable(0)
 def softmax_scores(s, mask, scale):
     """Attention's softmax of the scores ``s`` (..., L, S) along the last axis, of
     ``s * scale + mask`` (``mask`` additive, broadcasting, or None), into ``s`` itself. A row
@@ -639,7 +601,6 @@ def _complex(dtype):
     return xp.complex128 if dtype == xp.float64 else xp.complex64
 
 
-@_recordable()
 def nll_loss(logp, t, ignore, mean):
     """Negative log-likelihood of the (N, C) log-probabilities ``logp`` at class indices ``t``
     (N,), those equal to ``ignore`` left out, reduced to its mean (``mean``) or sum:
@@ -652,7 +613,6 @@ def nll_loss(logp, t, ignore, mean):
     return kernel('ember_nll_total')(sums, mean, xp.empty((), logp.dtype)), sums
 
 
-@_recordable()
 def nll_loss_grad(g, t, sums, classes, ignore, mean, dtype):
     """The gradient of ``nll_loss`` for the upstream 0-d gradient ``g``: (N, C) of ``dtype``,
     ``-g`` (over the count, for the mean) at each counted target, else 0. One kernel."""
@@ -660,7 +620,6 @@ def nll_loss_grad(g, t, sums, classes, ignore, mean, dtype):
                                     xp.empty((t.size, classes), dtype))
 
 
-@_recordable()
 def softmax(x, dim, log=False):
     """``softmax`` (or ``log_softmax``) of float32/float64 ``x`` along ``dim``: one row kernel
     along the last axis of a C-contiguous ``x``, else two kernels; the composite is five
@@ -676,7 +635,6 @@ def softmax(x, dim, log=False):
     return kernel('ember_log_softmax' if log else 'ember_softmax_plain')(x, st)
 
 
-@_recordable()
 def softmax_grad(y, g, dim, log=False):
     """The gradient of ``softmax`` (or ``log_softmax``) from its output ``y``: one row kernel
     (as ``softmax``), else two."""
@@ -693,7 +651,6 @@ def softmax_grad(y, g, dim, log=False):
     return kernel('ember_softmax_grad')(y, g, total, 1)
 
 
-@_recordable(1)
 def softmax_scores_grad(w, gw, scale):
     """The scores' gradient from the weights ``w`` and their gradient ``gw`` (into ``gw``):
     ``w (gw - sum(w gw)) scale``. One row kernel (C-contiguous float32/float64), else two."""
@@ -706,7 +663,6 @@ def softmax_scores_grad(w, gw, scale):
     return kernel('ember_softmax_grad')(w, gw, dot, scale, gw)
 
 
-@_recordable()
 def layer_norm_grad(g, x, w, st):
     """Layer norm's backward along the last axis from ``layer_norm``'s statistics ``st``:
     (gx, g xhat); ``g xhat``'s column sums are the weight's gradient. One row kernel

@@ -34,7 +34,7 @@ from .graph import Graph, Node, Ref
 from .passes import optimize
 from .program import (Backward, Draw, GetState, Guards, HostStep, Program, SetState, _ArgOut,
                       _ConstOut, _GradOut, _hyper, _Out)
-from .tracer import Capture, Tracer
+from .tracer import Capture, Tracer, has_tracer, recorded
 
 
 class _TracedGenerator:
@@ -249,13 +249,15 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
     saved_numpy = {name: getattr(np, name) for name in numpy_patches}
     for name, f in numpy_patches.items():
         setattr(np, name, f)
+    backend = _backend_patches()   # (module, name, original, recording wrapper)
+    for module, name, _, f in backend:
+        setattr(module, name, f)
 
     def eager_from_here():   # a break: no program will come of this capture, so ember's own
         for name in ('empty', 'zeros', 'ones', 'full'):   # allocations are real arrays again
-            setattr(np, name, saved_numpy[name])           # (as eager makes them)
-        cuda = sys.modules.get('ember.backend.cuda')
-        if cuda is not None:
-            cuda._trace[0] = None
+            setattr(np, name, saved_numpy[name])           # (as eager makes them), and the
+        for module, name, f, _ in backend:                 # backend's calls its own
+            setattr(module, name, f)
     cap.on_break = eager_from_here
     if cap.breaks:   # (an argument already broke it: a CUDA tensor with GPU capture off)
         eager_from_here()
@@ -284,9 +286,6 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
             if t is not None:
                 restore(t)
 
-    cuda = sys.modules.get('ember.backend.cuda')
-    if cuda is not None and not cap.breaks:
-        cuda._trace[0] = _record_backend
     ACTIVE.append(cap)
     try:
         result = fn(*args, **kwargs)
@@ -297,8 +296,8 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
         raise
     finally:
         ACTIVE.pop()
-        if cuda is not None:
-            cuda._trace[0] = None
+        for module, name, f, _ in backend:
+            setattr(module, name, f)
         for name, f in saved_numpy.items():
             setattr(np, name, f)
         _random.Generator.get_state, _random.Generator.set_state = orig_get, orig_set
@@ -434,20 +433,41 @@ class _Cell:
         return self.cell.cell_contents
 
 
-def _record_backend(fn, writes, args, kwargs):
-    """A function of the CUDA backend (or one of its kernels) called during a capture: one
-    node, where a traced array is among its arguments."""
-    from .gpu import recorded
-    return recorded(fn, writes)(*args, **kwargs)
+# The backend functions that read their arrays' pointers (ctypes, cuBLAS, ember's CUDA
+# kernels), with the arguments each writes: while a capture runs, each is one node of the
+# program (tracer.recorded), put in place here, so the backend's code knows nothing of it.
+BACKEND_CALLS = {
+    'ember.backend.mkl': {'matmul': ('out',)},
+    'ember.backend.cuda': {
+        'readable': (), 'gemm': (2, 'out'), 'gemm_t': (2, 'out'), 'add_rows': (0,),
+        'im2col': (), 'col2im': (), 'max_pool': (), 'max_pool_grad': (), 'to_bfloat16': (),
+        'layer_norm': (), 'layer_norm_grad': (), 'softmax_scores': (0,),
+        'softmax_scores_grad': (1,), 'nll_loss': (), 'nll_loss_grad': (), 'softmax': (),
+        'softmax_grad': ()},
+}
 
 
-def _has_tracer(x):
-    t = type(x)
-    if t is Tracer:
-        return True
-    if t is tuple or t is list:
-        return any(_has_tracer(a) for a in x)
-    return False
+def _backend_patches():
+    """(module, name, original, wrapper) for the loaded backends' pointer-reading calls,
+    and ``cuda.kernel``, whose kernels a capture records with their outputs as writes."""
+    patches = []
+    for mod_name, calls in BACKEND_CALLS.items():
+        module = sys.modules.get(mod_name)
+        if module is None:
+            continue
+        for name, writes in calls.items():
+            f = getattr(module, name)
+            patches.append((module, name, f, recorded(f, writes)))
+    cuda = sys.modules.get('ember.backend.cuda')
+    if cuda is not None:
+        kernel = cuda.kernel
+
+        def traced_kernel(name):
+            spec = cuda.ELEMENTWISE.get(name)
+            n_in, n_out = (len(spec[0].split(',')), len(spec[1].split(','))) if spec else (0, 0)
+            return recorded(kernel(name), tuple(range(n_in, n_in + n_out)) + ('out',))
+        patches.append((cuda, 'kernel', kernel, traced_kernel))
+    return patches
 
 
 # where ember's op code lives: its own np.empty/zeros/... are recorded (not, say, a C
@@ -472,7 +492,7 @@ def _numpy_patches(cap):
             if type(a) is Tracer and name in ('asarray', 'asanyarray') and not args and \
                     kwargs.get('dtype') in (None, a.v.dtype) and not kwargs.get('copy'):
                 return a
-            if _has_tracer(a):
+            if has_tracer(a):
                 return cap.call(f, (a,) + args, kwargs)
             return f(a, *args, **kwargs)
         return convert

@@ -24,18 +24,11 @@ import weakref
 import numpy as np
 
 from .graph import Const, Graph, Node, Ref
-from .tracer import Tracer
+from .tracer import (ALLOC_NAMES, DATA_SHAPED_NAMES, MUTATES_NAMES, NEW_NAMES,
+                     SHAPE_ONLY_NAMES, Tracer, has_tracer)
 
 # ---------------------------------------------------------------------- recording namespace
 
-# functions of metadata: run on the real arrays, never recorded (their results are not arrays)
-_SHAPE_ONLY = {'shape', 'ndim', 'size', 'result_type', 'can_cast', 'iscomplexobj',
-               'isrealobj', 'broadcast_shapes', 'may_share_memory', 'shares_memory',
-               'min_scalar_type', 'isscalar', 'promote_types', 'common_type'}
-_MUTATES = {'put_along_axis', 'put', 'place', 'putmask', 'copyto', 'fill_diagonal'}
-_DATA_SHAPED = {'nonzero', 'flatnonzero', 'argwhere', 'unique', 'compress', 'extract'}
-_ALLOCATE = {'empty', 'zeros', 'ones', 'full', 'empty_like', 'zeros_like', 'ones_like',
-             'full_like'}
 _lookups = {}    # (id(namespace), name) -> (namespace, attribute): one object for each name
 _namespaces = weakref.WeakKeyDictionary()   # capture -> {id(xp): TracedXP}
 
@@ -59,30 +52,6 @@ def traced_namespace(cap, arr):
     if xp is None:
         xp = per_cap[id(cupy)] = TracedXP(cap, cupy)
     return xp
-
-
-def _capture_of(x):
-    """The capture of the first tracer in ``x`` (nested in tuples, lists, dicts), or None."""
-    t = type(x)
-    if t is Tracer:
-        return x.cap
-    if t is tuple or t is list:
-        x = list(x)
-    elif t is dict:
-        x = list(x.values())
-    elif t is slice:
-        x = [x.start, x.stop, x.step]
-    else:
-        return None
-    for a in x:
-        cap = _capture_of(a)
-        if cap is not None:
-            return cap
-    return None
-
-
-def _has_tracer(x):
-    return _capture_of(x) is not None
 
 
 def _is_module(v):
@@ -123,26 +92,26 @@ class TracedXP:
             return v
         elif name == 'get_array_module':
             out = self._array_module
-        elif name in _SHAPE_ONLY:
+        elif name in SHAPE_ONLY_NAMES:
             def out(*args, **kwargs):
                 return v(*cap._real(args), **cap._real(kwargs))
         elif getattr(self._xp, '__name__', '').endswith('random'):
             out = _TracedDraw(cap, _Drawn(v, name))
         elif _is_ufunc(v):
             out = _TracedUfunc(cap, v)
-        elif name in _ALLOCATE:   # op code writes into what it allocates: recorded, so
+        elif name in ALLOC_NAMES | NEW_NAMES:   # op code writes into what it allocates: recorded, so
             def out(*args, **kwargs):   # the calls that fill it are (a constant it is not)
                 return cap.call(v, args, kwargs)
         else:
             def out(*args, **kwargs):
-                if not _has_tracer((args, kwargs)):
+                if not has_tracer((args, kwargs)):
                     return v(*args, **kwargs)
-                if name in _DATA_SHAPED or name == 'where' and len(args) + len(kwargs) == 1:
+                if name in DATA_SHAPED_NAMES or name == 'where' and len(args) + len(kwargs) == 1:
                     cap.brk(f"the shape of {name}'s result depends on the data")
                 writes = kwargs.get('out')
                 writes = () if writes is None else \
                     tuple(writes) if type(writes) is tuple else (writes,)
-                if name in _MUTATES and args:   # (put_along_axis...: writes its first argument)
+                if name in MUTATES_NAMES and args:   # (put_along_axis...: writes its first argument)
                     writes += (args[0],)
                 return cap.call(v, args, kwargs, writes=tuple(w for w in writes
                                                              if type(w) is Tracer))
@@ -150,7 +119,7 @@ class TracedXP:
         return out
 
     def _array_module(self, *arrays):
-        return self if _has_tracer(arrays) else self._xp.get_array_module(*arrays)
+        return self if has_tracer(arrays) else self._xp.get_array_module(*arrays)
 
 
 class _TracedUfunc:
@@ -162,7 +131,7 @@ class _TracedUfunc:
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args, **kwargs):
-        if not _has_tracer((args, kwargs)):
+        if not has_tracer((args, kwargs)):
             return self.ufunc(*args, **kwargs)
         return self.cap.call_ufunc(self.ufunc, '__call__', args, kwargs)
 
@@ -172,7 +141,7 @@ class _TracedUfunc:
             return attr
 
         def call(*args, **kwargs):
-            if not _has_tracer((args, kwargs)):
+            if not has_tracer((args, kwargs)):
                 return attr(*args, **kwargs)
             return self.cap.call_ufunc(self.ufunc, method, args, kwargs)
         return call
@@ -195,42 +164,6 @@ class _TracedDraw:
 
     def __call__(self, *args, **kwargs):
         return self.cap.call(self.drawn, args, kwargs)
-
-
-def recorded(fn=None, writes=()):
-    """``fn`` (a backend function that reads its arrays' pointers: ``backend.cuda.gemm``, one of
-    ember's kernels) as one node of the program when a tracer is among its arguments; the
-    node calls ``fn`` itself. ``writes``: the positions or names of the arguments it writes
-    in place.
-
-    >>> from tests import fakecupy
-    >>> from ember.compiler.tracer import Capture
-    >>> @recorded(writes=(0,))
-    ... def scale_(x, s):
-    ...     x *= s
-    >>> cap = Capture()
-    >>> x = cap.new(fakecupy.ones(2))
-    >>> scale_(x, 3.0)
-    >>> cap.nodes[0].fn is scale_.__wrapped__, cap.nodes[0].writes, x.v.get().tolist()
-    (True, (0,), [3.0, 3.0])
-    """
-    if fn is None:
-        return lambda f: recorded(f, writes)
-    import functools
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        cap = _capture_of((args, kwargs))
-        if cap is None:
-            return fn(*args, **kwargs)
-        targets = [args[k] if type(k) is int and k < len(args) else kwargs.get(k)
-                   if type(k) is str else None for k in writes]
-        if any(w is not None and type(w) is not Tracer for w in targets):
-            cap.brk(f'{getattr(fn, "__name__", fn)} wrote into an untraced array')
-            return fn(*cap._real(args), **cap._real(kwargs))
-        written = tuple(w for w in targets if type(w) is Tracer)
-        return cap.call(fn, args, kwargs, writes=written)
-    return call
 
 
 # ---------------------------------------------------------------------- fusion

@@ -37,13 +37,21 @@ class GraphBreak(Exception):
 
 
 # NumPy functions whose result is metadata (no array): run, never recorded
-_SHAPE_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.can_cast, np.iscomplexobj,
-               np.isrealobj, np.broadcast_shapes, np.may_share_memory, np.shares_memory,
-               np.min_scalar_type}
-# New arrays shaped like a traced one are recorded (code writes into them: ``out=``); the
-# constant-folding pass turns the ones nobody writes into constants (passes.fold)
-ALLOC = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
-NEW = {np.empty, np.zeros, np.ones, np.full}   # (recorded when ember's code makes them)
+# The kinds of array functions the capture treats apart, by name (NumPy's here, CuPy's in
+# gpu.py): metadata (run, never recorded); functions writing into their first argument;
+# results shaped by the data (a graph break); new arrays shaped like a traced one, and new
+# arrays made by ember's op code (recorded: code writes into them with ``out=``; the
+# folding pass makes those nobody writes constants)
+SHAPE_ONLY_NAMES = {'shape', 'ndim', 'size', 'result_type', 'can_cast', 'iscomplexobj',
+                    'isrealobj', 'broadcast_shapes', 'may_share_memory', 'shares_memory',
+                    'min_scalar_type', 'isscalar', 'promote_types', 'common_type'}
+MUTATES_NAMES = {'put_along_axis', 'put', 'place', 'putmask', 'copyto', 'fill_diagonal'}
+DATA_SHAPED_NAMES = {'nonzero', 'flatnonzero', 'argwhere', 'unique', 'compress', 'extract'}
+ALLOC_NAMES = {'zeros_like', 'ones_like', 'empty_like', 'full_like'}
+NEW_NAMES = {'empty', 'zeros', 'ones', 'full'}
+_SHAPE_ONLY = {getattr(np, n) for n in SHAPE_ONLY_NAMES}
+ALLOC = {getattr(np, n) for n in ALLOC_NAMES}
+NEW = {getattr(np, n) for n in NEW_NAMES}
 
 
 def _user_line():
@@ -147,7 +155,7 @@ class Tracer:
         self.cap.call(operator.setitem, (self, idx, value), {}, writes=(self,))
 
 
-_DATA_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.compress, np.extract}
+_DATA_SHAPED = {getattr(np, n) for n in DATA_SHAPED_NAMES}
 
 
 def _bool_index(idx):
@@ -165,8 +173,7 @@ _METHODS = {'reshape', 'transpose', 'astype', 'sum', 'mean', 'max', 'min', 'argm
             'ptp', 'choose', 'partition', 'argpartition', 'byteswap', 'get'}
 _IN_PLACE_METHODS = {'fill', 'put', 'sort', 'partition'}
 # NumPy functions that write into an argument (its position), and where a positional out= goes
-_MUTATES = {np.put_along_axis: 0, np.put: 0, np.place: 0, np.putmask: 0, np.copyto: 0,
-            np.fill_diagonal: 0}
+_MUTATES = {getattr(np, n): 0 for n in MUTATES_NAMES}
 _POSITIONAL_OUT = {np.dot: 2, np.clip: 3, np.take: 3, np.sum: 3, np.prod: 3, np.cumsum: 3,
                    np.cumprod: 3, np.mean: 3, np.around: 2, np.round: 2, np.choose: 2,
                    'sum': 3, 'prod': 3, 'cumsum': 3, 'cumprod': 3, 'mean': 3, 'clip': 3,
@@ -231,6 +238,59 @@ for _name, _uf in _BINARY.items():
 Tracer.__hash__ = object.__hash__
 
 
+def capture_of(x):
+    """The capture of the first tracer in ``x`` (nested in tuples, lists, dicts), or None."""
+    t = type(x)
+    if t is Tracer:
+        return x.cap
+    if t is tuple or t is list:
+        x = list(x)
+    elif t is dict:
+        x = list(x.values())
+    elif t is slice:
+        x = [x.start, x.stop, x.step]
+    else:
+        return None
+    for a in x:
+        cap = capture_of(a)
+        if cap is not None:
+            return cap
+    return None
+
+
+def has_tracer(x):
+    return capture_of(x) is not None
+
+
+def recorded(fn, writes=()):
+    """``fn`` (a backend function that reads its arrays' pointers: MKL's product, cuBLAS's,
+    one of ember's CUDA kernels) as one node of the program when a tracer is among its
+    arguments; the node calls ``fn`` itself. ``writes``: the positions or names of the
+    arguments it writes in place. (``capture.py`` puts such wrappers in place while a capture
+    runs; the backend's own code knows nothing of them.)
+
+    >>> cap = Capture()
+    >>> x = cap.new(np.ones(2))
+    >>> def scale_(x, s):
+    ...     x *= s
+    >>> recorded(scale_, writes=(0,))(x, 3.0)
+    >>> cap.nodes[-1].fn is scale_, cap.nodes[-1].writes, x.v.tolist()
+    (True, (0,), [3.0, 3.0])
+    """
+    def call(*args, **kwargs):
+        cap = capture_of((args, kwargs))
+        if cap is None:
+            return fn(*args, **kwargs)
+        targets = [args[k] if type(k) is int and k < len(args) else kwargs.get(k)
+                   if type(k) is str else None for k in writes]
+        if any(w is not None and type(w) is not Tracer for w in targets):
+            cap.brk(f'{getattr(fn, "__name__", fn)} wrote into an untraced array')
+            return fn(*cap._real(args), **cap._real(kwargs))
+        return cap.call(fn, args, kwargs, writes=tuple(w for w in targets if type(w) is Tracer))
+    call.__wrapped__ = fn
+    return call
+
+
 class _method:
     """A recorded method call ``arr.name(*args)`` (picklable by name: ``jit.save``)."""
     __slots__ = ('name',)
@@ -278,7 +338,6 @@ class Capture:
         self.const_ids = {}     # id(real array) -> Const, for arrays seen twice
         self.breaks = []        # (reason, 'file:line')
         self.fullgraph = fullgraph
-        self.promoted = {}      # id(tensor) -> (tensor, initial _data tracer, initial _grad)
         self.device_arrays = False   # whether a CuPy array is among the inputs
         self.on_break = None
 

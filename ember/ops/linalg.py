@@ -10,7 +10,7 @@ from ..autograd import Op
 from . import convert
 from .elementwise import _as, operands
 from .. import amp as _amp
-from ..backend import cuda, mkl, traced, traced_cpu
+from ..backend import cuda, mkl, traced_cpu
 
 __all__ = ['matmul', 'mm', 'bmm', 'dot', 'outer', 'einsum', 'linear']
 
@@ -59,10 +59,7 @@ def _cpu_gemm(a, b):
             out += np.matmul(a[..., s:s + step], b[..., s:s + step, :])
         return out
     if m * n * k >= mkl.MIN_WORK:   # (checked here first: small products skip the call)
-        a2, b2 = (a, b) if a.ndim == 2 else (a[0], b[0])
-        # (ember.compile: MKL's call, through ctypes, is one node of the program)
-        out = mkl.matmul(a2, b2) if not (traced(a2) or traced(b2)) else \
-            (a2 if traced(a2) else b2).cap.call(mkl.matmul, (a2, b2), {})
+        out = mkl.matmul(a, b) if a.ndim == 2 else mkl.matmul(a[0], b[0])
         if out is not None:
             return out if a.ndim == 2 else out[None]
     if m <= _SKINNY and k <= _SKINNY and n >= _LONG:   # wide: blocks of output columns
