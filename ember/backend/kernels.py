@@ -485,17 +485,20 @@ extern "C" __global__ void ember_max_pool(const T* x, T* y, I* arg, long long c,
         const long long ch = t % c, b = t / c;
         const T* xb = x + b * xs_n + ch * xs_c;
         T best = ninf;
-        long long a = 0;
+        long long a = -1;   // padding never wins: a window of -inf keeps its first tap inside
         for (long long i = 0; i < kh; ++i)
             for (long long j = 0; j < kw; ++j) {
                 const long long r = p * sh - ph + i * dh, s = q * sw - pw + j * dw;
-                const T v = r >= 0 && r < hv && s >= 0 && s < wv ? xb[r * xs_h + s * xs_w]
-                                                                 : ninf;
-                if ((i == 0 && j == 0) || v > best || (v != v && best == best)) {
+                if (r < 0 || r >= hv || s < 0 || s >= wv)
+                    continue;
+                const T v = xb[r * xs_h + s * xs_w];
+                if (a < 0 || v > best || v != v) {
                     best = v;
                     a = i * kw + j;
                 }
             }
+        if (a < 0)
+            a = 0;
         y[e] = best;
         arg[e] = (I)a;
     }

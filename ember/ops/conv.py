@@ -448,12 +448,14 @@ def _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
 def _window_argmax(xp, x, k, geom, out):
     """The tap (i * kw + j) of each window's maximum, by a running max over the kernel's taps
     (strided slices of the padded input): much faster than an argmax over window views.
-    NOTE: ties go to the first maximum in the window, NaN wins (as in torch's CPU kernel)."""
+    NOTE: ties go to the first maximum in the window; a NaN wins over any number and over an
+    earlier NaN, so the last NaN is taken (as in torch's CPU and CUDA kernels)."""
     index = xp.int8 if k[0] * k[1] < 128 else xp.int64   # (the backward compares it often)
     found = None if xp is np else cuda.max_pool(x, k, geom, out, index)   # (one GPU kernel)
     if found is not None:
         return found
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    size = x.shape[-2:]
     x = _pad(xp, x, geom.before, geom.after, -np.inf)
     best = arg = None
     for i in range(k[0]):
@@ -464,10 +466,24 @@ def _window_argmax(xp, x, k, geom, out):
                 best = t.copy()
                 arg = xp.zeros(t.shape, dtype=index)
                 continue
-            better = (t > best) | ((t != t) & (best == best))
-            arg += better * (i * k[1] + j - arg)     # arithmetic: masks are slow here
+            better = xp.greater(t, best)
+            better |= xp.not_equal(t, t)              # every NaN wins: the last one is taken
+            arg += (i * k[1] + j - arg) * better     # arithmetic: masks are slow here
             xp.maximum(best, t, out=best)            # NaN propagates, as it wins
+    first = _first_inside(size, k, geom, out)
+    if first.any():   # a window of -inf only keeps its first tap inside the input, as torch
+        xp.copyto(arg, xp.asarray(first, dtype=index), where=best == -np.inf)
     return arg, best
+
+
+def _first_inside(size, k, geom, out):
+    """(Ho, Wo): the first tap (i * kw + j) of each window that lies inside the unpadded
+    input of ``size``: 0 unless padding comes first."""
+    def axis(n, kk, s, d, b, o):
+        return np.array([next((i for i in range(kk) if 0 <= p * s - b + i * d < n), 0)
+                         for p in range(o)])
+    rows, cols = (axis(*a) for a in zip(size, k, geom.stride, geom.dilation, geom.before, out))
+    return rows[:, None] * k[1] + cols
 
 
 def _taps(k, geom, out):

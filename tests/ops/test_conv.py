@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import ember
-from tests.helpers import Case, make_tests
+from tests.helpers import Case, E, T, host, make_tests
 
 # torch warns that 'same' padding with an even kernel copies the input; ember does the same
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -171,6 +171,31 @@ def test_max_pool_ties_take_first():
     ey.sum().backward()
     ty.sum().backward()
     np.testing.assert_array_equal(e.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize('kw', [dict(kernel_size=2), dict(kernel_size=2, stride=1),
+                                dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=(2, 3), stride=(1, 2), padding=1,
+                                     ceil_mode=True),
+                                dict(kernel_size=3, padding=1, stride=1, dilation=2)])
+def test_max_pool_nan_and_inf_as_in_torch(kw):
+    # NaN is the maximum of any window holding one, and the last NaN its index (torch's
+    # kernels: `val > max || isnan(val)`); a window of -inf takes its first position inside
+    # the input, never the padding
+    x = np.array([[[[1.0, np.nan, 0.0, 5.0], [3.0, 2.0, np.nan, np.nan],
+                    [-np.inf, np.nan, 7.0, 1.0], [np.nan, 4.0, -np.inf, -np.inf]]],
+                  [[[-np.inf] * 4] * 3 + [[-np.inf, -np.inf, -np.inf, 2.0]]]],
+                 dtype=np.float32)
+    e, t = E(x).requires_grad_(), T(x, requires_grad=True)
+    (ey, ei), (ty, ti) = (F(m).max_pool2d(v, return_indices=True, **kw)
+                          for m, v in ((ember, e), (torch, t)))
+    np.testing.assert_array_equal(host(ey), host(ty))
+    np.testing.assert_array_equal(host(ei), host(ti))
+    ey2, ty2 = F(ember).max_pool2d(e, **kw), F(torch).max_pool2d(t, **kw)
+    np.testing.assert_array_equal(host(ey2), host(ty2))
+    ey2.sum().backward()
+    ty2.sum().backward()
+    np.testing.assert_array_equal(host(e.grad), host(t.grad))
 
 
 def test_conv2d_large_matches_torch():
