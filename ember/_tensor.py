@@ -752,3 +752,4 @@ def _repr(t):
 # ``from ._tensor import tensor, zeros`` keeps working inside ember.
 from ._creation import *  # noqa: E402,F401,F403
 from ._creation import _to_array  # noqa: E402  (Tensor(data) converts as tensor() does)
+from ._creation import ones_like, tensor  # noqa: E402  (named for the linter: used above)

@@ -277,7 +277,7 @@ def ascontiguousarray(a, dtype=None):
 
 
 def from_dlpack(x):
-    return ndarray(np.from_dlpack(x)) if not type(x) is ndarray else x
+    return ndarray(np.from_dlpack(x)) if type(x) is not ndarray else x
 
 
 # ---------------------------------------------------------------- ember's own kernels

@@ -668,7 +668,7 @@ def test_a_number_that_an_int_tensor_cannot_hold_is_refused_at_index_assignment(
     def put(m):
         t = x if m is ember else torch.zeros(3, dtype=torch.int8)
         t[0] = value
-    both_raise(RuntimeError, rf'index_put_: value .* cannot be converted to type ember.int8 '
+    both_raise(RuntimeError, r'index_put_: value .* cannot be converted to type ember.int8 '
                              r'without overflow', put, x)
 
 

@@ -1,7 +1,7 @@
-"""Checkpoints, DLPack and pinned host memory across devices. On a GPU, tools/gpu_check.sh runs this file; `make
-test` runs it on CuPy's CPU stand-in (tests/fakecupy.py) in its second pass; on a plain CPU
-run there is no 'cuda' device and it is skipped. The exchange with PyTorch's CUDA tensors
-needs a real device."""
+"""Checkpoints, DLPack and pinned host memory across devices. On a GPU, tools/gpu_check.sh runs
+this file; `make test` runs it on CuPy's CPU stand-in (tests/fakecupy.py) in its second pass; on
+a plain CPU run there is no 'cuda' device and it is skipped. The exchange with PyTorch's CUDA
+tensors needs a real device."""
 import numpy as np
 import pytest
 import torch

@@ -17,10 +17,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as TF
 
 import ember
-import ember.nn.functional as F
 from tests.helpers import DEVICE, TORCH_DEVICE, host
 
 HALVES = ['float16'] + (['bfloat16'] if ember._dtype.bfloat16 is not None else [])

@@ -365,7 +365,8 @@ def kernel(name):
 def adam_step(p, g, m, v, b1, b2, step_size, bias2_sqrt, eps, decay):
     """One Adam/AdamW update of ``p``, ``m``, ``v`` in place as one kernel (the composite
     is a dozen launches a parameter):
-    ``m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p = decay p - step_size m / (sqrt(v)/bias2_sqrt + eps)``."""
+    ``m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;``
+    ``p = decay p - step_size m / (sqrt(v)/bias2_sqrt + eps)``."""
     kernel('ember_adam')(g, b1, b2, step_size, bias2_sqrt, eps, decay, p, m, v)
 
 

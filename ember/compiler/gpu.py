@@ -99,8 +99,8 @@ class TracedXP:
             out = _TracedDraw(cap, _Drawn(v, name))
         elif _is_ufunc(v):
             out = _TracedUfunc(cap, v)
-        elif name in ALLOC_NAMES | NEW_NAMES:   # op code writes into what it allocates: recorded, so
-            def out(*args, **kwargs):   # the calls that fill it are (a constant it is not)
+        elif name in ALLOC_NAMES | NEW_NAMES:   # op code writes into what it allocates: recorded,
+            def out(*args, **kwargs):   # so the calls that fill it are (a constant it is not)
                 return cap.call(v, args, kwargs)
         else:
             def out(*args, **kwargs):
@@ -111,7 +111,7 @@ class TracedXP:
                 writes = kwargs.get('out')
                 writes = () if writes is None else \
                     tuple(writes) if type(writes) is tuple else (writes,)
-                if name in MUTATES_NAMES and args:   # (put_along_axis...: writes its first argument)
+                if name in MUTATES_NAMES and args:   # (put_along_axis...: writes its first arg)
                     writes += (args[0],)
                 return cap.call(v, args, kwargs, writes=tuple(w for w in writes
                                                              if type(w) is Tracer))

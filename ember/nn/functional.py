@@ -12,6 +12,9 @@ from ..ops.reduce import *  # noqa: F401,F403
 from ..ops.movement import *  # noqa: F401,F403
 from ..ops.join import *  # noqa: F401,F403
 from ..ops.index import *  # noqa: F401,F403
+from ..ops.activation import logsigmoid
+from ..ops.index import where
+from ..ops.movement import broadcast_to
 
 import math
 import warnings
