@@ -23,6 +23,11 @@ class Size(tuple):
         return f'ember.Size({list(self)})'
 
     def numel(self):
+        """The number of elements of a tensor of this shape.
+
+        >>> ember.Size([2, 3]).numel()
+        6
+        """
         return int(np.prod(self, dtype=np.int64))
 
 
@@ -56,8 +61,14 @@ class Tensor:
     tensor([[2., 4.],
             [6., 8.]])
     """
-    __slots__ = ('_data', '_requires_grad', '_grad', 'grad_fn', '_output_nr', '_version', '_base',
-                 '_view_chain', '_hooks', '_retain_handle', '__weakref__')
+    __slots__ = {name: None for name in (
+        '_data', '_requires_grad', '_grad', '_output_nr', '_version', '_base', '_view_chain',
+        '_hooks', '_retain_handle', '__weakref__')}
+    __slots__['grad_fn'] = (   # a dict's values are its slots' docstrings (help, inspect)
+        "The autograd node that made this tensor (its backward), or None for a leaf.\n\n"
+        "    >>> x = ember.ones(2, requires_grad=True)\n"
+        "    >>> x.grad_fn is None, (x * 2).grad_fn\n"
+        "    (True, <MulBackward>)\n")
     __hash__ = object.__hash__
     __array_priority__ = 1000   # numpy_array * tensor calls Tensor.__rmul__
 
@@ -89,6 +100,11 @@ class Tensor:
     # ------------------------------------------------------------ attributes
     @property
     def shape(self):
+        """The tensor's shape, an ``ember.Size``.
+
+        >>> ember.zeros(2, 3).shape
+        ember.Size([2, 3])
+        """
         return Size(self._data.shape)
 
     def size(self, dim=None):
@@ -103,6 +119,11 @@ class Tensor:
 
     @property
     def ndim(self):
+        """The number of dimensions, as ``dim()``.
+
+        >>> ember.zeros(2, 3).ndim
+        2
+        """
         return self._data.ndim
 
     def dim(self):
@@ -119,18 +140,40 @@ class Tensor:
 
     @property
     def dtype(self):
+        """The element type, an ``ember.dtype``.
+
+        >>> ember.zeros(2).dtype, ember.tensor([1, 2]).dtype
+        (ember.float32, ember.int64)
+        """
         return from_np(self._data.dtype)
 
     @property
     def device(self):
+        """Where the data lives: ``cpu`` or ``cuda:<n>``, an ``ember.device``.
+
+        >>> ember.zeros(2).device
+        device(type='cpu')
+        """
         return array_device(self._data)
 
     @property
     def is_cuda(self):
+        """Whether the data lives on a GPU.
+
+        >>> ember.zeros(2).is_cuda
+        False
+        """
         return self.device.type == 'cuda'
 
     @property
     def is_leaf(self):
+        """Whether no recorded op made this tensor (``grad_fn`` is None): a leaf, whose
+        ``.grad`` backward fills when it requires grad.
+
+        >>> x = ember.ones(2, requires_grad=True)
+        >>> x.is_leaf, (x * 2).is_leaf
+        (True, False)
+        """
         return self.grad_fn is None
 
     @property
@@ -175,6 +218,12 @@ class Tensor:
 
     @property
     def requires_grad(self):
+        """Whether autograd records ops on this tensor. Only floating-point tensors can
+        require grad, and only a leaf's flag can be set.
+
+        >>> x = ember.zeros(2); x.requires_grad = True; (x * 2).requires_grad
+        True
+        """
         return self._requires_grad
 
     @requires_grad.setter
@@ -203,26 +252,64 @@ class Tensor:
 
     @property
     def T(self):
+        """The dimensions reversed (``permute(n-1, ..., 0)``), a view.
+
+        >>> ember.zeros(2, 3).T.shape
+        ember.Size([3, 2])
+        """
         return self.permute(*range(self.ndim - 1, -1, -1))
 
     @property
     def mT(self):
+        """The last two dimensions swapped (a batch of matrices transposed), a view.
+
+        >>> ember.zeros(4, 2, 3).mT.shape
+        ember.Size([4, 3, 2])
+        """
         return self.transpose(-2, -1)
 
     @property
     def itemsize(self):
+        """Bytes per element, as ``element_size()``.
+
+        >>> ember.zeros(2).itemsize, ember.zeros(2, dtype=ember.float64).itemsize
+        (4, 8)
+        """
         return self._data.itemsize
 
     def element_size(self):
+        """Bytes per element. ``ember.zeros(2).element_size()`` is 4.
+
+        >>> ember.zeros(2, dtype=ember.int16).element_size()
+        2
+        """
         return self._data.itemsize
 
     def is_floating_point(self):
+        """Whether the dtype is a floating-point one.
+
+        >>> ember.zeros(1).is_floating_point(), ember.tensor([1]).is_floating_point()
+        (True, False)
+        """
         return self.dtype.is_floating_point
 
     def is_contiguous(self):
+        """Whether the elements lie in memory in row-major order, without gaps.
+
+        >>> x = ember.zeros(2, 3)
+        >>> x.is_contiguous(), x.T.is_contiguous()
+        (True, False)
+        """
         return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self):
+        """The address of the first element (host memory or GPU memory), an int; views
+        of the start of a tensor share it.
+
+        >>> x = ember.zeros(3)
+        >>> x.data_ptr() == x[:2].data_ptr() != x[1:].data_ptr()
+        True
+        """
         return self._data.__array_interface__['data'][0] if self.device.type == 'cpu' \
             else self._data.data.ptr
 
@@ -365,12 +452,27 @@ class Tensor:
         return self.to(dtype)
 
     def float(self):
+        """``self.to(ember.float32)``.
+
+        >>> ember.tensor([1, 2]).float()
+        tensor([1., 2.])
+        """
         return self.to(_dtype.float32)
 
     def double(self):
+        """``self.to(ember.float64)``.
+
+        >>> ember.tensor([1]).double()
+        tensor([1.], dtype=ember.float64)
+        """
         return self.to(_dtype.float64)
 
     def half(self):
+        """``self.to(ember.float16)``.
+
+        >>> ember.tensor([1]).half()
+        tensor([1.], dtype=ember.float16)
+        """
         return self.to(_dtype.float16)
 
     def bfloat16(self):
@@ -382,27 +484,70 @@ class Tensor:
         return self.to(_dtype.ALIASES['bfloat16'] if _dtype.bfloat16 else 'bfloat16')
 
     def long(self):
+        """``self.to(ember.int64)``: floats are truncated toward zero.
+
+        >>> ember.tensor([1.7, -1.7]).long()
+        tensor([ 1, -1])
+        """
         return self.to(_dtype.int64)
 
     def int(self):
+        """``self.to(ember.int32)``: floats are truncated toward zero.
+
+        >>> ember.tensor([1.7]).int()
+        tensor([1], dtype=ember.int32)
+        """
         return self.to(_dtype.int32)
 
     def short(self):
+        """``self.to(ember.int16)``.
+
+        >>> ember.tensor([1.5]).short()
+        tensor([1], dtype=ember.int16)
+        """
         return self.to(_dtype.int16)
 
     def bool(self):
+        """``self.to(ember.bool)``: nonzero is True.
+
+        >>> ember.tensor([0, 2]).bool()
+        tensor([False,  True])
+        """
         return self.to(_dtype.bool_)
 
     def byte(self):
+        """``self.to(ember.uint8)``.
+
+        >>> ember.tensor([1.7]).byte()
+        tensor([1], dtype=ember.uint8)
+        """
         return self.to(_dtype.uint8)
 
     def char(self):
+        """``self.to(ember.int8)``.
+
+        >>> ember.tensor([1.7]).char()
+        tensor([1], dtype=ember.int8)
+        """
         return self.to(_dtype.int8)
 
     def cpu(self):
+        """``self.to('cpu')``: a copy in host memory, or ``self`` when it is there already.
+
+        >>> x = ember.ones(2)
+        >>> x.cpu() is x
+        True
+        """
         return self.to(CPU)
 
     def cuda(self, device=None, non_blocking=False):
+        """``self.to('cuda')`` (``device``: an index, a name or an ``ember.device``): a copy
+        in GPU memory. Needs CuPy and a GPU.
+
+        >>> x = ember.ones(2)
+        >>> (x.cuda() if ember.cuda.is_available() else x).sum().item()
+        2.0
+        """
         return self.to(Device('cuda', device if isinstance(device, int) else None)
                        if not isinstance(device, (str, Device)) else device,
                        non_blocking=non_blocking)
@@ -483,6 +628,13 @@ class Tensor:
         self._data = value._data
 
     def detach_(self):
+        """Detach this tensor from the graph in place: it becomes a leaf that does not
+        require grad, and ``self`` is returned.
+
+        >>> y = ember.ones(2, requires_grad=True) * 2
+        >>> y.detach_() is y, y.requires_grad, y.is_leaf
+        (True, False, True)
+        """
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -544,6 +696,12 @@ class Tensor:
 
     @property
     def retains_grad(self):
+        """Whether ``retain_grad()`` was called on this non-leaf tensor.
+
+        >>> y = ember.ones(2, requires_grad=True) * 2
+        >>> y.retains_grad, (y.retain_grad(), y.retains_grad)[1]
+        (False, True)
+        """
         return getattr(self, '_retain_handle', None) is not None
 
     # ------------------------------------------------------------ in-place

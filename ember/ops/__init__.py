@@ -17,3 +17,5 @@ from .conv import *  # noqa: F401,F403
 __all__ = [n for m in (elementwise, piecewise, rounding, activation, compare, reduce, movement,
                         join, index, linalg, conv)
            for n in m.__all__]
+
+elementwise.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well

@@ -386,7 +386,8 @@ def celu(x, alpha=1.0):
     return where(x > 0, x, alpha * expm1(clamp(x, max=0) / alpha))   # NOTE: as elu at 0
 
 
+__test__ = {}   # the in-place methods' doctests (elementwise.inplace_doc)
 for _name in ('relu', 'relu6', 'leaky_relu', 'hardtanh', 'hardsigmoid', 'hardswish', 'elu',
               'celu', 'selu', 'silu', 'mish'):
-    setattr(Tensor, f'{_name}_', _inplace_method(_name))
+    _inplace_method(_name, '[-1.0, 2.0]', '', __test__)
 del _name

@@ -2,7 +2,7 @@
 results with no gradient."""
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled, no_grad
-from .elementwise import _inplace_method, operands
+from .elementwise import _inplace_method, inplace_doc, operands
 from .piecewise import _step
 
 __all__ = ['isnan', 'isinf', 'isfinite']
@@ -89,11 +89,11 @@ Tensor.__rand__, Tensor.__ror__, Tensor.__rxor__ = bitwise_and, bitwise_or, bitw
 Tensor.__invert__ = bitwise_not
 
 
-def _inplace_logic(name):
+def _inplace_logic(name, x, args):
     """``x.<name>_(...)``, in place as torch's: x &= m writes into x (its views and other names
     see it). On a float tensor in the graph the written values get a zero gradient, as torch's
     (through Step), so that x stays a non-leaf in the graph."""
-    plain = _inplace_method(name)
+    plain = _inplace_method(name, x, args, {})
 
     def fn(self, *args):
         if not (self.requires_grad and self.dtype.is_floating_point and is_grad_enabled()):
@@ -101,14 +101,16 @@ def _inplace_logic(name):
         with no_grad():
             vals = getattr(Tensor, name)(self, *args)._data
         return self._inplace(f'{name}_', lambda s: _step(s, lambda xp, a: vals.astype(a.dtype)))
-    fn.__name__ = f'{name}_'
-    return fn
+    return inplace_doc(fn, name, x, args, __test__)
 
 
+__test__ = {}   # the in-place methods' doctests (elementwise.inplace_doc)
 for _n in ('eq', 'ne', 'lt', 'le', 'gt', 'ge', 'greater', 'less', 'greater_equal', 'less_equal',
            'logical_and', 'logical_or', 'logical_xor', 'logical_not', 'bitwise_and',
            'bitwise_or', 'bitwise_xor', 'bitwise_not'):
-    setattr(Tensor, f'{_n}_', _inplace_logic(_n))
+    _inplace_logic(_n, *(('[1, 6]', '' if _n == 'bitwise_not' else '3') if 'bitwise' in _n else
+                         ('[0.25, 0.5]', '' if _n == 'logical_not' else
+                          'ember.tensor([0.0, 1.0])' if 'logical' in _n else '0.5')))
 Tensor.__iand__, Tensor.__ior__, Tensor.__ixor__ = (
     Tensor.bitwise_and_, Tensor.bitwise_or_, Tensor.bitwise_xor_)
 del _n

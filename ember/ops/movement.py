@@ -149,11 +149,22 @@ def view(x, *shape):
 
 @method('view_as')
 def view_as(x, other):
+    """``x.view(other.shape)``: the same memory in ``other``'s shape.
+
+    >>> ember.arange(6).view_as(ember.zeros(2, 3)).shape
+    ember.Size([2, 3])
+    """
     return view(x, tuple(other.shape))
 
 
 @method('reshape_as')
 def reshape_as(x, other):
+    """``x.reshape(other.shape)``: a view where one is possible, else a copy.
+
+    >>> ember.arange(4).reshape_as(ember.zeros(2, 2))
+    tensor([[0, 1],
+            [2, 3]])
+    """
     return reshape(x, tuple(other.shape))
 
 
@@ -189,6 +200,12 @@ def expand(x, *shape):
 
 @method('expand_as')
 def expand_as(x, other):
+    """``x.expand(other.shape)``: broadcast to ``other``'s shape without copying.
+
+    >>> ember.tensor([[1], [2]]).expand_as(ember.zeros(2, 3))
+    tensor([[1, 1, 1],
+            [2, 2, 2]])
+    """
     return expand(x, tuple(other.shape))
 
 

@@ -124,13 +124,23 @@ def floor_divide(a, b):
     return div(a, b, rounding_mode='floor')
 
 
-Tensor.__rfloordiv__ = lambda a, b: floor_divide(b, a)
-Tensor.__rmod__ = lambda a, b: remainder(b, a)
+def _rfloordiv(a, b):
+    """``b // a``: a number floor-divided by a tensor."""
+    return floor_divide(b, a)
 
 
+def _rmod(a, b):
+    """``b % a``: the remainder of a number divided by a tensor."""
+    return remainder(b, a)
+
+
+Tensor.__rfloordiv__, Tensor.__rmod__ = _rfloordiv, _rmod
+
+__test__ = {}   # the in-place methods' doctests (elementwise.inplace_doc)
 for _name in ('floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'floor_divide', 'remainder',
               'fmod'):
-    setattr(Tensor, f'{_name}_', _inplace_method(_name))
-Tensor.__ifloordiv__ = _inplace_method('floor_divide')
-Tensor.__imod__ = _inplace_method('remainder')
+    _inplace_method(_name, '[-1.5, 2.25]', '2' if _name in ('floor_divide', 'remainder',
+                                                            'fmod') else '', __test__)
+Tensor.__ifloordiv__ = Tensor.floor_divide_
+Tensor.__imod__ = Tensor.remainder_
 del _name
