@@ -31,7 +31,7 @@ def __getattr__(name):
                              'bfloat16): pip install ml_dtypes, or ember[gpu]')
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
 from .nn.functional import softmax, log_softmax, dropout, one_hot  # noqa: E402,F401  (torch.*)
 from .serialization import save, load  # noqa: E402
 from . import data, datasets, utils  # noqa: E402,F401  (ember.data.DataLoader, ember.datasets)
