@@ -61,6 +61,11 @@ class CheckpointError(RuntimeError, ValueError):
 def save(obj, f):
     """Save ``obj`` to ``f`` (a path or a binary file object) as a safetensors file.
 
+    The file is safetensors whatever its name (``model.pt`` too): ``torch.load`` cannot read
+    it; ``ember.load`` can, and so can ``safetensors.torch.load_file`` for a plain state_dict.
+    ``obj`` is data (see the module's docstring), not a model or an optimizer: save their
+    ``state_dict()``, as below; ``ember.save(model)`` is a TypeError that says so.
+
     A path is written atomically: into a temporary file in the same directory, flushed and
     synced, then renamed over ``f``, so a crash never leaves a half-written checkpoint.
 
@@ -205,6 +210,12 @@ def _encode(x, path, arrays, names):
                                             for i, v in enumerate(x)]}
     if isinstance(x, list):
         return [_encode(v, path + (i,), arrays, names) for i, v in enumerate(x)]
+    if callable(getattr(x, 'state_dict', None)):   # a model, optimizer or scheduler
+        raise TypeError(f'ember.save: cannot save {_where(path)} of type {type(x).__name__}: '
+                        f'ember saves data, not models or optimizers; save their state_dict() '
+                        f'instead, e.g. ember.save({{"model": model.state_dict(), "optimizer": '
+                        f'optimizer.state_dict()}}, f), and restore it into new objects with '
+                        f'their load_state_dict()')
     raise TypeError(f'ember.save: cannot save {_where(path)} of type {type(x).__name__}; '
                     f'ember saves dicts, lists, tuples, numbers, strings, None, ember tensors, '
                     f'NumPy arrays, dtypes and devices (no arbitrary objects: nothing is run '
@@ -244,6 +255,11 @@ def _add(arr, path, arrays, names):
 # ---------------------------------------------------------------------------- load
 def load(f, map_location=None, weights_only=True):
     """Load what ``ember.save`` wrote, or any safetensors file, from a path or binary file.
+
+    Only safetensors files load: a ``torch.save`` file (a zip of pickles) is refused, and
+    ``torch.load`` cannot read ember's files, whatever their name (``.pt`` or
+    ``.safetensors``). What loads is data: a model's ``state_dict`` goes back in with
+    ``model.load_state_dict(ember.load(f))``.
 
     The header is validated before any data is read; a file that is not a valid safetensors
     file (``torch.save`` files and Python object streams among them) raises ``CheckpointError``

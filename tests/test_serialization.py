@@ -536,3 +536,18 @@ def test_scheduler_state_dicts_roundtrip(name):
     fresh = makers[name](sgd())
     fresh.load_state_dict(loaded)
     assert_same(sched.state_dict(), fresh.state_dict())
+
+
+@pytest.mark.parametrize('make', [
+    lambda: ember.nn.Linear(2, 2),
+    lambda: ember.optim.SGD(ember.nn.Linear(2, 2).parameters(), lr=0.1),
+])
+def test_saving_a_model_or_an_optimizer_says_to_save_its_state_dict(make):
+    obj = make()
+    name = type(obj).__name__
+    with pytest.raises(TypeError, match=rf'ember\.save: cannot save obj of type {name}: .*'
+                                        r'state_dict\(\)'):
+        ember.save(obj, io.BytesIO())
+    with pytest.raises(TypeError, match=rf"cannot save obj\['model'\] of type {name}: "):
+        ember.save({'model': obj}, io.BytesIO())
+    ember.save(obj.state_dict(), io.BytesIO())   # what the message says to do works
