@@ -3,11 +3,20 @@
 Ops attach their Tensor methods from ``ember/ops/`` with ``@method``; what lives here is the
 object itself, conversion, in-place bookkeeping (version counters), and array creation.
 """
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
 import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype, check_fits, from_np, get_default_dtype
 from .backend import CPU, array_device, device as Device, host, to_device
+
+if TYPE_CHECKING:
+    from ._typing import DeviceLike, DTypeLike, Number
+    from .autograd import Node
 
 
 class Size(tuple):
@@ -22,7 +31,7 @@ class Size(tuple):
     def __repr__(self):
         return f'ember.Size({list(self)})'
 
-    def numel(self):
+    def numel(self) -> int:
         """The number of elements of a tensor of this shape.
 
         >>> ember.Size([2, 3]).numel()
@@ -34,10 +43,15 @@ class Size(tuple):
 class RemovableHandle:
     """Returned by ``register_hook`` and module hooks; ``remove()`` takes the hook out."""
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks: list, hook: Callable) -> None:
         self.hooks, self.hook = hooks, hook
 
-    def remove(self):
+    def remove(self) -> None:
+        """Take the hook out (again is harmless).
+
+        >>> x = ember.ones(1, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 2); h.remove(); h.remove()
+        """
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
 
@@ -61,7 +75,7 @@ class Tensor:
     tensor([[2., 4.],
             [6., 8.]])
     """
-    __slots__ = {name: None for name in (
+    __slots__: dict[str, str | None] = {name: None for name in (
         '_data', '_requires_grad', '_grad', '_output_nr', '_version', '_base', '_view_chain',
         '_hooks', '_retain_handle', '__weakref__')}
     __slots__['grad_fn'] = (   # a dict's values are its slots' docstrings (help, inspect)
@@ -72,7 +86,38 @@ class Tensor:
     __hash__ = object.__hash__
     __array_priority__ = 1000   # numpy_array * tensor calls Tensor.__rmul__
 
-    def __init__(self, *data, dtype=None, device=None, requires_grad=False):
+    if TYPE_CHECKING:
+        _data: Any                    # a NumPy or CuPy array
+        _requires_grad: builtins.bool
+        _grad: Tensor | None
+        grad_fn: Node | None
+        _output_nr: builtins.int
+        _version: list[builtins.int]  # shared by views
+        _base: Tensor | None
+        _view_chain: Any
+        _hooks: list | None
+        _retain_handle: Any
+
+        # most methods are set by ember/ops/ at import: to mypy they are Any; the operators,
+        # which Python looks up on the class, are declared
+        def __getattr__(self, name: str) -> Any: ...
+        def _binary(self, other: Tensor | Number) -> Tensor: ...
+        (__add__, __radd__, __sub__, __rsub__, __mul__, __rmul__, __truediv__, __rtruediv__,
+         __floordiv__, __rfloordiv__, __mod__, __rmod__, __pow__, __rpow__, __matmul__, __rmatmul__,
+         __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __lt__, __le__, __gt__, __ge__,
+         __iadd__, __isub__, __imul__, __itruediv__, __ifloordiv__, __imod__, __ipow__, __iand__,
+         __ior__, __ixor__) = (_binary,) * 36
+        def __eq__(self, other: object) -> Tensor: ...   # type: ignore[override]  # as torch
+        def __ne__(self, other: object) -> Tensor: ...   # type: ignore[override]  # (elementwise)
+        def __neg__(self) -> Tensor: ...
+        def __pos__(self) -> Tensor: ...
+        def __abs__(self) -> Tensor: ...
+        def __invert__(self) -> Tensor: ...
+        def __getitem__(self, index: Any) -> Tensor: ...
+        def __setitem__(self, index: Any, value: Tensor | Number) -> None: ...
+
+    def __init__(self, *data: Any, dtype: DTypeLike | None = None,
+                 device: DeviceLike | None = None, requires_grad: builtins.bool = False) -> None:
         if len(data) == 1 and not isinstance(data[0], int):
             arr = _to_array(data[0], as_dtype(dtype) if dtype else get_default_dtype())
         else:   # torch.Tensor(2, 3) makes an uninitialised 2x3 tensor; ember fills it with 0
@@ -99,7 +144,7 @@ class Tensor:
 
     # ------------------------------------------------------------ attributes
     @property
-    def shape(self):
+    def shape(self) -> Size:
         """The tensor's shape, an ``ember.Size``.
 
         >>> ember.zeros(2, 3).shape
@@ -107,7 +152,7 @@ class Tensor:
         """
         return Size(self._data.shape)
 
-    def size(self, dim=None):
+    def size(self, dim: builtins.int | None = None) -> Size | builtins.int:
         """The shape, or the length of one dimension.
 
         >>> ember.zeros(2, 3).size(), ember.zeros(2, 3).size(-1)
@@ -118,7 +163,7 @@ class Tensor:
         return self._data.shape[_wrap_dim(dim, self._data.ndim, 'size')]
 
     @property
-    def ndim(self):
+    def ndim(self) -> builtins.int:
         """The number of dimensions, as ``dim()``.
 
         >>> ember.zeros(2, 3).ndim
@@ -126,20 +171,20 @@ class Tensor:
         """
         return self._data.ndim
 
-    def dim(self):
+    def dim(self) -> builtins.int:
         """The number of dimensions. ``ember.zeros(2, 3).dim()`` is 2."""
         return self._data.ndim
 
     ndimension = dim
 
-    def numel(self):
+    def numel(self) -> builtins.int:
         """The number of elements. ``ember.zeros(2, 3).numel()`` is 6."""
         return self._data.size
 
     nelement = numel
 
     @property
-    def dtype(self):
+    def dtype(self) -> _dtype.dtype:
         """The element type, an ``ember.dtype``.
 
         >>> ember.zeros(2).dtype, ember.tensor([1, 2]).dtype
@@ -148,7 +193,7 @@ class Tensor:
         return from_np(self._data.dtype)
 
     @property
-    def device(self):
+    def device(self) -> Device:
         """Where the data lives: ``cpu`` or ``cuda:<n>``, an ``ember.device``.
 
         >>> ember.zeros(2).device
@@ -157,7 +202,7 @@ class Tensor:
         return array_device(self._data)
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> builtins.bool:
         """Whether the data lives on a GPU.
 
         >>> ember.zeros(2).is_cuda
@@ -166,7 +211,7 @@ class Tensor:
         return self.device.type == 'cuda'
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> builtins.bool:
         """Whether no recorded op made this tensor (``grad_fn`` is None): a leaf, whose
         ``.grad`` backward fills when it requires grad.
 
@@ -177,7 +222,7 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def grad(self):
+    def grad(self) -> Tensor | None:
         """The gradient that ``backward()`` accumulated into this leaf (None before).
 
         Assigning checks what PyTorch checks: a Tensor (or None) of this tensor's shape, dtype
@@ -194,7 +239,7 @@ class Tensor:
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: Tensor | None) -> None:
         if value is not None:   # the autograd engine writes _grad directly, without these
             if not isinstance(value, Tensor):
                 raise TypeError(f'grad: assigned grad expected to be a Tensor or None but got '
@@ -217,7 +262,7 @@ class Tensor:
         self._grad = value
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> builtins.bool:
         """Whether autograd records ops on this tensor. Only floating-point tensors can
         require grad, and only a leaf's flag can be set.
 
@@ -227,7 +272,7 @@ class Tensor:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value: builtins.bool) -> None:
         if value and not self.dtype.is_floating_point:
             raise RuntimeError(f'only Tensors of floating point dtype can require gradients; '
                                f'this tensor is {self.dtype} with shape {tuple(self.shape)}')
@@ -237,7 +282,7 @@ class Tensor:
                                'require differentiation use var_no_grad = var.detach().')
         self._requires_grad = bool(value)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return the tensor.
 
         >>> ember.zeros(2).requires_grad_().requires_grad
@@ -251,7 +296,7 @@ class Tensor:
         return self._version[0]
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         """The dimensions reversed (``permute(n-1, ..., 0)``), a view.
 
         >>> ember.zeros(2, 3).T.shape
@@ -260,7 +305,7 @@ class Tensor:
         return self.permute(*range(self.ndim - 1, -1, -1))
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         """The last two dimensions swapped (a batch of matrices transposed), a view.
 
         >>> ember.zeros(4, 2, 3).mT.shape
@@ -269,7 +314,7 @@ class Tensor:
         return self.transpose(-2, -1)
 
     @property
-    def itemsize(self):
+    def itemsize(self) -> builtins.int:
         """Bytes per element, as ``element_size()``.
 
         >>> ember.zeros(2).itemsize, ember.zeros(2, dtype=ember.float64).itemsize
@@ -277,7 +322,7 @@ class Tensor:
         """
         return self._data.itemsize
 
-    def element_size(self):
+    def element_size(self) -> builtins.int:
         """Bytes per element. ``ember.zeros(2).element_size()`` is 4.
 
         >>> ember.zeros(2, dtype=ember.int16).element_size()
@@ -285,7 +330,7 @@ class Tensor:
         """
         return self._data.itemsize
 
-    def is_floating_point(self):
+    def is_floating_point(self) -> builtins.bool:
         """Whether the dtype is a floating-point one.
 
         >>> ember.zeros(1).is_floating_point(), ember.tensor([1]).is_floating_point()
@@ -293,7 +338,7 @@ class Tensor:
         """
         return self.dtype.is_floating_point
 
-    def is_contiguous(self):
+    def is_contiguous(self) -> builtins.bool:
         """Whether the elements lie in memory in row-major order, without gaps.
 
         >>> x = ember.zeros(2, 3)
@@ -302,7 +347,7 @@ class Tensor:
         """
         return bool(self._data.flags.c_contiguous)
 
-    def data_ptr(self):
+    def data_ptr(self) -> builtins.int:
         """The address of the first element (host memory or GPU memory), an int; views
         of the start of a tensor share it.
 
@@ -314,7 +359,7 @@ class Tensor:
             else self._data.data.ptr
 
     # ------------------------------------------------------------ conversion
-    def item(self):
+    def item(self) -> Number:
         """The value of a one-element tensor as a Python number.
 
         >>> ember.tensor([2.5]).item()
@@ -325,11 +370,11 @@ class Tensor:
                                f'converted to a Python number (shape {tuple(self.shape)})')
         return host(self._data.reshape(())).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """Nested Python lists. ``ember.tensor([[1, 2]]).tolist()`` is ``[[1, 2]]``."""
         return host(self._data).tolist()
 
-    def numpy(self, force=False):
+    def numpy(self, force: builtins.bool = False) -> np.ndarray:
         """The data as a NumPy array, sharing memory on the CPU (like ``Tensor.numpy()``).
 
         >>> ember.ones(2).numpy()
@@ -408,7 +453,7 @@ class Tensor:
         memo[id(self)] = t
         return t
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Move to a device and/or cast to a dtype: ``t.to('cuda')``, ``t.to(ember.float64)``,
         ``t.to(other)``. Differentiable; returns ``self`` when nothing changes.
 
@@ -436,7 +481,7 @@ class Tensor:
             out = self.clone()
         return out
 
-    def type(self, dtype=None):
+    def type(self, dtype: DTypeLike | None = None) -> str | Tensor:
         """The dtype's name, or a copy cast to ``dtype`` (a dtype or its name).
 
         >>> ember.ones(1).type(), ember.ones(1).type('float64').dtype
@@ -451,7 +496,7 @@ class Tensor:
                 raise ValueError(f'type: invalid type: {dtype!r}') from None
         return self.to(dtype)
 
-    def float(self):
+    def float(self) -> Tensor:
         """``self.to(ember.float32)``.
 
         >>> ember.tensor([1, 2]).float()
@@ -459,7 +504,7 @@ class Tensor:
         """
         return self.to(_dtype.float32)
 
-    def double(self):
+    def double(self) -> Tensor:
         """``self.to(ember.float64)``.
 
         >>> ember.tensor([1]).double()
@@ -467,7 +512,7 @@ class Tensor:
         """
         return self.to(_dtype.float64)
 
-    def half(self):
+    def half(self) -> Tensor:
         """``self.to(ember.float16)``.
 
         >>> ember.tensor([1]).half()
@@ -475,7 +520,7 @@ class Tensor:
         """
         return self.to(_dtype.float16)
 
-    def bfloat16(self):
+    def bfloat16(self) -> Tensor:
         """The tensor in bfloat16 (needs the ``ml_dtypes`` package: NumPy has no bfloat16).
 
         >>> ember.tensor([1.0, 3.14159]).bfloat16().tolist()
@@ -483,7 +528,7 @@ class Tensor:
         """
         return self.to(_dtype.ALIASES['bfloat16'] if _dtype.bfloat16 else 'bfloat16')
 
-    def long(self):
+    def long(self) -> Tensor:
         """``self.to(ember.int64)``: floats are truncated toward zero.
 
         >>> ember.tensor([1.7, -1.7]).long()
@@ -491,7 +536,7 @@ class Tensor:
         """
         return self.to(_dtype.int64)
 
-    def int(self):
+    def int(self) -> Tensor:
         """``self.to(ember.int32)``: floats are truncated toward zero.
 
         >>> ember.tensor([1.7]).int()
@@ -499,7 +544,7 @@ class Tensor:
         """
         return self.to(_dtype.int32)
 
-    def short(self):
+    def short(self) -> Tensor:
         """``self.to(ember.int16)``.
 
         >>> ember.tensor([1.5]).short()
@@ -507,7 +552,7 @@ class Tensor:
         """
         return self.to(_dtype.int16)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         """``self.to(ember.bool)``: nonzero is True.
 
         >>> ember.tensor([0, 2]).bool()
@@ -515,7 +560,7 @@ class Tensor:
         """
         return self.to(_dtype.bool_)
 
-    def byte(self):
+    def byte(self) -> Tensor:
         """``self.to(ember.uint8)``.
 
         >>> ember.tensor([1.7]).byte()
@@ -523,7 +568,7 @@ class Tensor:
         """
         return self.to(_dtype.uint8)
 
-    def char(self):
+    def char(self) -> Tensor:
         """``self.to(ember.int8)``.
 
         >>> ember.tensor([1.7]).char()
@@ -531,7 +576,7 @@ class Tensor:
         """
         return self.to(_dtype.int8)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """``self.to('cpu')``: a copy in host memory, or ``self`` when it is there already.
 
         >>> x = ember.ones(2)
@@ -540,7 +585,8 @@ class Tensor:
         """
         return self.to(CPU)
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: DeviceLike | None = None,
+             non_blocking: builtins.bool = False) -> Tensor:
         """``self.to('cuda')`` (``device``: an index, a name or an ``ember.device``): a copy
         in GPU memory. Needs CuPy and a GPU.
 
@@ -552,7 +598,7 @@ class Tensor:
                        if not isinstance(device, (str, Device)) else device,
                        non_blocking=non_blocking)
 
-    def pin_memory(self):
+    def pin_memory(self) -> Tensor:
         """A copy in page-locked (pinned) host memory, as torch's: ``.to('cuda',
         non_blocking=True)`` from it queues the copy and returns at once (from ordinary memory
         the host waits for it). Needs CUDA; a tensor already pinned is returned as it is.
@@ -574,7 +620,7 @@ class Tensor:
         from .ops.convert import Pin
         return Pin.apply(self)
 
-    def is_pinned(self):
+    def is_pinned(self) -> builtins.bool:
         """Whether the tensor's memory is pinned host memory (``pin_memory``).
 
         >>> ember.ones(2).is_pinned()
@@ -585,7 +631,7 @@ class Tensor:
         from .backend import cuda
         return cuda.xp is not None and cuda.is_pinned(self._data)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter) with no history.
 
         >>> x = ember.ones(2, requires_grad=True)
@@ -599,7 +645,7 @@ class Tensor:
         return t
 
     @property
-    def data(self):
+    def data(self) -> Tensor:
         """The same values as a tensor outside autograd, as ``torch.Tensor.data``.
 
         It shares memory with this tensor but not its history or version counter: in-place
@@ -621,13 +667,13 @@ class Tensor:
         return Tensor._make(self._data)
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f'Tensor.data: expected a Tensor to assign, got '
                             f'{type(value).__name__}')
         self._data = value._data
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         """Detach this tensor from the graph in place: it becomes a leaf that does not
         require grad, and ``self`` is returned.
 
@@ -640,7 +686,9 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------ autograd
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient: Tensor | None = None, retain_graph: builtins.bool | None = None,
+                 create_graph: builtins.bool = False,
+                 inputs: Sequence[Tensor] | None = None) -> None:
         """Accumulate the gradient of this tensor into the leaves' ``.grad``.
 
         >>> x = ember.tensor(3.0, requires_grad=True)
@@ -651,7 +699,7 @@ class Tensor:
         autograd.backward([self], None if gradient is None else [gradient], retain_graph,
                           create_graph, inputs)
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
         replaces the gradient. Returns a handle whose ``remove()`` takes the hook out.
 
@@ -671,7 +719,7 @@ class Tensor:
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep ``.grad`` for a non-leaf tensor after backward.
 
         >>> x = ember.ones(2, requires_grad=True)
@@ -695,7 +743,7 @@ class Tensor:
         self._retain_handle = self.grad_fn.register_prehook(self._output_nr, keep)
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> builtins.bool:
         """Whether ``retain_grad()`` was called on this non-leaf tensor.
 
         >>> y = ember.ones(2, requires_grad=True) * 2
@@ -757,11 +805,11 @@ class Tensor:
             self._requires_grad = True
         return self
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         """Fill with zeros in place. ``ember.ones(2).zero_()`` is ``tensor([0., 0.])``."""
         return self.fill_(0)
 
-    def fill_(self, value):
+    def fill_(self, value: Number | Tensor) -> Tensor:
         """Fill with ``value`` in place.
 
         >>> ember.zeros(2).fill_(3)
@@ -778,18 +826,17 @@ class Tensor:
         self._version[0] += 1
         return self
 
-    def copy_(self, src):
+    def copy_(self, src: Tensor | Number | Sequence) -> Tensor:
         """Copy ``src`` (broadcast, cast, moved) into this tensor in place.
 
         >>> ember.zeros(2).copy_(ember.tensor([1, 2]))
         tensor([1., 2.])
         """
-        if not isinstance(src, Tensor):
-            src = tensor(src)
-        if not broadcasts_to(src._data.shape, self._data.shape):
-            raise RuntimeError(f'copy_: the source of shape {tuple(src.shape)} cannot be '
+        t = src if isinstance(src, Tensor) else tensor(src)
+        if not broadcasts_to(t._data.shape, self._data.shape):
+            raise RuntimeError(f'copy_: the source of shape {tuple(t.shape)} cannot be '
                                f"broadcast to this tensor's shape {tuple(self.shape)}")
-        return self._inplace('copy_', _overwrite, src)
+        return self._inplace('copy_', _overwrite, t)
 
 
 def _overwrite(s, v):

@@ -176,8 +176,8 @@ def _edge(t):
 
 class Node:
     """A recorded operation: what backward calls, and the edges to its inputs."""
-    next_edges = ()
-    _saved = ()
+    next_edges: tuple = ()
+    _saved: tuple = ()
     _freed = False
     _pre_hooks = None      # {output_nr: [hook]}: tensor hooks of non-leaf outputs
     n_outputs = 1
@@ -270,7 +270,7 @@ class Op(Node):
     gradient is not wanted (its place in ``saved_tensors`` then holds a stand-in).
     A view op sets ``is_view`` so its output shares the input's version counter.
     """
-    save = ()
+    save: tuple[int, ...] = ()
     save_output = False
     save_only_for = None   # {i: j}: keep input i only when input j wants a gradient
     is_view = False

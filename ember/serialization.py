@@ -348,8 +348,8 @@ def _read_header(f, size, where):
     try:
         header = json.loads(raw.decode('utf-8'), object_pairs_hook=_no_duplicates,
                             parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        _not_safetensors(f, head, where, f'the header is not valid UTF-8 JSON ({e})')
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        _not_safetensors(f, head, where, f'the header is not valid UTF-8 JSON ({err})')
     if not isinstance(header, dict):
         _fail(where, f'the header must be a JSON object, got {type(header).__name__}')
     metadata = header.pop('__metadata__', None) or {}

@@ -3,6 +3,8 @@
 Activations and convolutions are ember's primitive ops, re-exported here under PyTorch's names;
 softmax, normalisations, attention and losses are compositions of primitives, defined below.
 """
+from __future__ import annotations
+
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.activation import *  # noqa: F401,F403
 from ..ops.compare import *  # noqa: F401,F403
@@ -22,13 +24,18 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from .._tensor import Tensor, _wrap_dim, arange, get_xp
+from .._tensor import Tensor, _wrap_dim, arange, get_xp, method
 from ..ops import fused as _fused
 from ..ops.elementwise import HALF as _HALF, floating as _floating, in_float32 as _in_float32
 from ..autograd import is_grad_enabled, no_grad
 from ..backend import check_later, host, outside
 from .. import amp as _amp
 from .._dtype import float32 as _float32
+
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -81,7 +88,9 @@ def _softmax_dim(ndim):
 
 # ---------------------------------------------------------------- softmax
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
+@method('softmax')
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype: DTypeLike | None = None) -> Tensor:
     """Softmax along ``dim``: ``exp(x) / exp(x).sum(dim)``, shifted by the max to stay finite.
 
     >>> ember.nn.functional.softmax(ember.tensor([[1.0, 2.0, 3.0]]), dim=1)
@@ -99,7 +108,9 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _fused.Softmax.apply(_floating(input), dim=dim)
 
 
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+@method('log_softmax')
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype: DTypeLike | None = None) -> Tensor:
     """Log of softmax along ``dim``, computed stably as ``x - max - log(sum(exp(x - max)))``.
 
     >>> ember.nn.functional.log_softmax(ember.tensor([0.0, 0.0]), dim=0)
@@ -117,6 +128,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _fused.LogSoftmax.apply(_floating(input), dim=dim)
 
 
+@method('logsoftmax')
 def _logsoftmax(self):
     """``log_softmax`` over the last dimension (the name the talk uses).
 
@@ -128,7 +140,8 @@ def _logsoftmax(self):
 
 # ---------------------------------------------------------------- dropout and embeddings
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``; the
     identity when ``training`` is False. Draws from ember's generator (``ember.manual_seed``).
 
@@ -148,8 +161,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return input.mul_(scale) if inplace else input * scale
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the integer tensor ``input``: the output has shape
     ``input.shape + (embedding_dim,)``. Gradients of repeated indices add up; the row
     ``padding_idx`` gets no gradient. ``max_norm`` renormalises the rows used, in place (as
@@ -194,7 +208,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return out
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices as one-hot vectors (int64), with a new last dimension of ``num_classes``
     (by default one more than the largest index).
 
@@ -227,7 +241,9 @@ def _normalise(x, dims, eps):
     return _fused.Normalise.apply(_floating(x), dims=tuple(dims), eps=eps)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dimensions, then scale by ``weight``
     and shift by ``bias`` (both of shape ``normalized_shape``).
 
@@ -258,8 +274,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return out
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float | None = 0.1,
+               eps: float = 1e-5) -> Tensor:
     """Normalise each channel of an (N, C, ...) input. Training uses the batch's statistics
     and updates ``running_mean`` and ``running_var`` in place (with the unbiased variance);
     evaluation uses the running statistics.
@@ -318,7 +336,8 @@ def _running_update(stat, value, momentum):
         stat.mul_(1 - momentum).add_(value.to(stat.dtype) * momentum)
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Split the C channels of an (N, C, ...) input into ``num_groups`` groups and normalise
     each group, then apply the per-channel ``weight`` and ``bias``.
 
@@ -350,7 +369,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 # ---------------------------------------------------------------- attention
 
-_CAUSAL = {}
+_CAUSAL: dict = {}
 
 
 def _causal_mask(L, S, like, transposed=False, dtype=None):
@@ -413,8 +432,10 @@ def _fused_attention(q, k, v, mask, dropout_p, is_causal, scale):
                                   check_dead=mask is not None)
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, enable_gqa=False):
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
     """``softmax(q @ k^T * scale + mask) @ v`` over (..., L, E) queries, (..., S, E) keys and
     (..., S, Ev) values. ``attn_mask`` is a bool mask (True: attend) or a float mask added to
     the scores; ``is_causal`` masks the future. Fully masked rows give zeros, as in torch.
@@ -477,7 +498,9 @@ def _check_same_shape(input, target, fn):
 
 
 @_loss_in_float32
-def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = 'mean',
+             weight: Tensor | None = None) -> Tensor:
     """Mean squared error ``(input - target) ** 2``, reduced by ``reduction``.
 
     >>> ember.nn.functional.mse_loss(ember.tensor([1.0, 2.0]), ember.tensor([0.0, 0.0]))
@@ -493,7 +516,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean', we
 
 
 @_loss_in_float32
-def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', weight=None):
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = 'mean',
+            weight: Tensor | None = None) -> Tensor:
     """Mean absolute error ``|input - target|``, reduced by ``reduction``.
 
     >>> ember.nn.functional.l1_loss(ember.tensor([1.0, -3.0]), ember.tensor([0.0, 0.0]))
@@ -509,7 +534,9 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction='mean', wei
 
 
 @_loss_in_float32
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                   reduce: bool | None = None, reduction: str = 'mean',
+                   beta: float = 1.0) -> Tensor:
     """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``);
     ``beta=0`` is the L1 loss.
 
@@ -530,7 +557,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
 
 
 @_loss_in_float32
-def huber_loss(input, target, reduction='mean', delta=1.0, weight=None):
+def huber_loss(input: Tensor, target: Tensor, reduction: str = 'mean', delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
     """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
 
     >>> ember.nn.functional.huber_loss(ember.tensor([0.5, 3.0]), ember.zeros(2),
@@ -594,8 +622,9 @@ def _nll(logp, target, weight, ignore_index, reduction, fn):
 
 
 @_loss_in_float32
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-             reduction='mean'):
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             size_average: bool | None = None, ignore_index: int = -100,
+             reduce: bool | None = None, reduction: str = 'mean') -> Tensor:
     """Negative log-likelihood: ``-input[n, target[n]]`` for log-probabilities ``input`` of
     shape (N, C) or (N, C, d1, ...), weighted per class; targets equal to ``ignore_index``
     count for nothing.
@@ -611,8 +640,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 @_loss_in_float32
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
-                  reduce=None, reduction='mean', label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average: bool | None = None, ignore_index: int = -100,
+                  reduce: bool | None = None, reduction: str = 'mean',
+                  label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits ``input`` (C,), (N, C) or (N, C, d1, ...) against class indices
     (the input's shape without C) or class probabilities (the input's shape).
     ``label_smoothing`` mixes the targets with the uniform distribution; ``weight`` weighs
@@ -675,8 +706,9 @@ def _clamped_log(x):
 
 
 @_loss_in_float32
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction='mean'):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = 'mean') -> Tensor:
     """``-(t log(x) + (1 - t) log(1 - x))`` for probabilities ``x`` in [0, 1]; each log is
     clamped at -100 (as torch does) so that x = 0 or 1 gives a finite loss.
 
@@ -695,8 +727,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 
 @_loss_in_float32
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
-                                     reduce=None, reduction='mean', pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None,
+                                     size_average: bool | None = None,
+                                     reduce: bool | None = None, reduction: str = 'mean',
+                                     pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross-entropy of ``sigmoid(input)``, computed stably from the logits as
     ``(1 - t) x - (1 + (pos_weight - 1) t) logsigmoid(x)``.
 
@@ -719,7 +754,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 @_loss_in_float32
-def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_target=False):
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = 'mean',
+           log_target: bool = False) -> Tensor:
     """Kullback-Leibler divergence ``t (log t - input)`` for log-probabilities ``input``
     (``target`` as probabilities, or log-probabilities if ``log_target``). ``'batchmean'``
     divides the sum by the batch size, which is the true KL divergence.
@@ -750,7 +787,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction='mean', log_
     return _reduce(loss, reduction, fn)
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcast), each norm
     clamped below at ``eps``.
 
@@ -771,9 +808,3 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     x1, x2 = broadcast_to(x1, shape), broadcast_to(x2, shape)
     return (unit(x1) * unit(x2)).sum(dim)
 
-
-# ---------------------------------------------------------------- Tensor methods
-
-Tensor.softmax = softmax
-Tensor.log_softmax = log_softmax
-Tensor.logsoftmax = _logsoftmax

@@ -157,7 +157,7 @@ class Bilinear(Module):
 class _Activation(Module):
     """An elementwise activation: ``forward`` calls ``_fn`` with the attributes named in
     ``_args`` (and ``inplace`` when set), and prints them as torch does."""
-    _args = ()
+    _args: tuple[str, ...] = ()
 
     def forward(self, input):
         kwargs = {a: getattr(self, a) for a in self._args}

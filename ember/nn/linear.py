@@ -81,5 +81,5 @@ def uniform(*shape):
     return Parameter((random.rand(*shape) * 2 - 1) / math.sqrt(n))
 
 
-Tensor.line = staticmethod(line)
-Tensor.uniform = staticmethod(uniform)
+Tensor.line = staticmethod(line)   # type: ignore[attr-defined]  # the talk's API, set here
+Tensor.uniform = staticmethod(uniform)   # type: ignore[attr-defined]  # (as ops set methods)

@@ -17,7 +17,7 @@ def _reset_affine(m):
 
 class _BatchNorm(Module):
     """What BatchNorm1d/2d/3d share; subclasses say which input ranks they take."""
-    _ranks = ()
+    _ranks: tuple[int, ...] = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):

@@ -316,7 +316,7 @@ class RNNCellBase(Module):
     >>> cell.weight_ih.shape
     ember.Size([9, 4])
     """
-    _mode = None
+    _mode: str | None = None
 
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()

@@ -1,5 +1,7 @@
 """Activation functions: relu and its relatives, the smooth ones (softplus, gelu, silu, mish),
 and the exponential-linear family, each with PyTorch's ``inplace=`` argument."""
+from __future__ import annotations
+
 import functools
 import math
 
@@ -75,7 +77,7 @@ class PiecewiseLinear(Op):
 
 @method('relu')
 @_inplace_arg
-def relu(x):
+def relu(x: Tensor) -> Tensor:
     """``max(x, 0)``.
 
     >>> ember.relu(ember.tensor([-1.0, 0.0, 2.0]))
@@ -88,7 +90,7 @@ def relu(x):
 
 @method('leaky_relu')
 @_wide_inplace_arg
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """``x`` where positive, else ``negative_slope * x``.
 
     >>> ember.leaky_relu(ember.tensor([-1.0, 2.0]), 0.1)
@@ -102,7 +104,7 @@ def leaky_relu(x, negative_slope=0.01):
 
 @method('hardtanh')
 @_inplace_arg
-def hardtanh(x, min_val=-1.0, max_val=1.0):
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """``x`` clipped to ``[min_val, max_val]``.
 
     >>> ember.hardtanh(ember.tensor([-2.0, 0.5, 2.0]))
@@ -116,7 +118,7 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 
 @method('relu6')
 @_inplace_arg
-def relu6(x):
+def relu6(x: Tensor) -> Tensor:
     """``min(max(x, 0), 6)``: ``hardtanh(x, 0, 6)``, slope 0 at 0 and 6 as torch.
 
     >>> ember.relu6(ember.tensor([-1.0, 3.0, 8.0]))
@@ -127,7 +129,7 @@ def relu6(x):
 
 @method('hardsigmoid')
 @_wide_inplace_arg
-def hardsigmoid(x):
+def hardsigmoid(x: Tensor) -> Tensor:
     """``relu6(x + 3) / 6``, a piecewise linear sigmoid.
 
     >>> ember.hardsigmoid(ember.tensor([-4.0, 0.0, 4.0]))
@@ -142,7 +144,7 @@ def hardsigmoid(x):
 
 @method('hardswish')
 @_wide_inplace_arg
-def hardswish(x):
+def hardswish(x: Tensor) -> Tensor:
     """``x * relu6(x + 3) / 6``.
 
     >>> ember.hardswish(ember.tensor([-4.0, 1.0, 4.0]))
@@ -169,7 +171,7 @@ class Softplus(Op):
 
 
 @method('softplus')
-def softplus(x, beta=1.0, threshold=20.0):
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, stable; linear where ``beta * x > threshold``.
 
     >>> ember.softplus(ember.tensor([0.0, 2.0]))
@@ -179,7 +181,7 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 
 @method('logsigmoid')
-def logsigmoid(x):
+def logsigmoid(x: Tensor) -> Tensor:
     """``log(sigmoid(x))`` computed stably, as ``-softplus(-x)``.
 
     >>> ember.logsigmoid(ember.tensor([0.0, -2.0]))
@@ -189,7 +191,7 @@ def logsigmoid(x):
 
 
 @method('softsign')
-def softsign(x):
+def softsign(x: Tensor) -> Tensor:
     """``x / (1 + |x|)``.
 
     >>> ember.softsign(ember.tensor([-1.0, 3.0]))
@@ -200,7 +202,7 @@ def softsign(x):
 
 @method('silu')
 @_wide_inplace_arg
-def silu(x):
+def silu(x: Tensor) -> Tensor:
     """``x * sigmoid(x)`` (swish).
 
     >>> ember.silu(ember.tensor([0.0, 1.0]))
@@ -211,7 +213,7 @@ def silu(x):
 
 @method('mish')
 @_wide_inplace_arg
-def mish(x):
+def mish(x: Tensor) -> Tensor:
     """``x * tanh(softplus(x))``.
 
     >>> ember.mish(ember.tensor([0.0, 1.0]))
@@ -221,7 +223,7 @@ def mish(x):
 
 
 @method('gelu')
-def gelu(x, approximate='none'):
+def gelu(x: Tensor, approximate: str = 'none') -> Tensor:
     """``x * Phi(x)``, Phi the standard normal CDF; ``approximate='tanh'`` for the tanh form.
 
     >>> ember.gelu(ember.tensor([0.0, 1.0]))
@@ -347,7 +349,7 @@ class GeluGrad(Op):
 
 @method('elu')
 @_wide_inplace_arg
-def elu(x, alpha=1.0):
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """``x`` where positive, else ``alpha * (exp(x) - 1)``.
 
     >>> ember.elu(ember.tensor([-1.0, 2.0]))
@@ -365,7 +367,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 @method('selu')
 @_wide_inplace_arg
-def selu(x):
+def selu(x: Tensor) -> Tensor:
     """``scale * elu(x, alpha)`` with the self-normalising constants.
 
     >>> ember.selu(ember.tensor([0.0, 1.0]))
@@ -376,7 +378,7 @@ def selu(x):
 
 @method('celu')
 @_wide_inplace_arg
-def celu(x, alpha=1.0):
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """``x`` where positive, else ``alpha * (exp(x / alpha) - 1)``.
 
     >>> ember.celu(ember.tensor([-1.0, 2.0]), alpha=2.0)
@@ -386,7 +388,7 @@ def celu(x, alpha=1.0):
     return where(x > 0, x, alpha * expm1(clamp(x, max=0) / alpha))   # NOTE: as elu at 0
 
 
-__test__ = {}   # the in-place methods' doctests (elementwise.inplace_doc)
+__test__: dict = {}   # the in-place methods' doctests (elementwise.inplace_doc)
 for _name in ('relu', 'relu6', 'leaky_relu', 'hardtanh', 'hardsigmoid', 'hardswish', 'elu',
               'celu', 'selu', 'silu', 'mish'):
     _inplace_method(_name, '[-1.0, 2.0]', '', __test__)

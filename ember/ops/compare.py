@@ -104,7 +104,7 @@ def _inplace_logic(name, x, args):
     return inplace_doc(fn, name, x, args, __test__)
 
 
-__test__ = {}   # the in-place methods' doctests (elementwise.inplace_doc)
+__test__: dict = {}   # the in-place methods' doctests (elementwise.inplace_doc)
 for _n in ('eq', 'ne', 'lt', 'le', 'gt', 'ge', 'greater', 'less', 'greater_equal', 'less_equal',
            'logical_and', 'logical_or', 'logical_xor', 'logical_not', 'bitwise_and',
            'bitwise_or', 'bitwise_xor', 'bitwise_not'):

@@ -12,6 +12,8 @@ the 1-D functions run them on planes of height 1. Max pooling is a gather of the
 maxima (``PlaneGather``, whose adjoint is ``PlaneScatter``); average pooling is a convolution
 with a kernel of ones; adaptive pooling and bilinear resampling are fixed linear maps.
 """
+from __future__ import annotations
+
 import math
 from collections import namedtuple
 
@@ -309,7 +311,9 @@ def _convnd(op, nd, x, weight, bias, stride, padding, dilation, groups):
     return _finish(y, nd, bias, batched)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | tuple[int] = 1, padding: int | tuple[int] | str = 0,
+           dilation: int | tuple[int] = 1, groups: int = 1) -> Tensor:
     """1-D cross-correlation over ``(N, C, L)`` (or unbatched ``(C, L)``) inputs.
 
     ``y[n, o, t] = b[o] + sum_{c, i} w[o, c, i] x[n, c, stride * t + dilation * i - padding]``
@@ -321,7 +325,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd('conv1d', 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+           dilation: int | tuple[int, int] = 1, groups: int = 1) -> Tensor:
     """2-D cross-correlation over ``(N, C, H, W)`` (or unbatched ``(C, H, W)``) inputs.
 
     ``y[n, o, p, q] = b[o] + sum_{c, i, j} w[o, c, i, j] x[n, c, s p + d i - pad, s q + d j
@@ -373,8 +379,10 @@ def _conv_transposend(op, nd, x, weight, bias, stride, padding, output_padding, 
     return _finish(y, nd, bias, batched)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | tuple[int] = 1, padding: int | tuple[int] = 0,
+                     output_padding: int | tuple[int] = 0, groups: int = 1,
+                     dilation: int | tuple[int] = 1) -> Tensor:
     """1-D transposed convolution (the gradient of ``conv1d`` for its input).
 
     ``L_out = (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1``;
@@ -388,8 +396,10 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              output_padding, groups, dilation)
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                     dilation: int | tuple[int, int] = 1) -> Tensor:
     """2-D transposed convolution (the gradient of ``conv2d`` for its input).
 
     ``H_out = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1`` (and so
@@ -558,8 +568,10 @@ def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, re
     return (y, Tensor._make(idx)) if return_indices else y
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input: Tensor, kernel_size: int | tuple[int],
+               stride: int | tuple[int] | None = None, padding: int | tuple[int] = 0,
+               dilation: int | tuple[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """1-D max pooling over ``(N, C, L)`` or ``(C, L)``; ``stride`` defaults to the kernel.
 
     ``y[..., t] = max_i x[..., stride * t + dilation * i - padding]`` (padding is -inf);
@@ -573,8 +585,11 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                        ceil_mode, return_indices)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None,
+               padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
+               ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)``; ``stride`` defaults to the kernel.
 
     ``y[..., p, q] = max_{i, j} x[..., s p + d i - pad, s q + d j - pad]``; ``return_indices``
@@ -614,8 +629,9 @@ def _avg_poolnd(op, nd, x, kernel_size, stride, padding, ceil_mode, count_includ
     return y.reshape(tuple(lead) + out[2 - nd:])
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input: Tensor, kernel_size: int | tuple[int],
+               stride: int | tuple[int] | None = None, padding: int | tuple[int] = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """1-D average pooling over ``(N, C, L)`` or ``(C, L)``; ``stride`` defaults to the kernel.
 
     ``y[..., t] = mean_i x[..., stride * t + i - padding]``, the zero padding counted in the
@@ -629,8 +645,10 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad, None)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None,
+               padding: int | tuple[int, int] = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """2-D average pooling over ``(N, C, H, W)`` or ``(C, H, W)``.
 
     ``y[..., p, q] = sum_{i, j} x[..., s p + i - pad, s q + j - pad] / divisor``, the divisor
@@ -671,7 +689,7 @@ def _adaptive_avg_poolnd(op, nd, x, output_size):
     return mats[0] @ y if nd == 2 else y
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
     """1-D adaptive average pooling to length ``output_size``.
 
     ``y[..., i] = mean x[..., floor(i L / out) : ceil((i + 1) L / out)]``
@@ -682,7 +700,8 @@ def adaptive_avg_pool1d(input, output_size):
     return _adaptive_avg_poolnd('adaptive_avg_pool1d', 1, input, output_size)
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor,
+                        output_size: int | tuple[int | None, int | None]) -> Tensor:
     """2-D adaptive average pooling to ``output_size`` (an int, or a pair; None keeps a side).
 
     Window ``i`` of an axis of length ``n`` pooled to ``out`` covers
@@ -715,8 +734,10 @@ def _source_index(n, out, scale, mode, align_corners):
     return i0, i1, 1.0 - w1, w1
 
 
-def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input: Tensor, size: int | tuple[int, ...] | None = None,
+                scale_factor: float | tuple[float, ...] | None = None, mode: str = 'nearest',
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
     """Resample ``(N, C, L)`` or ``(N, C, H, W)`` inputs to ``size`` or by ``scale_factor``.
 
     Modes 'nearest' (``src = floor(dst * in / out)``), 'linear' (3-D) and 'bilinear' (4-D):
@@ -756,6 +777,7 @@ def interpolate(input, size=None, scale_factor=None, mode='nearest', align_corne
         out = _tuple(size, nd, 'size', op)
         scales = [n / o for n, o in zip(n_in, out)]
     else:
+        assert scale_factor is not None   # (exactly one is given: checked above)
         sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * nd
         if len(sf) != nd:
             raise ValueError(f'{op}: scale_factor must have {nd} elements for input of size '

@@ -119,7 +119,8 @@ def _as(x, dt, ref):
                         namespace(ref._data).asarray(arr))
 
 
-TENSOR_TYPES = {Tensor}   # and nn.Parameter, which adds itself: type checks beat isinstance
+# and nn.Parameter, which adds itself: type checks beat isinstance
+TENSOR_TYPES: set[type] = {Tensor}
 
 
 def operands(a, b, like=None):
@@ -543,7 +544,7 @@ def _unary_inplace(name, f):
 
 # the in-place methods' doctests: doctest finds functions by their module's names, and these
 # are only Tensor's attributes (--doctest-modules collects ``__test__``)
-__test__ = {}
+__test__: dict = {}
 
 
 def inplace_doc(fn, name, x='[0.25, 0.5]', args='', tests=__test__):
@@ -566,7 +567,7 @@ def inplace_doc(fn, name, x='[0.25, 0.5]', args='', tests=__test__):
     return fn
 
 
-_UNSIGNED = []   # in-place methods taking *args, to be given their op's signature
+_UNSIGNED: list = []   # in-place methods taking *args, to be given their op's signature
 
 
 def sign_inplace_methods():

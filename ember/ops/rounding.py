@@ -136,7 +136,7 @@ def _rmod(a, b):
 
 Tensor.__rfloordiv__, Tensor.__rmod__ = _rfloordiv, _rmod
 
-__test__ = {}   # the in-place methods' doctests (elementwise.inplace_doc)
+__test__: dict = {}   # the in-place methods' doctests (elementwise.inplace_doc)
 for _name in ('floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'floor_divide', 'remainder',
               'fmod'):
     _inplace_method(_name, '[-1.5, 2.25]', '2' if _name in ('floor_divide', 'remainder',

@@ -43,7 +43,7 @@ class LRScheduler:
     >>> sched = Halve(opt); sched.step(); sched.get_last_lr()
     [0.05]
     """
-    _not_saved = ('optimizer',)
+    _not_saved: tuple[str, ...] = ('optimizer',)
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
