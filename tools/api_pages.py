@@ -69,6 +69,7 @@ NO_PAGE = {
     'ember.utils': 'a package of ember.utils.data and ember.utils.checkpoint',
     'ember.ops': 'the ops, exported by ember',
     'ember.backend': 'internal: the devices\' array modules (ember.device is on the ember page)',
+    'ember.demos': 'the applications behind the `ember demo` command (imported when run)',
 }
 
 
@@ -223,14 +224,27 @@ else:
 
 
 def on_config(config):
-    """MkDocs hook: a function made by a factory has ``__qualname__`` ``_factory.<locals>.make``,
-    which griffe cannot follow to a module attribute; for this build's process only, name it
-    after the attribute of its module that holds it (ember should set it where it makes them)."""
+    """MkDocs hook. Two kinds of function griffe cannot follow to where they are defined get,
+    for this build's process only, the names Python would give them (ember should set these
+    where it makes the functions; the report of the docs build lists them):
+
+    - made by a factory: ``__qualname__`` ``_factory.<locals>.make``; it becomes the name of
+      the attribute of its module that holds it (``zeros``);
+    - a method attached to a class from another module (``Tensor.add_``, made in
+      ``ember/ops/elementwise.py``): ``__module__`` becomes the class's, else griffe follows
+      ``ember.ops.elementwise.Tensor`` back to the class and around in a circle, and drops it.
+    """
     for qualname in public_names():
         obj = _obj(qualname)
-        if '<locals>' in getattr(obj, '__qualname__', ''):
-            home = vars(sys.modules[obj.__module__])
+        if not callable(obj) or not hasattr(obj, '__qualname__'):
+            continue
+        home = vars(sys.modules.get(obj.__module__ or '', sys))
+        if '<locals>' in obj.__qualname__:
             obj.__qualname__ = next(n for n, o in home.items() if o is obj)
+        owner = home.get(obj.__qualname__.split('.')[0])
+        if '.' in obj.__qualname__ and isinstance(owner, type) \
+                and owner.__module__ != obj.__module__:
+            obj.__module__ = owner.__module__
     return config
 
 
