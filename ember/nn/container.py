@@ -1,5 +1,8 @@
 """Containers: Sequential, ModuleList and ModuleDict hold their children as attributes (named
 '0', '1', ... or by key), so ``Module``'s attribute walk finds them; Flatten and Unflatten."""
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
 from collections import OrderedDict
 
 from .module import Module
@@ -97,7 +100,7 @@ class Sequential(_Indexed):
     []
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args: Module) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, module in args[0].items():
@@ -148,7 +151,7 @@ class ModuleList(_Indexed):
     (4, 6)
     """
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
@@ -193,7 +196,8 @@ class ModuleDict(Module):
     (['cls', 'act'], ['cls.bias', 'cls.weight'])
     """
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -262,7 +266,7 @@ class Flatten(Module):
     ember.Size([2, 12])
     """
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
@@ -280,7 +284,7 @@ class Unflatten(Module):
     ember.Size([2, 3, 4])
     """
 
-    def __init__(self, dim, unflattened_size):
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         if not isinstance(dim, int):
             raise TypeError(f'Unflatten: dim must be an int, got {type(dim).__name__}')

@@ -1,11 +1,17 @@
 """Convolution and pooling layers: Conv1d, Conv2d, ConvTranspose1d/2d, MaxPool1d/2d,
 AvgPool1d/2d, AdaptiveAvgPool1d/2d, over ``ember.nn.functional``'s convolutions."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 from . import functional as F
 from . import init
 from .._tensor import empty
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._typing import DeviceLike, DTypeLike
 
 _PADDING_MODES = ('zeros', 'reflect', 'replicate', 'circular')
 
@@ -21,8 +27,11 @@ class _ConvNd(Module):
     _nd = 2
     _transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 groups, bias, padding_mode, output_padding=0, device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...], padding: int | tuple[int, ...] | str,
+                 dilation: int | tuple[int, ...], groups: int, bias: bool, padding_mode: str,
+                 output_padding: int | tuple[int, ...] = 0, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         name, nd = type(self).__name__, self._nd
         if not isinstance(groups, int) or groups <= 0:
@@ -115,8 +124,11 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode='zeros', device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0,
+                 dilation: int | tuple[int, ...] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = 'zeros', device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, 0, device, dtype)
 
@@ -161,9 +173,11 @@ class Conv2d(_Conv):
 class _ConvTranspose(_ConvNd):
     _transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros',
-                 device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0,
+                 output_padding: int | tuple[int, ...] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int, ...] = 1, padding_mode: str = 'zeros',
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         if padding_mode != 'zeros':
             raise ValueError(f'Only "zeros" padding mode is supported for '
                              f'{type(self).__name__}, got {padding_mode!r}')
@@ -225,8 +239,10 @@ class ConvTranspose2d(_ConvTranspose):
 # ---------------------------------------------------------------- pooling
 
 class _MaxPool(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] | None = None, padding: int | tuple[int, ...] = 0,
+                 dilation: int | tuple[int, ...] = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -271,8 +287,9 @@ class AvgPool1d(Module):
     tensor([[[2., 4.]]])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+                 padding: int | tuple[int] = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
         super().__init__()
         self.kernel_size = _ntuple(kernel_size, 1)
         self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
@@ -294,8 +311,10 @@ class AvgPool2d(Module):
     [[[[2.5, 4.5], [10.5, 12.5]]]]
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(self, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -311,7 +330,7 @@ class AvgPool2d(Module):
 
 
 class _AdaptiveAvgPool(Module):
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | tuple[int | None, ...]) -> None:
         super().__init__()
         self.output_size = output_size
 

@@ -1,5 +1,8 @@
 """Dropout, Embedding, Bilinear and the activation modules, each a thin Module over its
 ``ember.nn.functional`` function with PyTorch's arguments and printed form."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 from . import functional as F
@@ -7,6 +10,10 @@ from . import init
 from .._tensor import empty
 from ..autograd import no_grad
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
+    from .._typing import DeviceLike, DTypeLike
 
 
 class Dropout(Module):
@@ -18,7 +25,7 @@ class Dropout(Module):
     (tensor([1., 1., 1.]), Dropout(p=0.5, inplace=False))
     """
 
-    def __init__(self, p=0.5, inplace=False):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f'Dropout: dropout probability has to be between 0 and 1, but got '
@@ -42,9 +49,11 @@ class Embedding(Module):
     (ember.Size([2, 2, 3]), [0.0, 0.0, 0.0])
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Tensor | None = None, _freeze: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
@@ -117,8 +126,9 @@ class Bilinear(Module):
     ember.Size([5, 2])
     """
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
-                 dtype=None):
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
@@ -173,7 +183,7 @@ class _Activation(Module):
 
 
 class _InplaceActivation(_Activation):
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
@@ -249,7 +259,7 @@ class LeakyReLU(_Activation):
     """
     _fn, _args = staticmethod(F.leaky_relu), ('negative_slope',)
 
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
@@ -262,7 +272,7 @@ class ELU(_Activation):
     """
     _fn, _args = staticmethod(F.elu), ('alpha',)
 
-    def __init__(self, alpha=1.0, inplace=False):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
 
@@ -275,7 +285,7 @@ class CELU(_Activation):
     """
     _fn, _args = staticmethod(F.celu), ('alpha',)
 
-    def __init__(self, alpha=1.0, inplace=False):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
 
@@ -288,7 +298,8 @@ class Hardtanh(_Activation):
     """
     _fn, _args = staticmethod(F.hardtanh), ('min_val', 'max_val')
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
+                 inplace: bool = False) -> None:
         super().__init__()
         if max_val <= min_val:
             raise ValueError(f'Hardtanh: max_val ({max_val}) must be greater than min_val '
@@ -304,7 +315,7 @@ class Softplus(_Activation):
     """
     _fn, _args = staticmethod(F.softplus), ('beta', 'threshold')
 
-    def __init__(self, beta=1.0, threshold=20.0):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta, self.threshold = beta, threshold
 
@@ -354,7 +365,7 @@ class GELU(_Activation):
     """
     _fn = staticmethod(F.gelu)
 
-    def __init__(self, approximate='none'):
+    def __init__(self, approximate: str = 'none') -> None:
         super().__init__()
         if approximate not in ('none', 'tanh'):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got "
@@ -369,7 +380,7 @@ class GELU(_Activation):
 
 
 class _SoftmaxNd(Module):
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 

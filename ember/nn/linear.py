@@ -1,10 +1,16 @@
 """Linear layers."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 import math
 
 from .. import random
 from .._tensor import Tensor
 from ..ops.linalg import linear
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._typing import DeviceLike, DTypeLike
 
 
 def _uniform(shape, bound):
@@ -15,7 +21,7 @@ def _uniform(shape, bound):
 class Identity(Module):
     """Returns its input. ``ember.nn.Identity()(ember.ones(2))`` is ``tensor([1., 1.])``."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
     def forward(self, x):
@@ -30,7 +36,8 @@ class Linear(Module):
     ember.Size([4, 2])
     """
 
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         for name, n in (('in_features', in_features), ('out_features', out_features)):
             if not isinstance(n, int) or isinstance(n, bool) or n < 0:

@@ -1,18 +1,26 @@
 """Loss modules: each holds torch's constructor arguments and calls its
 ``ember.nn.functional`` loss. Class weights (``weight``, ``pos_weight``) are buffers, so they
 follow ``.to()`` and appear in ``state_dict`` as in torch."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from . import functional as F
 from .module import Module
 
+if TYPE_CHECKING:
+    from .._tensor import Tensor
+
 
 class _Loss(Module):
-    def __init__(self, size_average=None, reduce=None, reduction='mean'):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = 'mean') -> None:
         super().__init__()
         self.reduction = F._legacy_reduction(size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction='mean'):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = 'mean') -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer('weight', weight)
 
@@ -46,7 +54,8 @@ class SmoothL1Loss(_Loss):
     tensor([0.1250, 2.5000])
     """
 
-    def __init__(self, size_average=None, reduce=None, reduction='mean', beta=1.0):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = 'mean', beta: float = 1.0) -> None:
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
@@ -61,7 +70,7 @@ class HuberLoss(_Loss):
     tensor(2.0625)
     """
 
-    def __init__(self, reduction='mean', delta=1.0):
+    def __init__(self, reduction: str = 'mean', delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         self.delta = delta
 
@@ -78,8 +87,9 @@ class NLLLoss(_WeightedLoss):
     tensor(0.3000)
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction='mean'):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None,
+                 reduction: str = 'mean') -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
@@ -97,8 +107,9 @@ class CrossEntropyLoss(_WeightedLoss):
     tensor(0.2269)
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction='mean', label_smoothing=0.0):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None,
+                 reduction: str = 'mean', label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
@@ -126,8 +137,9 @@ class BCEWithLogitsLoss(_Loss):
     tensor(0.6931)
     """
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction='mean',
-                 pos_weight=None):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = 'mean',
+                 pos_weight: Tensor | None = None) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer('weight', weight)
         self.register_buffer('pos_weight', pos_weight)
@@ -148,7 +160,8 @@ class KLDivLoss(_Loss):
     tensor(0.1438)
     """
 
-    def __init__(self, size_average=None, reduce=None, reduction='mean', log_target=False):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = 'mean', log_target: bool = False) -> None:
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
@@ -163,7 +176,7 @@ class CosineSimilarity(Module):
     tensor([0.7071])
     """
 
-    def __init__(self, dim=1, eps=1e-8):
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__()
         self.dim, self.eps = dim, eps
 

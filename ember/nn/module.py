@@ -1,4 +1,7 @@
 """``nn.Module`` and ``nn.Parameter``: layers find their parameters by walking attributes."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Mapping
 from collections import OrderedDict
 
 import numpy as np
@@ -16,7 +19,7 @@ class Parameter(Tensor):
     """
     __slots__ = ()
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
         data = Tensor._make(__import__('numpy').zeros(0, 'float32')) if data is None else data
         if not isinstance(data, Tensor):
             raise TypeError(f'Parameter: expected a Tensor, got {type(data).__name__} (wrap '
@@ -53,7 +56,14 @@ class Module:
     ['fc.weight', 'fc.bias']
     """
 
-    def __init__(self):
+    training: bool   # (set in __init__ past __setattr__, which needs _buffers)
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent: set[str]
+    _forward_pre_hooks: list[Callable]
+    _forward_hooks: list[Callable]
+    _backward_hooks: list[Callable]
+
+    def __init__(self) -> None:
         object.__setattr__(self, 'training', True)
         object.__setattr__(self, '_buffers', OrderedDict())
         object.__setattr__(self, '_non_persistent', set())
@@ -74,11 +84,19 @@ class Module:
         object.__delattr__(self, name)
 
     # ------------------------------------------------------------ calling
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation, written by each subclass; call the module (``m(x)``), not
+        ``forward``, so that hooks run.
+
+        >>> ember.nn.Module().forward(1)
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: Module [Module] is missing the required "forward" function
+        """
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   f'"forward" function')
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for hook in list(self._forward_pre_hooks):
             r = hook(self, args)
             if r is not None:
@@ -104,7 +122,7 @@ class Module:
                 out = r
         return wrap_outputs(self, out, state)
 
-    def register_full_backward_hook(self, hook):
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
         the module's inputs are computed; a returned tuple replaces ``grad_input``.
 
@@ -118,12 +136,12 @@ class Module:
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, args)`` before forward; returns a removable handle."""
         self._forward_pre_hooks.append(hook)
         return RemovableHandle(self._forward_pre_hooks, hook)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after forward; returns a removable handle."""
         self._forward_hooks.append(hook)
         return RemovableHandle(self._forward_hooks, hook)
@@ -136,7 +154,7 @@ class Module:
             if isinstance(value, Module):
                 yield name, value
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, child) for each direct submodule; a child held twice comes once, as in
         PyTorch (``len()`` and iteration of a container still count it twice).
 
@@ -150,11 +168,17 @@ class Module:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
+        """The direct submodules, as ``named_children`` without the names.
+
+        >>> list(ember.nn.Sequential(ember.nn.ReLU(), ember.nn.Tanh()).children())
+        [ReLU(), Tanh()]
+        """
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, memo=None, prefix='', remove_duplicate=True):
+    def named_modules(self, memo: set[int] | None = None, prefix: str = '',
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module and every submodule, depth first; a module
         reached twice comes once unless ``remove_duplicate=False``, as in PyTorch.
 
@@ -174,7 +198,12 @@ class Module:
             yield from child.named_modules(memo, f'{prefix}.{name}' if prefix else name,
                                            remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
+        """This module and every submodule, depth first, each once.
+
+        >>> [type(m).__name__ for m in ember.nn.Sequential(ember.nn.Linear(1, 1)).modules()]
+        ['Sequential', 'Linear']
+        """
         for _, m in self.named_modules():
             yield m
 
@@ -183,7 +212,8 @@ class Module:
             if isinstance(value, Parameter):
                 yield name, value
 
-    def named_parameters(self, prefix='', recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = '', recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs; a parameter reached twice (a shared module or a tied
         weight) comes once, under its first name, unless ``remove_duplicate=False``.
 
@@ -205,11 +235,17 @@ class Module:
                     seen.add(id(p))
                 yield _join(mod_prefix, name), p
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (of submodules too unless ``recurse=False``), each once: what an
+        optimizer takes.
+
+        >>> [tuple(p.shape) for p in ember.nn.Linear(2, 3).parameters()]
+        [(3, 2), (3,)]
+        """
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """A tensor that is part of the module's state but not a parameter (e.g. running
         statistics); saved in ``state_dict`` unless ``persistent=False``.
 
@@ -232,7 +268,8 @@ class Module:
             self._non_persistent.add(name)
         object.__setattr__(self, name, tensor)
 
-    def named_buffers(self, prefix='', recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = '', recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, buffer) pairs, a buffer reached twice once unless
         ``remove_duplicate=False``, as ``named_parameters``.
 
@@ -251,42 +288,75 @@ class Module:
                         seen.add(id(b))
                     yield _join(mod_prefix, name), b
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (running statistics...), as ``named_buffers`` without the names.
+
+        >>> len(list(ember.nn.BatchNorm1d(2).buffers()))
+        3
+        """
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ------------------------------------------------------------ modes and housekeeping
-    def train(self, mode=True):
-        """Set training mode here and in every submodule; returns self."""
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode here and in every submodule; returns self.
+
+        >>> ember.nn.Dropout().train(False).training
+        False
+        """
         for m in self.modules():
             object.__setattr__(m, 'training', mode)
         return self
 
-    def eval(self):
-        """``train(False)``: BatchNorm uses running statistics, Dropout does nothing."""
+    def eval(self) -> Module:
+        """``train(False)``: BatchNorm uses running statistics, Dropout does nothing.
+
+        >>> ember.nn.Dropout().eval().training
+        False
+        """
         return self.train(False)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's ``.grad``: to None, or to zeros with ``set_to_none=False``.
+
+        >>> lin = ember.nn.Linear(2, 1); lin(ember.ones(1, 2)).sum().backward()
+        >>> lin.zero_grad(); lin.weight.grad is None
+        True
+        """
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
                 p.grad._data[...] = 0
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (False freezes them); returns self.
+
+        >>> [p.requires_grad for p in ember.nn.Linear(1, 1).requires_grad_(False).parameters()]
+        [False, False]
+        """
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def apply(self, fn):
-        """Call ``fn(module)`` on every submodule (children first) and on self."""
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call ``fn(module)`` on every submodule (children first) and on self.
+
+        >>> names = []; _ = ember.nn.Sequential(ember.nn.ReLU()).apply(
+        ...     lambda m: names.append(type(m).__name__)); names
+        ['ReLU', 'Sequential']
+        """
         for child in self.children():
             child.apply(fn)
         fn(self)
         return self
 
-    def to(self, *args, **kwargs):
-        """Move/cast parameters and buffers in place (floating-point ones take a dtype)."""
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move/cast parameters and buffers in place (floating-point ones take a dtype).
+
+        >>> ember.nn.Linear(1, 1).to(ember.float64).weight.dtype
+        ember.float64
+        """
         for m in self.modules():
             for name, p in list(m._own_parameters()):
                 new = p.to(*args, **kwargs) if p.dtype.is_floating_point else \
@@ -304,23 +374,50 @@ class Module:
                     object.__setattr__(m, name, m._buffers[name])
         return self
 
-    def cpu(self):
+    def cpu(self) -> Module:
+        """``to('cpu')``: parameters and buffers into host memory, in place; returns self.
+
+        >>> ember.nn.Linear(1, 1).cpu().weight.device
+        device(type='cpu')
+        """
         return self.to('cpu')
 
-    def cuda(self, device=None):
+    def cuda(self, device: int | None = None) -> Module:
+        """``to('cuda')`` (or ``'cuda:<device>'``): parameters and buffers into GPU memory,
+        in place; returns self. Needs CuPy and a GPU.
+
+        >>> lin = ember.nn.Linear(1, 1)
+        >>> (lin.cuda() if ember.cuda.is_available() else lin).weight.shape
+        ember.Size([1, 1])
+        """
         return self.to('cuda' if device is None else f'cuda:{device}')
 
-    def float(self):
+    def float(self) -> Module:
+        """``to(ember.float32)`` for the floating-point parameters and buffers; returns self.
+
+        >>> ember.nn.Linear(1, 1).double().float().weight.dtype
+        ember.float32
+        """
         return self.to(__import__('ember').float32)
 
-    def double(self):
+    def double(self) -> Module:
+        """``to(ember.float64)`` for the floating-point parameters and buffers; returns self.
+
+        >>> ember.nn.Linear(1, 1).double().weight.dtype
+        ember.float64
+        """
         return self.to(__import__('ember').float64)
 
-    def half(self):
+    def half(self) -> Module:
+        """``to(ember.float16)`` for the floating-point parameters and buffers; returns self.
+
+        >>> ember.nn.Linear(1, 1).half().weight.dtype
+        ember.float16
+        """
         return self.to(__import__('ember').float16)
 
     # ------------------------------------------------------------ state
-    def state_dict(self, prefix='', keep_vars=False):
+    def state_dict(self, prefix: str = '', keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name. As in PyTorch, a module or
         parameter held twice is saved under each of its names (``parameters()`` gives it once).
 
@@ -339,9 +436,15 @@ class Module:
                     out[_join(prefix, mod_prefix, name)] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
+                        ) -> tuple[list[str], list[str]]:
         """Copy tensors in by name. With ``strict``, missing or unexpected keys raise, naming
-        them; returns ``(missing_keys, unexpected_keys)``."""
+        them; returns ``(missing_keys, unexpected_keys)``.
+
+        >>> a, b = ember.nn.Linear(2, 1), ember.nn.Linear(2, 1)
+        >>> b.load_state_dict(a.state_dict()), bool((a.weight == b.weight).all())
+        (([], []), True)
+        """
         name = type(self).__name__
         if not hasattr(state_dict, 'keys') or not hasattr(state_dict, '__getitem__'):
             raise TypeError(f'load_state_dict for {name}: expected state_dict to be dict-like, '
@@ -375,7 +478,12 @@ class Module:
         return missing, unexpected
 
     # ------------------------------------------------------------ printing
-    def extra_repr(self):
+    def extra_repr(self) -> str:
+        """The text inside the module's printed parentheses; layers override it.
+
+        >>> ember.nn.Linear(2, 3).extra_repr()
+        'in_features=2, out_features=3, bias=True'
+        """
         return ''
 
     def __repr__(self):

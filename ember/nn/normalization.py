@@ -1,11 +1,16 @@
 """Normalisation layers: BatchNorm1d/2d/3d (running statistics as buffers), LayerNorm and
 GroupNorm, over ``ember.nn.functional``'s batch_norm, layer_norm and group_norm."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
 from . import functional as F
 from . import init
 from .._tensor import ones, tensor, zeros
 from ..autograd import no_grad
 from .module import Module, Parameter
 
+if TYPE_CHECKING:
+    from .._typing import DeviceLike, DTypeLike
 
 
 def _reset_affine(m):
@@ -19,8 +24,10 @@ class _BatchNorm(Module):
     """What BatchNorm1d/2d/3d share; subclasses say which input ranks they take."""
     _ranks: tuple[int, ...] = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -124,8 +131,9 @@ class LayerNorm(Module):
     (tensor([[-1.0000,  1.0000]]), LayerNorm((2,), eps=1e-05, elementwise_affine=True, bias=True))
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 device=None, dtype=None):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
@@ -163,8 +171,9 @@ class GroupNorm(Module):
     tensor([-1.0000,  1.0000, -1.0000,  1.0000])
     """
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
-                 dtype=None, *, bias=True):
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if num_groups <= 0 or num_channels % num_groups:
             raise ValueError(f'GroupNorm: num_channels ({num_channels}) must be divisible by '

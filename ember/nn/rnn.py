@@ -6,6 +6,9 @@ through time with no hand-written backward. As PyTorch does on the CPU, a layer 
 whole input sequence at once (``x @ weight_ih.T + bias_ih``) and loops over time only for the
 hidden-to-hidden part. Gates are packed in PyTorch's order: LSTM ``i, f, g, o``, GRU ``r, z, n``.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 import warnings
 
@@ -14,6 +17,9 @@ from ..ops.join import cat, stack
 from . import functional as F
 from .linear import _uniform
 from .module import Module
+
+if TYPE_CHECKING:
+    from .._typing import DeviceLike, DTypeLike
 
 _GATES = {'RNN_TANH': 1, 'RNN_RELU': 1, 'LSTM': 4, 'GRU': 3}
 
@@ -80,9 +86,10 @@ class RNNBase(Module):
     ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0']
     """
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 device=None, dtype=None):
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         if mode not in _GATES:
@@ -114,7 +121,8 @@ class RNNBase(Module):
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else hidden_size * self.num_directions
             for suffix in self._suffixes():
-                shapes = [('weight_ih', (gates, layer_in)), ('weight_hh', (gates, hidden_size))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ('weight_ih', (gates, layer_in)), ('weight_hh', (gates, hidden_size))]
                 if bias:
                     shapes += [('bias_ih', (gates,)), ('bias_hh', (gates,))]
                 for kind, shape in shapes:
@@ -261,8 +269,10 @@ class RNN(RNNBase):
     (ember.Size([2, 5, 3]), ember.Size([2, 2, 3]))
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = 'tanh', bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         if nonlinearity not in ('tanh', 'relu'):
             raise ValueError(f"RNN: Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' "
                              f"or 'relu'.")
@@ -283,8 +293,10 @@ class LSTM(RNNBase):
     (ember.Size([5, 2, 6]), ember.Size([2, 2, 3]), ember.Size([2, 2, 3]))
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__('LSTM', input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device, dtype)
 
@@ -299,8 +311,9 @@ class GRU(RNNBase):
     (ember.Size([5, 3]), ember.Size([1, 3]))
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__('GRU', input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, device=device, dtype=dtype)
 
@@ -318,7 +331,8 @@ class RNNCellBase(Module):
     """
     _mode: str | None = None
 
-    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         bound = 1 / math.sqrt(hidden_size)
@@ -380,8 +394,9 @@ class RNNCell(RNNCellBase):
     ember.Size([2, 3])
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity='tanh', device=None,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = 'tanh', device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         if nonlinearity not in ('tanh', 'relu'):
             raise ValueError(f"RNNCell: Unknown nonlinearity '{nonlinearity}'. Select from "
                              f"'tanh' or 'relu'.")
@@ -403,7 +418,8 @@ class LSTMCell(RNNCellBase):
     """
     _mode = 'LSTM'
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
@@ -423,7 +439,8 @@ class GRUCell(RNNCellBase):
     """
     _mode = 'GRU'
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input, hx=None):
