@@ -26,7 +26,6 @@ Each step's output is kept in ``.venv-py3.X/log-<step>.txt``; the exit status is
 step failed on some version.
 """
 import argparse
-import glob
 import os
 import re
 import shutil
@@ -113,18 +112,20 @@ def check(name, exe, fresh, epochs):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('versions', nargs='*', help="the versions to check, e.g. 3.12 (default: "
                    "every python3.X on PATH that requires-python admits)")
     p.add_argument('--fresh', action='store_true',
-                   help='remove and make anew each version\'s .venv-py3.X first')
-    p.add_argument('--epochs', type=int, default=2, help='epochs of each demo')
+                   help="remove and make anew each version's .venv-py3.X first (default: "
+                        "reuse it)")
+    p.add_argument('--epochs', type=int, default=2,
+                   help='epochs of each demo (default: %(default)s)')
     args = p.parse_args(argv)
     floor = requires_python()
     rows, failed = [], False
     for name, version, exe in pythons(args.versions):
         if tuple(map(int, name.split('.'))) < floor:
+            print(f'(Python {version}: below requires-python >= {floor[0]}.{floor[1]}, skipped)')
             continue
         print(f'== Python {version} ({exe}) ...', flush=True)
         numpy, steps, seconds = check(name, exe, args.fresh, args.epochs)
@@ -146,9 +147,6 @@ def main(argv=None):
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
     for r in [head, tuple('-' * w for w in widths)] + rows:
         print(' | '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    skipped = glob.glob(os.path.join(ROOT, '.venv-py*', 'log-*.txt'))
-    if failed and skipped:
-        print('logs: .venv-py3.X/log-<step>.txt')
     return 1 if failed else 0
 
 
