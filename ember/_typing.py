@@ -4,13 +4,18 @@
 >>> Number
 typing.Union[int, float, bool]
 """
-from typing import Union
+from typing import TYPE_CHECKING, Any, Iterable, Union
 
 from ._dtype import dtype
 from .backend import device
 
+if TYPE_CHECKING:
+    from ._tensor import Tensor
+
 Number = Union[int, float, bool]
 DTypeLike = Union[dtype, str, type]        # ember.float32, 'float32', float, np.float32...
 DeviceLike = Union[device, str, int]       # ember.device('cuda:0'), 'cuda', 0
+# what an optimizer takes: model.parameters(), or groups such as [{'params': [...], 'lr': 0.1}]
+Params = Union[Iterable['Tensor'], Iterable[dict[str, Any]]]
 
-__all__ = ['Number', 'DTypeLike', 'DeviceLike']
+__all__ = ['Number', 'DTypeLike', 'DeviceLike', 'Params']

@@ -1,6 +1,12 @@
 """Adadelta: step sizes from running averages of squared gradients and squared steps."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from ..backend import namespace
 from .optimizer import Optimizer, _check_at_least_zero
+
+if TYPE_CHECKING:
+    from .._typing import Params
 
 
 class Adadelta(Optimizer):
@@ -14,7 +20,8 @@ class Adadelta(Optimizer):
     0.9968
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False):
+    def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, maximize: bool = False) -> None:
         _check_at_least_zero('Adadelta', lr=lr)
         if not 0 <= rho <= 1:
             raise ValueError(f'Adadelta: Invalid rho value: {rho}')

@@ -1,6 +1,12 @@
 """Adagrad: per-coordinate step sizes from the running sum of squared gradients."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from ..backend import namespace
 from .optimizer import Optimizer, _check_at_least_zero
+
+if TYPE_CHECKING:
+    from .._typing import Params
 
 
 class Adagrad(Optimizer):
@@ -13,8 +19,9 @@ class Adagrad(Optimizer):
     0.9
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, maximize: bool = False) -> None:
         _check_at_least_zero('Adagrad', lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                              initial_accumulator_value=initial_accumulator_value, eps=eps)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,

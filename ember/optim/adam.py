@@ -1,10 +1,16 @@
 """Adam and AdamW (Adam with decoupled weight decay), with AMSGrad."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 import numpy as np
 
 from ..backend import cuda, cuda_backend, namespace
 from .optimizer import Optimizer, _check_at_least_zero
+
+if TYPE_CHECKING:
+    from .._typing import Params
 
 
 class Adam(Optimizer):
@@ -17,8 +23,10 @@ class Adam(Optimizer):
     0.9
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, maximize=False, decoupled=False):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False,
+                 decoupled: bool = False) -> None:
         name = type(self).__name__
         _check_at_least_zero(name, lr=lr, eps=eps)
         for i, b in enumerate(betas):
@@ -28,7 +36,8 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled=decoupled))
-        self._flat = {}     # id(p) -> p, m, v and their 1-D views (the queue's operands)
+        # id(p) -> p, m, v and their 1-D views (the queue's operands)
+        self._flat: dict[int, tuple] = {}
 
     def update(self, p, g, state, group):
         if group['maximize']:
@@ -113,7 +122,9 @@ class AdamW(Adam):
     0.899
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize,
                          decoupled=True)

@@ -3,9 +3,16 @@
 L-BFGS works on the flat vector of all parameters at once, so unlike the other optimizers it
 has no per-parameter ``update``: its ``step(closure)`` is the whole algorithm.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
 from ..autograd import enable_grad, no_grad
 from ..backend import namespace
 from .optimizer import Optimizer, _check_at_least_zero
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
+    from .._typing import Params
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -132,8 +139,10 @@ class LBFGS(Optimizer):
     [1.0, 1.0]
     """
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, history_size=100, line_search_fn=None):
+    def __init__(self, params: Params, lr: float = 1, max_iter: int = 20,
+                 max_eval: int | None = None, tolerance_grad: float = 1e-7,
+                 tolerance_change: float = 1e-9, history_size: int = 100,
+                 line_search_fn: str | None = None) -> None:
         _check_at_least_zero('LBFGS', lr=lr)
         if line_search_fn not in (None, 'strong_wolfe'):
             raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', "
@@ -146,7 +155,15 @@ class LBFGS(Optimizer):
                                       history_size=history_size, line_search_fn=line_search_fn))
         self._params = self.param_groups[0]['params']
 
-    def add_param_group(self, group):
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """L-BFGS takes one group only: a second one is a ValueError.
+
+        >>> opt = ember.optim.LBFGS([ember.nn.Parameter(ember.ones(1))])
+        >>> opt.add_param_group({'params': [ember.nn.Parameter(ember.ones(1))]})
+        Traceback (most recent call last):
+        ...
+        ValueError: LBFGS doesn't support per-parameter options (parameter groups)
+        """
         if self.param_groups:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         super().add_param_group(group)
@@ -177,7 +194,16 @@ class LBFGS(Optimizer):
         return loss, flat_grad
 
     @no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor:
+        """Up to ``max_iter`` iterations of L-BFGS; ``closure`` (required) clears the
+        gradients, recomputes the loss, calls ``backward()`` and returns the loss. Returns
+        the loss of the first evaluation (see the class's example).
+
+        >>> ember.optim.LBFGS([ember.nn.Parameter(ember.ones(1))]).step()
+        Traceback (most recent call last):
+        ...
+        TypeError: LBFGS.step() needs a closure: ...
+        """
         if closure is None:
             raise TypeError('LBFGS.step() needs a closure: a function that clears the '
                             'gradients, recomputes the loss, calls backward() and returns it')
@@ -192,7 +218,7 @@ class LBFGS(Optimizer):
         line_search_fn, history_size = group['line_search_fn'], group['history_size']
 
         # NOTE: the state is global; as torch does, it is kept as the first parameter's
-        state = self.state.setdefault(id(self._params[0]), {})
+        state: Any = self.state.setdefault(id(self._params[0]), {})   # (set on 1st iter)
         state.setdefault('func_evals', 0)
         state.setdefault('n_iter', 0)
 

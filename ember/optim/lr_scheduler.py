@@ -5,6 +5,9 @@ A scheduler sets ``group['lr']`` of its optimizer's parameter groups on each ``s
 it after ``optimizer.step()``); most are recursive (the next rate from the current one), as
 torch's are, so they compose with other changes to the rates.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import copy
 import math
 import types
@@ -12,6 +15,9 @@ from bisect import bisect_right
 from collections import Counter
 
 from .optimizer import Optimizer
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
 
 
 def _per_group(name, optimizer, value):
@@ -23,7 +29,6 @@ def _per_group(name, optimizer, value):
                              f'{len(optimizer.param_groups)}.')
         return list(value)
     return [value] * len(optimizer.param_groups)
-
 
 
 def _positive(sched, name, v):
@@ -45,7 +50,7 @@ class LRScheduler:
     """
     _not_saved: tuple[str, ...] = ('optimizer',)
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
         self.optimizer = optimizer
@@ -68,14 +73,35 @@ class LRScheduler:
         finally:
             self._is_initial = False
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
+        """The rates for ``last_epoch``, one per parameter group: what each scheduler
+        computes (``step()`` calls it and writes them into the optimizer). At epoch 0, just
+        after construction, they are the initial rates.
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+        >>> ember.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5).get_lr()
+        [0.1]
+        """
         raise NotImplementedError
 
-    def get_last_lr(self):
-        """The rates the last ``step()`` set, one per parameter group."""
+    def get_last_lr(self) -> list[float]:
+        """The rates the last ``step()`` set, one per parameter group.
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+        >>> ember.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5).get_last_lr()
+        [0.1]
+        """
         return self._last_lr
 
-    def step(self):
+    def step(self) -> None:
+        """Advance ``last_epoch`` by one and write the new rates into the optimizer's groups
+        (call it after ``optimizer.step()``).
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+        >>> sched = ember.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5); sched.step()
+        >>> opt.param_groups[0]['lr']
+        0.05
+        """
         self._step_count += 1
         self._update_lr()
 
@@ -94,10 +120,24 @@ class LRScheduler:
     def _group_lrs(self):
         return [group['lr'] for group in self.optimizer.param_groups]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer, as plain values (``last_epoch``, ``base_lrs``...).
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+        >>> ember.optim.lr_scheduler.StepLR(opt, step_size=2).state_dict()['last_epoch']
+        0
+        """
         return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in self._not_saved}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict()`` gave.
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+        >>> a = ember.optim.lr_scheduler.StepLR(opt, step_size=2); a.step()
+        >>> b = ember.optim.lr_scheduler.StepLR(opt, step_size=2)
+        >>> b.load_state_dict(a.state_dict()); b.last_epoch
+        1
+        """
         self.__dict__.update(copy.deepcopy(state_dict))
 
 
@@ -112,7 +152,9 @@ class LambdaLR(LRScheduler):
     """
     _not_saved = ('optimizer', 'lr_lambdas')
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
         self.optimizer = optimizer
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(optimizer.param_groups):
@@ -155,7 +197,8 @@ class StepLR(LRScheduler):
     [0.25]
     """
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         _positive('StepLR', 'step_size', step_size)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
@@ -182,7 +225,8 @@ class MultiStepLR(LRScheduler):
     [0.25]
     """
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -216,7 +260,7 @@ class ExponentialLR(LRScheduler):
     [0.5]
     """
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -242,7 +286,8 @@ class CosineAnnealingLR(LRScheduler):
     [0.0]
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         _positive('CosineAnnealingLR', 'T_max', T_max)
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
@@ -281,8 +326,8 @@ class LinearLR(LRScheduler):
     [1.0]
     """
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
-                 last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError('Starting multiplicative factor expected to be greater than 0 and '
                              'less or equal to 1.')
@@ -324,7 +369,8 @@ class SequentialLR(LRScheduler):
     """
     _not_saved = ('optimizer', '_schedulers')
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1) -> None:
         name = type(self).__name__
         if len(schedulers) < 1:
             raise ValueError(f'{name} expects at least one scheduler, but got no scheduler.')
@@ -403,10 +449,14 @@ class OneCycleLR(LRScheduler):
     (1.0, 0.85)
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start=0.3, anneal_strategy='cos', cycle_momentum=True, base_momentum=0.85,
-                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
-                 last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = 'cos', cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.85,
+                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
         self.optimizer = optimizer
@@ -508,8 +558,10 @@ class ReduceLROnPlateau(LRScheduler):
     [0.5]
     """
 
-    def __init__(self, optimizer, mode='min', factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode='rel', cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(self, optimizer: Optimizer, mode: str = 'min', factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = 'rel',
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0,
+                 eps: float = 1e-8) -> None:
         if factor >= 1.0:
             raise ValueError('Factor should be < 1.0.')
         if mode not in ('min', 'max'):
@@ -540,10 +592,24 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
 
     @property
-    def in_cooldown(self):
+    def in_cooldown(self) -> bool:
+        """Whether the scheduler is waiting out ``cooldown`` epochs after a reduction.
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+        >>> ember.optim.lr_scheduler.ReduceLROnPlateau(opt, cooldown=2).in_cooldown
+        False
+        """
         return self.cooldown_counter > 0
 
-    def step(self, metrics):
+    def step(self, metrics: float | Tensor) -> None:  # type: ignore[override]  # as torch's
+        """Count an epoch whose metric is ``metrics`` (a loss, say): after more than
+        ``patience`` epochs without improvement, multiply the rates by ``factor``.
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+        >>> sched = ember.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+        >>> sched.step(1.0); sched.step(1.0); sched.get_last_lr()
+        [0.010000000000000002]
+        """
         current = float(metrics)
         self.last_epoch += 1
         if self._is_better(current, self.best):

@@ -1,10 +1,16 @@
 """The optimizer driver: parameter groups, zero_grad, state_dict. Rules live in subclasses."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 import warnings
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import no_grad, quiet_numpy
+
+if TYPE_CHECKING:
+    from .._typing import Params
 
 
 class Optimizer:
@@ -18,25 +24,26 @@ class Optimizer:
     tensor([0., 0.], requires_grad=True)
     """
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.param_groups = []
-        self.state = {}
-        self._queued = {}   # GPU updates waiting for finish(), by (run, key, dtype)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}   # by id() of the parameter
+        # GPU updates waiting for finish(), by (run, key, dtype)
+        self._queued: dict[tuple, list] = {}
         name = type(self).__name__
         if isinstance(params, Tensor) or not hasattr(params, '__iter__'):
             got = (f'a Tensor of shape {tuple(params.shape)} (pass [p] or model.parameters())'
                    if isinstance(params, Tensor) else type(params).__name__)
             raise TypeError(f'{name}: params argument given to the optimizer should be an '
                             f'iterable of Tensors or dicts, but got {got}')
-        params = list(params)
-        if not params:
+        given: list[Any] = list(params)
+        if not given:
             raise ValueError(f'{name}: optimizer got an empty parameter list')
-        groups = params if isinstance(params[0], dict) else [{'params': params}]
+        groups = given if isinstance(given[0], dict) else [{'params': given}]
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, group):
+    def add_param_group(self, group: dict[str, Any]) -> None:
         """Add a group of parameters (a dict with ``'params'`` and any options that differ
         from the defaults). Parameters must be leaf tensors, each in one group only.
 
@@ -80,7 +87,14 @@ class Optimizer:
             raise ValueError(f'{name}: some parameters appear in more than one parameter group')
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the ``.grad`` of every parameter: to None, or to zeros with
+        ``set_to_none=False``.
+
+        >>> w = ember.nn.Parameter(ember.ones(2)); w.grad = ember.ones(2)
+        >>> ember.optim.SGD([w], lr=0.1).zero_grad(); w.grad is None
+        True
+        """
         for g in self.param_groups:
             for p in g['params']:
                 if set_to_none:
@@ -89,7 +103,14 @@ class Optimizer:
                     p.grad._data[...] = 0
 
     @no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        """Update every parameter that has a gradient, by the optimizer's rule; with a
+        ``closure`` (which recomputes and returns the loss), call it first and return its loss.
+
+        >>> w = ember.nn.Parameter(ember.ones(1)); w.grad = ember.ones(1)
+        >>> ember.optim.SGD([w], lr=0.5).step(); w.item()
+        0.5
+        """
         loss = None
         if closure is not None:
             from ..autograd import enable_grad
@@ -111,10 +132,21 @@ class Optimizer:
         finally:   # (after an error too: the parameters before it are updated, as without
             self.finish()   # a queue)
 
-    def update(self, p, grad, state, group):
+    def update(self, p: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any]
+               ) -> None:
+        """The rule for one parameter: change ``p``'s array in place from ``grad`` (its
+        gradient's array), ``state`` (this parameter's, kept between steps) and ``group``
+        (its hyperparameters). Each optimizer implements it; ``step`` calls it.
+
+        >>> ember.optim.Optimizer([ember.nn.Parameter(ember.ones(1))], {}).update(
+        ...     None, None, {}, {})
+        Traceback (most recent call last):
+        ...
+        NotImplementedError
+        """
         raise NotImplementedError
 
-    def traceable(self):
+    def traceable(self) -> bool:
         """Whether ``ember.compile`` may record ``step`` as array calls (its update reads no
         Python state that changes from step to step, such as a step count); else a compiled
         program runs ``step`` itself, as a host call."""
@@ -126,13 +158,19 @@ class Optimizer:
         coefficients) go together, many in one GPU kernel."""
         self._queued.setdefault((run, key, arrays[0].dtype), []).append(arrays)
 
-    def finish(self):
+    def finish(self) -> None:
         """Called at the end of ``step``: the queued updates run, a call for each kind."""
         queued, self._queued = self._queued, {}
         for (run, key, _), arrays in queued.items():
             run(arrays, *key)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
+        """The state (per parameter, by index) and the groups' hyperparameters, as torch's.
+
+        >>> w = ember.nn.Parameter(ember.ones(1))
+        >>> ember.optim.SGD([w], lr=0.1).state_dict()['param_groups'][0]['lr']
+        0.1
+        """
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups
                                                 for p in g['params'])}
         groups = [{**{k: v for k, v in g.items() if k != 'params'},
@@ -141,7 +179,15 @@ class Optimizer:
                  for k, st in self.state.items() if k in index}
         return {'state': state, 'param_groups': groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict`` gave: the state and the groups' hyperparameters (the
+        parameters are this optimizer's own, matched by position).
+
+        >>> w = ember.nn.Parameter(ember.ones(1))
+        >>> opt = ember.optim.SGD([w], lr=0.5); opt.load_state_dict(
+        ...     ember.optim.SGD([w], lr=0.1).state_dict()); opt.param_groups[0]['lr']
+        0.1
+        """
         groups = state_dict['param_groups']
         if len(groups) != len(self.param_groups):
             raise ValueError('loaded state dict has a different number of parameter groups')

@@ -1,6 +1,12 @@
 """RMSprop: divide the gradient by a running root mean square, optionally centered."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from ..backend import namespace
 from .optimizer import Optimizer, _check_at_least_zero
+
+if TYPE_CHECKING:
+    from .._typing import Params
 
 
 class RMSprop(Optimizer):
@@ -14,8 +20,9 @@ class RMSprop(Optimizer):
     0.9
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 maximize: bool = False) -> None:
         _check_at_least_zero('RMSprop', lr=lr, eps=eps, momentum=momentum,
                              weight_decay=weight_decay, alpha=alpha)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,

@@ -1,8 +1,14 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import numpy as np
 
 from ..backend import cuda, namespace
 from .optimizer import Optimizer, _check_at_least_zero
+
+if TYPE_CHECKING:
+    from .._typing import Params
 
 
 class SGD(Optimizer):
@@ -17,8 +23,9 @@ class SGD(Optimizer):
     0.46
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False,
+                 maximize: bool = False) -> None:
         _check_at_least_zero('SGD', lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError('SGD: Nesterov momentum requires a momentum and zero dampening')
