@@ -4,7 +4,7 @@
 >>> Number
 typing.Union[int, float, bool]
 """
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Union
 
 from ._dtype import dtype
 from .backend import device
@@ -18,4 +18,14 @@ DeviceLike = Union[device, str, int]       # ember.device('cuda:0'), 'cuda', 0
 # what an optimizer takes: model.parameters(), or groups such as [{'params': [...], 'lr': 0.1}]
 Params = Union[Iterable['Tensor'], Iterable[dict[str, Any]]]
 
-__all__ = ['Number', 'DTypeLike', 'DeviceLike', 'Params']
+
+class MapDataset(Protocol):
+    """What a map-style dataset has: a length and items by index (a list, a ``TensorDataset``,
+    a ``Dataset`` subclass with ``__len__``)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Any: ...
+
+
+__all__ = ['Number', 'DTypeLike', 'DeviceLike', 'Params', 'MapDataset']

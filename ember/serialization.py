@@ -21,6 +21,8 @@ Where ember differs from ``torch.save``/``torch.load``:
   Dict subclasses other than ``OrderedDict`` load as ``dict``; tuple subclasses (``ember.Size``,
   named tuples) as ``tuple``; list subclasses as ``list``.
 """
+from __future__ import annotations
+
 import errno
 import io
 import json
@@ -28,12 +30,19 @@ import math
 import os
 import tempfile
 from collections import OrderedDict
+from typing import IO, TYPE_CHECKING, Any, Mapping, Union
 
 import numpy as np
 
 from . import _dtype
 from ._tensor import Tensor
 from .backend import device as Device
+
+if TYPE_CHECKING:
+    from ._typing import DeviceLike
+
+# a path, or a binary file object open for writing (save) or reading (load)
+FileLike = Union[str, bytes, 'os.PathLike[str]', IO[bytes]]
 
 MAX_HEADER_BYTES = 100_000_000   # the safetensors library's own limit
 STRUCTURE_KEY = 'ember.structure'
@@ -58,7 +67,7 @@ class CheckpointError(RuntimeError, ValueError):
 
 
 # ---------------------------------------------------------------------------- save
-def save(obj, f):
+def save(obj: Any, f: FileLike) -> None:
     """Save ``obj`` to ``f`` (a path or a binary file object) as a safetensors file.
 
     The file is safetensors whatever its name (``model.pt`` too): ``torch.load`` cannot read
@@ -80,13 +89,15 @@ def save(obj, f):
     >>> ember.load(buf)
     {'step': 3, 'x': array([0, 1])}
     """
-    arrays, names = [], set()
+    arrays: list[tuple[str, np.ndarray]] = []
+    names: set[str] = set()
     structure = _encode(obj, (), arrays, names)
     metadata = {STRUCTURE_KEY: json.dumps(structure, separators=(',', ':'), allow_nan=False)}
     if (isinstance(obj, dict) and obj and all(isinstance(v, Tensor) for v in obj.values())
             and all(isinstance(k, str) for k in obj)):
         metadata['format'] = 'pt'   # a plain state_dict: what other safetensors tools expect
-    header, offset = {'__metadata__': metadata}, 0
+    header: dict[str, dict[str, Any]] = {'__metadata__': metadata}
+    offset = 0
     for name, arr in arrays:
         header[name] = {'dtype': _NAMES[arr.dtype.newbyteorder('=')], 'shape': list(arr.shape),
                         'data_offsets': [offset, offset + arr.nbytes]}
@@ -253,7 +264,8 @@ def _add(arr, path, arrays, names):
 
 
 # ---------------------------------------------------------------------------- load
-def load(f, map_location=None, weights_only=True):
+def load(f: FileLike, map_location: DeviceLike | Mapping[str, DeviceLike] | None = None,
+         weights_only: bool = True) -> Any:
     """Load what ``ember.save`` wrote, or any safetensors file, from a path or binary file.
 
     Only safetensors files load: a ``torch.save`` file (a zip of pickles) is refused, and

@@ -8,18 +8,24 @@ seed drawn from the loader's ``generator`` (or ember's default generator) plus i
 as PyTorch does: workers never repeat each other's random streams, and the same seed repeats
 a run exactly. Batches come back in the order the sampler gives them.
 """
+from __future__ import annotations
+
 import bisect
 import collections.abc
 import copy
 import itertools
 import math
 import warnings
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .._tensor import Tensor, as_tensor, from_numpy, get_xp, tensor
 from ..ops.join import stack
 from ..random import Generator, default_generator, randint, randperm
+
+if TYPE_CHECKING:
+    from .._typing import MapDataset
 
 __all__ = ['Dataset', 'IterableDataset', 'TensorDataset', 'Subset', 'ConcatDataset',
            'random_split', 'Sampler', 'SequentialSampler', 'RandomSampler',
@@ -39,11 +45,12 @@ class Dataset:
     ([0, 1, 4, 9], 8)
     """
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f'{type(self).__name__} must define __getitem__')
 
-    def __add__(self, other):
-        return ConcatDataset([self, other])
+    def __add__(self, other: MapDataset) -> ConcatDataset:
+        # (a Dataset that is added defines __len__, which Dataset itself leaves out, as torch)
+        return ConcatDataset([self, other])   # type: ignore[list-item]
 
 
 class IterableDataset(Dataset):
@@ -58,7 +65,7 @@ class IterableDataset(Dataset):
     [0, 1, 2]
     """
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f'{type(self).__name__} must define __iter__')
 
 
@@ -70,7 +77,7 @@ class TensorDataset(Dataset):
     (3, (tensor([2, 3]), tensor(1)))
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
             raise ValueError('TensorDataset: expected at least one tensor')
         n = tensors[0].shape[0] if tensors[0].ndim else None
@@ -94,7 +101,7 @@ class Subset(Dataset):
     (2, 13, 10)
     """
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset: MapDataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
 
@@ -114,7 +121,7 @@ class ConcatDataset(Dataset):
     (5, 2, 4)
     """
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[MapDataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError('ConcatDataset: datasets should not be an empty iterable')
@@ -139,7 +146,8 @@ class ConcatDataset(Dataset):
         return self.datasets[d][idx - (self.cumulative_sizes[d - 1] if d else 0)]
 
 
-def random_split(dataset, lengths, generator=None):
+def random_split(dataset: MapDataset, lengths: Sequence[int | float],
+                 generator: Generator | None = None) -> list[Subset]:
     """Split a dataset into non-overlapping random ``Subset``s of the given lengths.
 
     ``lengths`` may be counts summing to ``len(dataset)`` or fractions summing to 1 (each
@@ -188,10 +196,10 @@ class Sampler:
     [0, 2, 4]
     """
 
-    def __init__(self, data_source=None):
+    def __init__(self, data_source: Any = None) -> None:
         pass
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f'{type(self).__name__} must define __iter__')
 
 
@@ -202,7 +210,7 @@ class SequentialSampler(Sampler):
     [0, 1, 2]
     """
 
-    def __init__(self, data_source):
+    def __init__(self, data_source: Any) -> None:
         self.data_source = data_source
 
     def __iter__(self):
@@ -230,7 +238,8 @@ class RandomSampler(Sampler):
     12
     """
 
-    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+    def __init__(self, data_source: Any, replacement: bool = False,
+                 num_samples: int | None = None, generator: Generator | None = None) -> None:
         if not isinstance(replacement, bool):
             raise TypeError(f'RandomSampler: replacement should be a boolean value, but got '
                             f'replacement={replacement!r}')
@@ -243,7 +252,12 @@ class RandomSampler(Sampler):
                              f'but got num_samples={self.num_samples!r}')
 
     @property
-    def num_samples(self):
+    def num_samples(self) -> int:
+        """How many indices an epoch draws: ``len(data_source)`` unless given.
+
+        >>> ember.data.RandomSampler(range(5)).num_samples
+        5
+        """
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
@@ -267,7 +281,7 @@ class SubsetRandomSampler(Sampler):
     [3, 5, 7]
     """
 
-    def __init__(self, indices, generator=None):
+    def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
         self.indices = indices
         self.generator = generator
 
@@ -287,7 +301,8 @@ class WeightedRandomSampler(Sampler):
     [1, 1, 1, 1]
     """
 
-    def __init__(self, weights, num_samples, replacement=True, generator=None):
+    def __init__(self, weights: Sequence[float] | Tensor, num_samples: int,
+                 replacement: bool = True, generator: Generator | None = None) -> None:
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
             raise ValueError(f'WeightedRandomSampler: num_samples should be a positive integer '
                              f'value, but got num_samples={num_samples!r}')
@@ -329,7 +344,8 @@ class BatchSampler(Sampler):
     2
     """
 
-    def __init__(self, sampler, batch_size, drop_last):
+    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int,
+                 drop_last: bool) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f'BatchSampler: batch_size should be a positive integer value, '
                              f'but got batch_size={batch_size!r}')
@@ -515,7 +531,8 @@ class WorkerInfo:
     """
     __slots__ = ('id', 'num_workers', 'seed', 'dataset')
 
-    def __init__(self, id, num_workers, seed, dataset):   # noqa: A002  (torch's name)
+    def __init__(self, id: int, num_workers: int, seed: int,   # noqa: A002  (torch's name)
+                 dataset: Dataset) -> None:
         self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
 
     def __repr__(self):
@@ -523,7 +540,7 @@ class WorkerInfo:
                 f'dataset={self.dataset!r})')
 
 
-def get_worker_info():
+def get_worker_info() -> WorkerInfo | None:
     """Inside a DataLoader worker, its ``WorkerInfo``; in the main process, None.
 
     An IterableDataset uses it to give each worker its share of the stream::
@@ -616,10 +633,14 @@ class DataLoader:
     (3, [4, 4, 2])
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers=False):
+    def __init__(self, dataset: Dataset | MapDataset, batch_size: int | None = 1,
+                 shuffle: bool | None = None, sampler: Sampler | Iterable | None = None,
+                 batch_sampler: Sampler | Iterable[list] | None = None, num_workers: int = 0,
+                 collate_fn: Callable[[list], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: Any = None, generator: Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False) -> None:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f'DataLoader: num_workers option should be non-negative; use '
                              f'num_workers=0 to disable multiprocessing, got {num_workers!r}')
@@ -680,7 +701,8 @@ class DataLoader:
     def _index_sampler(self):
         return self.batch_sampler if self._auto_collation else self.sampler
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
+        it: Iterator[Any]
         if self.num_workers == 0:
             it = _SingleProcessIter(self)
         else:
