@@ -238,12 +238,20 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 def is_tensor(obj):
-    """True for an ember Tensor. ``ember.is_tensor(ember.ones(1))`` is True."""
+    """True for an ember Tensor (a Parameter too).
+
+    >>> ember.is_tensor(ember.ones(1)), ember.is_tensor([1.0])
+    (True, False)
+    """
     return isinstance(obj, Tensor)
 
 
 def numel(t):
-    """The number of elements of a tensor. ``ember.numel(ember.ones(2, 3))`` is 6."""
+    """The number of elements of a tensor.
+
+    >>> ember.numel(ember.ones(2, 3))
+    6
+    """
     return t.numel()
 
 

@@ -108,4 +108,12 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
 
 class GradcheckError(RuntimeError):
-    """Raised by gradcheck when analytical and numerical gradients differ."""
+    """Raised by gradcheck when analytical and numerical gradients differ.
+
+    >>> x = ember.ones(1, dtype=ember.float64, requires_grad=True)
+    >>> try:
+    ...     ember.autograd.gradcheck(lambda x: x.detach() * 2 + x, (x,))
+    ... except ember.autograd.GradcheckError as e:
+    ...     print(str(e).splitlines()[0])
+    gradcheck: Jacobian mismatch for input 0:
+    """

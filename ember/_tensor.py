@@ -172,13 +172,21 @@ class Tensor:
         return self._data.ndim
 
     def dim(self) -> builtins.int:
-        """The number of dimensions. ``ember.zeros(2, 3).dim()`` is 2."""
+        """The number of dimensions (``ndimension`` is the same method).
+
+        >>> ember.zeros(2, 3).dim()
+        2
+        """
         return self._data.ndim
 
     ndimension = dim
 
     def numel(self) -> builtins.int:
-        """The number of elements. ``ember.zeros(2, 3).numel()`` is 6."""
+        """The number of elements (``nelement`` is the same method).
+
+        >>> ember.zeros(2, 3).numel()
+        6
+        """
         return self._data.size
 
     nelement = numel
@@ -371,7 +379,11 @@ class Tensor:
         return host(self._data.reshape(())).item()
 
     def tolist(self) -> Any:
-        """Nested Python lists. ``ember.tensor([[1, 2]]).tolist()`` is ``[[1, 2]]``."""
+        """The values as nested Python lists (a number for a 0-d tensor).
+
+        >>> ember.tensor([[1, 2]]).tolist(), ember.tensor(2.5).tolist()
+        ([[1, 2]], 2.5)
+        """
         return host(self._data).tolist()
 
     def numpy(self, force: builtins.bool = False) -> np.ndarray:
@@ -806,7 +818,11 @@ class Tensor:
         return self
 
     def zero_(self) -> Tensor:
-        """Fill with zeros in place. ``ember.ones(2).zero_()`` is ``tensor([0., 0.])``."""
+        """Fill with zeros in place; returns the tensor.
+
+        >>> ember.ones(2).zero_()
+        tensor([0., 0.])
+        """
         return self.fill_(0)
 
     def fill_(self, value: Number | Tensor) -> Tensor:

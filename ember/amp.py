@@ -177,6 +177,12 @@ class GradScaler:
         self._per_optimizer = {}   # id(optimizer) -> {'stage': 'unscaled'|'stepped', 'inf': bool}
 
     def is_enabled(self):
+        """Whether the scaler scales (False when made with ``enabled=False`` or without
+        CUDA, where it passes everything through).
+
+        >>> ember.amp.GradScaler(enabled=False).is_enabled()
+        False
+        """
         return self._enabled
 
     def get_scale(self):
@@ -265,6 +271,10 @@ class GradScaler:
                 '_growth_tracker': self._growth_tracker}
 
     def load_state_dict(self, state):
+        """Restore what ``state_dict`` gave (a disabled scaler ignores it).
+
+        >>> s = ember.amp.GradScaler(enabled=False); s.load_state_dict(s.state_dict())
+        """
         if not self._enabled:
             return
         if not state:

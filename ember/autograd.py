@@ -175,7 +175,13 @@ def _edge(t):
 
 
 class Node:
-    """A recorded operation: what backward calls, and the edges to its inputs."""
+    """A recorded operation: what backward calls, and the edges to its inputs. A tensor made
+    by a recorded op holds its node as ``grad_fn``.
+
+    >>> x = ember.ones(2, requires_grad=True)
+    >>> isinstance((x * 2).grad_fn, ember.autograd.Node)
+    True
+    """
     next_edges: tuple = ()
     _saved: tuple = ()
     _freed = False
@@ -184,6 +190,11 @@ class Node:
 
     @property
     def name(self):
+        """The node's name, as printed: the op's class name and ``Backward``.
+
+        >>> (ember.ones(1, requires_grad=True) * 2).grad_fn.name
+        'MulBackward'
+        """
         return type(self).__name__ + 'Backward'
 
     def __repr__(self):
@@ -195,10 +206,23 @@ class Node:
 
     @property
     def needs_input_grad(self):
+        """For each input, whether it wants a gradient.
+
+        >>> x, y = ember.ones(2, requires_grad=True), ember.ones(2)
+        >>> (x * y).grad_fn.needs_input_grad
+        (True, False)
+        """
         return tuple(e is not None for e in self.next_edges)
 
     @property
     def next_functions(self):
+        """``(node, output index)`` for each input, as torch's: the node that made it, an
+        ``AccumulateGrad`` for a leaf that requires grad, None for an input without one.
+
+        >>> x, y = ember.ones(2, requires_grad=True), ember.ones(2)
+        >>> (x * y).grad_fn.next_functions
+        ((<AccumulateGrad>, 0), (None, 0))
+        """
         return tuple((None if e is None else e[0] if isinstance(e[0], Node)
                       else _LeafView(e[0]), 0 if e is None else e[1]) for e in self.next_edges)
 
@@ -215,10 +239,27 @@ class Node:
                     f'of place (x = x + y, not x += y), or clone the tensor before changing it.')
 
     def release(self):
+        """Free what the node saved for backward (``backward()`` does it unless
+        ``retain_graph=True``); a second backward through it is then an error.
+
+        >>> x = ember.ones(2, requires_grad=True); y = (x * x).sum()
+        >>> y.backward(); y.backward()
+        Traceback (most recent call last):
+        ...
+        RuntimeError: Trying to backward through the graph a second time ...
+        """
         self._saved = ()
         self._freed = True
 
     def register_prehook(self, output_nr, hook):
+        """Call ``hook(grad)`` on the gradient of output ``output_nr`` before the node runs;
+        a returned tensor replaces it (``Tensor.register_hook`` of a non-leaf uses this).
+
+        >>> x = ember.ones(2, requires_grad=True); y = x * 2
+        >>> h = y.grad_fn.register_prehook(0, lambda g: g * 10)
+        >>> y.sum().backward(); x.grad
+        tensor([20., 20.])
+        """
         if self._pre_hooks is None:
             self._pre_hooks = {}
         self._pre_hooks.setdefault(output_nr, []).append(hook)
@@ -269,6 +310,14 @@ class Op(Node):
     ``save_only_for`` drops an input that only another input's gradient reads when that
     gradient is not wanted (its place in ``saved_tensors`` then holds a stand-in).
     A view op sets ``is_view`` so its output shares the input's version counter.
+
+    >>> class Double(ember.autograd.Op):
+    ...     def forward(ctx, a):
+    ...         return a * 2
+    ...     def backward(ctx, g):
+    ...         return g * 2
+    >>> x = ember.ones(2, requires_grad=True); Double.apply(x).sum().backward(); x.grad
+    tensor([2., 2.])
     """
     save: tuple[int, ...] = ()
     save_output = False
@@ -328,6 +377,13 @@ class Op(Node):
 
     @property
     def saved_tensors(self):
+        """What ``save`` (and ``save_output``) kept for backward, checked against in-place
+        changes since.
+
+        >>> x = ember.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).grad_fn.saved_tensors
+        [tensor([1., 2.], requires_grad=True), tensor([1., 2.], requires_grad=True)]
+        """
         if self._on_arrays:
             return self.saved_arrays
         self._check_saved(self._saved)
@@ -344,6 +400,14 @@ class Op(Node):
         Node._check_saved(self, pairs)
 
     def release(self):
+        """Free the saved tensors and the output (``Node.release``).
+
+        >>> y = ember.ones(2, requires_grad=True).exp(); y.grad_fn.release()
+        >>> y.grad_fn.saved_tensors
+        Traceback (most recent call last):
+        ...
+        RuntimeError: Trying to backward through the graph a second time ...
+        """
         self._saved = ()
         self._freed = True
         self._out = None
@@ -434,25 +498,83 @@ _CTX_TYPES = {}
 
 
 class FunctionCtx(Node):
-    """The ``ctx`` a custom ``Function`` sees: save_for_backward, saved_tensors, ..."""
+    """The ``ctx`` a custom ``Function`` sees: save_for_backward, saved_tensors, ...
+
+    >>> class Square(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * g
+    >>> x = ember.tensor(3.0, requires_grad=True)
+    >>> Square.apply(x).backward(); x.grad
+    tensor(6.)
+    """
 
     def save_for_backward(self, *tensors):
+        """Keep ``tensors`` (None allowed) for ``backward``, which reads them from
+        ``saved_tensors``; changing one in place before backward is then an error (see the
+        class's example).
+
+        >>> ctx = ember.autograd.FunctionCtx(); ctx.save_for_backward(ember.ones(1), None)
+        >>> ctx.saved_tensors
+        (tensor([1.]), None)
+        """
         self._saved = [(t, t._version[0]) for t in tensors if t is not None]
         self._saved_none = [t is None for t in tensors]
 
     @property
     def saved_tensors(self):
+        """The tensors ``save_for_backward`` kept, in order (None where None was given).
+
+        >>> ctx = ember.autograd.FunctionCtx(); ctx.save_for_backward(None, ember.zeros(1))
+        >>> ctx.saved_tensors
+        (None, tensor([0.]))
+        """
         self._check_saved(self._saved)
         it = iter(t for t, _ in self._saved)
         return tuple(None if none else next(it) for none in self._saved_none)
 
     def mark_non_differentiable(self, *tensors):
+        """Outputs among ``tensors`` get no gradient (indices, masks): they come out of
+        ``apply`` not requiring grad.
+
+        >>> class Argmax(ember.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         i = x.argmax().float(); ctx.mark_non_differentiable(i); return i
+        >>> Argmax.apply(ember.ones(3, requires_grad=True)).requires_grad
+        False
+        """
         self._non_diff = set(map(id, tensors))
 
     def set_materialize_grads(self, value):
+        """With True (the default), an output's gradient that is None reaches ``backward`` as
+        zeros; with False, as None. NOTE: unlike torch's, ember's backward walk already gives
+        an unused output of a multi-output Function zeros, so ``backward`` sees zeros there
+        either way.
+
+        >>> class Two(ember.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         return x * 1, x * 2
+        ...     @staticmethod
+        ...     def backward(ctx, g1, g2):
+        ...         print(g2); return g1
+        >>> x = ember.ones(1, requires_grad=True); Two.apply(x)[0].sum().backward()
+        tensor([0.])
+        """
         self._materialize = bool(value)
 
     def mark_dirty(self, *tensors):
+        """Accepted for PyTorch code that changes inputs in place in ``forward``; ember
+        records nothing for it.
+
+        >>> ember.autograd.FunctionCtx().mark_dirty(ember.ones(1))
+        """
         pass
 
 

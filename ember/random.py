@@ -30,25 +30,50 @@ class Generator:
         self.manual_seed(DEFAULT_SEED)
 
     def manual_seed(self, seed):
+        """Seed this generator (the same seed, the same numbers); returns the generator.
+
+        >>> g = ember.Generator().manual_seed(7); g.initial_seed()
+        7
+        """
         self._seed = int(seed)
         self.np = np.random.Generator(np.random.PCG64(self._seed & (2**64 - 1)))
         return self
 
     def seed(self):
+        """Seed this generator from the OS's entropy; returns the seed.
+
+        >>> g = ember.Generator(); s = g.seed(); g.initial_seed() == s
+        True
+        """
         s = int(np.random.SeedSequence().entropy) & (2**63 - 1)
         self.manual_seed(s)
         return s
 
     def initial_seed(self):
+        """The seed this generator was last seeded with.
+
+        >>> ember.Generator().manual_seed(5).initial_seed()
+        5
+        """
         return self._seed
 
     def get_state(self):
-        """The state as a uint8 tensor (JSON bytes; restore with ``set_state``)."""
+        """The state as a uint8 tensor (JSON bytes; restore with ``set_state``).
+
+        >>> ember.Generator().get_state().dtype
+        ember.uint8
+        """
         state = {'seed': self._seed, 'bit_generator': self.np.bit_generator.state}
         raw = json.dumps(state).encode()
         return tensor(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def set_state(self, state):
+        """Restore a state from ``get_state``; returns the generator.
+
+        >>> g = ember.Generator(); s = g.get_state(); a = ember.rand(2, generator=g)
+        >>> bool((a == ember.rand(2, generator=g.set_state(s))).all())
+        True
+        """
         raw = bytes(np.asarray(state._data if isinstance(state, Tensor) else state,
                                dtype=np.uint8))
         try:
@@ -75,12 +100,22 @@ def manual_seed(seed):
 
 
 def seed():
-    """Seed the default generator from the OS's entropy and return the seed."""
+    """Seed the default generator from the OS's entropy and return the seed.
+
+    >>> state = ember.get_rng_state(); s = ember.seed(); ember.initial_seed() == s
+    True
+    >>> ember.set_rng_state(state)   # (as it was, for the examples that follow)
+    """
     return default_generator.seed()
 
 
 def initial_seed():
-    """The seed the default generator was last seeded with."""
+    """The seed the default generator was last seeded with.
+
+    >>> state = ember.get_rng_state(); _ = ember.manual_seed(11); ember.initial_seed()
+    11
+    >>> ember.set_rng_state(state)
+    """
     return default_generator.initial_seed()
 
 
@@ -95,7 +130,12 @@ def get_rng_state():
 
 
 def set_rng_state(state):
-    """Restore a state from ``get_rng_state``."""
+    """Restore a state from ``get_rng_state``.
+
+    >>> s = ember.get_rng_state(); a = ember.randn(2); ember.set_rng_state(s)
+    >>> bool((a == ember.randn(2)).all())
+    True
+    """
     default_generator.set_state(state)
 
 

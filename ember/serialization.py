@@ -30,7 +30,7 @@ import math
 import os
 import tempfile
 from collections import OrderedDict
-from typing import IO, TYPE_CHECKING, Any, Mapping, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,11 +38,13 @@ from . import _dtype
 from ._tensor import Tensor
 from .backend import device as Device
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # (names for annotations only)
+    from typing import IO, Any, Mapping, Union
+
     from ._typing import DeviceLike
 
-# a path, or a binary file object open for writing (save) or reading (load)
-FileLike = Union[str, bytes, 'os.PathLike[str]', IO[bytes]]
+    # a path, or a binary file object open for writing (save) or reading (load)
+    FileLike = Union[str, bytes, os.PathLike[str], IO[bytes]]
 
 MAX_HEADER_BYTES = 100_000_000   # the safetensors library's own limit
 STRUCTURE_KEY = 'ember.structure'

@@ -61,7 +61,11 @@ def cuda_backend():
 
 def namespace(arr):
     """``xp`` for an array: NumPy for NumPy arrays and scalars (what a ufunc returns for 0-d
-    arrays), CuPy for CuPy arrays."""
+    arrays), CuPy for CuPy arrays.
+
+    >>> ember.backend.namespace(np.zeros(1)) is np
+    True
+    """
     if type(arr) is np.ndarray or isinstance(arr, np.generic):
         return np
     traced = getattr(type(arr), 'traced_namespace', None)   # ember.compile's tracer
@@ -83,6 +87,11 @@ def traced_cpu(arr):
 
 
 def array_device(arr):
+    """The ``ember.device`` an array lives on: cpu for NumPy, ``cuda:<n>`` for CuPy.
+
+    >>> ember.backend.array_device(np.zeros(1))
+    device(type='cpu')
+    """
     if type(arr) is np.ndarray or isinstance(arr, np.generic):
         return CPU
     if getattr(type(arr), 'traced_namespace', None) is not None:

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from .._tensor import Tensor, _wrap_dim, arange, get_xp, method
+from .._tensor import Tensor, _wrap_dim, arange, get_xp, method as _method
 from ..ops import fused as _fused
 from ..ops.elementwise import HALF as _HALF, floating as _floating, in_float32 as _in_float32
 from ..autograd import is_grad_enabled, no_grad
@@ -32,9 +32,11 @@ from ..backend import check_later, host, outside
 from .. import amp as _amp
 from .._dtype import float32 as _float32
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # (names for annotations only: ember.nn.functional's namespace stays torch's)
+    from typing import Sequence
+
     from .._typing import DTypeLike
 
 _REDUCTIONS = ('none', 'mean', 'sum')
@@ -88,7 +90,7 @@ def _softmax_dim(ndim):
 
 # ---------------------------------------------------------------- softmax
 
-@method('softmax')
+@_method('softmax')
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
             dtype: DTypeLike | None = None) -> Tensor:
     """Softmax along ``dim``: ``exp(x) / exp(x).sum(dim)``, shifted by the max to stay finite.
@@ -108,7 +110,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return _fused.Softmax.apply(_floating(input), dim=dim)
 
 
-@method('log_softmax')
+@_method('log_softmax')
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype: DTypeLike | None = None) -> Tensor:
     """Log of softmax along ``dim``, computed stably as ``x - max - log(sum(exp(x - max)))``.
@@ -128,7 +130,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return _fused.LogSoftmax.apply(_floating(input), dim=dim)
 
 
-@method('logsoftmax')
+@_method('logsoftmax')
 def _logsoftmax(self):
     """``log_softmax`` over the last dimension (the name the talk uses).
 

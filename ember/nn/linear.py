@@ -19,7 +19,11 @@ def _uniform(shape, bound):
 
 
 class Identity(Module):
-    """Returns its input. ``ember.nn.Identity()(ember.ones(2))`` is ``tensor([1., 1.])``."""
+    """Returns its input; any constructor arguments are ignored, as torch's.
+
+    >>> x = ember.ones(2); ember.nn.Identity(54, unused=1)(x) is x
+    True
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()

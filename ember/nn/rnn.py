@@ -133,7 +133,12 @@ class RNNBase(Module):
             self.to(device=device, dtype=dtype)
 
     @property
-    def num_directions(self):
+    def num_directions(self) -> int:
+        """2 for a bidirectional RNN, else 1.
+
+        >>> ember.nn.GRU(2, 3, bidirectional=True).num_directions
+        2
+        """
         return 2 if self.bidirectional else 1
 
     def _suffixes(self):

@@ -456,7 +456,11 @@ def div(a, b, rounding_mode=None):
 
 @method('neg', '__neg__', 'negative')
 def neg(x):
-    """``-x``. ``-ember.tensor([1, -2])`` is ``tensor([-1, 2])``."""
+    """``-x``, elementwise (``negative`` is the same function).
+
+    >>> -ember.tensor([1, -2])
+    tensor([-1,  2])
+    """
     if x.dtype.kind == 0:
         raise RuntimeError('neg: negation, the `-` operator, on a bool tensor is not '
                            'supported; use the `~` or logical_not() operator instead')
@@ -491,7 +495,11 @@ def _rpow(x, base):
 
 @method('exp')
 def exp(x):
-    """``e ** x``. ``ember.exp(ember.tensor([0.0]))`` is ``tensor([1.])``."""
+    """``e ** x``, elementwise; integer inputs give floats.
+
+    >>> ember.exp(ember.tensor([0.0, 1.0]))
+    tensor([1.0000, 2.7183])
+    """
     if _amp._State.on:   # autocast: float32
         x, = _amp.full(x)
     return Exp.apply(floating(x))
@@ -499,7 +507,11 @@ def exp(x):
 
 @method('log')
 def log(x):
-    """Natural logarithm. ``ember.log(ember.tensor([1.0]))`` is ``tensor([0.])``."""
+    """Natural logarithm, elementwise; integer inputs give floats.
+
+    >>> ember.log(ember.tensor([1.0, 4.0]))
+    tensor([0.0000, 1.3863])
+    """
     if _amp._State.on:   # autocast: float32
         x, = _amp.full(x)
     return Log.apply(floating(x))

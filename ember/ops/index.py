@@ -264,7 +264,12 @@ def where(condition, input=None, other=None):
 
 @method('where')
 def _where_method(x, condition, other):
-    """``x.where(condition, y)`` is ``ember.where(condition, x, y)``, as in torch."""
+    """``x.where(condition, y)`` is ``ember.where(condition, x, y)``, as in torch.
+
+    >>> x = ember.tensor([1.0, -1.0])
+    >>> x.where(x > 0, ember.zeros(2))
+    tensor([1., 0.])
+    """
     return where(condition, x, other)
 
 

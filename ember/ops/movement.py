@@ -256,7 +256,12 @@ swapaxes = swapdims = transpose
 
 @method('t')
 def t(x):
-    """Transpose a matrix (a vector stays as it is)."""
+    """Transpose a matrix (a vector stays as it is).
+
+    >>> ember.tensor([[1, 2]]).t()
+    tensor([[1],
+            [2]])
+    """
     if x.ndim > 2:
         raise RuntimeError(f't() expects a tensor with <= 2 dimensions, but self is {x.ndim}D')
     return transpose(x, 0, 1) if x.ndim == 2 else x
@@ -302,7 +307,12 @@ def clone(x, memory_format=None):
 
 @method('contiguous')
 def contiguous(x, memory_format=None):
-    """``x`` itself if C-contiguous, else a contiguous copy."""
+    """``x`` itself if C-contiguous, else a contiguous copy.
+
+    >>> x = ember.zeros(2, 3)
+    >>> x.contiguous() is x, x.T.contiguous().is_contiguous()
+    (True, True)
+    """
     return x if x._data.flags.c_contiguous else Clone.apply(x)
 
 

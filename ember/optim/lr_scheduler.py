@@ -7,16 +7,18 @@ torch's are, so they compose with other changes to the rates.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import copy
 import math
 import types
 from bisect import bisect_right
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from .optimizer import Optimizer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # (names for annotations only: the module's namespace stays torch's)
+    from typing import Any, Callable, Mapping, Sequence
+
     from .._tensor import Tensor
 
 
