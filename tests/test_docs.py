@@ -5,8 +5,9 @@ public name, and the site builds with ``mkdocs build --strict``.
   in order, in one namespace, in a temporary working directory. A block right after a line
   ``<!-- not run: REASON -->`` is skipped (GPU-only code); the reason may not be empty.
   Doctest examples (``>>>``) belong in ```` ```pycon ```` blocks and run through ``doctest``
-  here (``make test`` collects ember/ and tests/ only, so pytest's ``--doctest-glob='*.md'``
-  never sees these files there).
+  here, block by block (``make test`` collects ember/ and tests/ only, so pytest's
+  ``--doctest-glob='*.md'`` never sees these files; it would read each closing fence as
+  expected output).
 - Each command in a ```` ```sh ````/``bash``/``console``/``shell`` block is checked as far as
   is cheap: ``make`` targets exist, ``ember``/``python -m ember`` and ``python -m bench``
   arguments parse.
@@ -86,19 +87,31 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
     run_python_blocks(path)
 
 
+def run_doctest_blocks(path, text=None):
+    """Run the doctest examples of a file's fenced blocks (```pycon), block by block in one
+    namespace. Per block, because doctest run over the whole file (what pytest's
+    ``--doctest-glob`` does) reads a block's closing fence as part of the expected output."""
+    import numpy as np
+    import ember
+    text = path.read_text() if text is None else text
+    parser, globs, failed, found = doctest.DocTestParser(), {'ember': ember, 'np': np}, 0, 0
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    for lang, body, line, skip in blocks(path, text):
+        if lang in ('python', 'py') or skip is not None:
+            continue
+        test = parser.get_doctest(body, globs, f'{rel(path)}:{line}', str(path), line)
+        found += len(test.examples)
+        runner.run(test, clear_globs=False)
+        globs = test.globs   # get_doctest copied them: the next block sees this one's names
+    outside = len(parser.get_examples(text)) - found
+    assert outside <= 0, f'{rel(path)}: {outside} ">>>" example(s) outside a fenced block'
+    assert runner.failures == 0, f'{rel(path)}: {runner.failures} doctest example(s) failed'
+
+
 @pytest.mark.parametrize('path', PAGES, ids=rel)
 def test_doctest_blocks_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    import numpy as np
-    import ember
-    text = path.read_text()
-    test = doctest.DocTestParser().get_doctest(text, {'ember': ember, 'np': np}, rel(path),
-                                               str(path), 0)
-    if not test.examples:
-        return
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
-    runner.run(test)
-    assert runner.failures == 0, f'{rel(path)}: {runner.failures} doctest example(s) failed'
+    run_doctest_blocks(path)
 
 
 def test_block_runner_catches_failures(tmp_path):
@@ -112,6 +125,12 @@ def test_block_runner_catches_failures(tmp_path):
         run_python_blocks(page, '<!-- not run: -->\n```python\nx = 1\n```\n')
     with pytest.raises(AssertionError, match='pycon'):
         run_python_blocks(page, '```python\n>>> 1 + 1\n2\n```\n')
+    run_doctest_blocks(page, '```pycon\n>>> x = ember.ones(2)\n```\n\n'
+                             '```pycon\n>>> x * 2\ntensor([2., 2.])\n```\n')
+    with pytest.raises(AssertionError, match='1 doctest example'):
+        run_doctest_blocks(page, '```pycon\n>>> 1 + 1\n3\n```\n')
+    with pytest.raises(AssertionError, match='outside a fenced block'):
+        run_doctest_blocks(page, 'Text.\n\n>>> 1 + 1\n2\n')
 
 
 # ----------------------------------------------------------------- shell blocks
