@@ -185,11 +185,9 @@ def check_command(words, monkeypatch):
         raise AssertionError(f'unchecked python command: {shlex.join(words)}')
     if prog == 'ember':
         return check_ember(words[1:], monkeypatch)
-    if prog in ('pip', 'pip3', 'git', 'cd', 'ls', 'rm', 'export', 'source', 'mkdocs',
-                'nvidia-smi', 'sed', 'cat') or prog.startswith('.venv'):
-        if prog.startswith('.venv') and prog.endswith('python'):
-            return check_command(['python', *words[1:]], monkeypatch)
-        return
+    if prog.rsplit('/', 1)[-1] in ('pip', 'pip3', 'git', 'cd', 'ls', 'rm', 'export', 'source',
+                                   'mkdocs', 'nvidia-smi', 'sed', 'cat'):
+        return   # not ember's to check
     raise AssertionError(f'unknown command in the docs: {shlex.join(words)}')
 
 
