@@ -10,10 +10,21 @@ False
 
 
 class _Matmul:
+    """``ember.backends.cuda.matmul``: the switches of GPU matrix products.
+
+    >>> ember.backends.cuda.matmul.allow_tf32
+    False
+    """
     _tf32 = False
 
     @property
     def allow_tf32(self):
+        """Whether float32 matrix products on the GPU may run in TF32 (off by default;
+        setting it needs a GPU).
+
+        >>> ember.backends.cuda.matmul.allow_tf32
+        False
+        """
         return self._tf32
 
     @allow_tf32.setter
@@ -24,6 +35,11 @@ class _Matmul:
 
 
 class _Cuda:
+    """``ember.backends.cuda``, as ``torch.backends.cuda``: ``matmul.allow_tf32``.
+
+    >>> type(ember.backends.cuda.matmul).__name__
+    '_Matmul'
+    """
     matmul = _Matmul()
 
 
