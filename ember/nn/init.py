@@ -1,8 +1,11 @@
 """``ember.nn.init``: fill a tensor in place, without recording gradients, from ember's seeded
 generator (``ember.manual_seed`` or a ``generator=``), with PyTorch's formulas for the scales.
 """
+from __future__ import annotations
+
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +13,9 @@ from .. import random
 from .._dtype import float64
 from .._tensor import Tensor, as_tensor
 from ..autograd import no_grad
+
+if TYPE_CHECKING:   # (for annotations only: the module's namespace stays torch's)
+    from ..random import Generator
 
 __all__ = ['calculate_gain', 'uniform_', 'normal_', 'trunc_normal_', 'constant_', 'ones_',
            'zeros_', 'eye_', 'xavier_uniform_', 'xavier_normal_', 'kaiming_uniform_',
@@ -29,7 +35,7 @@ def _host(tensor):
     return tuple(tensor.shape)
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """PyTorch's recommended gain for a nonlinearity: 1 for linear/conv/sigmoid, 5/3 for tanh,
     sqrt(2) for relu, sqrt(2 / (1 + slope**2)) for leaky_relu (slope ``param``, default 0.01),
     3/4 for selu.
@@ -81,7 +87,8 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == 'fan_in' else fan_out
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Generator | None = None) -> Tensor:
     """Fill with samples from U(a, b).
 
     >>> w = ember.nn.init.uniform_(ember.empty(1000), -2, 2)
@@ -92,7 +99,8 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     return _write(tensor, u * (b - a) + a)
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Generator | None = None) -> Tensor:
     """Fill with samples from N(mean, std**2).
 
     >>> _ = ember.manual_seed(0)
@@ -127,7 +135,8 @@ def _erfinv(y):
     return np.where(np.abs(y) >= 1, np.copysign(np.inf, y), x)
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator: Generator | None = None) -> Tensor:
     """Fill with samples from N(mean, std**2) truncated to [a, b] (by the inverse CDF, as torch
     does: uniform samples between the CDF at a and at b, mapped back through ``erfinv``).
 
@@ -148,7 +157,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return _write(tensor, np.clip(x, a, b))
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``.
 
     >>> ember.nn.init.constant_(ember.empty(3), 0.5)
@@ -158,7 +167,7 @@ def constant_(tensor, val):
         return tensor.fill_(val)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
     """Fill with ones.
 
     >>> ember.nn.init.ones_(ember.empty(2))
@@ -167,7 +176,7 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
     """Fill with zeros.
 
     >>> ember.nn.init.zeros_(ember.empty(2))
@@ -176,7 +185,7 @@ def zeros_(tensor):
     return constant_(tensor, 0.0)
 
 
-def eye_(tensor):
+def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity (ones on the diagonal, zeros elsewhere).
 
     >>> ember.nn.init.eye_(ember.empty(2, 3))
@@ -189,7 +198,8 @@ def eye_(tensor):
     return _write(tensor, np.eye(*tensor.shape))
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
+                    generator: Generator | None = None) -> Tensor:
     """Glorot uniform: U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))``.
 
     >>> w = ember.nn.init.xavier_uniform_(ember.empty(30, 20))
@@ -201,7 +211,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Glorot normal: N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     >>> ember.nn.init.xavier_normal_(ember.empty(30, 20)).shape
@@ -223,7 +233,9 @@ def _empty_warning(tensor):
     return False
 
 
-def kaiming_uniform_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', generator=None):
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = 'fan_in',
+                     nonlinearity: str = 'leaky_relu',
+                     generator: Generator | None = None) -> Tensor:
     """He uniform: U(-bound, bound) with ``bound = gain * sqrt(3 / fan)``; ``a`` is the
     leaky_relu slope, ``mode`` picks fan_in (keeps forward variance) or fan_out (backward).
     ``a=sqrt(5)`` is the default init of Linear and Conv: ``bound = 1 / sqrt(fan_in)``.
@@ -238,7 +250,9 @@ def kaiming_uniform_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', gene
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', generator=None):
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = 'fan_in',
+                    nonlinearity: str = 'leaky_relu',
+                    generator: Generator | None = None) -> Tensor:
     """He normal: N(0, std**2) with ``std = gain / sqrt(fan)``.
 
     >>> _ = ember.manual_seed(0)
@@ -251,7 +265,7 @@ def kaiming_normal_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', gener
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
-def orthogonal_(tensor, gain=1, generator=None):
+def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = None) -> Tensor:
     """A (semi-)orthogonal matrix times ``gain``, from the QR decomposition of a normal matrix
     (signs fixed by R's diagonal, so the result is uniformly distributed); dimensions after
     the first are flattened.

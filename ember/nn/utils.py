@@ -1,17 +1,25 @@
 """``ember.nn.utils``: gradient clipping and flattening parameters to one vector, as in
 ``torch.nn.utils``. Every function works without recording gradients. ``foreach`` is accepted
 for torch's signatures; ember has no fused multi-tensor kernels, so either way is one loop."""
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from .._tensor import Tensor, tensor
 from ..autograd import no_grad
 from ..ops.join import cat, stack
 
+if TYPE_CHECKING:   # (for annotations only: the module's namespace stays torch's)
+    from typing import Iterable
+
+    Tensors = Tensor | Iterable[Tensor]
+
 __all__ = ['clip_grad_norm_', 'clip_grad_value_', 'get_total_norm', 'clip_grads_with_norm_',
            'parameters_to_vector', 'vector_to_parameters']
 
 
-def _as_list(tensors):
+def _as_list(tensors: Tensors) -> list[Tensor]:
     return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
 
@@ -32,7 +40,8 @@ def _vector_norm(t, p):
 
 
 @no_grad()
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def get_total_norm(tensors: Tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
     """The ``norm_type`` norm of all ``tensors`` together, as if concatenated into one vector
     (the norm of their norms); ``'inf'`` or ``math.inf`` is the largest absolute value.
 
@@ -55,7 +64,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 
 
 @no_grad()
-def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+def clip_grads_with_norm_(parameters: Tensors, max_norm: float, total_norm: Tensor,
+                          foreach: bool | None = None) -> None:
     """Scale the gradients in place by ``min(max_norm / (total_norm + 1e-6), 1)``.
 
     >>> p = ember.nn.Parameter(ember.zeros(2)); p.grad = ember.tensor([3.0, 4.0])
@@ -71,8 +81,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
 
 
 @no_grad()
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
-                    foreach=None):
+def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scale the gradients of ``parameters`` in place so that their total ``norm_type`` norm
     is at most ``max_norm``; returns the total norm before clipping. With
     ``error_if_nonfinite``, a nan or inf total norm raises instead.
@@ -89,7 +99,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 
 @no_grad()
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: Tensors, clip_value: float,
+                     foreach: bool | None = None) -> None:
     """Clamp every gradient in place to ``[-clip_value, clip_value]``.
 
     >>> p = ember.nn.Parameter(ember.zeros(3)); p.grad = ember.tensor([-5.0, 0.5, 2.0])
@@ -102,7 +113,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
             p.grad.clamp_(min=-clip_value, max=clip_value)
 
 
-def parameters_to_vector(parameters):
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All ``parameters`` flattened and concatenated into one 1-D tensor (a copy).
 
     >>> lin = ember.nn.Linear(3, 2)
@@ -120,7 +131,7 @@ def parameters_to_vector(parameters):
     return cat([p.reshape(-1) for p in params])
 
 
-def vector_to_parameters(vec, parameters):
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` in place (the inverse of
     ``parameters_to_vector``).
 
