@@ -541,7 +541,8 @@ def _binary_inplace(name, f, dunder):
     def augmented(self, other):
         return self._inplace(f'{name}_', f, other)
     augmented.__name__, augmented.__qualname__ = dunder, f'Tensor.{dunder}'
-    augmented.__doc__ = f'``x {dunder[3:-2]}= other``, in place: as ``x.{name}_(other)``.'
+    symbol = {'add': '+', 'sub': '-', 'mul': '*', 'div': '/', 'pow': '**'}[name]
+    augmented.__doc__ = f'``x {symbol}= other``, in place: as ``x.{name}_(other)``.'
     setattr(Tensor, dunder, augmented)
     return inplace_doc(inplace, name, args='2')
 
