@@ -5,7 +5,8 @@ STAMP := .venv/.installed
 NVRTC_PY := .venv-nvrtc/bin/python
 NVRTC_STAMP := .venv-nvrtc/.installed
 
-.PHONY: demo test test-slow test-matrix test-random test-machine bench check-kernels clean
+.PHONY: demo test lint docs test-slow test-matrix test-random test-machine test-pythons bench \
+	check-kernels clean
 
 # the exact versions the suite passed with: constraints.txt (README: how to move them)
 $(STAMP): pyproject.toml constraints.txt
@@ -26,12 +27,18 @@ demo: $(STAMP)
 
 # docs/testing.md: the tolerance policy, the matrix, and what each target runs
 test: $(STAMP)
+	@echo "== lint: ruff over the tree, mypy over the public API (ruff.toml, mypy.ini)"
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest ember tests -m "not slow and not machine"
 	@echo "== the op, layer and optimizer tests again on 'cuda', CuPy's CPU stand-in (tests/fakecupy.py)"
 	EMBER_FAKE_CUPY=1 EMBER_TEST_DEVICE=cuda $(PY) -m pytest tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py tests/test_cuda_kernels.py tests/test_properties.py tests/test_compile_cuda.py \
 	    -o addopts='-q -p no:cacheprovider'
 	@echo "== ember's CUDA kernels compiled by NVRTC (no GPU needed: tools/check_kernels.py)"
 	$(MAKE) --no-print-directory check-kernels
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 check-kernels: $(NVRTC_STAMP)
 	$(NVRTC_PY) tools/check_kernels.py > .venv-nvrtc/check.log 2>&1 || { cat .venv-nvrtc/check.log; exit 1; }
@@ -58,5 +65,15 @@ test-machine: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# the site (guides, notes, API pages from the docstrings: tools/api_pages.py) into build/site;
+# mkdocs.yml is strict: a broken link, anchor or docstring reference fails it
+docs: $(STAMP)
+	$(PY) -m mkdocs build
+
+# ember under every python3.X on PATH, each in .venv-py3.X (no torch): install, import,
+# demos, doctests
+test-pythons:
+	python3 tools/test_pythons.py
+
 clean:
-	rm -rf .venv .venv-nvrtc build *.egg-info
+	rm -rf .venv .venv-nvrtc .venv-py3.* build *.egg-info

@@ -16,6 +16,7 @@ public name, and the site builds with ``mkdocs build --strict``.
 """
 import doctest
 import importlib
+import inspect
 import importlib.util
 import re
 import shlex
@@ -94,7 +95,7 @@ def run_doctest_blocks(path, text=None):
     import numpy as np
     import ember
     text = path.read_text() if text is None else text
-    parser, globs, failed, found = doctest.DocTestParser(), {'ember': ember, 'np': np}, 0, 0
+    parser, globs, found = doctest.DocTestParser(), {'ember': ember, 'np': np}, 0
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     for lang, body, line, skip in blocks(path, text):
         if lang in ('python', 'py') or skip is not None:
@@ -242,7 +243,7 @@ def test_every_public_name_has_a_docstring():
     names = api_pages.public_names()
     assert len(names) > 500, 'the list of public names looks truncated'
     lacking = [n for n in names if not isinstance(api_pages._obj(n), ember.dtype)
-               and not (api_pages._obj(n).__doc__ or '').strip()]
+               and not (inspect.getdoc(api_pages._obj(n)) or '').strip()]
     assert not lacking, f'{len(lacking)} public names have no docstring: {", ".join(lacking)}'
 
 

@@ -218,7 +218,12 @@ else:
     class DoctestBlocks(griffe.Extension):
         """Griffe extension (``mkdocs.yml``): docstrings' doctests as code blocks."""
 
-        def on_instance(self, *, obj, **kwargs):
+        def on_instance(self, *, obj, node=None, **kwargs):
+            runtime = getattr(node, 'obj', None)
+            if obj.docstring is None and inspect.ismemberdescriptor(runtime):
+                doc = inspect.getdoc(runtime)   # a slot's docstring lives in __slots__
+                if doc:
+                    obj.docstring = griffe.Docstring(doc, parent=obj)
             if obj.docstring is not None:
                 obj.docstring.value = fence_doctests(obj.docstring.value)
 
