@@ -206,6 +206,18 @@ def test_wrong_input_shape_names_the_traced_one(tmp_path):
         loaded(ember.ones(5, 3))
 
 
+def test_a_model_holding_gradients_traces_and_saves(tmp_path):
+    # the capture lists the parameters' .grad as inputs; a forward never reads them, so they
+    # are not inputs of the program, and jit.save keeps it (it refused: "reads a .grad")
+    model, x = ember.nn.Linear(4, 2), ember.randn(3, 4)
+    model(x).sum().backward()
+    assert model.weight.grad is not None
+    path = str(tmp_path / 'm.safetensors')
+    ember.jit.save(ember.jit.trace(model, x), path)
+    loaded = ember.jit.load(path)
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), model(x).detach().numpy())
+
+
 def test_a_training_step_with_an_optimizer_cannot_be_saved(tmp_path):
     model = ember.nn.Linear(2, 1)
     opt = ember.optim.Adam(model.parameters())

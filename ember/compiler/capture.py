@@ -378,6 +378,11 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
         outputs = outputs + saved
     else:
         fwd_inputs, backward = cap.inputs, None
+    read = set(outputs)   # an input no call reads (a .grad the step never accumulates into)
+    for n in cap.nodes:   # is not an input: no live read each call, nothing jit must keep
+        read.update(n.refs())
+        read.update(n.writes)
+    fwd_inputs = [(i, ref) for i, ref in fwd_inputs if i in read]
     sources = []
     for i, ref in fwd_inputs:
         if ref[0] == 'const' and i in written:
