@@ -1,0 +1,23 @@
+"""Probability distributions with PyTorch's ``torch.distributions`` API: sampling (through
+ember's seeded generator), log-densities, moments, entropies, KL divergences, and gradients of
+all of them in the parameters (``rsample`` where the distribution is reparameterizable).
+
+>>> import ember.distributions as D
+>>> mu = ember.tensor(0.0, requires_grad=True)
+>>> D.Normal(mu, 1.0).log_prob(ember.tensor(1.0)).backward(); mu.grad
+tensor(1.)
+"""
+from . import constraints
+from .continuous import Exponential, Laplace, MultivariateNormal, Normal, Uniform
+from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
+from .distribution import Distribution
+from .kl import kl_divergence, register_kl
+from .transforms import (AffineTransform, ComposeTransform, ExpTransform, Independent,
+                         LogNormal, SigmoidTransform, TanhTransform, Transform,
+                         TransformedDistribution)
+
+__all__ = ['Distribution', 'Normal', 'Uniform', 'Exponential', 'Laplace', 'MultivariateNormal',
+           'Bernoulli', 'Categorical', 'OneHotCategorical', 'Poisson', 'Binomial', 'Independent',
+           'TransformedDistribution', 'LogNormal', 'Transform', 'ExpTransform', 'AffineTransform',
+           'SigmoidTransform', 'TanhTransform', 'ComposeTransform', 'kl_divergence',
+           'register_kl']
