@@ -39,3 +39,4 @@ from . import amp, backends  # noqa: E402
 from .amp import autocast  # noqa: E402,F401
 from .compiler import compile  # noqa: E402,F401  (ember.compile, as torch.compile)
 from . import jit  # noqa: E402,F401  (ember.jit.trace, save, load)
+from . import distributions  # noqa: E402,F401  (ember.distributions, as torch.distributions)
