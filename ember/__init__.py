@@ -12,11 +12,15 @@ from ._dtype import (ALIASES as _ALIASES, dtype, get_default_dtype, result_type,
 from ._tensor import (Size, Tensor, tensor, as_tensor, from_numpy, from_dlpack, zeros, ones,
                       empty, full, zeros_like, ones_like, empty_like, full_like, arange,
                       linspace, eye, is_tensor, numel)
+from ._creation import set_default_device, get_default_device
+from ._legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
+                      ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from .backend import device
 from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
                      rand, randn, randint, randperm, normal, rand_like, randn_like)
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from . import autograd, cuda, nn, optim
+from . import _random_inplace  # noqa: F401,E402  (Tensor.uniform_, normal_ ...)
 from .ops import *  # noqa: F401,F403
 
 bool = bool_   # noqa: A001  (torch.bool)
@@ -35,7 +39,7 @@ __version__ = '0.2.0'
 from .nn.functional import softmax, log_softmax, dropout, one_hot  # noqa: E402,F401  (torch.*)
 from .serialization import save, load  # noqa: E402
 from . import data, datasets, utils  # noqa: E402,F401  (ember.data.DataLoader, ember.datasets)
-from . import amp, backends  # noqa: E402
+from . import amp, backends, accelerator  # noqa: E402
 from .amp import autocast  # noqa: E402,F401
 from .compiler import compile  # noqa: E402,F401  (ember.compile, as torch.compile)
 from . import jit  # noqa: E402,F401  (ember.jit.trace, save, load)

@@ -10,7 +10,7 @@ from .backend import device as Device, host, namespace, namespace_for, to_device
 
 __all__ = ['tensor', 'as_tensor', 'from_numpy', 'from_dlpack', 'zeros', 'ones', 'empty', 'full',
            'zeros_like', 'ones_like', 'empty_like', 'full_like', 'arange', 'linspace', 'eye',
-           'is_tensor', 'numel', 'get_xp']
+           'is_tensor', 'numel', 'get_xp', 'set_default_device', 'get_default_device']
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -29,8 +29,35 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
                  requires_grad)
 
 
+_default_device = None   # set_default_device's; None: 'cpu', where arrays are made
+
+
+def set_default_device(device):
+    """The device factories (``tensor``, ``zeros``, ``rand``...) use when given none, as
+    torch's; ``None`` restores 'cpu'.
+
+    >>> ember.set_default_device('cpu'); ember.zeros(1).device
+    device(type='cpu')
+    >>> ember.set_default_device(None)
+    """
+    global _default_device
+    dev = None if device is None else Device(device)
+    _default_device = None if dev is None or dev.type == 'cpu' else dev
+
+
+def get_default_device():
+    """The device factories use when given none (``set_default_device``).
+
+    >>> ember.get_default_device()
+    device(type='cpu')
+    """
+    return _default_device or Device('cpu')
+
+
 def _leaf(arr, device=None, requires_grad=False):
-    """A new leaf tensor holding ``arr``, moved to ``device`` if one is given."""
+    """A new leaf tensor holding ``arr``, moved to ``device`` (else the default device)."""
+    if device is None:
+        device = _default_device
     if device is not None:
         arr = to_device(arr, Device(device))
     t = Tensor._make(arr)
@@ -48,7 +75,8 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
     if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).np == data.dtype) \
-            and (device is None or Device(device).type == 'cpu'):
+            and (Device(device).type == 'cpu' if device is not None else
+                 _default_device is None):
         from_np(data.dtype)
         return Tensor._make(data)
     return tensor(data, dtype, device)
@@ -88,7 +116,7 @@ def _factory(fill, name):
                 arr = fill(xp, _size(size, name), dt.np)
         else:
             arr = fill(xp, _size(size, name), dt.np)
-        return _leaf(arr, requires_grad=requires_grad)
+        return _leaf(arr, device, requires_grad)
     return make
 
 
@@ -197,7 +225,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         arr = xp.arange(vals[0], vals[0] + n * vals[2], vals[2], dtype=np.int64)
     else:   # start + i * step in float64, as torch
         arr = vals[0] + xp.arange(n, dtype=np.float64) * vals[2]
-    return _leaf(arr.astype(dt.np, copy=False), requires_grad=requires_grad)
+    return _leaf(arr.astype(dt.np, copy=False), device, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

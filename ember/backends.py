@@ -44,3 +44,33 @@ class _Cuda:
 
 
 cuda = _Cuda()
+
+
+class _Mps:
+    """``ember.backends.mps``, as ``torch.backends.mps``: ember has no Metal backend, so
+    Apple's GPUs are never available (scripts that ask fall back to 'cpu' or 'cuda').
+
+    >>> ember.backends.mps.is_available(), ember.backends.mps.is_built()
+    (False, False)
+    """
+
+    @staticmethod
+    def is_available():
+        """False: ember has no MPS (Metal) backend.
+
+        >>> ember.backends.mps.is_available()
+        False
+        """
+        return False
+
+    @staticmethod
+    def is_built():
+        """False: ember is never built with MPS (Metal).
+
+        >>> ember.backends.mps.is_built()
+        False
+        """
+        return False
+
+
+mps = _Mps()

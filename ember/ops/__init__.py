@@ -1,5 +1,5 @@
 """ember's primitive ops, one module per kind; each attaches its Tensor methods on import."""
-from . import (activation, compare, conv, elementwise, index, join, linalg, movement,
+from . import (activation, compare, conv, elementwise, extra, index, join, linalg, movement,
                piecewise, reduce, rounding)
 from .elementwise import *  # noqa: F401,F403
 from .piecewise import *  # noqa: F401,F403
@@ -12,10 +12,17 @@ from .join import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .extra import *  # noqa: F401,F403
 
 # only the ops themselves are exported (not these module names, which could shadow ember.nn)
 __all__ = [n for m in (elementwise, piecewise, rounding, activation, compare, reduce, movement,
-                        join, index, linalg, conv)
+                        join, index, linalg, conv, extra)
            for n in m.__all__]
+
+# out= on the functions (not the methods), as torch: one wrapper, no cost at the op door
+for _n in ('matmul', 'mm', 'bmm', 'add', 'sub', 'mul', 'div', 'addmm', 'addmv', 'addbmm',
+           'baddbmm', 'addcmul', 'addcdiv'):
+    globals()[_n] = extra.with_out(globals()[_n])
+del _n
 
 elementwise.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well
