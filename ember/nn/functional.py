@@ -810,3 +810,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     x1, x2 = broadcast_to(x1, shape), broadcast_to(x2, shape)
     return (unit(x1) * unit(x2)).sum(dim)
 
+
+# instance norm, channel and alpha dropout, pixel shuffles, embedding bags, fold and unfold,
+# adaptive max pooling, the CTC loss: defined in _functional_more.py (this file's size)
+from ._functional_more import *  # noqa: E402,F401,F403
