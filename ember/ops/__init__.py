@@ -25,4 +25,10 @@ for _n in ('matmul', 'mm', 'bmm', 'add', 'sub', 'mul', 'div', 'addmm', 'addmv', 
     globals()[_n] = extra.with_out(globals()[_n])
 del _n
 
+# sorting and selection (ember/ops/sort.py): imported by name only, as its function ``sort``
+# must be ember.ops.sort, not the module
+from .sort import *  # noqa: F401,F403,E402
+from .sort import __all__ as _sort_all  # noqa: E402
+__all__ += _sort_all
+
 elementwise.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well
