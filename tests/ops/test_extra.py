@@ -100,6 +100,11 @@ CASES = [
     Case('var_mean', lambda m, x: m.var_mean(x, 1), MAT),
     Case('var_mean_all', lambda m, x: m.var_mean(x, correction=0), MAT[:2]),
     Case('std_mean', lambda m, x: m.std_mean(x, (0,), keepdim=True), MAT[:2]),
+    # the in-place forms, on a non-leaf: their history through Tensor._inplace
+    Case('addmm_', lambda m, i, a, b: (i * 1).addmm_(a, b, alpha=2), MM[:1]),
+    Case('baddbmm_', lambda m, i, a, b: (i * 1).baddbmm_(a, b), BADD[:1]),
+    Case('addcdiv_', lambda m, i, a, b: (i * 1).addcdiv_(a, b, value=3), TERN[:1],
+         domain=(0.5, 2)),
     Case('t', lambda m, x: m.t(x), [((3, 4),), ((4,),), ((),)]),
     Case('type_as', lambda m, x, y: x.type_as(y), [((3,), (2,))], ints=((1, 0, 3),)),
 ]
@@ -440,3 +445,30 @@ def test_random_fill_in_graph_and_views():
     assert bool((base[0] >= 5).all()) and base[1].tolist() == [0.0] * 3
     g1, g2 = ember.Generator().manual_seed(4), ember.Generator().manual_seed(4)
     assert ember.zeros(5).cauchy_(generator=g1).equal(ember.zeros(5).cauchy_(generator=g2))
+
+
+@pytest.mark.skipif(not ember.cuda.is_available(),
+                    reason="needs 'cuda' (a GPU, or EMBER_FAKE_CUPY=1)")
+def test_on_cuda():
+    """The fills, the default device, out= and the index builders on 'cuda'."""
+    x = ember.zeros(5, device='cuda')
+    for name in ('uniform_', 'normal_', 'bernoulli_', 'random_', 'exponential_', 'cauchy_',
+                 'log_normal_'):
+        assert getattr(x, name)() is x and x.device.type == 'cuda'
+    ember.manual_seed(3)
+    a = ember.zeros(4, device='cuda').normal_()
+    ember.manual_seed(3)
+    assert a.cpu().equal(ember.zeros(4).normal_())   # one seed, the same numbers everywhere
+    ember.set_default_device('cuda')
+    try:
+        assert str(ember.get_default_device()) == 'cuda'
+        for t in (ember.zeros(2), ember.tensor([1.0]), ember.rand(2), ember.arange(3),
+                  ember.ones(2).new_ones(3), ember.combinations(ember.arange(3.0)),
+                  ember.tril_indices(3, 3), ember.eye(2)):
+            assert t.device.type == 'cuda'
+        out = ember.empty(3, 2)
+        assert ember.matmul(ember.ones(3, 4), ember.ones(4, 2), out=out) is out
+        assert out.device.type == 'cuda' and out.cpu().tolist() == [[4.0] * 2] * 3
+    finally:
+        ember.set_default_device(None)
+    assert ember.zeros(1).device.type == 'cpu'
