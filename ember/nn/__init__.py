@@ -18,6 +18,6 @@ from .layers import (CELU, ELU, GELU, SELU, Bilinear, Dropout, Embedding,  # noq
                      ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Softsign, Tanh)
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineSimilarity, CrossEntropyLoss,  # noqa: F401
                    HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
-from .extra import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, CTCLoss,  # noqa: F401
-                    Dropout1d, Dropout2d, EmbeddingBag, Fold, InstanceNorm1d, InstanceNorm2d,
-                    PixelShuffle, PixelUnshuffle, Unfold, Upsample)
+from .extra import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, Conv3d,  # noqa: F401
+                    CTCLoss, Dropout1d, Dropout2d, EmbeddingBag, Fold, InstanceNorm1d,
+                    InstanceNorm2d, PixelShuffle, PixelUnshuffle, Unfold, Upsample)

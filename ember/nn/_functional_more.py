@@ -12,14 +12,16 @@ from .. import random as _random
 from .._tensor import Tensor, zeros
 from ..autograd import no_grad
 from ..backend import host
+from ..ops.conv import _check_input, _check_weight, _tuple, conv2d
 from ..ops.ctc import ctc_loss
+from ..ops.movement import pad
 from ..ops.index import where
 from ..ops.window import adaptive_max_pool1d, adaptive_max_pool2d, fold, unfold
 from .functional import _channel_view, _normalise, _running_update, _shape, embedding
 
 __all__ = ['instance_norm', 'dropout1d', 'dropout2d', 'alpha_dropout', 'pixel_shuffle',
            'pixel_unshuffle', 'embedding_bag', 'unfold', 'fold', 'adaptive_max_pool1d',
-           'adaptive_max_pool2d', 'ctc_loss']
+           'adaptive_max_pool2d', 'ctc_loss', 'conv3d']
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -314,3 +316,62 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     mask = Tensor._make(inside[:, :, None]).to(weight.device)
     best = where(mask, picked, float('-inf')).amax(1)
     return where(Tensor._make(count[:, None] > 0).to(weight.device), best, 0.0)
+
+
+# ---------------------------------------------------------------- 3-D convolution
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | tuple[int, int, int] = 1,
+           padding: int | tuple[int, int, int] | str = 0,
+           dilation: int | tuple[int, int, int] = 1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation over ``(N, C, D, H, W)`` (or unbatched ``(C, D, H, W)``) inputs,
+    weight ``(C_out, C / groups, kd, kh, kw)``: per kernel depth tap, one ``conv2d`` of the
+    input's depth slices folded into the batch, summed (so its gradients, of any order, are
+    conv2d's). ``padding`` may be 'same' or 'valid'.
+
+    >>> x = ember.ones(1, 1, 3, 3, 3)
+    >>> ember.nn.functional.conv3d(x, ember.ones(1, 1, 2, 2, 2)).reshape(-1)
+    tensor([8., 8., 8., 8., 8., 8., 8., 8.])
+    """
+    fn = 'conv3d'
+    _check_input(fn, 3, input)
+    _check_weight(fn, 3, input, weight, bias, groups, weight.shape[0])
+    batched = input.ndim == 5
+    x = input if batched else input.unsqueeze(0)
+    n, c = x.shape[:2]
+    o, kd = weight.shape[0], weight.shape[2]
+    if c != weight.shape[1] * groups or o % groups:
+        raise RuntimeError(f'{fn}: given groups={groups}, weight of size {_shape(weight)} '
+                           f'expects an input with {weight.shape[1] * groups} channels, but got '
+                           f'input of size {_shape(x)} with {c} channels')
+    st, dil = _tuple(stride, 3, 'stride', fn), _tuple(dilation, 3, 'dilation', fn)
+    if isinstance(padding, str):
+        if padding not in ('same', 'valid'):
+            raise RuntimeError(f"{fn}: invalid padding string {padding!r}, should be one of "
+                               f"'valid' or 'same'")
+        if padding == 'same' and max(st) != 1:
+            raise RuntimeError(f"{fn}: padding='same' is not supported for strided "
+                               f"convolutions (stride={st})")
+        total = dil[0] * (kd - 1) if padding == 'same' else 0
+        depth, planes = (total // 2, total - total // 2), padding
+    else:
+        p = _tuple(padding, 3, 'padding', fn)
+        depth, planes = (p[0], p[0]), p[1:]
+    if any(depth):
+        x = pad(x, (0, 0, 0, 0) + depth)
+    (sd, dd), d, (h, w) = (st[0], dil[0]), x.shape[2], x.shape[3:]
+    do = (d - dd * (kd - 1) - 1) // sd + 1
+    if do < 1:
+        raise RuntimeError(f'{fn}: the padded input depth {d} of input of size {_shape(input)} '
+                           f'is smaller than the dilated kernel depth {dd * (kd - 1) + 1}')
+    y = None
+    for i in range(kd):
+        sl = x[:, :, i * dd:i * dd + sd * (do - 1) + 1:sd].transpose(1, 2)
+        t = conv2d(sl.reshape(n * do, c, h, w), weight[:, :, i], None, st[1:], planes,
+                   dil[1:], groups)
+        y = t if y is None else y + t
+    assert y is not None   # (kd >= 1: the weight check)
+    y = y.reshape((n, do) + tuple(y.shape[1:])).transpose(1, 2)
+    if bias is not None:
+        y = y + bias.reshape(-1, 1, 1, 1)
+    return y if batched else y.squeeze(0)

@@ -1,6 +1,7 @@
 """More layers, each a thin Module over its ``ember.nn.functional`` function with PyTorch's
 arguments, state and printed form: InstanceNorm1d/2d, Dropout1d/2d and AlphaDropout, Upsample,
-PixelShuffle/PixelUnshuffle, EmbeddingBag, Fold/Unfold, AdaptiveMaxPool1d/2d and CTCLoss."""
+PixelShuffle/PixelUnshuffle, EmbeddingBag, Fold/Unfold, AdaptiveMaxPool1d/2d, CTCLoss and
+Conv3d."""
 from __future__ import annotations
 
 import warnings
@@ -11,6 +12,7 @@ from . import init
 from .._tensor import empty
 from ..autograd import no_grad
 from .loss import _Loss
+from .conv import _Conv
 from .module import Module, Parameter
 from .normalization import _BatchNorm
 
@@ -375,3 +377,26 @@ class CTCLoss(_Loss):
     def forward(self, log_probs, targets, input_lengths, target_lengths):
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
                           self.reduction, self.zero_infinity)
+
+
+# ---------------------------------------------------------------- 3-D convolution
+
+class Conv3d(_Conv):
+    """3-D convolution (cross-correlation) over ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``
+    inputs, with weight ``(C_out, C_in / groups, kd, kh, kw)`` (``F.conv3d``).
+
+    >>> conv = ember.nn.Conv3d(2, 4, 3, padding=1)
+    >>> conv(ember.ones(1, 2, 5, 6, 7)).shape, conv
+    (ember.Size([1, 4, 5, 6, 7]), Conv3d(2, 4, kernel_size=(3, 3, 3), stride=(1, 1, 1), \
+padding=(1, 1, 1)))
+    """
+    _nd = 3
+
+    def forward(self, input):
+        self._check_input(input)
+        if self.padding_mode != 'zeros':
+            input = F.pad(input, self._reversed_padding_repeated_twice(), mode=self.padding_mode)
+            return F.conv3d(input, self.weight, self.bias, self.stride, 0, self.dilation,
+                            self.groups)
+        return F.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)

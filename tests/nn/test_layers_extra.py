@@ -90,6 +90,14 @@ CASES = [
     Case('ctc_loss_none', lambda m, x, t: ctc(m, x, t, reduction='none', il=(6, 6, 2),
                                               tl=(3, 1, 1)), CTC, ints=CTC_INTS,
          second_order=False),
+    Case('conv3d', lambda m, x, w, b: m.nn.functional.conv3d(x, w, b),
+         [((2, 2, 3, 4, 3), (3, 2, 2, 2, 2), (3,)), ((2, 3, 3, 3), (2, 2, 1, 2, 2), (2,))]),
+    Case('conv3d_all', lambda m, x, w: m.nn.functional.conv3d(
+        x, w, stride=(2, 1, 2), padding=(1, 0, 1), dilation=(1, 2, 1), groups=2),
+         [((1, 4, 4, 5, 4), (2, 2, 2, 2, 3))]),
+    Case('conv3d_same', lambda m, x, w: m.nn.functional.conv3d(x, w, padding='same',
+                                                               dilation=(2, 1, 1)),
+         [((1, 2, 4, 3, 3), (2, 2, 2, 3, 2))]),
 ]
 
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
@@ -128,6 +136,13 @@ LAYERS = [
                                                         norm_type=3.0), [('i', 10, (3, 4))]),
     ('dropouts_p0', lambda m: m.Sequential(m.Dropout1d(0.0), m.AlphaDropout(0.0)), [(2, 3, 4)]),
     ('dropout2d_p0', lambda m: m.Dropout2d(0.0), [(2, 3, 4, 5)]),
+    ('conv3d', lambda m: m.Conv3d(2, 3, 2), [(2, 2, 3, 4, 3)]),
+    ('conv3d_all', lambda m: m.Conv3d(4, 2, (2, 3, 1), stride=(1, 2, 1), padding=(1, 1, 0),
+                                      dilation=(2, 1, 1), groups=2, bias=False), [(2, 4, 3, 5, 2)]),
+    ('conv3d_same_reflect', lambda m: m.Conv3d(2, 2, 3, padding='same',
+                                               padding_mode='reflect'), [(2, 3, 3, 4)]),
+    ('conv3d_circular', lambda m: m.Conv3d(1, 2, 2, padding=1, padding_mode='circular'),
+     [(1, 1, 3, 3, 3)]),
 ]
 
 
@@ -354,4 +369,11 @@ def test_errors_name_the_layer_or_function_and_shapes():
         F.ctc_loss(lp, ember.tensor([[1], [0]]), [4, 4], [1, 1])
     with pytest.raises(ValueError, match="ctc_loss: 'avg' is not a valid value"):
         F.ctc_loss(lp, ember.tensor([[1], [1]]), [4, 4], [1, 1], reduction='avg')
+    with pytest.raises(RuntimeError, match=r'Conv3d\(1, 2.*expected input with 1 channels.*'
+                                           r'\[1, 2, 3, 3, 3\]'):
+        nn.Conv3d(1, 2, 2)(ember.ones(1, 2, 3, 3, 3))
+    with pytest.raises(RuntimeError, match=r'conv3d: expected a 4-D \(unbatched\) or 5-D'):
+        F.conv3d(ember.ones(2, 3, 3), ember.ones(1, 2, 1, 1, 1))
+    with pytest.raises(RuntimeError, match=r'conv3d: the padded input depth 2 .* kernel depth 3'):
+        F.conv3d(ember.ones(1, 1, 2, 4, 4), ember.ones(1, 1, 3, 1, 1))
     assert DEVICE in ('cpu', 'cuda')
