@@ -36,11 +36,21 @@ class Constraint:
 
 
 class _Real(Constraint):
+    """Any real number, not nan (``constraints.real``).
+
+    >>> ember.distributions.constraints.real.check(ember.tensor([1.0, float('nan')]))
+    tensor([ True, False])
+    """
     def check(self, value):
         return value == value   # False for nan
 
 
 class _Boolean(Constraint):
+    """0 or 1 (``constraints.boolean``).
+
+    >>> ember.distributions.constraints.boolean.check(ember.tensor([0.0, 0.5]))
+    tensor([ True, False])
+    """
     is_discrete = True
 
     def check(self, value):
@@ -48,6 +58,11 @@ class _Boolean(Constraint):
 
 
 class _GreaterThan(Constraint):
+    """Values above a bound (``constraints.positive``, ``greater_than(b)``).
+
+    >>> ember.distributions.constraints.positive.check(ember.tensor([1.0, 0.0]))
+    tensor([ True, False])
+    """
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
 
@@ -59,6 +74,11 @@ class _GreaterThan(Constraint):
 
 
 class _GreaterThanEq(_GreaterThan):
+    """Values at or above a bound (``constraints.nonnegative``).
+
+    >>> ember.distributions.constraints.nonnegative.check(ember.tensor([0.0, -1.0]))
+    tensor([ True, False])
+    """
     def check(self, value):
         return self.lower_bound <= value
 
@@ -78,6 +98,11 @@ class _LessThan(Constraint):
 
 
 class _Interval(Constraint):
+    """A closed interval (``constraints.unit_interval``, ``interval(a, b)``).
+
+    >>> ember.distributions.constraints.unit_interval.check(ember.tensor([1.0, 1.5]))
+    tensor([ True, False])
+    """
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
@@ -107,6 +132,11 @@ class _IntegerInterval(_Interval):
 
 
 class _IntegerGreaterThanEq(_GreaterThan):
+    """Integers at or above a bound (``constraints.nonnegative_integer``).
+
+    >>> ember.distributions.constraints.nonnegative_integer.check(ember.tensor([2.0, 0.5]))
+    tensor([ True, False])
+    """
     is_discrete = True
 
     def check(self, value):
@@ -117,6 +147,12 @@ class _IntegerGreaterThanEq(_GreaterThan):
 
 
 class _Independent(Constraint):
+    """A constraint over the last dimensions taken as one event (``real_vector``,
+    ``independent(c, n)``).
+
+    >>> ember.distributions.constraints.real_vector.check(ember.tensor([[1.0, 2.0]]))
+    tensor([ True])
+    """
     def __init__(self, base_constraint, reinterpreted_batch_ndims):
         self.base_constraint = base_constraint
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
@@ -135,6 +171,11 @@ class _Independent(Constraint):
 
 
 class _Simplex(Constraint):
+    """Vectors of nonnegative numbers summing to 1 (``constraints.simplex``).
+
+    >>> ember.distributions.constraints.simplex.check(ember.tensor([0.25, 0.75]))
+    tensor(True)
+    """
     event_dim = 1
 
     def check(self, value):
@@ -142,6 +183,11 @@ class _Simplex(Constraint):
 
 
 class _OneHot(Constraint):
+    """One-hot vectors (``constraints.one_hot``).
+
+    >>> ember.distributions.constraints.one_hot.check(ember.tensor([0.0, 1.0]))
+    tensor(True)
+    """
     is_discrete = True
     event_dim = 1
 
@@ -150,6 +196,11 @@ class _OneHot(Constraint):
 
 
 class _LowerCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal (``lower_cholesky``).
+
+    >>> ember.distributions.constraints.lower_cholesky.check(ember.eye(2))
+    tensor(True)
+    """
     event_dim = 2
 
     def check(self, value):
@@ -158,6 +209,11 @@ class _LowerCholesky(Constraint):
 
 
 class _PositiveDefinite(Constraint):
+    """Symmetric positive-definite matrices (``constraints.positive_definite``).
+
+    >>> ember.distributions.constraints.positive_definite.check(ember.eye(2))
+    tensor(True)
+    """
     event_dim = 2
 
     def check(self, value):
