@@ -40,11 +40,12 @@ def _relu_step(gi, h, w_hh, b_hh):
     return F.relu(gi + _hh(h, w_hh, b_hh))
 
 
-def _lstm_step(gi, state, w_hh, b_hh):
+def _lstm_step(gi, state, w_hh, b_hh, w_hr=None):
     h, c = state
     i, f, g, o = (gi + _hh(h, w_hh, b_hh)).chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+    h = o.sigmoid() * c.tanh()
+    return (h if w_hr is None else h @ w_hr.mT), c   # (proj_size: h projected by weight_hr)
 
 
 def _gru_step(gi, h, w_hh, b_hh):
@@ -108,23 +109,33 @@ class RNNBase(Module):
                            ('num_layers', num_layers)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f'{name}: {arg} must be a positive integer, got {value!r}')
-        if proj_size:
-            raise NotImplementedError(f'{name}: proj_size is not supported in ember')
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f'{name}: proj_size should be a positive integer or zero to '
+                             f'disable projections, got {proj_size!r}')
+        if proj_size and mode != 'LSTM':
+            raise ValueError(f'{name}: proj_size argument is only supported for LSTM, not RNN '
+                             f'or GRU')
+        if proj_size >= hidden_size:
+            raise ValueError(f'{name}: proj_size has to be smaller than hidden_size, got '
+                             f'proj_size={proj_size} and hidden_size={hidden_size}')
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
-        self.proj_size = 0
+        self.proj_size = proj_size
+        real = proj_size or hidden_size   # the size of h (c keeps hidden_size)
         gates = _GATES[mode] * hidden_size
         bound = 1 / math.sqrt(hidden_size)
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * self.num_directions
+            layer_in = input_size if layer == 0 else real * self.num_directions
             for suffix in self._suffixes():
                 shapes: list[tuple[str, tuple[int, ...]]] = [
-                    ('weight_ih', (gates, layer_in)), ('weight_hh', (gates, hidden_size))]
+                    ('weight_ih', (gates, layer_in)), ('weight_hh', (gates, real))]
                 if bias:
                     shapes += [('bias_ih', (gates,)), ('bias_hh', (gates,))]
+                if proj_size:
+                    shapes.append(('weight_hr', (proj_size, hidden_size)))
                 for kind, shape in shapes:
                     key = f'{kind}_l{layer}{suffix}'
                     setattr(self, key, _uniform(shape, bound))
@@ -147,7 +158,7 @@ class RNNBase(Module):
     @property
     def all_weights(self):
         """The parameters of each layer and direction, as lists in PyTorch's order."""
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         flat = [getattr(self, n) for n in self._flat_weights_names]
         return [flat[i:i + per] for i in range(0, len(flat), per)]
 
@@ -156,7 +167,8 @@ class RNNBase(Module):
 
     def _weights(self, layer, suffix):
         get = lambda kind: getattr(self, f'{kind}_l{layer}{suffix}', None)   # noqa: E731
-        return get('weight_ih'), get('weight_hh'), get('bias_ih'), get('bias_hh')
+        return (get('weight_ih'), get('weight_hh'), get('bias_ih'), get('bias_hh'),
+                get('weight_hr'))
 
     # ------------------------------------------------------------ argument checks
     def _check_input(self, x, hx):
@@ -179,19 +191,21 @@ class RNNBase(Module):
 
     def _check_hidden(self, h, expected, what):
         if tuple(h.shape) != expected:
+            size = 'proj_size' if self.proj_size and what == 'hidden' else 'hidden_size'
             raise RuntimeError(f'{type(self).__name__}: Expected {what} size {list(expected)} '
-                               f'(num_layers * num_directions, batch, hidden_size), got '
+                               f'(num_layers * num_directions, batch, {size}), got '
                                f'{_shape(h)}')
 
     def _initial_state(self, x, hx):
         """``hx`` as (h0, c0) or h0 of shape (layers * directions, N, H), zeros if not given."""
         shape = (self.num_layers * self.num_directions, x.shape[1], self.hidden_size)
         if self.mode == 'LSTM':
+            h_shape = shape[:2] + (self.proj_size or self.hidden_size,)
             if hx is None:
-                return tuple(zeros(*shape, dtype=x.dtype, device=x.device) for _ in range(2))
+                return tuple(zeros(*s, dtype=x.dtype, device=x.device) for s in (h_shape, shape))
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise RuntimeError('LSTM: expected hx to be a tuple (h_0, c_0) of tensors')
-            self._check_hidden(hx[0], shape, 'hidden')
+            self._check_hidden(hx[0], h_shape, 'hidden')
             self._check_hidden(hx[1], shape, 'cell')
             return tuple(hx)
         if hx is None:
@@ -203,8 +217,11 @@ class RNNBase(Module):
     def _run_direction(self, x, state, layer, suffix):
         """One layer in one direction over (L, N, H_in); the outputs in input order and the
         last state."""
-        w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, suffix)
         step = _STEPS[self.mode]
+        if w_hr is not None:
+            def step(gi, state, w_hh, b_hh):
+                return _lstm_step(gi, state, w_hh, b_hh, w_hr)
         inputs = _project(x, w_ih, b_ih).unbind(0)
         if suffix:
             inputs = inputs[::-1]
@@ -253,6 +270,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f'{self.input_size}, {self.hidden_size}'
+        if self.proj_size:
+            s += f', proj_size={self.proj_size}'
         if self.mode == 'RNN_RELU':
             s += ", nonlinearity='relu'"
         for arg, default in (('num_layers', 1), ('bias', True), ('batch_first', False),
@@ -290,7 +309,8 @@ class RNN(RNNBase):
 class LSTM(RNNBase):
     """Long short-term memory: gates ``i, f, g, o`` (packed in that order in the weights),
     ``c_t = f c_{t-1} + i g`` and ``h_t = o tanh(c_t)``. Takes an optional ``(h_0, c_0)`` and
-    returns ``(output, (h_n, c_n))``.
+    returns ``(output, (h_n, c_n))``. With ``proj_size`` > 0, ``h_t`` is projected by
+    ``weight_hr_l{k}`` (proj_size, hidden_size) to ``proj_size`` features.
 
     >>> lstm = ember.nn.LSTM(4, 3, bidirectional=True)
     >>> out, (h, c) = lstm(ember.randn(5, 2, 4))

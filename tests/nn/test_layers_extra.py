@@ -12,6 +12,7 @@ import ember
 from ember import nn
 from tests.helpers import DEVICE, ORACLE, Case, E, T, host, make_tests
 from tests.nn.test_layers import close, load_from_torch, make_inputs, on_device, run_both
+from tests.nn.test_rnn import _check, _data, _pair
 
 F = ember.nn.functional
 
@@ -226,6 +227,41 @@ def test_ctc_loss_has_no_second_order_like_torch():
     (g,) = ember.autograd.grad(loss, [x], create_graph=True)
     with pytest.raises(NotImplementedError, match='ctc_loss: the derivative of its backward'):
         g.sum().backward()
+
+
+# ---------------------------------------------------------------- LSTM's projections
+
+@pytest.mark.parametrize('kw,state', [
+    (dict(), False), (dict(num_layers=2, bidirectional=True, batch_first=True), True),
+    (dict(num_layers=2, bias=False), True), (dict(bidirectional=True), False)],
+    ids=['plain', 'two-bi-batch-first-state', 'two-nobias-state', 'bi'])
+def test_lstm_proj_size_matches_torch(kw, state):
+    """weight_hr_l{k} projects each h_t to proj_size features: parameters (names, order,
+    shapes), reprs, outputs, (h_n, c_n) and every gradient against torch."""
+    e, t = _pair('LSTM', input_size=5, hidden_size=6, proj_size=3, **kw)
+    assert repr(e) == repr(t)
+    assert [(n, tuple(p.shape)) for n, p in e.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in t.named_parameters()]
+    d = kw.get('num_layers', 1) * (2 if kw.get('bidirectional') else 1)
+    hx = (_data((d, 2, 3), 'float32', 2), _data((d, 2, 6), 'float32', 3)) if state else None
+    shape = (2, 4, 5) if kw.get('batch_first') else (4, 2, 5)
+    _check(e, t, _data(shape, 'float32'), hx, 'float32')
+
+
+def test_lstm_proj_size_unbatched_and_errors():
+    e, t = _pair('LSTM', input_size=3, hidden_size=4, proj_size=2)
+    _check(e, t, _data((5, 3), 'float32'), (_data((1, 2), 'float32', 1),
+                                            _data((1, 4), 'float32', 2)), 'float32')
+    assert [len(ws) for ws in e.all_weights] == [5]
+    with pytest.raises(RuntimeError, match=r'LSTM: Expected hidden size \[1, 2, 2\] \(num_'
+                                           r'layers \* num_directions, batch, proj_size\)'):
+        e(ember.ones(4, 2, 3), (ember.zeros(1, 2, 4), ember.zeros(1, 2, 4)))
+    with pytest.raises(ValueError, match='proj_size argument is only supported for LSTM'):
+        nn.RNNBase('GRU', 3, 4, proj_size=2)
+    with pytest.raises(ValueError, match='LSTM: proj_size has to be smaller than hidden_size'):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match='LSTM: proj_size should be a positive integer'):
+        nn.LSTM(3, 4, proj_size=-1)
 
 
 # ---------------------------------------------------------------- ctc_loss's options
