@@ -81,17 +81,16 @@ class Det(Op):
 
     def backward(ctx, g):
         a, det = ctx.saved_tensors
-        n = a.shape[-1]
-        s = np.linalg.svd(np.asarray(a._data), compute_uv=False) if n else None
-        if n == 0 or (s[..., -1] > s[..., 0] * n * np.finfo(s.dtype).eps).all():
+        n, xp = a.shape[-1], ctx.xp
+        s = xp.linalg.svd(a._data, compute_uv=False) if n and a.numel() else None
+        if s is None or bool((s[..., -1] > s[..., 0] * n * np.finfo(s.dtype).eps).all()):
             return (g * det)[..., None, None] * Inv.apply(a).mT
         # NOTE: a (near-)singular matrix has no inverse but its gradient, the cofactor
         # matrix, is still defined: U diag(prod_{j != i} s_j) Vh det(U) det(Vh), as torch
         u, s, vh = svd_parts(a, False)
         mask = eye(n, dtype=s.dtype, device=s.device)
         cof = (s.unsqueeze(-2) * (1 - mask) + mask).prod(-1)
-        sign = Tensor._make(ctx.xp.asarray(np.sign(np.linalg.det(u._data) *
-                                                   np.linalg.det(vh._data)), dtype=s._data.dtype))
+        sign = Tensor._make(xp.asarray(xp.sign(xp.linalg.det(u._data) * xp.linalg.det(vh._data))))
         return (g * sign)[..., None, None] * (u * cof.unsqueeze(-2)) @ vh
 
 
@@ -146,7 +145,7 @@ class Pinv(Op):
             s, u, vt = xp.abs(w), v, xp.where((w < 0)[..., None, :], -v, v).swapaxes(-1, -2)
         else:
             u, s, vt = xp.linalg.svd(a, full_matrices=False)
-        big = s.max(-1, initial=0.0, keepdims=True)
+        big = s.max(-1, keepdims=True) if s.shape[-1] else s[..., :1]
         keep = s > xp.maximum(atol[..., None], rtol[..., None] * big)
         sinv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
         return (vt.swapaxes(-1, -2) * sinv[..., None, :]) @ u.swapaxes(-1, -2)

@@ -78,7 +78,7 @@ def symmetric(rng, shapes, dtype):
 
 def spd(m, a):
     """A symmetric positive-definite matrix from any square one."""
-    return a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def sym(a):
