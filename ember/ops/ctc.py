@@ -23,7 +23,8 @@ def _lse(*xs):
     """``log(sum(exp(x)))`` elementwise over the arrays, -inf where all are -inf."""
     m = np.maximum.reduce(xs)
     safe = np.where(np.isfinite(m), m, 0.0)
-    return np.log(sum(np.exp(x - safe) for x in xs)) + safe
+    with np.errstate(divide='ignore'):   # log(0) = -inf: no path
+        return np.log(sum(np.exp(x - safe) for x in xs)) + safe
 
 
 def _extended(targets, tl, blank):
@@ -48,34 +49,43 @@ def _shift(a, k):
     return out
 
 
+def _alpha(emit, skip, inside):
+    """The forward variables: log-probability of each prefix of the extended labels after
+    each time step, (T, N, 2S + 1)."""
+    alpha = np.full(emit.shape, _NEG)
+    alpha[0, :, :2] = emit[0, :, :2]
+    alpha[0][~inside] = _NEG
+    for t in range(1, emit.shape[0]):
+        a = alpha[t - 1]
+        alpha[t] = emit[t] + _lse(a, _shift(a, 1), np.where(skip, _shift(a, 2), _NEG))
+        alpha[t][~inside] = _NEG
+    return alpha
+
+
 class CtcLoss(Op):
     """Each sample's negative log-likelihood of its target over all alignments."""
     save = (0,)
 
     def forward(ctx, lp, targets, il, tl, blank, zero_infinity):
-        xp, lp_h = ctx.xp, host(lp).astype(np.float64)
-        t_max, n = lp_h.shape[:2]
+        lp_h = host(lp).astype(np.float64)
         ext, skip, inside = _extended(targets, tl, blank)
-        rows = np.arange(n)[:, None]
-        emit = lp_h[:, rows, ext]                              # (T, N, 2S + 1)
-        alpha = np.full(emit.shape, _NEG)
-        alpha[0, :, :2] = emit[0, :, :2]
-        alpha[0][~inside] = _NEG
-        for t in range(1, t_max):
-            a = alpha[t - 1]
-            alpha[t] = emit[t] + _lse(a, _shift(a, 1), np.where(skip, _shift(a, 2), _NEG))
-            alpha[t][~inside] = _NEG
-        last = alpha[np.maximum(il - 1, 0), np.arange(n)]      # (N, 2S + 1)
-        end = 2 * tl
-        nll = -_lse(last[np.arange(n), end], np.where(
-            tl > 0, last[np.arange(n), np.maximum(end - 1, 0)], _NEG))
+        n = np.arange(lp_h.shape[1])
+        emit = lp_h[:, n[:, None], ext]                        # (T, N, 2S + 1)
+        alpha = _alpha(emit, skip, inside)
+        last = alpha[np.maximum(il - 1, 0), n]                 # (N, 2S + 1)
+        nll = -_lse(last[n, 2 * tl], np.where(tl > 0, last[n, np.maximum(2 * tl - 1, 0)], _NEG))
+        nll = np.where(il == 0, np.where(tl == 0, 0.0, np.inf), nll)   # (no time steps)
         ctx.keep = (lp_h, ext, skip, inside, emit, alpha, nll, il, zero_infinity)
         out = np.where(zero_infinity & np.isinf(nll), 0.0, nll)
-        return xp.asarray(out.astype(lp.dtype))
+        return ctx.xp.asarray(out.astype(lp.dtype))
 
     def backward(ctx, g):
         (lp,) = ctx.saved_tensors
         return CtcLossBackward.apply(g, lp, keep=ctx.keep)
+
+    def release(self):
+        Op.release(self)
+        self.keep = None
 
 
 class CtcLossBackward(Op):

@@ -160,14 +160,14 @@ def _adaptive_max_poolnd(op, nd, x, output_size, return_indices):
                            f'input of size {_shape(x)} and output_size {out}')
     x2 = x.unsqueeze(-2) if nd == 1 else x
     (h, w), (oh, ow) = x2.shape[-2:], ((1,) + out if nd == 1 else out)
-    rows, cols = _adaptive_taps(h, oh), _adaptive_taps(w, ow)
     xp = get_xp(x2)
+    rows, cols = xp.asarray(_adaptive_taps(h, oh)), xp.asarray(_adaptive_taps(w, ow))
     # every window's values (..., oh, ow, kh * kw), taps row by row; the first maximum wins
     win = x2._data[..., rows[:, None, :, None], cols[None, :, None, :]]
     tap = xp.argmax(win.reshape(win.shape[:-2] + (-1,)), axis=-1)
     kw = cols.shape[1]
-    r = xp.asarray(rows)[xp.arange(oh)[:, None], tap // kw]
-    c = xp.asarray(cols)[xp.arange(ow), tap % kw]
+    r = rows[xp.arange(oh)[:, None], tap // kw]
+    c = cols[xp.arange(ow), tap % kw]
     idx = (r * w + c).astype(xp.int64)
     y = PlaneGather.apply(x2, idx=idx)
     if nd == 1:

@@ -275,7 +275,7 @@ def test_ctc_loss_random_cases_match_torch(seed):
     t_max, n, c, s = 10, 4, 5, 4
     lp = torch.log_softmax(torch.tensor(rng.standard_normal((t_max, n, c))), -1).numpy()
     tl = rng.integers(0, s + 1, n)
-    il = rng.integers(1, t_max + 1, n)
+    il = rng.integers(0, t_max + 1, n)   # (0: no time steps)
     tg = rng.integers(1, c, (n, s))
     tg[:, 1] = tg[:, 0]
     concat = np.concatenate([row[:k] for row, k in zip(tg, tl)])
