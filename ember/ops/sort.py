@@ -9,6 +9,7 @@ last position of a tie. NaN sorts as the largest value, as in torch.
 """
 import builtins
 import collections
+import math
 
 import numpy as np
 
@@ -352,6 +353,22 @@ def _side(right, side, op):
     return side
 
 
+def _bisect(xp, s, v, right):
+    """Each row of ``v``'s positions in the same row of ``s``, by torch's binary search, all
+    at once: a step goes right unless ``s[mid] >= v`` (``right``: ``s[mid] > v``), so a NaN
+    (every comparison false) goes right, as in torch, where NumPy counts NaN as largest."""
+    n = s.shape[-1]
+    lo = xp.zeros(v.shape, dtype=xp.int64)
+    hi = xp.full(v.shape, n, dtype=xp.int64)
+    for _ in range(n.bit_length()):
+        mid = (lo + hi) >> 1
+        at = xp.take_along_axis(s, xp.minimum(mid, n - 1), -1)
+        go = ~(at > v) if right else ~(at >= v)
+        live = lo < hi
+        lo, hi = xp.where(live & go, mid + 1, lo), xp.where(live & ~go, mid, hi)
+    return lo
+
+
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
                  sorter=None):
     """Where each value of ``input`` would go in ``sorted_sequence`` (sorted along its last
@@ -379,20 +396,15 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     if s.ndim == 0:
         raise RuntimeError('searchsorted(): boundaries tensor should have positive dimension, '
                            'but got 0 dimension')
-    if s.ndim == 1:
-        out = xp.searchsorted(s, v, side=side)
-    else:
-        if scalar or v.ndim != s.ndim or v.shape[:-1] != s.shape[:-1]:
-            raise RuntimeError(f'searchsorted(): boundaries tensor should be 1 dimension or the '
-                               f'first N-1 dimensions of boundaries tensor and input value '
-                               f'tensor must match, but we got boundaries tensor '
-                               f'{list(s.shape)} and input value tensor {list(v.shape)}')
-        s2, v2 = s.reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1])
-        out = xp.zeros(v2.shape, dtype=xp.int64)
-        for r in range(s2.shape[0]):
-            out[r] = xp.searchsorted(s2[r], v2[r], side=side)
-        out = out.reshape(v.shape)
-    return _const(xp.asarray(out).astype(xp.int32 if out_int32 else xp.int64))
+    if s.ndim > 1 and (scalar or v.ndim != s.ndim or v.shape[:-1] != s.shape[:-1]):
+        raise RuntimeError(f'searchsorted(): boundaries tensor should be 1 dimension or the '
+                           f'first N-1 dimensions of boundaries tensor and input value '
+                           f'tensor must match, but we got boundaries tensor '
+                           f'{list(s.shape)} and input value tensor {list(v.shape)}')
+    rows = s.reshape(math.prod(s.shape[:-1]), s.shape[-1])
+    vals = v.reshape(rows.shape[0], v.shape[-1]) if s.ndim > 1 else v.reshape(1, v.size)
+    out = _bisect(xp, rows, vals, side == 'right')
+    return _const(out.reshape(v.shape).astype(xp.int32 if out_int32 else xp.int64))
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):

@@ -267,6 +267,15 @@ def test_searchsorted_takes_a_number_and_side():
     assert ember.bucketize(2, s, right=True).item() == 3
 
 
+@pytest.mark.parametrize('right', [False, True])
+def test_searchsorted_with_nan_follows_torchs_binary_search(right):
+    nan = float('nan')
+    for seq in ([1.0, 2.0, nan], [nan, nan, 1.0, 2.0, 2.0], [1.0, 2.0, 3.0, 4.0, nan, nan]):
+        e, t = both(seq)
+        ev, tv = both([nan, 0.5, 1.5, 2.0, 3.0, 9.0])
+        same(ember.searchsorted(e, ev, right=right), torch.searchsorted(t, tv, right=right))
+
+
 def test_bincount_weight_dtypes_as_torch():
     for dt in (np.float32, np.float64, np.int64):
         x, tx = both([0, 2, 2], dtype=np.int64)
