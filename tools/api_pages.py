@@ -39,8 +39,15 @@ PAGES = [
      '`ember.utils.data`. `ember.datasets` holds the demos\' data and MNIST.'),
     ('autograd', 'ember.autograd', ['ember.autograd'],
      'Gradients: `backward`, `grad`, custom `Function`s and gradient checks.'),
-    ('amp', 'ember.amp, ember.cuda and ember.backends', ['ember.amp', 'ember.cuda',
-                                                           'ember.backends'],
+    ('linalg', 'ember.linalg', ['ember.linalg'],
+     'Linear algebra of real float32/float64 matrices, batched, as `torch.linalg`; torch\'s '
+     'older names (`ember.inverse`, `ember.det` ...) are on the [ember](ember.md) page.'),
+    ('distributions', 'ember.distributions', ['ember.distributions',
+                                              'ember.distributions.constraints'],
+     'Probability distributions as `torch.distributions`: sampling on ember\'s seeded '
+     'generator, log-densities, moments, KL divergences, gradients in the parameters.'),
+    ('amp', 'ember.amp, ember.cuda, ember.accelerator and ember.backends',
+     ['ember.amp', 'ember.cuda', 'ember.accelerator', 'ember.backends'],
      'Mixed precision, the GPU\'s switches and queries (through CuPy; experimental).'),
     ('compile', 'ember.compile and ember.jit', ['ember.compiler', 'ember.jit'],
      '`ember.compile` (the function lives in the package `ember.compiler`) and the static '
