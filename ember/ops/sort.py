@@ -109,6 +109,12 @@ def _first(order, axis, k, start=0):
     return order[(builtins.slice(None),) * axis + (builtins.slice(start, start + k),)]
 
 
+def _kth(xp, a, axis, k):
+    """The position of the ``k``-th smallest (from 0) along ``axis``, kept, in O(n); of tied
+    values any one (torch leaves it open too)."""
+    return _first(xp.argpartition(a, k, axis=axis), axis, 1, k).astype(xp.int64, copy=False)
+
+
 # ---------------------------------------------------------------- sort and friends
 
 @method('sort')
@@ -163,8 +169,15 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if not 0 <= k <= a.shape[axis]:
         raise RuntimeError(f'topk: selected index k out of range: k={k} for dimension {axis} '
                            f'of size {a.shape[axis]} (input {tuple(input.shape)})')
-    order = _order(get_xp(input), a, axis, descending=largest)
-    return _pick(input, _first(order, axis, k), axis, True, 'topk')
+    xp, n = get_xp(input), a.shape[axis]
+    if not 0 < k < n:
+        return _pick(input, _first(_order(xp, a, axis, largest), axis, k), axis, True, 'topk')
+    # the k candidates first, in O(n); then only they are sorted
+    cand = _first(xp.argpartition(a, n - k if largest else k - 1, axis=axis), axis, k,
+                  n - k if largest else 0)
+    order = _order(xp, xp.take_along_axis(a, cand, axis), axis, largest)
+    return _pick(input, xp.take_along_axis(cand, order, axis).astype(xp.int64, copy=False),
+                 axis, True, 'topk')
 
 
 @method('kthvalue')
@@ -178,8 +191,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not 1 <= k <= a.shape[axis]:
         raise RuntimeError(f'kthvalue(): selected number k={k} out of range for dimension '
                            f'{axis} of size {a.shape[axis]} (input {tuple(input.shape)})')
-    order = _order(get_xp(input), a, axis)
-    return _pick(input, _first(order, axis, 1, k - 1), axis, keepdim, 'kthvalue')
+    return _pick(input, _kth(get_xp(input), a, axis, k - 1), axis, keepdim, 'kthvalue')
 
 
 # ---------------------------------------------------------------- medians and mode
@@ -216,13 +228,13 @@ def _median(input, dim, keepdim, op, skip_nan):
     axis, a = _rows(input, dim, op)
     _check_nonempty(input, (axis,) if input.ndim else (), op)
     xp = get_xp(input)
-    order, nan = _order(xp, a, axis), _isnan(xp, a)
+    nan = _isnan(xp, a)
     if skip_nan:   # the middle of the non-NaN values, which sort first
         k = xp.maximum((a.shape[axis] - nan.sum(axis, keepdims=True) - 1) // 2, 0)
-        idx = xp.take_along_axis(order, k.astype(xp.int64), axis)
+        idx = xp.take_along_axis(_order(xp, a, axis), k.astype(xp.int64), axis)
     else:          # a row with NaN: its first NaN
         idx = xp.where(nan.any(axis, keepdims=True), xp.argmax(nan, axis, keepdims=True),
-                       _first(order, axis, 1, (a.shape[axis] - 1) // 2))
+                       _kth(xp, a, axis, (a.shape[axis] - 1) // 2))
     return _pick(input, idx.astype(xp.int64, copy=False), axis, keepdim, op)
 
 

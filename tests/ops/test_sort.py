@@ -46,8 +46,8 @@ def nans(rng, shapes, dtype, full_row=True):
     """Distinct inputs with NaN at every fourth element (and a row of NaN where one fits)."""
     out = []
     for a in distinct(rng, shapes, dtype):
-        b = a.copy()
-        b.reshape(-1)[::4] = np.nan
+        b = a.copy(order='K')   # (keeps a transposed input non-contiguous)
+        b.flat[::4] = np.nan
         if b.ndim == 2 and b.shape[0] > 2 and full_row:
             b[2] = np.nan
         out.append(b)
@@ -105,11 +105,18 @@ CASES = [
     Case('topk_smallest_first', lambda m, a: m.topk(a, 1, 0, largest=False), NONEMPTY,
          make=distinct),
     Case('topk_0d', lambda m, a: a.topk(1), [((),)]),
+    Case('topk_all_smallest', lambda m, a: a.topk(a.shape[-1], largest=False), ONE_UP,
+         make=distinct),
+    Case('topk_nan', lambda m, a: a.topk(2), ONE_UP, make=some_nans, gradcheck=False),
+    Case('topk_nan_smallest', lambda m, a: a.topk(2, largest=False), ONE_UP, make=some_nans,
+         gradcheck=False),
     Case('kthvalue', lambda m, a: a.kthvalue(2), ONE_UP, make=distinct),
     Case('kthvalue_first_keep', lambda m, a: m.kthvalue(a, 1, 0, keepdim=True), NONEMPTY,
          make=distinct),
     # (empty: ember's gradient is g times a constant share of nothing, whose gradient with
     # respect to g is a sum of nothing, 0; torch's divides by the count 0 after, nan)
+    Case('kthvalue_nan', lambda m, a: a.kthvalue(a.shape[-1]), ONE_UP, make=some_nans,
+         gradcheck=False),
     Case('median_all', lambda m, a: a.median(), ALL, make=distinct, empty_second_order=False),
     Case('median_all_ties', lambda m, a: m.median(a), NONEMPTY, **TIES),
     Case('median_all_nan', lambda m, a: a.median(), NONEMPTY, **NANS),
