@@ -20,4 +20,5 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CosineSimilarity, CrossEntropyLos
                    HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from .extra import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, Conv3d,  # noqa: F401
                     CTCLoss, Dropout1d, Dropout2d, EmbeddingBag, Fold, InstanceNorm1d,
-                    InstanceNorm2d, PixelShuffle, PixelUnshuffle, Unfold, Upsample)
+                    InstanceNorm2d, InstanceNorm3d, PixelShuffle, PixelUnshuffle, Unfold,
+                    Upsample, UpsamplingBilinear2d, UpsamplingNearest2d)

@@ -1,7 +1,7 @@
 """More layers, each a thin Module over its ``ember.nn.functional`` function with PyTorch's
 arguments, state and printed form: InstanceNorm1d/2d, Dropout1d/2d and AlphaDropout, Upsample,
 PixelShuffle/PixelUnshuffle, EmbeddingBag, Fold/Unfold, AdaptiveMaxPool1d/2d, CTCLoss and
-Conv3d."""
+Conv3d (and InstanceNorm3d, UpsamplingNearest2d, UpsamplingBilinear2d)."""
 from __future__ import annotations
 
 import warnings
@@ -77,6 +77,16 @@ class InstanceNorm2d(_InstanceNorm):
 'num_batches_tracked'])
     """
     _ranks = (3, 4)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) (or unbatched (C, D, H, W)) inputs: each
+    sample's channels normalised over their own volume.
+
+    >>> ember.nn.InstanceNorm3d(2)(ember.randn(1, 2, 3, 3, 3)).shape
+    ember.Size([1, 2, 3, 3, 3])
+    """
+    _ranks = (4, 5)
 
 
 # ---------------------------------------------------------------- dropout variants
@@ -169,6 +179,33 @@ class Upsample(Module):
         return f'size={self.size!r}, mode={self.mode!r}'
 
 
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(size, scale_factor, mode='nearest')`` for (N, C, H, W) inputs.
+
+    >>> ember.nn.UpsamplingNearest2d(scale_factor=2)(ember.ones(1, 1, 2, 2)).shape
+    ember.Size([1, 1, 4, 4])
+    """
+
+    def __init__(self, size: int | tuple[int, int] | None = None,
+                 scale_factor: float | tuple[float, float] | None = None) -> None:
+        super().__init__(size, scale_factor, mode='nearest')
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(size, scale_factor, mode='bilinear', align_corners=True)`` for (N, C, H, W)
+    inputs.
+
+    >>> ember.nn.UpsamplingBilinear2d(size=3)(ember.tensor([[[[0.0, 2.0]]]]))
+    tensor([[[[0., 1., 2.],
+              [0., 1., 2.],
+              [0., 1., 2.]]]])
+    """
+
+    def __init__(self, size: int | tuple[int, int] | None = None,
+                 scale_factor: float | tuple[float, float] | None = None) -> None:
+        super().__init__(size, scale_factor, mode='bilinear', align_corners=True)
+
+
 class PixelShuffle(Module):
     """(*, C r^2, H, W) to (*, C, H r, W r) (``F.pixel_shuffle``).
 
@@ -253,6 +290,25 @@ class EmbeddingBag(Module):
         if self.padding_idx is not None:
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode='mean', sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag holding the 2-D ``embeddings`` (frozen unless ``freeze=False``).
+
+        >>> bag = ember.nn.EmbeddingBag.from_pretrained(ember.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        >>> bag(ember.tensor([[0, 1]])), bag.weight.requires_grad
+        (tensor([[2., 3.]]), False)
+        """
+        if embeddings.ndim != 2:
+            raise ValueError(f'EmbeddingBag.from_pretrained: embeddings parameter is expected '
+                             f'to be 2-dimensional, got shape {list(embeddings.shape)}')
+        rows, cols = embeddings.shape
+        bag = cls(rows, cols, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                  embeddings, include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,

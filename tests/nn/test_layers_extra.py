@@ -117,7 +117,11 @@ LAYERS = [
      [(3, 2, 4, 4)]),
     ('instance_norm2d_momentum_none', lambda m: m.InstanceNorm2d(
         2, track_running_stats=True, momentum=None, affine=True, bias=False), [(3, 2, 3, 3)]),
+    ('instance_norm3d', lambda m: m.InstanceNorm3d(2, affine=True, track_running_stats=True),
+     [(2, 2, 3, 2, 3)]),
     ('upsample', lambda m: m.Upsample(scale_factor=2), [(2, 3, 4)]),
+    ('upsampling_nearest2d', lambda m: m.UpsamplingNearest2d(size=(3, 5)), [(1, 2, 2, 3)]),
+    ('upsampling_bilinear2d', lambda m: m.UpsamplingBilinear2d(scale_factor=2), [(1, 2, 2, 3)]),
     ('upsample_size_bilinear', lambda m: m.Upsample(size=(5, 7), mode='bilinear',
                                                     align_corners=True), [(1, 2, 3, 4)]),
     ('upsample_pair', lambda m: m.Upsample(scale_factor=(2, 3), mode='bilinear'),
@@ -182,6 +186,11 @@ def test_layers_with_more_inputs_or_outputs_match_torch():
     close(ye, yt)
     ye.sum().backward(), yt.sum().backward()
     close(pe.grad, pt.grad), close(e_bag.weight.grad, t_bag.weight.grad)
+    w = rng.standard_normal((5, 3)).astype(np.float32)
+    e_pre = nn.EmbeddingBag.from_pretrained(on_device(w, ember), mode='max', padding_idx=1)
+    t_pre = torch.nn.EmbeddingBag.from_pretrained(on_device(w, torch), mode='max', padding_idx=1)
+    assert repr(e_pre) == repr(t_pre) and not e_pre.weight.requires_grad
+    close(e_pre(on_device(ids[None, :6] % 5, ember)), t_pre(on_device(ids[None, :6] % 5, torch)))
     for m in (nn.AdaptiveMaxPool1d(4, return_indices=True),
               nn.AdaptiveMaxPool2d(3, return_indices=True)):
         t_m = getattr(torch.nn, type(m).__name__)(m.output_size, return_indices=True)
