@@ -570,3 +570,24 @@ def test_kl_between_families(pname, qname):
         for k in tg:
             if tg[k] is not None:
                 close(eg[k], tg[k], f'KL {pname} {qname}: gradient in {k}')
+
+
+@pytest.mark.parametrize('name', CASES)
+def test_float32(name):
+    """float32 parameters give float32 results (samples too), as torch's, within float32's
+    bound for the same chains."""
+    fn, params, _ = CASES[name]
+    ep = {k: ember.tensor(v, dtype=ember.float32) for k, v in params.items()}
+    tp = {k: torch.tensor(v, dtype=torch.float32) for k, v in params.items()}
+    v = _value(name, params)
+    ev = ember.tensor(v, dtype=ember.int64 if v.dtype.kind == 'i' else ember.float32)
+    tv = torch.tensor(v, dtype=torch.int64 if v.dtype.kind == 'i' else torch.float32)
+    ed, td = fn(ED, ep), fn(TD, tp)
+    for what in ('log_prob', 'entropy', 'mean', 'variance', 'cdf', 'sample'):
+        t = _call(td, what, tv)
+        if t is NotImplemented:
+            continue
+        e = _call(ed, what, ev)
+        assert str(e.dtype).split('.')[1] == str(t.dtype).split('.')[1], f'{name}.{what}'
+        if what != 'sample':
+            close(e, t, f'{name}.{what} (float32)', rtol=tol(np.float32, n=64, ulps=64))
