@@ -13,7 +13,7 @@ import torch
 import ember
 import ember.distributions as ED
 import torch.distributions as TD
-from tests.helpers import tol
+from tests.helpers import DEVICE, tol
 
 F64 = np.float64
 # Elementwise chains of a few log/exp/erf calls and sums of at most a few dozen terms: the
@@ -591,3 +591,32 @@ def test_float32(name):
         assert str(e.dtype).split('.')[1] == str(t.dtype).split('.')[1], f'{name}.{what}'
         if what != 'sample':
             close(e, t, f'{name}.{what} (float32)', rtol=tol(np.float32, n=64, ulps=64))
+
+
+def test_on_the_test_device():
+    """Samples, log_prob, rsample, entropy and KL stay on the parameters' device, gradients
+    flow (EMBER_TEST_DEVICE=cuda, with EMBER_FAKE_CUPY=1 on CuPy's CPU stand-in)."""
+    def t(a):
+        return ember.tensor(np.asarray(a, dtype=F64), device=DEVICE, requires_grad=True)
+    loc, scale = t([0.0, 1.0]), t([1.0, 2.0])
+    cov = t([[2.0, 0.5], [0.5, 1.0]])
+    cases = [ED.Normal(loc, scale), ED.Laplace(loc, scale), ED.Uniform(loc, loc + scale),
+             ED.Exponential(scale), ED.LogNormal(loc, scale), ED.Bernoulli(logits=loc),
+             ED.Categorical(logits=t([[0.0, 1.0, 2.0]])), ED.Poisson(scale),
+             ED.Binomial(4, probs=t([0.3, 0.6])), ED.OneHotCategorical(probs=t([0.2, 0.8])),
+             ED.MultivariateNormal(loc, covariance_matrix=cov),
+             ED.MultivariateNormal(loc, precision_matrix=cov),
+             ED.TransformedDistribution(ED.Normal(loc, scale), [ED.TanhTransform()])]
+    for d in cases:
+        s = d.sample((3,))
+        assert s.device == loc.device, type(d).__name__
+        total = d.log_prob(s).sum()
+        if d.has_rsample:
+            total = total + d.rsample((2,)).sum()
+        if not isinstance(d, (ED.Poisson, ED.TransformedDistribution)):
+            total = total + d.entropy().sum()
+        total.backward(retain_graph=True)
+    assert loc.grad is not None and cov.grad is not None and loc.grad.device == loc.device
+    assert ED.kl_divergence(cases[-3], cases[-2]).device == loc.device
+    q = ember.tensor([0.3, 0.6], dtype=ember.float64, device=DEVICE)
+    assert ED.Normal(loc, scale).icdf(q).device == loc.device

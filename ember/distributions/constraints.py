@@ -219,11 +219,11 @@ class _PositiveDefinite(Constraint):
     def check(self, value):
         import numpy as np
         from ember import tensor
-        a = np.asarray(value.detach().numpy(), dtype=np.float64)
+        a = np.asarray(value.detach().cpu().numpy(), dtype=np.float64)
         sym = np.all(np.abs(a - np.swapaxes(a, -1, -2)) <= 1e-6 * (1 + np.abs(a)), axis=(-2, -1))
         # NOTE: eigenvalues of the symmetric part, on the host (a check, not differentiated)
         pos = np.linalg.eigvalsh(a).min(-1) > 0 if a.size else np.ones(a.shape[:-2], bool)
-        return tensor(sym & pos)
+        return tensor(sym & pos, device=value.device)
 
 
 boolean = _Boolean()
