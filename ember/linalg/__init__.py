@@ -24,7 +24,8 @@ from ._ops import factor
 
 __all__ = ['norm', 'vector_norm', 'matrix_norm', 'det', 'slogdet', 'inv', 'solve', 'lstsq',
            'cholesky', 'qr', 'svd', 'svdvals', 'eigh', 'eigvalsh', 'pinv', 'matrix_rank',
-           'matrix_power', 'matrix_exp', 'cross', 'multi_dot', 'vander']
+           'matrix_power', 'matrix_exp', 'cross', 'multi_dot', 'vander', 'solve_triangular',
+           'cond', 'matmul', 'diagonal', 'vecdot']
 
 # the results' named tuples, as torch.return_types
 _SlogdetResult = collections.namedtuple('slogdet', ['sign', 'logabsdet'])
@@ -146,6 +147,51 @@ def norm(a, ord=None, dim=None, keepdim=False, *, dtype=None):
                        f'{dim}')
 
 
+def cond(a, p=None):
+    """The condition number of each matrix in the norm ``p``: for None or 2 the ratio of its
+    largest to smallest singular value (-2: the inverse ratio), for 'fro', 'nuc', 1, -1,
+    inf, -inf ``matrix_norm(A, p) * matrix_norm(inv(A), p)`` (square, invertible A).
+
+    >>> ember.linalg.cond(ember.tensor([[4.0, 0.0], [0.0, 0.5]]))
+    tensor(8.)
+    """
+    _matrix(a, 'linalg.cond')
+    if p is None or p in (2, -2):
+        s = svdvals(a)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    _matrix(a, 'linalg.cond', square=True)
+    return matrix_norm(a, p) * matrix_norm(inv(a), p)
+
+
+def matmul(a, b):
+    """The matrix product, as ``ember.matmul`` (``a @ b``).
+
+    >>> ember.linalg.matmul(ember.ones(2, 3), ember.ones(3)).shape
+    ember.Size([2])
+    """
+    return a @ b
+
+
+def diagonal(a, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonals of the matrices in the last two dimensions (``Tensor.diagonal``, with
+    ``dim1=-2, dim2=-1`` by default).
+
+    >>> ember.linalg.diagonal(ember.eye(3).expand(2, 3, 3)).shape
+    ember.Size([2, 3])
+    """
+    return a.diagonal(offset, dim1, dim2)
+
+
+def vecdot(x, y, *, dim=-1):
+    """The dot product of vectors along ``dim`` (the inputs broadcast).
+
+    >>> ember.linalg.vecdot(ember.tensor([[1.0, 2.0], [3.0, 4.0]]), ember.tensor([1.0, 1.0]))
+    tensor([3., 7.])
+    """
+    return (x * y).sum(dim)
+
+
 # ---------------------------------------------------------------- determinants, inverses
 
 @method('det')
@@ -196,22 +242,45 @@ def solve(a, b, *, left=True):
         raise RuntimeError(f'{op}: expected B to be a tensor of at least 1 dimension, got '
                            f'{getattr(b, "shape", b)!r}')
     _same_dtype(a, b, op)
-    n = a.shape[-1]
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
-    if not left:
-        if vector:
-            raise RuntimeError(f'{op}: Vector broadcasting of the left hand side is not '
-                               f'supported for left=False (B of shape {tuple(b.shape)})')
-        return solve(a.mT, b.mT).mT
+    if vector and not left:
+        raise RuntimeError(f'{op}: Vector broadcasting of the left hand side is not supported '
+                           f'for left=False (B of shape {tuple(b.shape)})')
     if vector:
-        b = b.unsqueeze(-1)
-    if b.shape[-2] != n:
+        return _solve_matrices(a, b.unsqueeze(-1), op).squeeze(-1)
+    return _solve_matrices(a, b, op) if left else _solve_matrices(a.mT, b.mT, op).mT
+
+
+def _solve_matrices(a, b, op):
+    """``A^-1 B`` for (..., n, n) and (..., n, k), their batch dimensions broadcast."""
+    n = a.shape[-1]
+    if b.ndim < 2 or b.shape[-2] != n:
         raise RuntimeError(f'{op}: Incompatible shapes of A and B for the equation AX = B '
                            f'({tuple(a.shape[-2:])} and {tuple(b.shape[-2:])}); A {tuple(a.shape)}'
                            f', B {tuple(b.shape)}')
     batch = tuple(np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2])))
-    x = _ops.Solve.apply(a.expand(*batch, n, n), b.expand(*batch, n, b.shape[-1]))
-    return x.squeeze(-1) if vector else x
+    return _ops.Solve.apply(a.expand(*batch, n, n), b.expand(*batch, n, b.shape[-1]))
+
+
+def solve_triangular(a, b, *, upper, left=True, unitriangular=False):
+    """``X`` with ``A X = B`` (``X A = B`` if ``left=False``) for triangular ``A``: only its
+    upper (``upper=True``) or lower triangle is read, its diagonal taken as ones if
+    ``unitriangular``; so its gradient is triangular too. ``B`` is a (batch of) matrix.
+
+    >>> a = ember.tensor([[2.0, 0.0], [1.0, 1.0]])
+    >>> ember.linalg.solve_triangular(a, ember.tensor([[2.0], [3.0]]), upper=False)
+    tensor([[1.],
+            [2.]])
+    """
+    op = 'linalg.solve_triangular'
+    _matrix(a, op, square=True)
+    _matrix(b, op, name='B')
+    _same_dtype(a, b, op)
+    t = a.triu() if upper else a.tril()
+    if unitriangular:
+        i = eye(a.shape[-1], dtype=a.dtype, device=a.device)
+        t = t * (1 - i) + i
+    return _solve_matrices(t, b, op) if left else _solve_matrices(t.mT, b.mT, op).mT
 
 
 def lstsq(a, b, rcond=None, *, driver=None):

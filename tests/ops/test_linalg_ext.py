@@ -11,6 +11,7 @@ differences) and for losses that do not depend on the vectors' signs: the cases 
 spectra and compare sign-fixed vectors (``_fix``: each column's first entry made positive).
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -101,7 +102,7 @@ def svd_fixed(m, a, full_matrices=False):
 
 
 def svd_old_fixed(m, a):
-    u, s, v = m.svd(a)
+    u, s, v = old(m, 'svd', a)
     u, vh = _fix(m, u, v.mT)
     return u, s, vh.mT
 
@@ -114,6 +115,14 @@ def eigh_fixed(m, a, uplo='L'):
 def qr_fixed(m, a, mode='reduced'):
     q, r = m.linalg.qr(a, mode=mode)
     return q, r
+
+
+def old(m, name, *args, **kw):
+    """``m.name(*args)``: torch's deprecated spellings (torch.cholesky, qr, svd, cross without
+    dim), without their deprecation warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        return getattr(m, name)(*args, **kw)
 
 
 WELL = dict(make=well_conditioned)
@@ -141,7 +150,7 @@ CASES = [
     Case('cholesky', lambda m, a: m.linalg.cholesky(spd(m, a)), SQ, **WELL),
     Case('cholesky_upper', lambda m, a: m.linalg.cholesky(spd(m, a), upper=True), SQ[:2],
          **WELL),
-    Case('cholesky_top', lambda m, a: m.cholesky(spd(m, a)), SQ[:1], **WELL),
+    Case('cholesky_top', lambda m, a: old(m, 'cholesky', spd(m, a)), SQ[:1], **WELL),
     Case('cholesky_method', lambda m, a: spd(m, a).cholesky(upper=True), SQ[:1], **WELL),
     Case('qr', qr_fixed, RECT + [((3, 3),)], **SPEC),
     Case('qr_complete', lambda m, a: qr_fixed(m, a, 'complete'), [((3, 4),), ((3, 3),)],
@@ -149,8 +158,8 @@ CASES = [
     # NOTE: mode='r' has no gradient (torch: its derivative depends on Q)
     Case('qr_r', lambda m, a: m.linalg.qr(a, mode='r').R, [((4, 3),), ((3, 4),)], grad=False,
          **SPEC),
-    Case('qr_top', lambda m, a: m.qr(a), [((4, 3),)], **SPEC),
-    Case('qr_top_complete', lambda m, a: m.qr(a, some=False)[1], [((4, 3),)], grad=False,
+    Case('qr_top', lambda m, a: old(m, 'qr', a), [((4, 3),)], **SPEC),
+    Case('qr_top_complete', lambda m, a: old(m, 'qr', a, some=False)[1], [((4, 3),)], grad=False,
          **SPEC),
     Case('qr_method', lambda m, a: a.qr(), [((3, 4),)], **SPEC),
     Case('svd', svd_fixed, RECT + [((3, 3),)], **SPEC),
@@ -180,7 +189,7 @@ CASES = [
     Case('cross', lambda m, a, b: m.linalg.cross(a, b),
          [((4, 3), (4, 3)), ((3,), (3,)), ((2, 1, 3), (1, 4, 3)), (NC((4, 3)), (4, 3))]),
     Case('cross_dim', lambda m, a, b: m.linalg.cross(a, b, dim=0), [((3, 4), (3, 4))]),
-    Case('cross_top', lambda m, a, b: m.cross(a, b), [((3, 4), (3, 4)), ((2, 3), (2, 3))]),
+    Case('cross_top', lambda m, a, b: old(m, 'cross', a, b), [((3, 4), (3, 4)), ((2, 3), (2, 3))]),
     Case('cross_method', lambda m, a, b: a.cross(b, dim=1), [((2, 3), (2, 3))]),
     Case('multi_dot', lambda m, *xs: m.linalg.multi_dot(xs),
          [((2, 3), (3, 4), (4, 5)), ((3,), (3, 4), (4, 2), (2,)), ((5, 1), (1, 6), (6, 2)),
@@ -215,6 +224,28 @@ CASES = [
     Case('norm_matrix', lambda m, a: m.linalg.norm(a, 'nuc'), [((3, 4),)], **SPEC),
     Case('norm_dim', lambda m, a: m.linalg.norm(a, INF, dim=1), [((3, 4),)]),
     Case('norm_dim2', lambda m, a: m.linalg.norm(a, 2, dim=(1, 2)), [((2, 3, 4),)], **SPEC),
+    Case('solve_triangular', lambda m, a, b: m.linalg.solve_triangular(a, b, upper=False),
+         [((3, 3), (3, 2)), ((2, 3, 3), (3, 4)), (NC((3, 3)), (1, 3, 2))], **WELL),
+    Case('solve_triangular_upper', lambda m, a, b: m.linalg.solve_triangular(
+        a, b, upper=True, left=False), [((3, 3), (2, 3)), ((2, 3, 3), (2, 4, 3))], **WELL),
+    Case('solve_triangular_unit', lambda m, a, b: m.linalg.solve_triangular(
+        a, b, upper=True, unitriangular=True), [((3, 3), (3, 2))], **WELL),
+] + [
+    # torch 2.13 cannot differentiate cond for p other than None/2/-2 (its inverse is
+    # overwritten in place: 'modified by an inplace operation'): ember's gradient is checked by
+    # gradcheck instead (test_cond_gradient)
+    Case(f'cond_{name}', (lambda p: lambda m, a: m.linalg.cond(a, p))(p), [((3, 3),),
+         ((2, 3, 3),)], grad=p in (None, -2), **SPEC)
+    for name, p in [('none', None), ('m2', -2), ('fro', 'fro'), ('nuc', 'nuc'), ('1', 1),
+                    ('inf', INF)]
+] + [
+    Case('cond_rect', lambda m, a: m.linalg.cond(a), [((4, 3),)], **SPEC),
+    Case('matmul', lambda m, a, b: m.linalg.matmul(a, b), [((2, 3, 4), (4, 5)), ((3,), (3,))]),
+    Case('diagonal', lambda m, a: m.linalg.diagonal(a, offset=1), [((2, 3, 4),), ((3, 3),)]),
+    Case('diagonal_dims', lambda m, a: m.linalg.diagonal(a, dim1=0, dim2=2), [((3, 2, 4),)]),
+    Case('vecdot', lambda m, x, y: m.linalg.vecdot(x, y), [((3, 4), (3, 4)), ((2, 1, 4), (3, 4)),
+                                                           ((4,), (4,))]),
+    Case('vecdot_dim', lambda m, x, y: m.linalg.vecdot(x, y, dim=0), [((3, 4), (3, 1))]),
 ]
 
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
@@ -330,6 +361,14 @@ def test_qr_mode_r_and_complete_tall_have_no_gradient():
         ember.linalg.qr(a, mode='complete').Q.sum().backward()
 
 
+@pytest.mark.parametrize('p', ['fro', 'nuc', 1, -INF])
+def test_cond_gradient(p):
+    (a,) = spectrum(np.random.default_rng(0), [(3, 3)], 'float64')
+    x = ember.tensor(a, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x: ember.linalg.cond(x, p), (x,), eps=1e-6,
+                                    atol=1e-5, rtol=1e-3)
+
+
 def test_logdet_of_negative_and_zero_determinants():
     e = ember.logdet(ember.tensor([[[-1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 1.0]]]))
     t = torch.logdet(torch.tensor([[[-1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 1.0]]]))
@@ -371,6 +410,10 @@ def _raises_like_torch(fe, ft, match):
     (lambda m: m.linalg.matrix_power(m.ones(2, 3), 2), r'linalg.matrix_power: .*square'),
     (lambda m: m.linalg.matrix_exp(m.ones(2, 3)), r'linalg.matrix_exp: .*square'),
     (lambda m: m.linalg.vander(m.ones(3), N=1), r'linalg.vander: N must be greater than 1'),
+    (lambda m: m.linalg.solve_triangular(m.eye(3), m.ones(3), upper=True),
+     r'linalg.solve_triangular: .*at least 2 dimensions'),
+    (lambda m: m.linalg.solve_triangular(m.eye(3), m.ones(2, 2), upper=True),
+     r'linalg.solve_triangular: Incompatible shapes'),
 ])
 def test_errors_name_the_op_shapes_and_dtypes(fn, match):
     _raises_like_torch(fn, fn, match)
