@@ -11,6 +11,7 @@ import numpy as np
 
 from .._tensor import Tensor, eye
 from ..autograd import Op
+from ..backend import traced
 from ..ops.join import cat
 
 # Pade approximant of degree 13 for exp (Higham 2005, "The scaling and squaring method for
@@ -82,8 +83,7 @@ class Det(Op):
     def backward(ctx, g):
         a, det = ctx.saved_tensors
         n, xp = a.shape[-1], ctx.xp
-        s = xp.linalg.svd(a._data, compute_uv=False) if n and a.numel() else None
-        if s is None or bool((s[..., -1] > s[..., 0] * n * np.finfo(s.dtype).eps).all()):
+        if _invertible(xp, a._data):
             return (g * det)[..., None, None] * Inv.apply(a).mT
         # NOTE: a (near-)singular matrix has no inverse but its gradient, the cofactor
         # matrix, is still defined: U diag(prod_{j != i} s_j) Vh det(U) det(Vh), as torch
@@ -92,6 +92,16 @@ class Det(Op):
         cof = (s.unsqueeze(-2) * (1 - mask) + mask).prod(-1)
         sign = Tensor._make(xp.asarray(xp.sign(xp.linalg.det(u._data) * xp.linalg.det(vh._data))))
         return (g * sign)[..., None, None] * (u * cof.unsqueeze(-2)) @ vh
+
+
+def _invertible(xp, a):
+    """Whether each matrix of ``a`` is safely invertible: its smallest singular value above
+    n eps times its largest. Under ``ember.compile``, whose programs cannot branch on
+    values, taken as true (the inverse's formula, torch's for invertible matrices)."""
+    if traced(a) or a.size == 0:
+        return True
+    s = xp.linalg.svd(a, compute_uv=False)
+    return bool((s[..., -1] > s[..., 0] * a.shape[-1] * np.finfo(s.dtype).eps).all())
 
 
 class LogAbsDet(Op):
