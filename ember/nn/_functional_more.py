@@ -311,7 +311,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     pos = np.where(inside, pos, 0)
     inside &= keep[pos] if keep.size else inside
     if ids.size == 0:
-        return zeros(b, weight.shape[1], dtype=weight.dtype, device=weight.device)
+        # (zeros, joined to the graph: a gradient of zeros for the weight, as torch's)
+        return zeros(b, weight.shape[1], dtype=weight.dtype, device=weight.device) \
+            + weight[:0].sum(0)
     picked = rows[Tensor._make(pos).to(weight.device)]              # (B, longest, D)
     mask = Tensor._make(inside[:, :, None]).to(weight.device)
     best = where(mask, picked, float('-inf')).amax(1)

@@ -212,6 +212,19 @@ def test_layers_with_more_inputs_or_outputs_match_torch():
         close(xe.grad, xt.grad)
 
 
+@pytest.mark.parametrize('mode', ['sum', 'mean', 'max'])
+def test_embedding_bag_of_no_indices_gives_zeros_and_zero_gradients_like_torch(mode):
+    out = []
+    for m, mk in ((ember, E), (torch, T)):
+        w = mk(np.ones((4, 2))).requires_grad_()
+        y = m.nn.functional.embedding_bag(mk(np.zeros(0, np.int64)), w, mk(np.zeros(3, np.int64)),
+                                          mode=mode)
+        y.sum().backward()
+        out.append((host(y), host(w.grad)))
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+
+
 # ---------------------------------------------------------------- second order torch lacks
 
 @pytest.mark.parametrize('mode', ['sum', 'mean', 'max'])
