@@ -19,9 +19,11 @@ __all__ = [n for m in (elementwise, piecewise, rounding, activation, compare, re
                         join, index, linalg, conv, extra)
            for n in m.__all__]
 
-# out= on the functions (not the methods), as torch: one wrapper, no cost at the op door
-for _n in ('matmul', 'mm', 'bmm', 'add', 'sub', 'mul', 'div', 'addmm', 'addmv', 'addbmm',
-           'baddbmm', 'addcmul', 'addcdiv'):
+# out= on the functions (not the methods), as torch: one wrapper, no cost at the op door;
+# the matrix products want out in the result's dtype, the elementwise ops one it casts to
+for _n in ('matmul', 'mm', 'bmm', 'addmm', 'addmv', 'addbmm', 'baddbmm'):
+    globals()[_n] = extra.with_out(globals()[_n], same_dtype=True)
+for _n in ('add', 'sub', 'mul', 'div', 'addcmul', 'addcdiv'):
     globals()[_n] = extra.with_out(globals()[_n])
 del _n
 

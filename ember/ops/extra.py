@@ -34,12 +34,14 @@ def _zeros(shape, like):
 
 # ---------------------------------------------------------------- out=
 
-def with_out(fn, name=None):
+def with_out(fn, same_dtype=False):
     """``fn`` taking ``out=`` as torch's functions do: the result is written into ``out``
     (resized if its shape differs, as torch, which warns unless ``out`` is empty) and ``out``
-    is returned. As in torch, ``out=`` is refused while autograd would record the call.
-    Functions without ``out`` run as they are, through one extra call."""
-    name = name or fn.__name__
+    is returned; ``out``'s dtype must be the result's (``same_dtype``: torch's matrix
+    products) or one it casts to without changing kind (float to int is refused). As in
+    torch, ``out=`` is refused while autograd would record the call. Calls without ``out``
+    run as they are, through one extra call."""
+    name = fn.__name__
 
     @functools.wraps(fn)
     def run(*args, out=None, **kwargs):
@@ -53,6 +55,9 @@ def with_out(fn, name=None):
                                f'automatic differentiation, but one of the arguments requires '
                                f'grad.')
         result = fn(*args, **kwargs)
+        if same_dtype and result.dtype != out.dtype:
+            raise RuntimeError(f'{name}(): expected out tensor to have dtype {result.dtype}, '
+                               f'but got {out.dtype} instead')
         if result.dtype.kind > out.dtype.kind:   # bool < int < float, as torch's canCast
             raise RuntimeError(f'{name}(): result type {result.dtype} can\'t be cast to the '
                                f'desired output type {out.dtype}')

@@ -245,8 +245,13 @@ def test_out():
             m.matmul(a, b, out=out)
         with m.no_grad():
             assert m.matmul(a, b, out=out) is out
-    with pytest.raises(RuntimeError, match="can't be cast"):
-        ember.add(ember.ones(2), 1.5, out=ember.empty(2, dtype=ember.int64))
+    for m in (ember, torch):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            m.add(m.ones(2), 1.5, out=m.empty(2, dtype=m.int64))
+        for fn in (lambda o: m.matmul(m.ones(2, 2), m.ones(2, 2), out=o),
+                   lambda o: m.addmm(m.ones(2), m.ones(2, 2), m.ones(2, 2), out=o)):
+            with pytest.raises(RuntimeError, match='(?i)expected out tensor to have dtype'):
+                fn(m.empty(2, 2, dtype=m.float64))
     with pytest.warns(UserWarning, match='resized'):
         ember.mul(ember.ones(2), 2, out=ember.empty(3))
 
