@@ -19,6 +19,7 @@ from .layers import (CELU, ELU, GELU, SELU, Bilinear, Dropout, Embedding,  # noq
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineSimilarity, CrossEntropyLoss,  # noqa: F401
                    HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from .extra import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, Conv3d,  # noqa: F401
-                    CTCLoss, Dropout1d, Dropout2d, EmbeddingBag, Fold, InstanceNorm1d,
-                    InstanceNorm2d, InstanceNorm3d, PixelShuffle, PixelUnshuffle, Unfold,
-                    Upsample, UpsamplingBilinear2d, UpsamplingNearest2d)
+                    CTCLoss, Dropout1d, Dropout2d, EmbeddingBag, FeatureAlphaDropout, Fold,
+                    InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, PixelShuffle,
+                    PixelUnshuffle, Unfold, Upsample, UpsamplingBilinear2d,
+                    UpsamplingNearest2d)

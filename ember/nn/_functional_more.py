@@ -19,9 +19,9 @@ from ..ops.index import where
 from ..ops.window import adaptive_max_pool1d, adaptive_max_pool2d, fold, unfold
 from .functional import _channel_view, _normalise, _running_update, _shape, embedding
 
-__all__ = ['instance_norm', 'dropout1d', 'dropout2d', 'alpha_dropout', 'pixel_shuffle',
-           'pixel_unshuffle', 'embedding_bag', 'unfold', 'fold', 'adaptive_max_pool1d',
-           'adaptive_max_pool2d', 'ctc_loss', 'conv3d']
+__all__ = ['instance_norm', 'dropout1d', 'dropout2d', 'alpha_dropout', 'feature_alpha_dropout',
+           'pixel_shuffle', 'pixel_unshuffle', 'embedding_bag', 'unfold', 'fold',
+           'adaptive_max_pool1d', 'adaptive_max_pool2d', 'ctc_loss', 'conv3d']
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -155,13 +155,34 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     >>> abs(round(float(y.mean()), 1)), round(float(y.std()), 1)
     (0.0, 1.0)
     """
-    _check_p(p, 'alpha_dropout')
+    return _alpha_dropout(input, p, training, inplace, tuple(input.shape), 'alpha_dropout')
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                          inplace: bool = False) -> Tensor:
+    """``alpha_dropout`` of whole channels: each channel of each sample of an (N, C, ...)
+    input is dropped (to SELU's saturation) with probability ``p``, then the same affine map.
+
+    >>> _ = ember.manual_seed(0)
+    >>> y = ember.nn.functional.feature_alpha_dropout(ember.zeros(2, 4, 3), 0.5, True)
+    >>> [len(set(row)) for row in y[0].tolist()]
+    [1, 1, 1, 1]
+    """
+    if input.ndim < 2:
+        raise RuntimeError(f'feature_alpha_dropout: expected an (N, C, ...) input, got '
+                           f'{_shape(input)}')
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _alpha_dropout(input, p, training, inplace, shape, 'feature_alpha_dropout')
+
+
+def _alpha_dropout(input, p, training, inplace, mask_shape, fn):
+    _check_p(p, fn)
     if not training or p == 0 or input.numel() == 0:
         return input
     if p == 1:
         return input.mul_(0.0) if inplace else input * 0.0
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
-    mask = _keep(input, p, tuple(input.shape))
+    mask = _keep(input, p, mask_shape)
     shift = (mask - 1) * (_ALPHA * a) + _ALPHA * a * p
     scale = mask * a
     return input.mul_(scale).add_(shift) if inplace else input * scale + shift

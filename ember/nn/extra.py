@@ -143,6 +143,18 @@ class AlphaDropout(_DropoutNd):
         return F.alpha_dropout(input, self.p, self.training, self.inplace)
 
 
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout of whole channels of (N, C, ...) inputs (``F.feature_alpha_dropout``);
+    the identity in eval.
+
+    >>> ember.nn.FeatureAlphaDropout(0.2)
+    FeatureAlphaDropout(p=0.2, inplace=False)
+    """
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)
+
+
 # ---------------------------------------------------------------- resampling
 
 class Upsample(Module):

@@ -377,6 +377,25 @@ def test_alpha_dropout_keeps_moments_and_its_affine_map(p):
     assert not F.alpha_dropout(z, 1.0, training=True).numpy().any()
 
 
+def test_feature_alpha_dropout_drops_whole_channels_with_alpha_dropouts_map():
+    ember.manual_seed(5)
+    p, alpha = 0.4, 1.7580993408473766
+    a = ((1 - p) * (1 + p * alpha ** 2)) ** -0.5
+    x = ember.randn(300, 20, 3, 2, requires_grad=True)
+    y = nn.FeatureAlphaDropout(p)(x)
+    xv, yv = x.detach().numpy().astype(np.float64), y.detach().numpy().astype(np.float64)
+    dropped = np.isclose(yv, -alpha * a * (1 - p), rtol=0, atol=1e-6).reshape(300, 20, -1)
+    assert np.all(dropped.all(-1) | ~dropped.any(-1))   # a channel is dropped whole or kept
+    assert abs(dropped[..., 0].mean() - p) < 0.03
+    kept = ~dropped.reshape(yv.shape)
+    np.testing.assert_allclose(yv[kept], a * xv[kept] + alpha * a * p, rtol=1e-5, atol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.where(kept, a, 0.0), rtol=1e-6)
+    assert repr(nn.FeatureAlphaDropout(0.3)) == repr(torch.nn.FeatureAlphaDropout(0.3))
+    z = ember.ones(2, 3)
+    assert F.feature_alpha_dropout(z, 0.5) is z and nn.FeatureAlphaDropout().eval()(z) is z
+
+
 # ---------------------------------------------------------------- errors
 
 def test_errors_name_the_layer_or_function_and_shapes():
