@@ -25,7 +25,7 @@ from ._ops import factor
 __all__ = ['norm', 'vector_norm', 'matrix_norm', 'det', 'slogdet', 'inv', 'solve', 'lstsq',
            'cholesky', 'qr', 'svd', 'svdvals', 'eigh', 'eigvalsh', 'pinv', 'matrix_rank',
            'matrix_power', 'matrix_exp', 'cross', 'multi_dot', 'vander', 'solve_triangular',
-           'cond', 'matmul', 'diagonal', 'vecdot']
+           'cond', 'matmul', 'diagonal', 'vecdot', 'tensorinv', 'tensorsolve']
 
 # the results' named tuples, as torch.return_types
 _SlogdetResult = collections.namedtuple('slogdet', ['sign', 'logabsdet'])
@@ -353,6 +353,46 @@ def matrix_rank(a, *, atol=None, rtol=None, hermitian=False, tol=None):
     big = s.max(-1, initial=0.0, keepdims=True)
     rank = (s > np.maximum(atol[..., None], rtol[..., None] * big)).sum(-1)
     return Tensor._make(np.asarray(rank, dtype=np.int64)).to(a.device)
+
+
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` seen as a linear map from its first ``ind`` dimensions to the
+    rest: ``tensordot(tensorinv(a, ind), a, ind)`` is the identity; the result has shape
+    ``a.shape[ind:] + a.shape[:ind]``.
+
+    >>> ember.linalg.tensorinv(ember.eye(4).reshape(4, 2, 2), ind=1).shape
+    ember.Size([2, 2, 4])
+    """
+    op = 'linalg.tensorinv'
+    if ind <= 0:
+        raise RuntimeError(f'{op}: Expected a strictly positive integer for ind, got {ind}')
+    rows, cols = math.prod(a.shape[:ind]), math.prod(a.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f'{op}: Expected self to satisfy the requirement '
+                           f'prod(self.shape[ind:]) == prod(self.shape[:ind]), but got {cols} '
+                           f'!= {rows} (shape {tuple(a.shape)}, ind={ind})')
+    return inv(a.reshape(rows, cols)).reshape(*a.shape[ind:], *a.shape[:ind])
+
+
+def tensorsolve(a, b, dims=None):
+    """``X`` with ``tensordot(A, X, X.ndim) = B``: ``A`` (its dimensions ``dims`` moved to
+    the end first) seen as a square matrix from ``X``'s shape, ``A.shape[B.ndim:]``, to
+    ``B``'s.
+
+    >>> ember.linalg.tensorsolve(2 * ember.eye(6).reshape(2, 3, 6), ember.ones(2, 3)).shape
+    ember.Size([6])
+    """
+    op = 'linalg.tensorsolve'
+    if dims is not None:
+        dims = [d % a.ndim for d in dims]
+        a = a.movedim(dims, list(range(a.ndim - len(dims), a.ndim)))
+    shape = tuple(a.shape[b.ndim:])
+    if math.prod(shape) != b.numel() or tuple(a.shape[:b.ndim]) != tuple(b.shape):
+        raise RuntimeError(f'{op}: Expected self to satisfy the requirement '
+                           f'prod(self.shape[other.ndim:]) == prod(self.shape[:other.ndim]), '
+                           f'got A {tuple(a.shape)} and B {tuple(b.shape)}')
+    n = b.numel()
+    return solve(a.reshape(n, n), b.reshape(n)).reshape(shape)
 
 
 # ---------------------------------------------------------------- decompositions

@@ -246,6 +246,15 @@ CASES = [
     Case('vecdot', lambda m, x, y: m.linalg.vecdot(x, y), [((3, 4), (3, 4)), ((2, 1, 4), (3, 4)),
                                                            ((4,), (4,))]),
     Case('vecdot_dim', lambda m, x, y: m.linalg.vecdot(x, y, dim=0), [((3, 4), (3, 1))]),
+    Case('tensorinv', lambda m, a: m.linalg.tensorinv(a.reshape(2, 3, 6), ind=2), [((6, 6),)],
+         **WELL),
+    Case('tensorinv_1', lambda m, a: m.linalg.tensorinv(a.reshape(4, 2, 2), ind=1),
+         [((4, 4),)], **WELL),
+    Case('tensorsolve', lambda m, a, b: m.linalg.tensorsolve(a.reshape(2, 3, 6), b),
+         [((6, 6), (2, 3))], **WELL),
+    Case('tensorsolve_dims', lambda m, a, b: m.linalg.tensorsolve(a.reshape(6, 2, 3), b,
+                                                                   dims=(0,)),
+         [((6, 6), (2, 3))], **WELL),
 ]
 
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
@@ -410,6 +419,9 @@ def _raises_like_torch(fe, ft, match):
     (lambda m: m.linalg.matrix_power(m.ones(2, 3), 2), r'linalg.matrix_power: .*square'),
     (lambda m: m.linalg.matrix_exp(m.ones(2, 3)), r'linalg.matrix_exp: .*square'),
     (lambda m: m.linalg.vander(m.ones(3), N=1), r'linalg.vander: N must be greater than 1'),
+    (lambda m: m.linalg.tensorinv(m.ones(2, 3, 4), ind=1), r'linalg.tensorinv: .*12 != 2'),
+    (lambda m: m.linalg.tensorsolve(m.ones(2, 3, 4), m.ones(2, 3)),
+     r'linalg.tensorsolve: .*\(2, 3, 4\)'),
     (lambda m: m.linalg.solve_triangular(m.eye(3), m.ones(3), upper=True),
      r'linalg.solve_triangular: .*at least 2 dimensions'),
     (lambda m: m.linalg.solve_triangular(m.eye(3), m.ones(2, 2), upper=True),
