@@ -281,10 +281,10 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
             restore(t)
             if t._grad is not None:
                 restore(t._grad)
-        for r in list(born.values()):
-            t = r()
-            if t is not None:
-                restore(t)
+        live = [t for t in (r() for r in list(born.values())) if t is not None]
+        for t in live:
+            restore(t)
+        _restore_nodes(t.grad_fn for t in live)   # what the capture run's graph kept
 
     ACTIVE.append(cap)
     try:
@@ -395,6 +395,39 @@ def capture(fn, args, kwargs, fullgraph=False, mode=None):
     program.raw = raw   # as captured, before the passes (what ember.jit.save keeps)
     program.arg_meta = [(t._data.shape, t._data.dtype, t._requires_grad) for _, t in arg_list]
     return result, program
+
+
+def _real(x):
+    """``x`` with each tracer in it (also inside tuples, lists, dicts) its real array."""
+    t = type(x)
+    if t is Tracer:
+        return x.v
+    if t is tuple or t is list:
+        new = [_real(e) for e in x]
+        return x if all(a is b for a, b in zip(new, x)) else t(new)
+    if t is dict:
+        new = {k: _real(e) for k, e in x.items()}
+        return x if all(new[k] is e for k, e in x.items()) else new
+    return x
+
+
+def _restore_nodes(roots):
+    """The autograd nodes that the capture run recorded (its result's graph, which eager
+    backward may walk after the first call) with real arrays wherever they kept a tracer:
+    an output kept for backward (``Op._out``), arrays put on ``ctx`` in forward (im2col
+    columns, pooling's taps...)."""
+    stack, seen = [n for n in roots if n is not None], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for name, value in list(getattr(node, '__dict__', {}).items()):
+            real = _real(value)
+            if real is not value:
+                setattr(node, name, real)
+        stack.extend(e[0] for e in node.next_edges or ()
+                     if e is not None and isinstance(e[0], autograd.Node))
 
 
 _SIMPLE = (int, float, bool, str, type(None))
