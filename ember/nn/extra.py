@@ -8,12 +8,10 @@ import warnings
 from typing import TYPE_CHECKING
 
 from . import functional as F
-from . import init
-from .._tensor import empty
-from ..autograd import no_grad
 from .loss import _Loss
 from .conv import _Conv
-from .module import Module, Parameter
+from .layers import Embedding, _lookup_table
+from .module import Module
 from .normalization import _BatchNorm
 
 if TYPE_CHECKING:
@@ -272,36 +270,17 @@ class EmbeddingBag(Module):
                  include_last_offset: bool = False, padding_idx: int | None = None,
                  device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f'EmbeddingBag: padding_idx ({padding_idx}) must be within '
-                                 f'num_embeddings ({num_embeddings})')
-            padding_idx %= num_embeddings
         if mode not in ('sum', 'mean', 'max'):
             raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got "
                              f"{mode!r}")
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
-        self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
-        if _weight is None:
-            self.weight = Parameter(empty(num_embeddings, embedding_dim))
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f'EmbeddingBag: _weight of shape {list(_weight.shape)} does '
-                                 f'not match num_embeddings and embedding_dim '
-                                 f'({num_embeddings}, {embedding_dim})')
-            self.weight = Parameter(_weight.detach())
+        self.include_last_offset = include_last_offset
+        _lookup_table(self, num_embeddings, embedding_dim, padding_idx, _weight, False)
         if device is not None or dtype is not None:
             self.to(device=device, dtype=dtype)
 
-    def reset_parameters(self):
-        """N(0, 1), with the padding row zeroed."""
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx] = 0.0
+    reset_parameters = Embedding.reset_parameters
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,

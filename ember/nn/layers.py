@@ -39,6 +39,29 @@ class Dropout(Module):
         return f'p={self.p}, inplace={self.inplace}'
 
 
+def _lookup_table(m, num_embeddings, embedding_dim, padding_idx, weight, freeze):
+    """An embedding table's fields on module ``m`` (Embedding, EmbeddingBag): its sizes, the
+    checked ``padding_idx`` (made non-negative) and ``weight``, the given one (checked) or a
+    new one from ``m.reset_parameters()``."""
+    name = type(m).__name__
+    m.num_embeddings, m.embedding_dim = num_embeddings, embedding_dim
+    if padding_idx is not None:
+        if not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(f'{name}: padding_idx ({padding_idx}) must be within '
+                             f'num_embeddings ({num_embeddings})')
+        padding_idx %= num_embeddings
+    m.padding_idx = padding_idx
+    if weight is None:
+        m.weight = Parameter(empty(num_embeddings, embedding_dim), requires_grad=not freeze)
+        m.reset_parameters()
+        return
+    if tuple(weight.shape) != (num_embeddings, embedding_dim):
+        raise ValueError(f'{name}: _weight of shape {list(weight.shape)} does not match '
+                         f'num_embeddings and embedding_dim ({num_embeddings}, '
+                         f'{embedding_dim})')
+    m.weight = Parameter(weight.detach(), requires_grad=not freeze)
+
+
 class Embedding(Module):
     """A lookup table: integer indices of any shape pick rows of ``weight``
     (num_embeddings, embedding_dim), drawn from N(0, 1); the row ``padding_idx`` starts at
@@ -55,24 +78,9 @@ class Embedding(Module):
                  _weight: Tensor | None = None, _freeze: bool = False,
                  device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f'Embedding: padding_idx ({padding_idx}) must be within '
-                                 f'num_embeddings ({num_embeddings})')
-            padding_idx %= num_embeddings
-        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
-        if _weight is None:
-            self.weight = Parameter(empty(num_embeddings, embedding_dim),
-                                    requires_grad=not _freeze)
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f'Embedding: _weight of shape {list(_weight.shape)} does not '
-                                 f'match num_embeddings and embedding_dim '
-                                 f'({num_embeddings}, {embedding_dim})')
-            self.weight = Parameter(_weight.detach(), requires_grad=not _freeze)
+        _lookup_table(self, num_embeddings, embedding_dim, padding_idx, _weight, _freeze)
         if device is not None or dtype is not None:
             self.to(device=device, dtype=dtype)
 

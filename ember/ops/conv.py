@@ -672,16 +672,24 @@ def _adaptive_matrix(n, out):
     return a
 
 
-def _adaptive_avg_poolnd(op, nd, x, output_size):
+def _adaptive_size(op, nd, x, output_size, least):
+    """Adaptive pooling's checked (input size, output size) over the last ``nd`` axes; an
+    output size of None keeps the input's; each must be at least ``least`` (0 or 1)."""
     _check_input(op, nd, x)
     size = x.shape[-nd:]
     out = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
     if len(out) != nd:
         raise RuntimeError(f'{op}: output_size must have {nd} elements, got {output_size}')
     out = tuple(n if o is None else int(o) for n, o in zip(size, out))
-    if min(out) < 0 or min(size) < 1:
-        raise RuntimeError(f'{op}: expected a non-empty input and a non-negative output_size, '
-                           f'got input of size {_shape(x)} and output_size {out}')
+    if min(out) < least or min(size) < 1:
+        raise RuntimeError(f'{op}: expected a non-empty input and a '
+                           f'{"positive" if least else "non-negative"} output_size, got input '
+                           f'of size {_shape(x)} and output_size {out}')
+    return size, out
+
+
+def _adaptive_avg_poolnd(op, nd, x, output_size):
+    size, out = _adaptive_size(op, nd, x, output_size, 0)
     xp = get_xp(x)
     mats = [Tensor._make(xp.asarray(_adaptive_matrix(n, o), dtype=x._data.dtype))
             for n, o in zip(size, out)]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._tensor import Tensor, get_xp
 from ..autograd import Op
-from .conv import Geom, PlaneGather, _check_input, _columns, _shape, _tuple
+from .conv import Geom, PlaneGather, _adaptive_size, _check_input, _columns, _shape, _tuple
 
 __all__ = ['unfold', 'fold', 'adaptive_max_pool1d', 'adaptive_max_pool2d']
 
@@ -149,15 +149,7 @@ def _adaptive_taps(n, out):
 
 
 def _adaptive_max_poolnd(op, nd, x, output_size, return_indices):
-    _check_input(op, nd, x)
-    size = x.shape[-nd:]
-    out = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
-    if len(out) != nd:
-        raise RuntimeError(f'{op}: output_size must have {nd} elements, got {output_size}')
-    out = tuple(n if o is None else int(o) for n, o in zip(size, out))
-    if min(out) < 1 or min(size) < 1:
-        raise RuntimeError(f'{op}: expected a non-empty input and a positive output_size, got '
-                           f'input of size {_shape(x)} and output_size {out}')
+    out = _adaptive_size(op, nd, x, output_size, 1)[1]
     x2 = x.unsqueeze(-2) if nd == 1 else x
     (h, w), (oh, ow) = x2.shape[-2:], ((1,) + out if nd == 1 else out)
     xp = get_xp(x2)
