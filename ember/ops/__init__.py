@@ -33,4 +33,9 @@ from .sort import *  # noqa: F401,F403,E402
 from .sort import __all__ as _sort_all  # noqa: E402
 __all__ += _sort_all
 
+# scatter_reduce, nansum, nanmean, rot90, bernoulli (ember/ops/gaps.py)
+from .gaps import *  # noqa: F401,F403,E402
+from .gaps import __all__ as _gaps_all  # noqa: E402
+__all__ += _gaps_all
+
 elementwise.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well

@@ -347,15 +347,21 @@ def _scatter_value(op, x, src, value):
 
 
 @method('scatter')
-def scatter(input, dim, index, src=None, value=None):
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """A copy of ``input`` with ``out[index[i][j]][j] = src[i][j]`` for ``dim=0`` (likewise for
     other dims); ``src`` may be a number. Repeated positions keep one of the values.
+    ``reduce='add'`` or ``'multiply'`` combines instead (no gradient, as torch's).
 
     >>> ember.zeros(2, 3).scatter(1, ember.tensor([[2], [0]]), 1.0)
     tensor([[0., 0., 1.],
             [1., 0., 0.]])
+    >>> ember.ones(3).scatter(0, ember.tensor([1, 1]), 2.0, reduce='multiply')
+    tensor([1., 4., 1.])
     """
     src = _scatter_value('scatter', input, src, value)
+    if reduce is not None:
+        from .gaps import scatter_with_reduce
+        return scatter_with_reduce(input, dim, index, src, reduce)
     is_src = isinstance(src, Tensor)
     d = _check_index('scatter', input, dim, index, src if is_src else None)
     out = clone(input)
@@ -383,14 +389,15 @@ def scatter_add(input, dim, index, src):
 
 
 @method('scatter_')
-def scatter_(input, dim, index, src=None, value=None):
+def scatter_(input, dim, index, src=None, value=None, *, reduce=None):
     """In-place ``scatter``.
 
     >>> ember.zeros(3).scatter_(0, ember.tensor([1]), 5.0)
     tensor([0., 5., 0.])
     """
     src = _scatter_value('scatter_', input, src, value)
-    return input._inplace('scatter_', lambda s, v: scatter(s, dim, index, v), src)
+    return input._inplace('scatter_', lambda s, v: scatter(s, dim, index, v, reduce=reduce),
+                          src)
 
 
 @method('scatter_add_')

@@ -494,8 +494,9 @@ def logsumexp(x, dim, keepdim=False):
 @method('norm')
 def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
     """The vector p-norm over ``dim`` (or all elements): ``p`` is 2 or 'fro' (the default),
-    1, ``inf``, ``-inf``, 0 (count of non-zeros) or any other number. The gradient of the
-    2-norm at the zero vector is 0, as in torch.
+    1, ``inf``, ``-inf``, 0 (count of non-zeros) or any other number; ``'nuc'`` is the
+    nuclear norm of a matrix (over two dims). The gradient of the 2-norm at the zero vector is
+    0, as in torch.
 
     >>> ember.tensor([3.0, -4.0]).norm()
     tensor(5.)
@@ -503,6 +504,8 @@ def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
     tensor([7., 2.])
     >>> ember.tensor([3.0, -4.0]).norm(float('inf'))
     tensor(4.)
+    >>> ember.tensor([[3.0, 0.0], [0.0, -4.0]]).norm('nuc')
+    tensor(7.)
     """
     if _amp._State.on:   # autocast: float32
         x, = _amp.full(x)
@@ -516,8 +519,16 @@ def norm(x, p='fro', dim=None, keepdim=False, dtype=None):
     axes = dims(dim, x.ndim, 'norm')
     if p == 'fro' or p == 2:
         return SafeSqrt.apply(Sum.apply(x * x, axes=axes, keepdim=keepdim))
+    if p == 'nuc':   # the sum of singular values, over two dims (all of a matrix's)
+        from ..linalg import matrix_norm
+        pair = tuple(range(x.ndim)) if dim is None else tuple(dim)
+        if len(pair) != 2:
+            raise RuntimeError(f"norm: p='nuc' needs two dims (a matrix), got dim={dim} on an "
+                               f"input of shape {tuple(x.shape)}")
+        return matrix_norm(x, 'nuc', dim=pair, keepdim=keepdim)
     if isinstance(p, str):
-        raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro', or a number)")
+        raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro', 'nuc', or a "
+                                  f"number)")
     a = abs(x)
     if p == math.inf or p == -math.inf:
         _check_nonempty(x, axes, 'norm')
