@@ -5,6 +5,7 @@ tests, diagonals, index and grid builders, products (``kron``, ``tensordot``), d
 and ``with_out``, the one place ``out=`` is handled."""
 import builtins
 import functools
+import inspect
 import itertools
 import warnings
 
@@ -72,6 +73,11 @@ def with_out(fn, same_dtype=False):
             out._data[...] = result._data
         out._version[0] += 1
         return out
+    sig = inspect.signature(fn)     # help() and the API pages show out=
+    params = list(sig.parameters.values())
+    k = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+    out_param = inspect.Parameter('out', inspect.Parameter.KEYWORD_ONLY, default=None)
+    run.__signature__ = sig.replace(parameters=params[:k] + [out_param] + params[k:])
     return run
 
 
