@@ -45,6 +45,19 @@ def set_default_device(device):
     _default_device = None if dev is None or dev.type == 'cpu' else dev
 
 
+_outer_devices = []   # the defaults that `with ember.device(...)` blocks replaced
+
+
+def _push_default_device(device):
+    _outer_devices.append(_default_device)
+    set_default_device(device)
+
+
+def _pop_default_device():
+    global _default_device
+    _default_device = _outer_devices.pop()
+
+
 def get_default_device():
     """The device factories use when given none (``set_default_device``).
 

@@ -930,6 +930,10 @@ def _move(t, dev, non_blocking=False):
 
 
 def _repr(t):
+    from ._printing import OPTIONS as opt   # (set_printoptions)
+    p, sci, lines = opt['precision'], opt['sci_mode'], dict(
+        threshold=opt['threshold'], edgeitems=opt['edgeitems'],
+        max_line_width=opt['linewidth'])
     arr = host(t._data)
     if arr.dtype.name == 'bfloat16':   # printed through float32, which holds every value
         arr = arr.astype(np.float32)
@@ -941,21 +945,21 @@ def _repr(t):
         big = finite.size and (float(np.abs(finite).max()) >= 1e8 or   # (1e8 > float16)
                                (np.abs(finite[finite != 0]).min() < 1e-4
                                 if np.any(finite != 0) else False))
+        big = big if sci is None else sci
         if whole and not big:
             one = lambda v: f'{v:.0f}.' if np.isfinite(v) else str(v)   # noqa: E731
         elif big:
-            one = lambda v: f'{v:.4e}'   # noqa: E731
+            one = lambda v: f'{v:.{p}e}'   # noqa: E731
         else:
-            one = lambda v: f'{v:.4f}' if np.isfinite(v) else str(v)   # noqa: E731
+            one = lambda v: f'{v:.{p}f}' if np.isfinite(v) else str(v)   # noqa: E731
         width = max((len(one(v)) for v in arr.flat), default=0)   # torch right-aligns
         fmt = {'float_kind': lambda v: one(v).rjust(width)}
-        body = np.array2string(arr, separator=', ', prefix='tensor(', formatter=fmt,
-                               threshold=1000, edgeitems=3)
+        body = np.array2string(arr, separator=', ', prefix='tensor(', formatter=fmt, **lines)
     else:
-        body = np.array2string(arr, separator=', ', prefix='tensor(', threshold=1000,
-                               edgeitems=3)
+        body = np.array2string(arr, separator=', ', prefix='tensor(', **lines)
         if arr.dtype.kind == 'b':
             body = body.replace('True', 'True').replace('False', 'False')
+    body = body.replace(', ..., ', ',  ..., ')   # (torch's summary item is ' ...')
     extras = []
     if t.device.type != 'cpu':
         extras.append(f"device='{t.device}'")

@@ -15,6 +15,12 @@ class device:
     device(type='cuda', index=1)
     >>> ember.zeros(2).device
     device(type='cpu')
+
+    As a context manager it is the default device of the factories inside, as torch's:
+
+    >>> with ember.device('cpu'):
+    ...     ember.zeros(2).device
+    device(type='cpu')
     """
     __slots__ = ('type', 'index')
 
@@ -47,6 +53,15 @@ class device:
 
     def __hash__(self):
         return hash((self.type, self.index or 0))
+
+    def __enter__(self):
+        from .._creation import _push_default_device
+        _push_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        from .._creation import _pop_default_device
+        _pop_default_device()
 
 
 CPU = device('cpu')

@@ -175,3 +175,66 @@ def test_bernoulli():
     a = ember.bernoulli(ember.full((8,), 0.5), generator=g)
     g.manual_seed(5)
     assert ember.bernoulli(ember.full((8,), 0.5), generator=g).tolist() == a.tolist()
+
+
+@pytest.mark.parametrize('name', ['float16', 'bfloat16', 'float32', 'float64'])
+def test_finfo(name):
+    if not hasattr(ember, name):
+        pytest.skip('bfloat16 needs ml_dtypes')
+    e, t = ember.finfo(getattr(ember, name)), torch.finfo(getattr(torch, name))
+    for field in ('bits', 'eps', 'max', 'min', 'tiny', 'smallest_normal', 'resolution', 'dtype'):
+        assert getattr(e, field) == getattr(t, field), field
+        assert type(getattr(e, field)) is type(getattr(t, field)), field
+    assert repr(e) == repr(t)
+    assert ember.finfo().dtype == 'float32' and ember.finfo(getattr(ember, name)) == e
+
+
+@pytest.mark.parametrize('name', ['uint8', 'int8', 'int16', 'int32', 'int64'])
+def test_iinfo(name):
+    e, t = ember.iinfo(getattr(ember, name)), torch.iinfo(getattr(torch, name))
+    assert (e.bits, e.max, e.min, e.dtype) == (t.bits, t.max, t.min, t.dtype)
+    assert repr(e) == repr(t)
+
+
+def test_info_errors():
+    with pytest.raises(TypeError, match='floating point'):
+        ember.finfo(ember.int32)
+    for dt in (ember.float32, ember.bool):
+        with pytest.raises(TypeError, match='integer'):
+            ember.iinfo(dt)
+
+
+PRINT_CASES = [dict(precision=2), dict(precision=6), dict(sci_mode=True), dict(sci_mode=False),
+               dict(threshold=5), dict(threshold=5, edgeitems=1), dict(linewidth=40),
+               dict(profile='short'), dict(profile='full'), dict(precision=1, sci_mode=True)]
+PRINT_VALUES = [[1.23456, -2.5, 3.0], [1.0, 2.0], [1e-9, 1.0], (np.arange(30.0) * 1.5).tolist(),
+                [[0.5, 1.25], [3.0, 4.5]], list(range(12))]
+
+
+@pytest.mark.parametrize('options', PRINT_CASES, ids=lambda o: '-'.join(map(str, o.values())))
+def test_set_printoptions_like_torch(options):
+    try:
+        ember.set_printoptions(**options)
+        torch.set_printoptions(**options)
+        for v in PRINT_VALUES:
+            assert repr(ember.tensor(v)) == repr(torch.tensor(v)), v
+    finally:
+        ember.set_printoptions(profile='default')
+        torch.set_printoptions(profile='default')
+    assert repr(ember.tensor([1.23456])) == 'tensor([1.2346])'
+
+
+def test_device_context_manager():
+    assert ember.get_default_device() == 'cpu'
+    with ember.device('cuda:1') as d:   # (nothing made: this machine may have no GPU)
+        assert d == 'cuda:1' and ember.get_default_device() == 'cuda:1'
+        with ember.device('cpu'):
+            assert ember.zeros(1).device == 'cpu' and ember.get_default_device() == 'cpu'
+        assert ember.get_default_device() == 'cuda:1'
+    assert ember.get_default_device() == 'cpu' and ember.ones(2).device == 'cpu'
+    try:
+        with ember.device('cuda'):
+            raise KeyError
+    except KeyError:
+        pass
+    assert ember.get_default_device() == 'cpu'
