@@ -48,3 +48,6 @@ from . import linalg  # noqa: E402,F401  (ember.linalg; torch's old names below)
 from .linalg._old import *  # noqa: E402,F401,F403  (ember.det, ember.inverse, ember.svd...)
 from ._info import finfo, iinfo  # noqa: E402,F401  (ember.finfo, ember.iinfo)
 from ._printing import set_printoptions  # noqa: E402,F401
+from . import special  # noqa: E402,F401  (ember.special, as torch.special; its torch.* names:)
+from .special import (lgamma, digamma, polygamma, mvlgamma, erfinv, i0, xlogy,  # noqa: E402,F401
+                      logit, sinc, hypot)

@@ -42,6 +42,10 @@ PAGES = [
     ('linalg', 'ember.linalg', ['ember.linalg'],
      'Linear algebra of real float32/float64 matrices, batched, as `torch.linalg`; torch\'s '
      'older names (`ember.inverse`, `ember.det` ...) are on the [ember](ember.md) page.'),
+    ('special', 'ember.special', ['ember.special'],
+     'Special functions as `torch.special`: the gamma family, the error function\'s, Bessel '
+     'functions, `xlogy`, `logit`... with gradients (`ember.lgamma`, `ember.digamma` ... '
+     'are on the [ember](ember.md) page).'),
     ('distributions', 'ember.distributions', ['ember.distributions',
                                               'ember.distributions.constraints'],
      'Probability distributions as `torch.distributions`: sampling on ember\'s seeded '
