@@ -23,3 +23,5 @@ from .extra import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, Conv3d, 
                     InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, PixelShuffle,
                     PixelUnshuffle, Unfold, Upsample, UpsamplingBilinear2d,
                     UpsamplingNearest2d)
+from ._volumetric import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d,  # noqa: F401
+                         ConvTranspose3d, MaxPool3d)

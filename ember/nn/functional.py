@@ -814,3 +814,6 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 # instance norm, channel and alpha dropout, pixel shuffles, embedding bags, fold and unfold,
 # adaptive max pooling, the CTC loss: defined in _functional_more.py (this file's size)
 from ._functional_more import *  # noqa: E402,F401,F403
+# 3-D pooling and transposed convolution: ember/nn/_volumetric.py (with their layers)
+from ._volumetric import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d,  # noqa: E402,F401
+                         conv_transpose3d, max_pool3d)
