@@ -11,6 +11,7 @@ from . import constraints
 from .continuous import Exponential, Laplace, MultivariateNormal, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from .distribution import Distribution
+from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .kl import kl_divergence, register_kl
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, Independent,
                          LogNormal, SigmoidTransform, TanhTransform, Transform,
@@ -20,4 +21,4 @@ __all__ = ['Distribution', 'Normal', 'Uniform', 'Exponential', 'Laplace', 'Multi
            'Bernoulli', 'Categorical', 'OneHotCategorical', 'Poisson', 'Binomial', 'Independent',
            'TransformedDistribution', 'LogNormal', 'Transform', 'ExpTransform', 'AffineTransform',
            'SigmoidTransform', 'TanhTransform', 'ComposeTransform', 'kl_divergence',
-           'register_kl']
+           'register_kl', 'Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']

@@ -1,0 +1,301 @@
+"""The distributions built on the gamma function: Gamma, Chi2, Beta, Dirichlet, StudentT, and
+the KL divergences torch has among them (Gamma-Gamma, Beta-Beta, Dirichlet-Dirichlet).
+
+Their log-densities, entropies and moments are ``ember.special``'s ``lgamma``, ``digamma`` and
+``xlogy``, so they differentiate in the parameters (twice too). Samples are NumPy's
+(``standard_gamma``, ``beta``, ``standard_t``) on ember's seeded generator. ``rsample`` is not
+offered (``has_rsample = False``, where torch has True): a pathwise gradient of a gamma draw in
+its concentration needs the derivative of the regularised incomplete gamma function in its
+parameter (torch's implicit reparameterisation), which ember does not have yet.
+"""
+import math
+
+import numpy as np
+
+from .._tensor import Size
+from ..ops.index import where
+from ..ops.join import stack
+from ..random import _gen, _out
+from ..special import digamma, gammaln as lgamma, xlogy
+from . import constraints
+from .continuous import _shape
+from .distribution import Distribution, broadcast_all
+from .kl import register_kl
+
+__all__ = ['Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']
+
+
+def _host(t):
+    return np.asarray(t.detach().cpu().numpy(), dtype=np.float64)
+
+
+def _draw(like, shape, method, *params):
+    """NumPy's ``method`` draws with ``params`` broadcast to ``shape``, as a tensor like
+    ``like``, outside the graph."""
+    args = [np.broadcast_to(_host(p), tuple(shape)) for p in params]
+    return _out(np.asarray(getattr(_gen(None), method)(*args, size=tuple(shape))), like.dtype,
+                like.device, False)
+
+
+class Gamma(Distribution):
+    """The gamma distribution with shape ``concentration`` and ``rate`` (mean
+    ``concentration / rate``).
+
+    >>> d = ember.distributions.Gamma(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 3.0]))
+    >>> d.log_prob(ember.tensor([1.0, 0.5]))
+    tensor([-1.0000,  0.0041])
+    """
+    arg_constraints = {'concentration': constraints.positive, 'rate': constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = False   # (see the module's docstring)
+
+    def __init__(self, concentration, rate, validate_args=None):
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        batch = _shape(concentration, rate)
+        super().__init__(self.rate.shape if batch is None else batch,
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return self._expand_params(batch_shape, ('concentration', 'rate'))
+
+    @property
+    def mean(self):
+        return self.concentration / self.rate
+
+    @property
+    def mode(self):
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self):
+        return self.concentration / self.rate.pow(2)
+
+    def sample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        g = _draw(self.rate, shape, 'standard_gamma', self.concentration)
+        return g / self.rate.detach().expand(*shape)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        c, r = self.concentration, self.rate
+        return xlogy(c, r) + xlogy(c - 1, value) - r * value - lgamma(c)
+
+    def entropy(self):
+        c = self.concentration
+        return c - self.rate.log() + lgamma(c) + (1.0 - c) * digamma(c)
+
+
+class Chi2(Gamma):
+    """The chi-squared distribution with ``df`` degrees of freedom: ``Gamma(df / 2, 1 / 2)``.
+
+    >>> ember.distributions.Chi2(ember.tensor(3.0)).mean
+    tensor(3.)
+    """
+    arg_constraints = {'df': constraints.positive}
+
+    def __init__(self, df, validate_args=None):
+        (df,) = broadcast_all(df)
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return self._expand_params(batch_shape, ('concentration', 'rate'))
+
+    @property
+    def df(self):
+        return self.concentration * 2
+
+
+class Dirichlet(Distribution):
+    """The Dirichlet distribution on the simplex, with ``concentration`` (..., k): the last
+    dimension is the event.
+
+    >>> d = ember.distributions.Dirichlet(ember.tensor([1.0, 2.0, 3.0]))
+    >>> d.log_prob(ember.tensor([0.2, 0.3, 0.5]))
+    tensor(1.5041)
+    """
+    arg_constraints = {'concentration': constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+    has_rsample = False
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError('`concentration` parameter must be at least one-dimensional.')
+        self.concentration = concentration
+        super().__init__(concentration.shape[:-1], concentration.shape[-1:],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return self._expand_params(batch_shape, ('concentration',))
+
+    @property
+    def mean(self):
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mode(self):
+        cm1 = (self.concentration - 1).clamp(min=0.0)
+        mode = cm1 / cm1.sum(-1, keepdim=True)
+        # NOTE: where every concentration is below 1 the density has no interior mode and the
+        # formula is 0/0; torch then puts a one-hot at argmax of the nan row: the first entry
+        below = (self.concentration < 1).all(-1, keepdim=True)
+        first = (cm1 * 0 + 1).cumsum(-1) == 1
+        return where(below, first.to(mode.dtype), mode)
+
+    @property
+    def variance(self):
+        c = self.concentration
+        c0 = c.sum(-1, keepdim=True)
+        return c * (c0 - c) / (c0.pow(2) * (c0 + 1))
+
+    def sample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        g = _draw(self.concentration, shape, 'standard_gamma', self.concentration)
+        return g / g.sum(-1, keepdim=True)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        c = self.concentration
+        return xlogy(c - 1.0, value).sum(-1) + lgamma(c.sum(-1)) - lgamma(c).sum(-1)
+
+    def entropy(self):
+        c = self.concentration
+        k, c0 = c.shape[-1], c.sum(-1)
+        return (lgamma(c).sum(-1) - lgamma(c0) - (k - c0) * digamma(c0)
+                - ((c - 1.0) * digamma(c)).sum(-1))
+
+
+class Beta(Distribution):
+    """The beta distribution on [0, 1] with ``concentration1`` (alpha) and ``concentration0``
+    (beta).
+
+    >>> ember.distributions.Beta(ember.tensor(2.0), ember.tensor(3.0)).log_prob(
+    ...     ember.tensor(0.25))
+    tensor(0.5232)
+    """
+    arg_constraints = {'concentration1': constraints.positive,
+                       'concentration0': constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = False
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        batch = _shape(concentration1, concentration0)
+        super().__init__(self.concentration1.shape if batch is None else batch,
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return self._expand_params(batch_shape, ('concentration1', 'concentration0'))
+
+    @property
+    def mean(self):
+        return self.concentration1 / (self.concentration1 + self.concentration0)
+
+    @property
+    def mode(self):
+        return Dirichlet(stack([self.concentration1, self.concentration0], -1)).mode[..., 0]
+
+    @property
+    def variance(self):
+        a, b = self.concentration1, self.concentration0
+        total = a + b
+        return a * b / (total.pow(2) * (total + 1))
+
+    def sample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        return _draw(self.concentration1, shape, 'beta', self.concentration1,
+                     self.concentration0)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        a, b = self.concentration1, self.concentration0
+        return (xlogy(a - 1.0, value) + xlogy(b - 1.0, 1 - value) + lgamma(a + b)
+                - lgamma(a) - lgamma(b))
+
+    def entropy(self):
+        a, b = self.concentration1, self.concentration0
+        total = a + b
+        return (lgamma(a) + lgamma(b) - lgamma(total) - (2 - total) * digamma(total)
+                - (a - 1.0) * digamma(a) - (b - 1.0) * digamma(b))
+
+
+class StudentT(Distribution):
+    """Student's t distribution with ``df`` degrees of freedom, ``loc`` and ``scale``.
+
+    >>> ember.distributions.StudentT(ember.tensor(3.0)).log_prob(ember.tensor(0.0))
+    tensor(-1.0009)
+    """
+    arg_constraints = {'df': constraints.positive, 'loc': constraints.real,
+                       'scale': constraints.positive}
+    support = constraints.real
+    has_rsample = False   # (its chi-squared draw has no pathwise gradient in df here)
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
+        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
+        batch = _shape(df, loc, scale)
+        super().__init__(self.df.shape if batch is None else batch, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return self._expand_params(batch_shape, ('df', 'loc', 'scale'))
+
+    @property
+    def mean(self):   # undefined (nan) for df <= 1, as torch
+        return where(self.df > 1, self.loc, math.nan)
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):   # inf for 1 < df <= 2, nan for df <= 1, as torch
+        df = self.df
+        v = self.scale.pow(2) * df / where(df > 2, df - 2, 1.0)
+        return where(df > 1, where(df > 2, v, math.inf), math.nan)
+
+    def sample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        t = _draw(self.df, shape, 'standard_t', self.df)
+        return self.loc.detach() + self.scale.detach() * t
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        df = self.df
+        y = (value - self.loc) / self.scale
+        z = (self.scale.log() + 0.5 * df.log() + 0.5 * math.log(math.pi) + lgamma(0.5 * df)
+             - lgamma(0.5 * (df + 1.0)))
+        return -0.5 * (df + 1.0) * (y.pow(2) / df).log1p() - z
+
+    def entropy(self):
+        df = self.df
+        lbeta = lgamma(0.5 * df) + math.lgamma(0.5) - lgamma(0.5 * (df + 1))
+        return (self.scale.log() + 0.5 * (df + 1) * (digamma(0.5 * (df + 1))
+                                                     - digamma(0.5 * df))
+                + 0.5 * df.log() + lbeta)
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    return (q.concentration * (p.rate / q.rate).log() + lgamma(q.concentration)
+            - lgamma(p.concentration) + (p.concentration - q.concentration)
+            * digamma(p.concentration) + (q.rate - p.rate) * (p.concentration / p.rate))
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    sp, sq = p.concentration1 + p.concentration0, q.concentration1 + q.concentration0
+    t1 = lgamma(q.concentration1) + lgamma(q.concentration0) + lgamma(sp)
+    t2 = lgamma(p.concentration1) + lgamma(p.concentration0) + lgamma(sq)
+    t3 = (p.concentration1 - q.concentration1) * digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * digamma(p.concentration0)
+    return t1 - t2 + t3 + t4 + (sq - sp) * digamma(sp)
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    sp, sq = p.concentration.sum(-1), q.concentration.sum(-1)
+    t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
+    t4 = digamma(p.concentration) - digamma(sp).unsqueeze(-1)
+    return lgamma(sp) - lgamma(sq) - t2 + ((p.concentration - q.concentration) * t4).sum(-1)
