@@ -50,6 +50,10 @@ PAGES = [
                                               'ember.distributions.constraints'],
      'Probability distributions as `torch.distributions`: sampling on ember\'s seeded '
      'generator, log-densities, moments, KL divergences, gradients in the parameters.'),
+    ('sparse', 'ember.sparse', ['ember.sparse'],
+     'Sparse COO tensors, as `torch.sparse`: `SparseTensor` (made by '
+     '`ember.sparse_coo_tensor` and `Tensor.to_sparse`), the sparse-dense product, sums and '
+     'softmax, with gradients to the values and the dense operands (CPU only).'),
     ('amp', 'ember.amp, ember.cuda, ember.accelerator and ember.backends',
      ['ember.amp', 'ember.cuda', 'ember.accelerator', 'ember.backends'],
      'Mixed precision, the GPU\'s switches and queries (through CuPy; experimental).'),

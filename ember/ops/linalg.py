@@ -120,6 +120,8 @@ def matmul(a, b):
     >>> (ember.ones(5, 2, 3) @ ember.ones(3, 4)).shape
     ember.Size([5, 2, 4])
     """
+    if not isinstance(a, Tensor) and getattr(a, 'is_sparse', False):   # ember.sparse's
+        return a.matmul(b)
     if _amp._State.on:   # autocast: low precision
         a, b = _amp.low(a, b)
     if a.ndim == 0 or b.ndim == 0:
