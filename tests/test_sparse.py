@@ -352,3 +352,21 @@ def test_gcn_layer_step_matches_torch(dt, tdt, npdt):
     assert ae < le
     for a, b in zip(ge + [gae], gt + [gat]):
         assert np.abs(a - b).max() <= bound * np.abs(b).max(), np.abs(a - b).max()
+
+
+def test_second_order_gradients_by_finite_differences():
+    """torch has no second derivative of sparse.mm through the values to compare with: ember's
+    come from the dense ops the sparse ones are made of, checked in float64 here."""
+    from ember.autograd import gradcheck, gradgradcheck
+    idx = ember.tensor([[0, 1, 1, 0], [1, 0, 2, 1]])   # (0, 1) twice
+    v = ember.tensor([0.5, -1.0, 2.0, 0.3], dtype=ember.float64, requires_grad=True)
+    d = ember.tensor(np.random.default_rng(8).normal(size=(3, 2)), requires_grad=True)
+    fns = [(lambda v, d: ember.sparse.mm(ember.sparse_coo_tensor(idx, v, (2, 3)), d), (v, d)),
+           (lambda v: ember.sparse.softmax(ember.sparse_coo_tensor(idx, v, (2, 3)), 1)
+            .values(), (v,)),
+           (lambda v: ember.sparse.log_softmax(ember.sparse_coo_tensor(idx, v, (2, 3)), 0)
+            .values(), (v,)),
+           (lambda v: ember.sparse.sum(ember.sparse_coo_tensor(idx, v, (2, 3)) * 3, 0)
+            .values(), (v,))]
+    for fn, args in fns:
+        assert gradcheck(fn, args) and gradgradcheck(fn, args)
