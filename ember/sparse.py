@@ -34,7 +34,7 @@ import numpy as np
 from ._creation import tensor, zeros
 from ._tensor import Size, Tensor, _repr
 from ._dtype import as_dtype, bool_, get_default_dtype, int64
-from .backend import device as Device
+from .backend import CPU, device as Device
 
 __all__ = ['SparseTensor', 'mm', 'sum', 'softmax', 'log_softmax']
 
@@ -59,6 +59,10 @@ strided, sparse_coo = layout('strided'), layout('sparse_coo')
 
 def _ints(arr):
     return Tensor._make(np.ascontiguousarray(arr, dtype=np.int64))
+
+
+def _zeros(dtype, *shape):
+    return zeros(*shape, dtype=dtype, device=CPU)   # (whatever the default device)
 
 
 def _linear(idx, shape):
@@ -282,7 +286,7 @@ class SparseTensor:
             return self
         idx, _, inverse = _unique(self._idx._data, self._shape)
         vals = self._vals
-        summed = zeros(idx.shape[1], dtype=vals.dtype).index_add(0, _ints(inverse), vals)
+        summed = _zeros(vals.dtype, idx.shape[1]).index_add(0, _ints(inverse), vals)
         return SparseTensor._make(_ints(idx), summed, self._shape, True)
 
     def indices(self) -> Tensor:
@@ -334,7 +338,7 @@ class SparseTensor:
         tensor([1., 0., 5., 0.])
         """
         lin = _ints(_linear(self._idx._data, self._shape))
-        flat = zeros(self.numel(), dtype=self.dtype).index_add(0, lin, self._vals)
+        flat = _zeros(self.dtype, self.numel()).index_add(0, lin, self._vals)
         return flat.reshape(tuple(self._shape))
 
     def to_sparse(self, sparse_dim: int | None = None) -> SparseTensor:
@@ -555,16 +559,17 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     """
     if device is not None:
         _cpu_only('sparse_coo_tensor', device)
-    idx = indices if isinstance(indices, Tensor) else tensor(indices)
-    if idx.device.type != 'cpu' or (isinstance(values, Tensor) and values.device.type != 'cpu'):
-        _cpu_only('sparse_coo_tensor', 'cuda')
+    idx = indices if isinstance(indices, Tensor) else tensor(indices, device=CPU)
     if idx.dtype.is_floating_point or idx.dtype.name == 'bool':
         raise RuntimeError(f'sparse_coo_tensor: indices must be an int64 tensor, got '
                            f'{idx.dtype}')
     if idx.ndim != 2:
         raise RuntimeError(f'sparse_coo_tensor: indices must be sparse_dim x nnz, but got: '
                            f'{list(idx.shape)}')
-    vals = values if isinstance(values, Tensor) else tensor(values, dtype=dtype)
+    vals = values if isinstance(values, Tensor) else tensor(values, dtype=dtype, device=CPU)
+    for t in (idx, vals):   # (a tensor on the GPU, given)
+        if t.device.type != 'cpu':
+            _cpu_only('sparse_coo_tensor', t.device)
     if dtype is not None:
         vals = vals.to(as_dtype(dtype))
     if vals.ndim != 1:
@@ -627,7 +632,7 @@ def mm(mat1: SparseTensor, mat2: Tensor, _op: str = 'mm') -> Tensor:
         _cpu_only(_op, mat2.device)
     rows, cols = _ints(mat1._idx._data[0]), _ints(mat1._idx._data[1])
     terms = mat2.index_select(0, cols) * mat1._vals.unsqueeze(1)
-    return zeros(mat1.shape[0], mat2.shape[1], dtype=mat2.dtype).index_add(0, rows, terms)
+    return _zeros(mat2.dtype, mat1.shape[0], mat2.shape[1]).index_add(0, rows, terms)
 
 
 def sum(input: SparseTensor, dim=None) -> Tensor | SparseTensor:
@@ -686,7 +691,7 @@ def softmax(input: SparseTensor, dim: int) -> SparseTensor:
     """
     c, group, count, top = _groups(input, dim)
     e = (c._vals - Tensor._make(top)[group]).exp()   # minus a constant: same softmax
-    total = zeros(count, dtype=e.dtype).index_add(0, group, e)
+    total = _zeros(e.dtype, count).index_add(0, group, e)
     return c._with(e / total[group])
 
 
@@ -699,7 +704,7 @@ def log_softmax(input: SparseTensor, dim: int) -> SparseTensor:
     """
     c, group, count, top = _groups(input, dim)
     shifted = c._vals - Tensor._make(top)[group]
-    total = zeros(count, dtype=shifted.dtype).index_add(0, group, shifted.exp())
+    total = _zeros(shifted.dtype, count).index_add(0, group, shifted.exp())
     return c._with(shifted - total.log()[group])
 
 
