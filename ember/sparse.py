@@ -251,7 +251,7 @@ class SparseTensor:
             raise RuntimeError('requires_grad_: you can only change requires_grad flags of '
                                'leaf variables (this sparse tensor was built from values that '
                                'require grad)')
-        self._vals.requires_grad_(requires_grad)
+        self._vals = self._vals.detach().requires_grad_(requires_grad)   # (not the caller's)
         self._leaf = True
         return self
 

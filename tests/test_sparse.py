@@ -370,3 +370,16 @@ def test_second_order_gradients_by_finite_differences():
             .values(), (v,))]
     for fn, args in fns:
         assert gradcheck(fn, args) and gradgradcheck(fn, args)
+
+
+def test_requires_grad_makes_a_leaf_of_its_own_values():
+    v = ember.tensor([1.0, 2.0])
+    s = ember.sparse_coo_tensor([[0, 1]], v, (3,)).requires_grad_()
+    assert s.is_leaf and s.requires_grad and not v.requires_grad   # the caller's v untouched
+    (s.to_dense() * ember.tensor([3.0, 4.0, 5.0])).sum().backward()
+    same(s.grad.to_dense(), torch.tensor([3.0, 4.0, 0.0]))
+    built = ember.sparse_coo_tensor([[0, 1]], ember.tensor([1.0, 2.0], requires_grad=True))
+    assert not built.is_leaf and built.grad is None
+    with pytest.raises(RuntimeError, match='leaf'):
+        built.requires_grad_()
+    assert not s.detach().requires_grad and s.detach().is_leaf
