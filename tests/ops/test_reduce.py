@@ -240,7 +240,8 @@ def test_max_with_a_tensor_is_elementwise_like_torch():
     (lambda: ember.tensor([1, 2]).var(), RuntimeError, r'var: .*floating point.*int64'),
     (lambda: ember.tensor([1, 2]).norm(), RuntimeError, r'norm: .*floating-point.*int64'),
     (lambda: ember.ones(3).var(unbiased=True, correction=0), RuntimeError, 'either'),
-    (lambda: ember.ones(3).norm('nuc'), NotImplementedError, 'nuc'),
+    (lambda: ember.ones(3).norm('nuc'), RuntimeError, "p='nuc' needs two dims"),
+    (lambda: ember.ones(3).norm('foo'), NotImplementedError, 'foo'),
     (lambda: ember.ones(3).cumsum(1), IndexError, 'cumsum: Dimension out of range'),
 ])
 def test_errors_name_the_op(fn, err, match):
