@@ -6,7 +6,8 @@ Their log-densities, entropies and moments are ``ember.special``'s ``lgamma``, `
 (``standard_gamma``, ``beta``, ``standard_t``) on ember's seeded generator. ``rsample`` is not
 offered (``has_rsample = False``, where torch has True): a pathwise gradient of a gamma draw in
 its concentration needs the derivative of the regularised incomplete gamma function in its
-parameter (torch's implicit reparameterisation), which ember does not have yet.
+parameter (torch's implicit reparameterisation), which ember does not have yet. ``Gamma.cdf``
+(``ember.special.gammainc``) has, as torch's, a gradient in the value and the rate only.
 """
 import math
 
@@ -16,7 +17,7 @@ from .._tensor import Size
 from ..ops.index import where
 from ..ops.join import stack
 from ..random import _gen, _out
-from ..special import digamma, gammaln as lgamma, xlogy
+from ..special import digamma, gammainc, gammaln as lgamma, xlogy
 from . import constraints
 from .continuous import _shape
 from .distribution import Distribution, broadcast_all
@@ -80,6 +81,11 @@ class Gamma(Distribution):
             self._validate_sample(value)
         c, r = self.concentration, self.rate
         return xlogy(c, r) + xlogy(c - 1, value) - r * value - lgamma(c)
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)   # (no gradient in it, as torch)
 
     def entropy(self):
         c = self.concentration
