@@ -9,6 +9,7 @@ from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.activation import *  # noqa: F401,F403
 from ..ops.compare import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
+from ..ops.resample import interpolate  # noqa: F401
 from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.reduce import *  # noqa: F401,F403
 from ..ops.movement import *  # noqa: F401,F403

@@ -1,6 +1,6 @@
 """ember's primitive ops, one module per kind; each attaches its Tensor methods on import."""
 from . import (activation, compare, conv, elementwise, extra, index, join, linalg, movement,
-               piecewise, reduce, rounding)
+               piecewise, reduce, resample, rounding)
 from .elementwise import *  # noqa: F401,F403
 from .piecewise import *  # noqa: F401,F403
 from .rounding import *  # noqa: F401,F403
@@ -12,11 +12,12 @@ from .join import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .resample import *  # noqa: F401,F403
 from .extra import *  # noqa: F401,F403
 
 # only the ops themselves are exported (not these module names, which could shadow ember.nn)
 __all__ = [n for m in (elementwise, piecewise, rounding, activation, compare, reduce, movement,
-                        join, index, linalg, conv, extra)
+                        join, index, linalg, conv, resample, extra)
            for n in m.__all__]
 
 # out= on the functions (not the methods), as torch: one wrapper, no cost at the op door;
