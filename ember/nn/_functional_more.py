@@ -14,14 +14,15 @@ from ..autograd import no_grad
 from ..backend import host
 from ..ops.conv import _check_input, _check_weight, _tuple, conv2d
 from ..ops.ctc import ctc_loss
-from ..ops.movement import pad
+from ..ops.movement import broadcast_to, pad
 from ..ops.index import where
 from ..ops.window import adaptive_max_pool1d, adaptive_max_pool2d, fold, unfold
 from .functional import _channel_view, _normalise, _running_update, _shape, embedding
 
 __all__ = ['instance_norm', 'dropout1d', 'dropout2d', 'alpha_dropout', 'feature_alpha_dropout',
            'pixel_shuffle', 'pixel_unshuffle', 'embedding_bag', 'unfold', 'fold',
-           'adaptive_max_pool1d', 'adaptive_max_pool2d', 'ctc_loss', 'conv3d']
+           'adaptive_max_pool1d', 'adaptive_max_pool2d', 'ctc_loss', 'conv3d',
+           'cosine_similarity']
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -398,3 +399,25 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     if bias is not None:
         y = y + bias.reshape(-1, 1, 1, 1)
     return y if batched else y.squeeze(0)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcast), each norm
+    clamped below at ``eps``.
+
+    >>> ember.nn.functional.cosine_similarity(ember.tensor([[1.0, 0.0]]),
+    ...                                       ember.tensor([[1.0, 1.0]]))
+    tensor([0.7071])
+    """
+    def unit(x):
+        squares = (x * x).sum(dim, keepdim=True)
+        nonzero = squares > 0   # a zero vector's norm gets a zero gradient, as in torch
+        norm = where(nonzero, where(nonzero, squares, 1.0).sqrt(), 0.0)
+        # torch clamps the norm without recording it: forward clamped, gradient unclamped
+        floor = norm.detach()
+        floor = where(floor > eps, floor, eps) - floor
+        return x / (norm + floor)
+
+    shape = tuple(np.broadcast_shapes(x1.shape, x2.shape))   # a norm is over the full length
+    x1, x2 = broadcast_to(x1, shape), broadcast_to(x2, shape)
+    return (unit(x1) * unit(x2)).sum(dim)

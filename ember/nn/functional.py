@@ -17,7 +17,6 @@ from ..ops.join import *  # noqa: F401,F403
 from ..ops.index import *  # noqa: F401,F403
 from ..ops.activation import logsigmoid
 from ..ops.index import where
-from ..ops.movement import broadcast_to
 
 import math
 import warnings
@@ -790,30 +789,9 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
     return _reduce(loss, reduction, fn)
 
 
-def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcast), each norm
-    clamped below at ``eps``.
-
-    >>> ember.nn.functional.cosine_similarity(ember.tensor([[1.0, 0.0]]),
-    ...                                       ember.tensor([[1.0, 1.0]]))
-    tensor([0.7071])
-    """
-    def unit(x):
-        squares = (x * x).sum(dim, keepdim=True)
-        nonzero = squares > 0   # a zero vector's norm gets a zero gradient, as in torch
-        norm = where(nonzero, where(nonzero, squares, 1.0).sqrt(), 0.0)
-        # torch clamps the norm without recording it: forward clamped, gradient unclamped
-        floor = norm.detach()
-        floor = where(floor > eps, floor, eps) - floor
-        return x / (norm + floor)
-
-    shape = tuple(np.broadcast_shapes(x1.shape, x2.shape))   # a norm is over the full length
-    x1, x2 = broadcast_to(x1, shape), broadcast_to(x2, shape)
-    return (unit(x1) * unit(x2)).sum(dim)
-
-
 # instance norm, channel and alpha dropout, pixel shuffles, embedding bags, fold and unfold,
-# adaptive max pooling, the CTC loss: defined in _functional_more.py (this file's size)
+# adaptive max pooling, the CTC loss, cosine_similarity: defined in _functional_more.py
+# (this file's size)
 from ._functional_more import *  # noqa: E402,F401,F403
 # 3-D pooling and transposed convolution: ember/nn/_volumetric.py (with their layers)
 from ._volumetric import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d,  # noqa: E402,F401
