@@ -205,9 +205,7 @@ class MaxPool3d(_MaxPool):
 ceil_mode=False))
     """
 
-    def forward(self, input):
-        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+    _pool = staticmethod(max_pool3d)
 
 
 class AvgPool3d(Module):

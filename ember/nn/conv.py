@@ -11,6 +11,8 @@ from .._tensor import empty
 from .module import Module, Parameter
 
 if TYPE_CHECKING:
+    from typing import Any, Callable
+
     from .._typing import DeviceLike, DTypeLike
 
 _PADDING_MODES = ('zeros', 'reflect', 'replicate', 'circular')
@@ -249,10 +251,12 @@ class _MaxPool(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
+    # each subclass's function (MaxPool1d, MaxPool3d)
+    _pool: Callable[..., Any] = staticmethod(F.max_pool2d)
+
     def forward(self, input):
-        pool = F.max_pool1d if isinstance(self, MaxPool1d) else F.max_pool2d
-        return pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                    ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return self._pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f'kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}'
@@ -265,6 +269,7 @@ class MaxPool1d(_MaxPool):
     >>> ember.nn.MaxPool1d(2)(ember.tensor([[[1.0, 3.0, 2.0, 5.0]]]))
     tensor([[[3., 5.]]])
     """
+    _pool = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPool):
