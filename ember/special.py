@@ -28,6 +28,7 @@ from ._tensor import Tensor, method
 from .autograd import Op
 from .backend import cpu as _cpu
 from .ops import elementwise as _ew
+from .ops.inplace_methods import _inplace_method
 from .ops.elementwise import erf, erfc, exp2, expm1, floating, log1p, narrow, operands
 from .ops.elementwise import sigmoid as expit
 from .ops.index import where
@@ -791,7 +792,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 
 for _name in ('lgamma', 'digamma', 'erfinv', 'i0', 'sinc', 'logit', 'xlogy', 'hypot'):
-    _ew._inplace_method(_name, *{'xlogy': ('[0.25, 0.5]', '2.0'),
+    _inplace_method(_name, *{'xlogy': ('[0.25, 0.5]', '2.0'),
                                  'hypot': ('[0.25, 0.5]', 'ember.tensor([1.0, 1.0])')}
                         .get(_name, ()))
 del _name

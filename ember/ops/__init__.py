@@ -1,6 +1,6 @@
 """ember's primitive ops, one module per kind; each attaches its Tensor methods on import."""
-from . import (activation, compare, conv, elementwise, extra, index, join, linalg, movement,
-               piecewise, reduce, resample, rounding)
+from . import (activation, compare, conv, elementwise, extra, index, inplace_methods, join,
+               linalg, movement, piecewise, reduce, resample, rounding)
 from .elementwise import *  # noqa: F401,F403
 from .piecewise import *  # noqa: F401,F403
 from .rounding import *  # noqa: F401,F403
@@ -39,4 +39,4 @@ from .gaps import *  # noqa: F401,F403,E402
 from .gaps import __all__ as _gaps_all  # noqa: E402
 __all__ += _gaps_all
 
-elementwise.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well
+inplace_methods.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well

@@ -10,8 +10,8 @@ import numpy as np
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled
 from ..backend import cpu, traced_cpu
-from .elementwise import (HALF, TENSOR_TYPES, _inplace_method, expm1, in_float32, sigmoid,
-                          tanh, where)
+from .elementwise import HALF, TENSOR_TYPES, expm1, in_float32, sigmoid, tanh, where
+from .inplace_methods import _inplace_method
 from .piecewise import Step, abs, clamp
 
 __all__ = ['logsigmoid', 'relu', 'relu6', 'leaky_relu', 'elu', 'selu', 'celu', 'gelu', 'silu',
@@ -388,7 +388,7 @@ def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     return where(x > 0, x, alpha * expm1(clamp(x, max=0) / alpha))   # NOTE: as elu at 0
 
 
-__test__: dict = {}   # the in-place methods' doctests (elementwise.inplace_doc)
+__test__: dict = {}   # the in-place methods' doctests (inplace_methods.inplace_doc)
 for _name in ('relu', 'relu6', 'leaky_relu', 'hardtanh', 'hardsigmoid', 'hardswish', 'elu',
               'celu', 'selu', 'silu', 'mish'):
     _inplace_method(_name, '[-1.0, 2.0]', '', __test__)

@@ -2,7 +2,8 @@
 results with no gradient."""
 from .._tensor import Tensor, method
 from ..autograd import Op, is_grad_enabled, no_grad
-from .elementwise import _inplace_method, inplace_doc, operands
+from .elementwise import operands
+from .inplace_methods import _inplace_method, inplace_doc
 from .piecewise import _step
 
 __all__ = ['isnan', 'isinf', 'isfinite']
@@ -104,7 +105,7 @@ def _inplace_logic(name, x, args):
     return inplace_doc(fn, name, x, args, __test__)
 
 
-__test__: dict = {}   # the in-place methods' doctests (elementwise.inplace_doc)
+__test__: dict = {}   # the in-place methods' doctests (inplace_methods.inplace_doc)
 for _n in ('eq', 'ne', 'lt', 'le', 'gt', 'ge', 'greater', 'less', 'greater_equal', 'less_equal',
            'logical_and', 'logical_or', 'logical_xor', 'logical_not', 'bitwise_and',
            'bitwise_or', 'bitwise_xor', 'bitwise_not'):

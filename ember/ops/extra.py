@@ -16,7 +16,7 @@ from .._tensor import Tensor, method
 from .. import _creation
 from ..autograd import Op, is_grad_enabled
 from ..backend import host
-from .elementwise import _inplace_method
+from .inplace_methods import _inplace_method
 from .index import index_select, where
 from .join import cat, stack
 from .linalg import bmm, matmul

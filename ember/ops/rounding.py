@@ -5,7 +5,8 @@ import builtins
 
 from .._tensor import Tensor, method
 from ..autograd import Op
-from .elementwise import _check_int_divisor, _inplace_method, div, operands
+from .elementwise import _check_int_divisor, div, operands
+from .inplace_methods import _inplace_method
 from .piecewise import _step
 
 __all__ = ['floor', 'ceil', 'trunc', 'fix', 'round', 'frac', 'floor_divide', 'remainder', 'fmod']
@@ -136,7 +137,7 @@ def _rmod(a, b):
 
 Tensor.__rfloordiv__, Tensor.__rmod__ = _rfloordiv, _rmod
 
-__test__: dict = {}   # the in-place methods' doctests (elementwise.inplace_doc)
+__test__: dict = {}   # the in-place methods' doctests (inplace_methods.inplace_doc)
 for _name in ('floor', 'ceil', 'round', 'trunc', 'fix', 'frac', 'floor_divide', 'remainder',
               'fmod'):
     _inplace_method(_name, '[-1.5, 2.25]', '2' if _name in ('floor_divide', 'remainder',
