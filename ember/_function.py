@@ -1,6 +1,8 @@
 """PyTorch-shaped custom ops: ``ember.autograd.Function`` and the ``ctx`` its forward and
 backward see (``FunctionCtx``), recorded through autograd's one door like ember's own ops.
 Imported by ``ember.autograd``, whose names they are."""
+from types import FunctionType
+
 from .autograd import Node, Tensor, _State, _edge, _zeros_for, no_grad
 
 _CTX_TYPES = {}
@@ -155,3 +157,9 @@ FunctionCtx._backward = _function_backward
 for _cls in (FunctionCtx, Function):   # their public home, as torch.autograd.Function's
     _cls.__module__ = 'ember.autograd'
 del _cls
+
+# their methods' doctests (doctest finds them here, not through ember.autograd, which holds
+# the classes' own docstrings)
+__test__ = {f'{c.__name__}.{n}': getattr(f, '__func__', f)
+            for c in (FunctionCtx, Function) for n, f in vars(c).items()
+            if isinstance(getattr(f, '__func__', f), FunctionType)}
