@@ -508,30 +508,6 @@ class Tensor:
                 raise ValueError(f'type: invalid type: {dtype!r}') from None
         return self.to(dtype)
 
-    def float(self) -> Tensor:
-        """``self.to(ember.float32)``.
-
-        >>> ember.tensor([1, 2]).float()
-        tensor([1., 2.])
-        """
-        return self.to(_dtype.float32)
-
-    def double(self) -> Tensor:
-        """``self.to(ember.float64)``.
-
-        >>> ember.tensor([1]).double()
-        tensor([1.], dtype=ember.float64)
-        """
-        return self.to(_dtype.float64)
-
-    def half(self) -> Tensor:
-        """``self.to(ember.float16)``.
-
-        >>> ember.tensor([1]).half()
-        tensor([1.], dtype=ember.float16)
-        """
-        return self.to(_dtype.float16)
-
     def bfloat16(self) -> Tensor:
         """The tensor in bfloat16 (needs the ``ml_dtypes`` package: NumPy has no bfloat16).
 
@@ -539,54 +515,6 @@ class Tensor:
         [1.0, 3.140625]
         """
         return self.to(_dtype.ALIASES['bfloat16'] if _dtype.bfloat16 else 'bfloat16')
-
-    def long(self) -> Tensor:
-        """``self.to(ember.int64)``: floats are truncated toward zero.
-
-        >>> ember.tensor([1.7, -1.7]).long()
-        tensor([ 1, -1])
-        """
-        return self.to(_dtype.int64)
-
-    def int(self) -> Tensor:
-        """``self.to(ember.int32)``: floats are truncated toward zero.
-
-        >>> ember.tensor([1.7]).int()
-        tensor([1], dtype=ember.int32)
-        """
-        return self.to(_dtype.int32)
-
-    def short(self) -> Tensor:
-        """``self.to(ember.int16)``.
-
-        >>> ember.tensor([1.5]).short()
-        tensor([1], dtype=ember.int16)
-        """
-        return self.to(_dtype.int16)
-
-    def bool(self) -> Tensor:
-        """``self.to(ember.bool)``: nonzero is True.
-
-        >>> ember.tensor([0, 2]).bool()
-        tensor([False,  True])
-        """
-        return self.to(_dtype.bool_)
-
-    def byte(self) -> Tensor:
-        """``self.to(ember.uint8)``.
-
-        >>> ember.tensor([1.7]).byte()
-        tensor([1], dtype=ember.uint8)
-        """
-        return self.to(_dtype.uint8)
-
-    def char(self) -> Tensor:
-        """``self.to(ember.int8)``.
-
-        >>> ember.tensor([1.7]).char()
-        tensor([1], dtype=ember.int8)
-        """
-        return self.to(_dtype.int8)
 
     def cpu(self) -> Tensor:
         """``self.to('cpu')``: a copy in host memory, or ``self`` when it is there already.
@@ -917,6 +845,30 @@ def broadcasts_to(shape, grad_shape):
     if len(shape) > len(grad_shape):
         return False
     return all(s == 1 or s == g for s, g in zip(shape[::-1], grad_shape[::-1]))
+
+
+# Tensor.float() ... char(): self.to(<dtype>), one method each, as torch's
+_CASTS = {'float': ('float32', ''), 'double': ('float64', ''), 'half': ('float16', ''),
+          'long': ('int64', ': floats are truncated toward zero'),
+          'int': ('int32', ': floats are truncated toward zero'), 'short': ('int16', ''),
+          'bool': ('bool_', ': nonzero is True'), 'byte': ('uint8', ''), 'char': ('int8', '')}
+
+
+def _cast_method(name, dtype_name, note):
+    dt = getattr(_dtype, dtype_name)
+
+    def cast(self):
+        return self.to(dt)
+    cast.__name__, cast.__qualname__ = name, f'Tensor.{name}'
+    cast.__doc__ = (f'``self.to({dt})``{note}.\n\n'
+                    f'    >>> ember.tensor([0.0, 1.7]).{name}().dtype\n'
+                    f'    {dt}\n    ')
+    return cast
+
+
+for _name, (_dt, _note) in _CASTS.items():
+    setattr(Tensor, _name, _cast_method(_name, _dt, _note))
+del _name, _dt, _note
 
 
 def _cast(t, dt):
