@@ -161,3 +161,100 @@ def test_fuse_casts_operands_to_the_result_dtype_as_numpy_does():
         (want,) = run(g, x)
     (got,) = run(fused, x)
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@needs_numba
+def test_fuse_in_place_calls_store_what_they_write_with_numpys_bits():
+    # GELU's forward as ember's op code runs it on a chunk: calls that write in place
+    # (out=), maximum and absolute, and a NaN, infinities and both zeros among the inputs
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(64).astype(np.float32)
+    x[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30]
+    nodes = [Node(np.absolute, (Ref(0),), {}, Ref(2)),
+             Node(np.multiply, (Ref(2), 0.2316418882663604), {}, Ref(3)),
+             Node(np.add, (Ref(3), 1), {'out': (Ref(3),)}, (), (3,)),
+             Node(np.reciprocal, (Ref(3),), {'out': (Ref(3),)}, (), (3,)),
+             Node(np.multiply, (Ref(3), 0.5307027145), {}, Ref(4)),
+             Node(np.add, (Ref(4), -0.7265760135), {'out': (Ref(4),)}, (), (4,)),
+             Node(np.multiply, (Ref(4), Ref(3)), {'out': (Ref(4),)}, (), (4,)),
+             Node(np.maximum, (Ref(0), 0), {'out': (Ref(1),)}, (), (1,)),
+             Node(np.subtract, (Ref(1), Ref(4)), {'out': (Ref(1),)}, (), (1,)),
+             Node(np.minimum, (Ref(4), Ref(0)), {}, Ref(5))]
+    m = {i: ((64,), np.dtype(np.float32)) for i in range(6)}
+    g = Graph([0, 1], nodes, [5], [], m)
+    fused = fusion.fuse(g)
+    assert len(fused.nodes) == 1 and fused.nodes[0].writes == (1,)
+    outs = {}
+    for name, graph in (('want', g), ('got', fused)):
+        buf = np.full(64, 7.0, np.float32)                  # the array written in place
+        with np.errstate(all='ignore'):
+            (five,) = graph.compile()(x, buf)
+        outs[name] = buf, five
+    for a, b in zip(outs['got'], outs['want']):
+        assert np.array_equal(a.view(np.int32), b.view(np.int32))     # bits, zeros' signs too
+
+
+@needs_numba
+@pytest.mark.parametrize('a, b', [(-0.0, 0.0), (0.0, -0.0), (np.nan, 1.0), (1.0, np.nan),
+                                  (2.0, 1.0), (1.0, 2.0)])
+def test_fused_maximum_and_minimum_pick_the_operand_numpy_picks(a, b):
+    x = np.full(8, a, np.float64)
+    y = np.full(8, b, np.float64)
+    nodes = [Node(np.maximum, (Ref(0), Ref(1)), {}, Ref(2)),
+             Node(np.minimum, (Ref(0), Ref(1)), {}, Ref(3)),
+             Node(np.maximum, (Ref(1), Ref(0)), {}, Ref(4)),
+             Node(np.minimum, (Ref(1), Ref(0)), {}, Ref(5))]
+    g = Graph([0, 1], nodes, [2, 3, 4, 5], [], {i: ((8,), np.dtype(np.float64))
+                                                for i in range(6)})
+    fused = fusion.fuse(g)
+    assert len(fused.nodes) == 1
+    for got, want in zip(run(fused, x, y), run(g, x, y)):
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+@needs_numba
+def test_fused_in_place_run_falls_back_when_a_written_array_overlaps_an_operand():
+    # v1 is written, then v2 (a view of v1 one element on) is read: a loop would read v2's
+    # old elements, NumPy's calls read the new ones
+    nodes = [Node(np.multiply, (Ref(1), 2.0), {'out': (Ref(1),)}, (), (1,)),
+             Node(np.add, (Ref(1), 1.0), {'out': (Ref(1),)}, (), (1,)),
+             Node(np.add, (Ref(2), Ref(0)), {}, Ref(3)),
+             Node(np.multiply, (Ref(3), 3.0), {}, Ref(4))]
+    g = Graph([0, 1, 2], nodes, [4], [], {i: ((5,), np.dtype(np.float64)) for i in range(5)})
+    fused = fusion.fuse(g)
+    assert type(fused.nodes[0].fn) is fusion.Fused
+    x = np.arange(5.0)
+    results = []
+    for graph in (g, fused):
+        base = np.arange(6.0)
+        (out,) = graph.compile()(x, base[:5], base[1:])
+        results.append((out, base))
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
+@needs_numba
+@pytest.mark.parametrize('shape, shapes', [
+    ((6, 8), [(6, 1), (8,), ()]),                         # layer norm: rows, columns, a number
+    ((2, 3, 5, 4), [(2, 3, 1, 4), (5, 4), (1, 1, 1, 1)]),  # softmax over axis -2, a mask
+    ((3, 1, 4), [(1, 1, 4), (3, 1, 1), (4,)])])           # size-1 dimensions dropped
+def test_fuse_reads_broadcast_operands_at_their_own_index(shape, shapes):
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal(shape).astype(np.float32)] + \
+        [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    m = {0: (shape, np.dtype(np.float32))}
+    m.update({k + 1: (s, np.dtype(np.float32)) for k, s in enumerate(shapes)})
+    m.update({k: (shape, np.dtype(np.float32)) for k in (4, 5)})
+    nodes = [Node(np.subtract, (Ref(0), Ref(1)), {}, Ref(4)),
+             Node(np.multiply, (Ref(4), Ref(2)), {'out': (Ref(4),)}, (), (4,)),
+             Node(np.add, (Ref(4), Ref(3)), {'out': (Ref(4),)}, (), (4,)),
+             Node(np.true_divide, (Ref(2), Ref(4)), {}, Ref(5)),
+             Node(np.maximum, (Ref(5), Ref(1)), {'out': (Ref(0),)}, (), (0,))]
+    g = Graph([0, 1, 2, 3], nodes, [4, 5], [], m)
+    fused = fusion.fuse(g)
+    assert [type(n.fn) for n in fused.nodes] == [fusion.Fused]
+    results = []
+    for graph in (g, fused):
+        x0 = xs[0].copy()
+        results.append((*graph.compile()(x0, *xs[1:]), x0))
+    for got, want in zip(*results):
+        assert got.shape == want.shape and np.array_equal(got, want)
