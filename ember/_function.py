@@ -127,6 +127,8 @@ class Function:
             ctx.n_outputs = len(outs)
             ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
                              for o in outs]
+            for h in _State.op_hooks:
+                h(ctx, tensors, outs[0]._data if isinstance(outs[0], Tensor) else None)
         for i, o in enumerate(outs):
             if isinstance(o, Tensor) and record and id(o) not in ctx._non_diff \
                     and o.dtype.is_floating_point:

@@ -7,10 +7,13 @@ in topological order, reduces broadcast gradients in one place (``_fit``) and fr
 tensors afterwards unless ``retain_graph=True``.
 """
 import functools
+import time
 
 import numpy as np
 
-from . import _tensor
+from . import _anomaly, _leak, _tensor
+from ._anomaly import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: F401
+                       is_anomaly_enabled, set_detect_anomaly)
 from .backend import array_device, namespace
 
 Tensor = _tensor.Tensor
@@ -18,7 +21,10 @@ Tensor = _tensor.Tensor
 
 class _State:
     grad_enabled = True
-    op_hooks = []          # callables (node, inputs, output) run after each recorded op
+    op_hooks = []          # callables (node, inputs, output) run after each op
+    anomaly = False        # detect_anomaly with check_nan: backward checks each gradient
+    timed = 0              # open ember.debug.trace blocks: each op's start time is kept
+    op_start = None
 
 
 
@@ -338,6 +344,8 @@ class Op(Node):
                 raise _device_error(cls.__name__.lower(), tensors)
         ctx.xp = np if dev is np.ndarray else namespace(arrays[0])
         quiet = _quiet_on(_QUIET) if dev is np.ndarray else None   # (see quiet_numpy)
+        if _State.timed:
+            _State.op_start = time.perf_counter()
         try:
             out = ctx.forward(*arrays, **params)
         except ValueError as e:
@@ -350,6 +358,8 @@ class Op(Node):
         if type(out) is not dev:   # NumPy gives scalars for 0-d results
             out = ctx.xp.asarray(out)
         if not cls.differentiable:
+            for h in _State.op_hooks:
+                h(ctx, tensors, out)
             return Tensor._make(out)
         result = _record(ctx, tensors, out)
         if cls.is_view:   # share the version counter; remember how to redo the view
@@ -601,6 +611,8 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
             if len(buf) > 1 and any(g is None for g in buf):   # multi-output nodes only
                 buf = [g if g is not None else _zeros_for(n, i) for i, g in enumerate(buf)]
             gin = n._backward(buf)
+            if _State.anomaly:
+                _anomaly.check(n, gin)
             if not retain_graph:
                 n.release()
             edges = n.next_edges
@@ -683,8 +695,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             for t, g in zip(inputs, got):
                 if g is not None:
                     _accumulate(t, g, create_graph)
-        return
-    _run_backward(tensors, grads, retain, create_graph)
+    else:
+        _run_backward(tensors, grads, retain, create_graph)
+    _leak.after_backward(tensors)   # (a warning for total_loss += loss)
 
 
 def _root_grad(t, g, i):

@@ -60,6 +60,10 @@ PAGES = [
     ('compile', 'ember.compile and ember.jit', ['ember.compiler', 'ember.jit'],
      '`ember.compile` (the function lives in the package `ember.compiler`) and the static '
      'programs of `ember.jit`. See the [compiler notes](../compiler.md).'),
+    ('debug', 'ember.debug and ember.utils.summary', ['ember.debug', 'ember.utils'],
+     'The debugger: stop at the first op that makes a NaN, trace every op, tabulate a model '
+     '(torchinfo\'s `summary`). `ember.autograd.detect_anomaly` is on the '
+     '[autograd](autograd.md) page. See the [tools guide](../tools.md).'),
     ('checkpoint', 'ember.utils.checkpoint', ['ember.utils.checkpoint'],
      'Activation checkpointing: recompute a block\'s activations in backward.'),
     ('serialization', 'ember.save and ember.load', ['ember.serialization'],
@@ -81,7 +85,6 @@ NOT_API = {
 NO_PAGE = {
     'ember.random': 'its names are exported by ember (manual_seed, randn, Generator ...)',
     'ember.data': 'the same module as ember.utils.data',
-    'ember.utils': 'a package of ember.utils.data and ember.utils.checkpoint',
     'ember.ops': 'the ops, exported by ember',
     'ember.backend': 'internal: the devices\' array modules (ember.device is on the ember page)',
     'ember.demos': 'the applications behind the `ember demo` command (imported when run)',
