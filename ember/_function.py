@@ -3,7 +3,7 @@ backward see (``FunctionCtx``), recorded through autograd's one door like ember'
 Imported by ``ember.autograd``, whose names they are."""
 from types import FunctionType
 
-from .autograd import Node, Tensor, _State, _edge, _zeros_for, no_grad
+from .autograd import Node, Tensor, _State, _edge, _run_op_hooks, _zeros_for, no_grad
 
 _CTX_TYPES = {}
 
@@ -127,8 +127,9 @@ class Function:
             ctx.n_outputs = len(outs)
             ctx._out_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
                              for o in outs]
-            for h in _State.op_hooks:
-                h(ctx, tensors, outs[0]._data if isinstance(outs[0], Tensor) else None)
+            if _State.op_hooks:
+                _run_op_hooks(ctx, tensors, outs[0]._data if isinstance(outs[0], Tensor)
+                              else None)
         for i, o in enumerate(outs):
             if isinstance(o, Tensor) and record and id(o) not in ctx._non_diff \
                     and o.dtype.is_floating_point:

@@ -23,8 +23,9 @@ class _State:
     grad_enabled = True
     op_hooks = []          # callables (node, inputs, output) run after each op
     anomaly = False        # detect_anomaly with check_nan: backward checks each gradient
-    timed = 0              # open ember.debug.trace blocks: each op's start time is kept
-    op_start = None
+    timed = 0              # open traces and profilers: each op's start time is kept,
+    op_start = None        # and each backward node's time goes to the node hooks
+    node_hooks = []        # callables (name, start, end) for each backward node while timed
 
 
 
@@ -282,14 +283,21 @@ class _LeafView:
         return '<AccumulateGrad>'
 
 
+def _run_op_hooks(node, tensors, out):
+    """The op hooks (the debugger's, the profiler's), then the op's start time is spent."""
+    for h in _State.op_hooks:
+        h(node, tensors, out)
+    _State.op_start = None
+
+
 def _record(node, tensors, out):
     """The one door: attach ``node`` to the graph if grad mode is on and an input needs grad.
 
     ``tensors`` are the node's inputs in order (non-tensors as None); ``out`` is the result
     array. Returns the output Tensor.
     """
-    for h in _State.op_hooks:
-        h(node, tensors, out)
+    if _State.op_hooks:
+        _run_op_hooks(node, tensors, out)
     if not _State.grad_enabled:
         return Tensor._make(out)
     edges = []
@@ -358,8 +366,8 @@ class Op(Node):
         if type(out) is not dev:   # NumPy gives scalars for 0-d results
             out = ctx.xp.asarray(out)
         if not cls.differentiable:
-            for h in _State.op_hooks:
-                h(ctx, tensors, out)
+            if _State.op_hooks:
+                _run_op_hooks(ctx, tensors, out)
             return Tensor._make(out)
         result = _record(ctx, tensors, out)
         if cls.is_view:   # share the version counter; remember how to redo the view
@@ -610,7 +618,13 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                 raise RuntimeError(FREED)
             if len(buf) > 1 and any(g is None for g in buf):   # multi-output nodes only
                 buf = [g if g is not None else _zeros_for(n, i) for i, g in enumerate(buf)]
-            gin = n._backward(buf)
+            if _State.timed:
+                start = time.perf_counter()
+                gin = n._backward(buf)
+                for h in _State.node_hooks:
+                    h(n.name, start, time.perf_counter())
+            else:
+                gin = n._backward(buf)
             if _State.anomaly:
                 _anomaly.check(n, gin)
             if not retain_graph:
@@ -688,6 +702,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
     grads = [_root_grad(t, g, i) for i, (t, g) in enumerate(zip(tensors, grad_tensors))]
     retain = create_graph if retain_graph is None else retain_graph
+    if _State.timed:   # (a profiler is on: the whole walk is one range)
+        from .profiler import record_function
+        with record_function('autograd::backward'):
+            _backward(tensors, grads, retain, create_graph, inputs)
+    else:
+        _backward(tensors, grads, retain, create_graph, inputs)
+    _leak.after_backward(tensors)   # (a warning for total_loss += loss)
+
+
+def _backward(tensors, grads, retain, create_graph, inputs):
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         got = _run_backward(tensors, grads, retain, create_graph, inputs, allow_unused=True)
@@ -697,7 +721,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                     _accumulate(t, g, create_graph)
     else:
         _run_backward(tensors, grads, retain, create_graph)
-    _leak.after_backward(tensors)   # (a warning for total_loss += loss)
 
 
 def _root_grad(t, g, i):

@@ -509,11 +509,9 @@ class TapGather(Op):
     """``y[..., p, q]`` = the padded input at the kernel tap ``arg[..., p, q]`` of window
     (p, q): max pooling's forward, given the taps of the maxima."""
 
-    def forward(ctx, x, arg, k, geom, out, values=None):
+    def forward(ctx, x, arg, k, geom, out):
         ctx.params = dict(arg=arg, k=k, geom=geom, out=out)
         ctx.size = x.shape[-2:]
-        if values is not None:      # max pooling has the maxima already
-            return values
         xp = _pad(ctx.xp, x, geom.before, geom.after)
         y = ctx.xp.zeros(x.shape[:-2] + tuple(out), dtype=x.dtype)
         for tap, sl in _taps(k, geom, out):
@@ -522,6 +520,17 @@ class TapGather(Op):
 
     def backward(ctx, g):
         return TapScatter.apply(g, size=ctx.size, **ctx.params)
+
+
+class MaxPool(TapGather):
+    """Max pooling's forward: each window's maximum (``_window_argmax``: a NaN wins), and
+    the tap of each kept for backward (``TapGather``'s)."""
+
+    def forward(ctx, x, k, geom, out):
+        arg, best = _window_argmax(ctx.xp, x, k, geom, out)
+        ctx.params = dict(arg=arg, k=k, geom=geom, out=out)
+        ctx.size = x.shape[-2:]
+        return best
 
 
 class TapScatter(Op):
@@ -551,11 +560,11 @@ class TapScatter(Op):
 def _max_poolnd(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, geom, out = _pool_args(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
     x2 = _lift(x, nd)
-    xp = get_xp(x2)
-    a, best = _window_argmax(xp, x2._data, k, geom, out)
     if not return_indices:
-        y = TapGather.apply(x2, arg=a, k=k, geom=geom, out=out, values=best)
+        y = MaxPool.apply(x2, k=k, geom=geom, out=out)
         return y.squeeze(-2) if nd == 1 else y
+    xp = get_xp(x2)
+    a, _ = _window_argmax(xp, x2._data, k, geom, out)
     a = a.astype(xp.int64)
     rows = (xp.arange(out[0], dtype=a.dtype) * geom.stride[0] - geom.before[0])[:, None] \
         + (a // k[1]) * geom.dilation[0]

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd import no_grad, quiet_numpy
+from ..autograd import _State, no_grad, quiet_numpy
 
 if TYPE_CHECKING:
     from .._typing import Params
@@ -116,8 +116,13 @@ class Optimizer:
             from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
-        with quiet_numpy():
-            self._step_all()
+        if _State.timed:   # (a profiler is on: torch's name for the range)
+            from ..profiler import record_function
+            with record_function(f'Optimizer.step#{type(self).__name__}.step'), quiet_numpy():
+                self._step_all()
+        else:
+            with quiet_numpy():
+                self._step_all()
         return loss
 
     def _step_all(self):
