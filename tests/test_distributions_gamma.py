@@ -1,8 +1,8 @@
 """The gamma-based distributions (Gamma, Chi2, Beta, Dirichlet, StudentT) against torch's:
 values and their gradients in the parameters, KL divergences, second order, samples as
 samples (moments within k standard errors, Kolmogorov-Smirnov where torch has the cdf), as
-tests/test_distributions.py does for the others. ember has no ``rsample`` for them (torch
-does: implicit reparameterisation), which the first test states."""
+tests/test_distributions.py does for the others; their ``rsample`` (implicit
+reparameterisation) in tests/test_distributions_rsample.py."""
 import math
 
 import numpy as np
@@ -60,7 +60,7 @@ def test_values_and_gradients(name):
     ed, ep, ev, td, tp, tv = build(name)
     assert tuple(ed.batch_shape) == tuple(td.batch_shape), 'batch_shape'
     assert tuple(ed.event_shape) == tuple(td.event_shape), 'event_shape'
-    assert td.has_rsample and not ed.has_rsample   # (no implicit reparameterisation yet)
+    assert td.has_rsample and ed.has_rsample
     checked = 0
     for what in QUANTITIES:
         if what == 'cdf' and isinstance(td, TD.Gamma):   # (and Chi2)
@@ -183,11 +183,11 @@ def test_sample_shapes_and_expand():
             s = ed.sample(shape)
             assert tuple(s.shape) == tuple(td.sample(shape).shape), f'{name} sample{shape}'
             assert s.dtype == ember.float64 and not s.requires_grad
+            r = ed.rsample(shape)
+            assert tuple(r.shape) == tuple(s.shape) and r.requires_grad
         big, tbig = ed.expand((2,) + tuple(ed.batch_shape)), td.expand((2,) + tuple(td.batch_shape))
         assert tuple(big.batch_shape) == tuple(tbig.batch_shape)
         close(big.log_prob(ev), tbig.log_prob(tv), f'{name} expanded log_prob')
-        with pytest.raises(NotImplementedError):
-            ed.rsample()
 
 
 def test_invalid_parameters_and_values():

@@ -2,12 +2,13 @@
 the KL divergences torch has among them (Gamma-Gamma, Beta-Beta, Dirichlet-Dirichlet).
 
 Their log-densities, entropies and moments are ``ember.special``'s ``lgamma``, ``digamma`` and
-``xlogy``, so they differentiate in the parameters (twice too). Samples are NumPy's
-(``standard_gamma``, ``beta``, ``standard_t``) on ember's seeded generator. ``rsample`` is not
-offered (``has_rsample = False``, where torch has True): a pathwise gradient of a gamma draw in
-its concentration needs the derivative of the regularised incomplete gamma function in its
-parameter (torch's implicit reparameterisation), which ember does not have yet. ``Gamma.cdf``
-(``ember.special.gammainc``) has, as torch's, a gradient in the value and the rate only.
+``xlogy``, so they differentiate in the parameters (twice too). Samples are NumPy's gamma
+draws (``standard_gamma``) on ember's seeded generator; ``rsample`` makes them differentiable
+in the concentration by implicit reparameterisation, as torch's (``_reparam.py``: the
+derivative of a draw in its concentration, ``-(dF/dalpha) / f``). Beta draws are the first
+coordinate of a two-way Dirichlet, and StudentT's a normal over the root of a chi-squared, as
+torch's. ``Gamma.cdf`` (``ember.special.gammainc``) has, as torch's, a gradient in the value
+and the rate only.
 """
 import math
 
@@ -20,6 +21,7 @@ from ..random import _gen, _out
 from ..special import digamma, gammainc, gammaln as lgamma, xlogy
 from . import constraints
 from .continuous import _shape
+from ._reparam import DirichletPath, GammaPath, tiny
 from .distribution import Distribution, broadcast_all
 from .kl import register_kl
 
@@ -48,7 +50,7 @@ class Gamma(Distribution):
     """
     arg_constraints = {'concentration': constraints.positive, 'rate': constraints.positive}
     support = constraints.nonnegative
-    has_rsample = False   # (see the module's docstring)
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -71,10 +73,13 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def sample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        g = _draw(self.rate, shape, 'standard_gamma', self.concentration)
-        return g / self.rate.detach().expand(*shape)
+        alpha = self.concentration.expand(*shape)
+        x = GammaPath.apply(alpha, _draw(alpha, shape, 'standard_gamma', alpha))
+        value = x / self.rate.expand(*shape)
+        # as torch: the value (not its gradient) kept at or above the smallest normal number
+        return value + (value.detach().clamp(min=tiny(value.dtype)) - value.detach())
 
     def log_prob(self, value):
         if self._validate_args:
@@ -122,7 +127,7 @@ class Dirichlet(Distribution):
     """
     arg_constraints = {'concentration': constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.dim() < 1:
@@ -154,10 +159,14 @@ class Dirichlet(Distribution):
         c0 = c.sum(-1, keepdim=True)
         return c * (c0 - c) / (c0.pow(2) * (c0 + 1))
 
-    def sample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        g = _draw(self.concentration, shape, 'standard_gamma', self.concentration)
-        return g / g.sum(-1, keepdim=True)
+        alpha = self.concentration.expand(*shape)
+        # float64 gammas, each at least the smallest normal number (as torch's), normalized
+        g = np.maximum(_gen(None).standard_gamma(np.broadcast_to(_host(alpha), tuple(shape))),
+                       np.finfo(np.float64).tiny)
+        x = _out(g / g.sum(-1, keepdims=True), alpha.dtype, alpha.device, False)
+        return DirichletPath.apply(alpha, x)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -183,7 +192,7 @@ class Beta(Distribution):
     arg_constraints = {'concentration1': constraints.positive,
                        'concentration0': constraints.positive}
     support = constraints.unit_interval
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
@@ -208,10 +217,9 @@ class Beta(Distribution):
         total = a + b
         return a * b / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=Size()):
-        shape = self._extended_shape(sample_shape)
-        return _draw(self.concentration1, shape, 'beta', self.concentration1,
-                     self.concentration0)
+    def rsample(self, sample_shape=Size()):
+        both = stack([self.concentration1, self.concentration0], -1)
+        return Dirichlet(both, validate_args=False).rsample(sample_shape)[..., 0]
 
     def log_prob(self, value):
         if self._validate_args:
@@ -236,7 +244,7 @@ class StudentT(Distribution):
     arg_constraints = {'df': constraints.positive, 'loc': constraints.real,
                        'scale': constraints.positive}
     support = constraints.real
-    has_rsample = False   # (its chi-squared draw has no pathwise gradient in df here)
+    has_rsample = True
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
@@ -260,10 +268,12 @@ class StudentT(Distribution):
         v = self.scale.pow(2) * df / where(df > 2, df - 2, 1.0)
         return where(df > 1, where(df > 2, v, math.inf), math.nan)
 
-    def sample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        t = _draw(self.df, shape, 'standard_t', self.df)
-        return self.loc.detach() + self.scale.detach() * t
+        normal = _out(_gen(None).standard_normal(tuple(shape)), self.df.dtype, self.df.device,
+                      False)
+        chi2 = Chi2(self.df, validate_args=False).rsample(sample_shape)
+        return self.loc + self.scale * (normal * (chi2 / self.df).rsqrt())
 
     def log_prob(self, value):
         if self._validate_args:
