@@ -94,6 +94,10 @@ CASES = {
     'MVN_tril': (lambda D, p: D.MultivariateNormal(p['loc'], scale_tril=p['tril']),
                  dict(loc=rng.standard_normal(B), tril=_tril(4, (3,))),
                  rng.standard_normal(B)),
+    'LowRankMVN': (lambda D, p: D.LowRankMultivariateNormal(p['loc'], p['cov_factor'],
+                                                            p['cov_diag']),
+                   dict(loc=rng.standard_normal(B), cov_factor=rng.standard_normal((3, 4, 2)),
+                        cov_diag=rng.uniform(0.5, 2.0, (4,))), rng.standard_normal((2,) + B)),
     'LogNormal': (lambda D, p: D.LogNormal(p['loc'], p['scale']),
                   dict(loc=rng.standard_normal(B), scale=rng.uniform(0.5, 2.0, B)),
                   rng.lognormal(0.0, 1.0, B)),
@@ -194,8 +198,8 @@ def _grads(out, params):
 
 KL_PAIRS = ['Normal', 'Uniform', 'Exponential', 'Laplace', 'Bernoulli_probs',
             'Bernoulli_logits', 'Categorical_probs', 'Categorical_logits', 'OneHotCategorical',
-            'Poisson', 'Binomial_probs', 'MVN_cov', 'MVN_prec', 'MVN_tril', 'LogNormal',
-            'Independent']
+            'Poisson', 'Binomial_probs', 'MVN_cov', 'MVN_prec', 'MVN_tril', 'LowRankMVN',
+            'LogNormal', 'Independent']
 
 
 def _other(name):
@@ -208,7 +212,7 @@ def _other(name):
             other[k] = _spd(4, v.shape[:-2])
         elif k == 'tril':
             other[k] = _tril(4, v.shape[:-2])
-        elif k in ('scale', 'rate', 'probs'):
+        elif k in ('scale', 'rate', 'probs', 'cov_diag'):
             other[k] = v * r.uniform(0.6, 1.4, v.shape) if k != 'probs' else \
                 r.uniform(0.1, 0.9, v.shape)
         elif k == 'low':
@@ -351,6 +355,23 @@ def test_mvn_samples():
         assert _ks_stat(u) < KS_C / math.sqrt(N)
 
 
+def test_lowrank_mvn_samples():
+    ember.manual_seed(98)
+    loc, w, diag = np.array([1.0, -2.0, 0.5]), np.array([[1.0, 0.3], [-0.5, 0.8],
+                                                         [0.2, -0.4]]), np.array([0.5, 1.0, 0.3])
+    cov = w @ w.T + np.diag(diag)
+    d = ED.LowRankMultivariateNormal(ember.tensor(loc), ember.tensor(w), ember.tensor(diag))
+    x = d.rsample((N,)).detach().numpy().astype(F64)
+    assert np.all(np.abs(x.mean(0) - loc) < 5 * np.sqrt(np.diag(cov) / N))
+    se = np.sqrt((cov ** 2 + np.outer(np.diag(cov), np.diag(cov))) / N)
+    assert np.all(np.abs(np.cov(x.T) - cov) < 5 * se)
+    for c, fits in ((cov, True), (cov * 1.25, False)):   # (a covariance 25% off fails)
+        white = np.linalg.solve(np.linalg.cholesky(c), (x - loc).T).T
+        stats = [_ks_stat(TD.Normal(0.0, 1.0).cdf(torch.tensor(white[:, j])).numpy())
+                 for j in range(3)]
+        assert (max(stats) < KS_C / math.sqrt(N)) == fits, stats
+
+
 def _chi2_critical(df, z=3.719):
     """The chi-square quantile at 1 - 1e-4 (z: the normal's), by Wilson and Hilferty."""
     return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
@@ -401,7 +422,7 @@ def test_seeded_samples_repeat():
 # ---------------------------------------------------------------- rsample gradients
 
 RSAMPLE = ['Normal', 'Uniform', 'Exponential', 'Laplace', 'MVN_cov', 'MVN_prec', 'MVN_tril',
-           'LogNormal', 'Independent', 'Sigmoid_Affine']
+           'LowRankMVN', 'LogNormal', 'Independent', 'Sigmoid_Affine']
 
 
 @pytest.mark.parametrize('name', RSAMPLE)
@@ -442,7 +463,9 @@ INVALID = [('Normal', lambda D, m: D.Normal(m.tensor([0.0]), m.tensor([-1.0])), 
                m.zeros(2), scale_tril=m.tensor([[1.0, 0.0], [0.0, -1.0]])), 'scale_tril'),
            ('MultivariateNormal', lambda D, m: D.MultivariateNormal(
                m.zeros(2), covariance_matrix=m.tensor([[1.0, 2.0], [2.0, 1.0]])),
-            'covariance_matrix')]
+            'covariance_matrix'),
+           ('LowRankMultivariateNormal', lambda D, m: D.LowRankMultivariateNormal(
+               m.zeros(2), m.ones(2, 1), m.tensor([1.0, -1.0])), 'cov_diag')]
 
 
 @pytest.mark.parametrize('dist, make, param', INVALID, ids=[f'{c[0]}-{c[2]}' for c in INVALID])
@@ -497,6 +520,13 @@ def test_invalid_values_and_arguments():
             D.MultivariateNormal(m.zeros(()), m.eye(2))
         with pytest.raises(ValueError, match='reinterpreted_batch_ndims'):
             D.Independent(D.Normal(m.zeros(2), 1.0), 2)
+        for args, msg in (((m.zeros(()), m.ones(2, 1), m.ones(2)), 'loc must be at least'),
+                          ((m.zeros(2), m.ones(2), m.ones(2)), 'cov_factor must be at least'),
+                          ((m.zeros(2), m.ones(3, 1), m.ones(2)), 'cov_factor must be a batch'),
+                          ((m.zeros(2), m.ones(2, 1), m.ones(3)), 'cov_diag must be a batch'),
+                          ((m.zeros(3, 2), m.ones(4, 2, 1), m.ones(2)), 'Incompatible batch')):
+            with pytest.raises(ValueError, match=msg):
+                D.LowRankMultivariateNormal(*args)
     assert ED.Normal(0.0, -1.0, validate_args=False).scale.item() == -1.0
 
 
@@ -525,6 +555,7 @@ def test_api_shape():
 # ---------------------------------------------------------------- second order
 
 SECOND = [('MVN_cov', 'log_prob'), ('MVN_prec', 'log_prob'), ('MVN_tril', 'entropy'),
+          ('LowRankMVN', 'log_prob'), ('LowRankMVN', 'entropy'),
           ('Normal', 'icdf'), ('Categorical_logits', 'entropy'), ('Sigmoid_Affine', 'log_prob')]
 
 
@@ -555,7 +586,8 @@ CROSS = [('Exponential', 'Normal'), ('Laplace', 'Normal'), ('Normal', 'Laplace')
          ('Uniform', 'Normal'), ('Uniform', 'Exponential'), ('Bernoulli_probs', 'Poisson'),
          ('Normal', 'Uniform'), ('Normal', 'Exponential'), ('Laplace', 'Uniform'),
          ('Laplace', 'Exponential'), ('Exponential', 'Uniform'), ('Poisson', 'Bernoulli_probs'),
-         ('Poisson', 'Binomial_probs')]
+         ('Poisson', 'Binomial_probs'), ('MVN_cov', 'LowRankMVN'), ('LowRankMVN', 'MVN_tril'),
+         ('LowRankMVN', 'MVN_prec')]
 
 
 @pytest.mark.parametrize('pname, qname', CROSS, ids=[f'{p}-{q}' for p, q in CROSS])
@@ -606,6 +638,7 @@ def test_on_the_test_device():
              ED.Binomial(4, probs=t([0.3, 0.6])), ED.OneHotCategorical(probs=t([0.2, 0.8])),
              ED.MultivariateNormal(loc, covariance_matrix=cov),
              ED.MultivariateNormal(loc, precision_matrix=cov),
+             ED.LowRankMultivariateNormal(loc, cov, scale),
              ED.TransformedDistribution(ED.Normal(loc, scale), [ED.TanhTransform()])]
     for d in cases:
         s = d.sample((3,))
@@ -617,6 +650,7 @@ def test_on_the_test_device():
             total = total + d.entropy().sum()
         total.backward(retain_graph=True)
     assert loc.grad is not None and cov.grad is not None and loc.grad.device == loc.device
-    assert ED.kl_divergence(cases[-3], cases[-2]).device == loc.device
+    assert ED.kl_divergence(cases[-4], cases[-3]).device == loc.device
+    assert ED.kl_divergence(cases[-2], cases[-3]).device == loc.device
     q = ember.tensor([0.3, 0.6], dtype=ember.float64, device=DEVICE)
     assert ED.Normal(loc, scale).icdf(q).device == loc.device

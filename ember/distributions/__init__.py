@@ -13,12 +13,14 @@ from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poiss
 from .distribution import Distribution
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .kl import kl_divergence, register_kl
+from .lowrank import LowRankMultivariateNormal
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, Independent,
                          LogNormal, SigmoidTransform, TanhTransform, Transform,
                          TransformedDistribution)
 
 __all__ = ['Distribution', 'Normal', 'Uniform', 'Exponential', 'Laplace', 'MultivariateNormal',
-           'Bernoulli', 'Categorical', 'OneHotCategorical', 'Poisson', 'Binomial', 'Independent',
-           'TransformedDistribution', 'LogNormal', 'Transform', 'ExpTransform', 'AffineTransform',
-           'SigmoidTransform', 'TanhTransform', 'ComposeTransform', 'kl_divergence',
-           'register_kl', 'Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']
+           'LowRankMultivariateNormal', 'Bernoulli', 'Categorical', 'OneHotCategorical',
+           'Poisson', 'Binomial', 'Independent', 'TransformedDistribution', 'LogNormal',
+           'Transform', 'ExpTransform', 'AffineTransform', 'SigmoidTransform', 'TanhTransform',
+           'ComposeTransform', 'kl_divergence', 'register_kl', 'Gamma', 'Chi2', 'Beta',
+           'Dirichlet', 'StudentT']
