@@ -11,16 +11,22 @@ from . import constraints
 from .continuous import Exponential, Laplace, MultivariateNormal, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from .distribution import Distribution
+from .event_transforms import (CumulativeDistributionTransform, IndependentTransform,
+                               LowerCholeskyTransform, PositiveDefiniteTransform,
+                               SoftmaxTransform, StickBreakingTransform)
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .kl import kl_divergence, register_kl
 from .lowrank import LowRankMultivariateNormal
-from .transforms import (AffineTransform, ComposeTransform, ExpTransform, Independent,
-                         LogNormal, SigmoidTransform, TanhTransform, Transform,
-                         TransformedDistribution)
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform,
+                         Independent, LogNormal, PowerTransform, SigmoidTransform,
+                         SoftplusTransform, TanhTransform, Transform, TransformedDistribution)
 
 __all__ = ['Distribution', 'Normal', 'Uniform', 'Exponential', 'Laplace', 'MultivariateNormal',
            'LowRankMultivariateNormal', 'Bernoulli', 'Categorical', 'OneHotCategorical',
            'Poisson', 'Binomial', 'Independent', 'TransformedDistribution', 'LogNormal',
            'Transform', 'ExpTransform', 'AffineTransform', 'SigmoidTransform', 'TanhTransform',
-           'ComposeTransform', 'kl_divergence', 'register_kl', 'Gamma', 'Chi2', 'Beta',
+           'ComposeTransform', 'PowerTransform', 'SoftplusTransform', 'AbsTransform',
+           'SoftmaxTransform', 'StickBreakingTransform', 'LowerCholeskyTransform',
+           'PositiveDefiniteTransform', 'IndependentTransform', 'CumulativeDistributionTransform',
+           'kl_divergence', 'register_kl', 'Gamma', 'Chi2', 'Beta',
            'Dirichlet', 'StudentT']
