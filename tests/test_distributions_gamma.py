@@ -204,3 +204,51 @@ def test_invalid_parameters_and_values():
         ED.Beta(ember.tensor(2.0), ember.tensor(2.0)).log_prob(ember.tensor(1.5))
     with pytest.raises(ValueError, match='at least one-dimensional'):
         ED.Dirichlet(ember.tensor(1.0))
+
+
+# ---------------------------------------------------------------- KL with other families
+
+OTHERS = {
+    'Normal': (lambda D, p: D.Normal(p['loc'], p['scale']),
+               dict(loc=rng.standard_normal(B), scale=rng.uniform(0.5, 2.0, B))),
+    'Exponential': (lambda D, p: D.Exponential(p['rate']), dict(rate=rng.uniform(0.5, 2.0, B))),
+    'Laplace': (lambda D, p: D.Laplace(p['loc'], p['scale']),
+                dict(loc=rng.standard_normal(B), scale=rng.uniform(0.5, 2.0, B))),
+    # inside (0, 1) but for one element (a finite KL into Beta and Gamma, and an infinite one)
+    'Uniform': (lambda D, p: D.Uniform(p['low'], p['high']),
+                dict(low=np.where(np.arange(12).reshape(B) == 5, -0.2, rng.uniform(0.05, 0.4, B)),
+                     high=rng.uniform(0.5, 0.95, B))),
+    # covering [0, 1] but for one element
+    'Uniform_wide': (lambda D, p: D.Uniform(p['low'], p['high']),
+                     dict(low=np.where(np.arange(12).reshape(B) == 5, 0.3,
+                                       rng.uniform(-1.0, -0.1, B)),
+                          high=rng.uniform(1.1, 2.0, B))),
+}
+CROSS = [('Beta', 'Exponential'), ('Beta', 'Gamma'), ('Beta', 'Normal'), ('Beta', 'Uniform_wide'),
+         ('Exponential', 'Gamma'), ('Gamma', 'Exponential'), ('Gamma', 'Normal'),
+         ('Uniform', 'Gamma'), ('Uniform', 'Beta'), ('Gamma', 'Beta'), ('Gamma', 'Uniform'),
+         ('Exponential', 'Beta'), ('Laplace', 'Beta'), ('Laplace', 'Gamma'), ('Normal', 'Beta'),
+         ('Normal', 'Gamma')]
+
+
+def _either(name):
+    if name in CASES:
+        return build(name)[:2] + build(name)[3:5]
+    fn, params = OTHERS[name]
+    ep = {k: ember.tensor(v, dtype=ember.float64, requires_grad=True) for k, v in params.items()}
+    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    return fn(ED, ep), ep, fn(TD, tp), tp
+
+
+@pytest.mark.parametrize('pname, qname', CROSS, ids=[f'{p}-{q}' for p, q in CROSS])
+def test_kl_with_other_families(pname, qname):
+    ed, ep, td, tp = _either(pname)
+    eq, eqp, tq, tqp = _either(qname)
+    e, t = ED.kl_divergence(ed, eq), TD.kl_divergence(td, tq)
+    close(e, t, f'KL {pname} {qname}')
+    tg = _grads(t, {**tp, **{'q_' + k: v for k, v in tqp.items()}})
+    if tg is not None:
+        eg = _grads(e, {**ep, **{'q_' + k: v for k, v in eqp.items()}})
+        for k in tg:
+            if tg[k] is not None:
+                close(eg[k], tg[k], f'KL {pname} {qname}: gradient in {k}', rtol=TRIGAMMA_RTOL)

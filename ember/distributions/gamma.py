@@ -1,5 +1,6 @@
 """The distributions built on the gamma function: Gamma, Chi2, Beta, Dirichlet, StudentT, and
-the KL divergences torch has among them (Gamma-Gamma, Beta-Beta, Dirichlet-Dirichlet).
+the KL divergences torch has for them (among them, and with Normal, Uniform, Exponential and
+Laplace).
 
 Their log-densities, entropies and moments are ``ember.special``'s ``lgamma``, ``digamma`` and
 ``xlogy``, so they differentiate in the parameters (twice too). Samples are NumPy's gamma
@@ -20,10 +21,11 @@ from ..ops.join import stack
 from ..random import _gen, _out
 from ..special import digamma, gammainc, gammaln as lgamma, xlogy
 from . import constraints
-from .continuous import _shape
+from .continuous import Exponential, Laplace, Normal, Uniform, _shape
 from ._reparam import DirichletPath, GammaPath, tiny
 from .distribution import Distribution, broadcast_all
-from .kl import register_kl
+from .kl import (_inf_where, _infinite_like, _kl_exponential_infinity, _kl_laplace_infinity,
+                 _kl_normal_infinity, register_kl)
 
 __all__ = ['Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']
 
@@ -315,3 +317,92 @@ def _kl_dirichlet_dirichlet(p, q):
     t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
     t4 = digamma(p.concentration) - digamma(sp).unsqueeze(-1)
     return lgamma(sp) - lgamma(sq) - t2 + ((p.concentration - q.concentration) * t4).sum(-1)
+
+
+# ---------------------------------------------------------------- with the other families
+
+_EULER_GAMMA = 0.57721566490153286060
+
+
+def _x_log_x(t):
+    return xlogy(t, t)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * (p.concentration1 / (p.concentration1
+                                                                       + p.concentration0))
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    total = p.concentration1 + p.concentration0
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (q.concentration - 1) * (digamma(p.concentration1) - digamma(total))
+    return -p.entropy() + t2 - t3 + q.rate * p.concentration1 / total
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p, q):
+    total = p.concentration1 + p.concentration0
+    mean = p.concentration1 / total
+    var_normal = q.scale.pow(2)
+    t2 = 0.5 * (var_normal * 2 * math.pi).log()
+    t3 = (mean * (1 - mean) / (total + 1) + mean.pow(2)) * 0.5
+    return -p.entropy() + t2 + (t3 - q.loc * mean + q.loc.pow(2) * 0.5) / var_normal
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p, q):
+    result = -p.entropy() + (q.high - q.low).log()
+    return _inf_where(result, (q.low > 0.0) | (q.high < 1.0))
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    ratio = q.rate / p.rate
+    return (-q.concentration * ratio.log() + ratio + lgamma(q.concentration)
+            + q.concentration * _EULER_GAMMA - (1 + _EULER_GAMMA))
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p, q):
+    var_normal, rate2, c = q.scale.pow(2), p.rate.pow(2), p.concentration
+    t1 = 0.5 * (rate2 * var_normal * 2 * math.pi).log() - c - lgamma(c)
+    t2 = 0.5 * (c.pow(2) + c) / rate2
+    t3 = q.loc * c / p.rate
+    return t1 + (c - 1) * digamma(c) + (t2 - t3 + 0.5 * q.loc.pow(2)) / var_normal
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p, q):
+    width = p.high - p.low
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    result = -width.log() + t2 + t3 + q.rate * (p.high + p.low) / 2
+    return _inf_where(result, p.low < 0.0)
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    width = p.high - p.low
+    t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + width) / width
+    t4 = (lgamma(q.concentration1) + lgamma(q.concentration0)
+          - lgamma(q.concentration1 + q.concentration0))
+    return _inf_where(t3 + t4 - width.log() - t2, (p.high > 1.0) | (p.low < 0.0))
+
+
+for _p, _q, _fn in ((Gamma, Beta, lambda p, q: _infinite_like(p.concentration)),
+                    (Gamma, Uniform, lambda p, q: _infinite_like(p.concentration)),
+                    (Exponential, Beta, _kl_exponential_infinity),
+                    (Laplace, Beta, _kl_laplace_infinity),
+                    (Laplace, Gamma, _kl_laplace_infinity),
+                    (Normal, Beta, _kl_normal_infinity),
+                    (Normal, Gamma, _kl_normal_infinity)):
+    register_kl(_p, _q)(_fn)   # (support not covered: infinite, as torch's)
