@@ -262,6 +262,19 @@ def test_kl_infinite_and_registry():
     assert ED.kl_divergence(Sub(0.0, 1.0), ED.Normal(1.0, 1.0)).item() == pytest.approx(0.5)
 
 
+def test_kl_registry_has_torch_pairs():
+    """Every (p, q) pair torch registers among the families ember has, and no other."""
+    import torch.distributions.kl as TK
+    from ember.distributions.kl import _KL_REGISTRY
+    names = set(ED.__all__)
+
+    def pairs(registry):
+        return {(a.__name__, b.__name__) for a, b in registry
+                if a.__name__ in names and b.__name__ in names}
+
+    assert pairs(_KL_REGISTRY) == pairs(TK._KL_REGISTRY)
+
+
 # ---------------------------------------------------------------- samples
 
 SAMPLE_SHAPES = [(), (5,), (2, 3)]
@@ -301,20 +314,26 @@ def _ks_stat(u):
 # sampler fails one seed in 10,000, and the seeds are fixed
 KS_C = math.sqrt(-math.log(1e-4 / 2) / 2)
 N = 20000
-CONTINUOUS = [('Normal', TD.Normal(0.3, 1.7), lambda D: D.Normal(0.3, 1.7)),
-              ('Uniform', TD.Uniform(-1.0, 2.5), lambda D: D.Uniform(-1.0, 2.5)),
-              ('Exponential', TD.Exponential(0.7), lambda D: D.Exponential(0.7)),
-              ('Laplace', TD.Laplace(-0.4, 0.8), lambda D: D.Laplace(-0.4, 0.8)),
-              ('LogNormal', TD.LogNormal(0.2, 0.6), lambda D: D.LogNormal(0.2, 0.6)),
+# (name, torch's distribution, ember's, torch's with a parameter about 10% off: KS fails)
+CONTINUOUS = [('Normal', TD.Normal(0.3, 1.7), lambda D: D.Normal(0.3, 1.7), TD.Normal(0.3, 1.87)),
+              ('Uniform', TD.Uniform(-1.0, 2.5), lambda D: D.Uniform(-1.0, 2.5),
+               TD.Uniform(-1.0, 2.75)),
+              ('Exponential', TD.Exponential(0.7), lambda D: D.Exponential(0.7),
+               TD.Exponential(0.77)),
+              ('Laplace', TD.Laplace(-0.4, 0.8), lambda D: D.Laplace(-0.4, 0.8),
+               TD.Laplace(-0.4, 0.88)),
+              ('LogNormal', TD.LogNormal(0.2, 0.6), lambda D: D.LogNormal(0.2, 0.6),
+               TD.LogNormal(0.2, 0.66)),
               ('Sigmoid', TD.TransformedDistribution(TD.Normal(0.0, 1.0),
                                                      [TD.SigmoidTransform()]),
                lambda D: D.TransformedDistribution(D.Normal(0.0, 1.0),
-                                                   [D.SigmoidTransform()]))]
+                                                   [D.SigmoidTransform()]),
+               TD.TransformedDistribution(TD.Normal(0.0, 1.1), [TD.SigmoidTransform()]))]
 
 
-@pytest.mark.parametrize('name, tdist, make', CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
+@pytest.mark.parametrize('name, tdist, make, wrong', CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
 @pytest.mark.parametrize('method', ['sample', 'rsample'])
-def test_continuous_samples(name, tdist, make, method):
+def test_continuous_samples(name, tdist, make, wrong, method):
     ember.manual_seed(1234)
     d = make(ED)
     x = getattr(d, method)((N,))
@@ -322,6 +341,9 @@ def test_continuous_samples(name, tdist, make, method):
     x64 = torch.tensor(x.detach().numpy(), dtype=torch.float64)
     u = tdist.cdf(x64.float()).double().numpy()
     assert _ks_stat(u) < KS_C / math.sqrt(N), f'{name}: KS'
+    bad = wrong.cdf(x64.float().clamp(max=wrong.support.upper_bound if name == 'Uniform'
+                                      else math.inf)).double().numpy()
+    assert _ks_stat(bad) > KS_C / math.sqrt(N), f'{name}: KS passes a wrong parameter'
     if name != 'Sigmoid':   # (no closed-form moments)
         _moments(name, x.detach().numpy().astype(F64), tdist)
 
@@ -377,24 +399,34 @@ def _chi2_critical(df, z=3.719):
     return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
 
 
-DISCRETE = [('Bernoulli', TD.Bernoulli(0.3), lambda D: D.Bernoulli(0.3), 2),
+# (name, torch's, ember's, cells, torch's with a parameter about 10% off: chi-square fails)
+DISCRETE = [('Bernoulli', TD.Bernoulli(0.3), lambda D: D.Bernoulli(0.3), 2, TD.Bernoulli(0.33)),
             ('Categorical', TD.Categorical(torch.tensor([0.1, 0.2, 0.3, 0.4])),
-             lambda D: D.Categorical(ember.tensor([0.1, 0.2, 0.3, 0.4])), 4),
-            ('Poisson', TD.Poisson(3.5), lambda D: D.Poisson(ember.tensor(3.5)), 12),
+             lambda D: D.Categorical(ember.tensor([0.1, 0.2, 0.3, 0.4])), 4,
+             TD.Categorical(torch.tensor([0.11, 0.2, 0.3, 0.39]))),
+            ('Poisson', TD.Poisson(3.5), lambda D: D.Poisson(ember.tensor(3.5)), 12,
+             TD.Poisson(3.85)),
             ('Binomial', TD.Binomial(10, torch.tensor(0.35)),
-             lambda D: D.Binomial(10, ember.tensor(0.35)), 11)]
+             lambda D: D.Binomial(10, ember.tensor(0.35)), 11,
+             TD.Binomial(10, torch.tensor(0.385)))]
 
 
-@pytest.mark.parametrize('name, tdist, make, k', DISCRETE, ids=[c[0] for c in DISCRETE])
-def test_discrete_samples(name, tdist, make, k):
+def _chi2_stat(counts, tdist, k):
+    p = tdist.log_prob(torch.arange(k, dtype=torch.float64)).exp().double().numpy()
+    p[-1] = 1 - p[:-1].sum()   # the last cell takes the tail (Poisson)
+    expected = counts.sum() * p
+    return float(((counts - expected) ** 2 / expected).sum()), p
+
+
+@pytest.mark.parametrize('name, tdist, make, k, wrong', DISCRETE,
+                         ids=[c[0] for c in DISCRETE])
+def test_discrete_samples(name, tdist, make, k, wrong):
     ember.manual_seed(4321)
     x = make(ED).sample((N,)).numpy().astype(np.int64)
     counts = np.bincount(np.minimum(x, k - 1), minlength=k)[:k]
-    p = tdist.log_prob(torch.arange(k, dtype=torch.float64)).exp().double().numpy()
-    p[-1] = 1 - p[:-1].sum()   # the last cell takes the tail (Poisson)
-    expected = N * p
-    stat = float(((counts - expected) ** 2 / expected).sum())
+    stat, p = _chi2_stat(counts, tdist, k)
     assert stat < _chi2_critical(k - 1), f'{name}: chi-square {stat}'
+    assert _chi2_stat(counts, wrong, k)[0] > _chi2_critical(k - 1), f'{name}: wrong passes'
     if name == 'Categorical':   # (its mean and variance are nan, as torch's: the moments of
         i = np.arange(k)        # the index)
         _moments(name, x.astype(F64), None, mean=p @ i, var=p @ i ** 2 - (p @ i) ** 2)
@@ -456,6 +488,9 @@ INVALID = [('Normal', lambda D, m: D.Normal(m.tensor([0.0]), m.tensor([-1.0])), 
            ('Laplace', lambda D, m: D.Laplace(m.tensor(float('nan')), 1.0), 'loc'),
            ('Bernoulli', lambda D, m: D.Bernoulli(probs=m.tensor([1.5])), 'probs'),
            ('Categorical', lambda D, m: D.Categorical(probs=m.tensor([-0.5, 1.0])), 'probs'),
+           # (a OneHotCategorical's own Categorical names itself, in torch's message too)
+           ('Categorical', lambda D, m: D.OneHotCategorical(
+               logits=m.tensor([0.0, float('nan')])), 'logits'),
            ('Poisson', lambda D, m: D.Poisson(m.tensor([-1.0])), 'rate'),
            ('Binomial', lambda D, m: D.Binomial(m.tensor([2.5]), probs=m.tensor([0.5])),
             'total_count'),
@@ -479,7 +514,16 @@ def test_invalid_parameters(dist, make, param):
     assert str(e.value).startswith(prefix) and f'of distribution {dist}(' in str(e.value)
     assert 'to satisfy the constraint' in str(e.value)
     # validate_args=False skips the check, as torch (a covariance that is not positive-
-    # definite then fails in its factorization, as torch's does)
+    # definite then fails in its factorization, as torch's does; a OneHotCategorical does
+    # not pass it on to its Categorical, as torch's does not)
+    try:
+        make(lambda_disabled(TD), torch)
+    except ValueError:
+        with pytest.raises(ValueError, match=prefix):
+            make(lambda_disabled(ED), ember)
+        return
+    except RuntimeError:
+        pass
     try:
         make(lambda_disabled(ED), ember)
     except RuntimeError as err:
