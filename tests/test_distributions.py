@@ -683,6 +683,8 @@ def test_on_the_test_device():
              ED.MultivariateNormal(loc, covariance_matrix=cov),
              ED.MultivariateNormal(loc, precision_matrix=cov),
              ED.LowRankMultivariateNormal(loc, cov, scale),
+             ED.Gamma(scale, scale), ED.Beta(scale, scale + 1), ED.StudentT(scale + 2, loc),
+             ED.Dirichlet(cov.abs() + 0.5),
              ED.TransformedDistribution(ED.Normal(loc, scale), [ED.TanhTransform()])]
     for d in cases:
         s = d.sample((3,))
@@ -694,7 +696,9 @@ def test_on_the_test_device():
             total = total + d.entropy().sum()
         total.backward(retain_graph=True)
     assert loc.grad is not None and cov.grad is not None and loc.grad.device == loc.device
-    assert ED.kl_divergence(cases[-4], cases[-3]).device == loc.device
-    assert ED.kl_divergence(cases[-2], cases[-3]).device == loc.device
+    mvn_cov, mvn_prec, lowrank = cases[10:13]
+    assert ED.kl_divergence(mvn_cov, mvn_prec).device == loc.device
+    assert ED.kl_divergence(lowrank, mvn_prec).device == loc.device
+    assert ED.kl_divergence(cases[13], cases[13]).device == loc.device   # (Gamma)
     q = ember.tensor([0.3, 0.6], dtype=ember.float64, device=DEVICE)
     assert ED.Normal(loc, scale).icdf(q).device == loc.device
