@@ -224,3 +224,52 @@ def test_errors():
             D.TransformedDistribution(D.Normal(0.0, 1.0), [D.StickBreakingTransform()])
     with pytest.raises(TypeError, match='IndependentTransform'):
         ED.IndependentTransform(ED.Normal(0.0, 1.0), 1)
+    from ember.distributions.constraint_registry import ConstraintRegistry
+    from torch.distributions.constraint_registry import ConstraintRegistry as TRegistry
+    for reg in (ConstraintRegistry(), TRegistry()):
+        with pytest.raises(TypeError, match='Expected constraint to be either'):
+            reg.register(3, lambda c: None)
+    reg = ConstraintRegistry()
+    reg.register(ED.constraints.positive)(lambda c: ED.ExpTransform())
+    assert reg(ED.constraints.greater_than(1.0)) == ED.ExpTransform()   # (by type, as torch)
+
+
+# ---------------------------------------------------------------- biject_to, transform_to
+
+def _constraints(C):
+    return [('real', C.real, (3, 4)), ('positive', C.positive, (3, 4)),
+            ('nonnegative', C.nonnegative, (3, 4)),
+            ('greater_than', C.greater_than(2.0), (3, 4)),
+            ('less_than', C.less_than(-1.0), (3, 4)),
+            ('unit_interval', C.unit_interval, (3, 4)),
+            ('interval', C.interval(-1.0, 3.0), (3, 4)),
+            ('half_open_interval', C.half_open_interval(0.0, 2.0), (3, 4)),
+            ('simplex', C.simplex, (3, 4)), ('real_vector', C.real_vector, (3, 4)),
+            ('independent_positive', C.independent(C.positive, 1), (3, 4)),
+            ('lower_cholesky', C.lower_cholesky, (2, 3, 3)),
+            ('positive_definite', C.positive_definite, (2, 3, 3))]
+
+
+@pytest.mark.parametrize('i', range(13), ids=[c[0] for c in _constraints(TD.constraints)])
+@pytest.mark.parametrize('which', ['biject_to', 'transform_to'])
+def test_constraint_registry(i, which):
+    """The same transform as torch's (its type and numbers: forward, log-Jacobian), onto
+    values that satisfy the constraint; where torch has none, the same error."""
+    name, tc, shape = _constraints(TD.constraints)[i]
+    ec = _constraints(ED.constraints)[i][1]
+    x = rng.standard_normal(shape)
+    try:
+        tt = getattr(TD, which)(tc)
+    except NotImplementedError as err:
+        with pytest.raises(NotImplementedError, match=str(err).replace('_', '_?')):
+            getattr(ED, which)(ec)
+        return
+    et = getattr(ED, which)(ec)
+    assert type(et).__name__ == type(tt).__name__, name
+    ey, ty = et(ember.tensor(x)), tt(torch.tensor(x))
+    close(ey, ty, f'{which}({name})')
+    assert bool(ec.check(ey).all()), name
+    if tt.bijective:
+        close(et.log_abs_det_jacobian(ember.tensor(x), ey),
+              tt.log_abs_det_jacobian(torch.tensor(x), ty), f'{which}({name}) Jacobian')
+    assert ED.identity_transform(ember.tensor(x)).tolist() == x.tolist()

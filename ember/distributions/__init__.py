@@ -8,6 +8,7 @@ all of them in the parameters (``rsample`` where the distribution is reparameter
 tensor(1.)
 """
 from . import constraints
+from .constraint_registry import biject_to, transform_to
 from .continuous import Exponential, Laplace, MultivariateNormal, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from .distribution import Distribution
@@ -19,7 +20,8 @@ from .kl import kl_divergence, register_kl
 from .lowrank import LowRankMultivariateNormal
 from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform,
                          Independent, LogNormal, PowerTransform, SigmoidTransform,
-                         SoftplusTransform, TanhTransform, Transform, TransformedDistribution)
+                         SoftplusTransform, TanhTransform, Transform, TransformedDistribution,
+                         identity_transform)
 
 __all__ = ['Distribution', 'Normal', 'Uniform', 'Exponential', 'Laplace', 'MultivariateNormal',
            'LowRankMultivariateNormal', 'Bernoulli', 'Categorical', 'OneHotCategorical',
@@ -28,5 +30,5 @@ __all__ = ['Distribution', 'Normal', 'Uniform', 'Exponential', 'Laplace', 'Multi
            'ComposeTransform', 'PowerTransform', 'SoftplusTransform', 'AbsTransform',
            'SoftmaxTransform', 'StickBreakingTransform', 'LowerCholeskyTransform',
            'PositiveDefiniteTransform', 'IndependentTransform', 'CumulativeDistributionTransform',
-           'kl_divergence', 'register_kl', 'Gamma', 'Chi2', 'Beta',
-           'Dirichlet', 'StudentT']
+           'biject_to', 'transform_to', 'identity_transform', 'kl_divergence', 'register_kl',
+           'Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']

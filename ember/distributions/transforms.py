@@ -13,6 +13,7 @@ from .distribution import Distribution, broadcast_all
 
 __all__ = ['Transform', 'ExpTransform', 'AffineTransform', 'SigmoidTransform', 'TanhTransform',
            'PowerTransform', 'SoftplusTransform', 'AbsTransform', 'ComposeTransform',
+           'identity_transform',
            'TransformedDistribution', 'LogNormal', 'Independent']
 
 
@@ -354,6 +355,9 @@ class ComposeTransform(Transform):
         return shape
 
     def log_abs_det_jacobian(self, x, y):
+        if not self.parts:   # the identity
+            from .._creation import full_like
+            return full_like(x, 0.0)
         total = 0
         for p in self.parts:
             y = p(x)
@@ -367,6 +371,10 @@ class ComposeTransform(Transform):
 
     def __hash__(self):
         return id(self)
+
+
+identity_transform = ComposeTransform([])
+"""The identity map (an empty ``ComposeTransform``), as torch's."""
 
 
 class Independent(Distribution):
