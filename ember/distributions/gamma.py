@@ -78,9 +78,10 @@ class Gamma(Distribution):
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
         alpha = self.concentration.expand(*shape)
-        x = GammaPath.apply(alpha, _draw(alpha, shape, 'standard_gamma', alpha))
-        value = x / self.rate.expand(*shape)
-        # as torch: the value (not its gradient) kept at or above the smallest normal number
+        # as torch: the draw, and the value (not its gradient), at or above the smallest
+        # normal number
+        draw = _draw(alpha, shape, 'standard_gamma', alpha).clamp(min=tiny(alpha.dtype))
+        value = GammaPath.apply(alpha, draw) / self.rate.expand(*shape)
         return value + (value.detach().clamp(min=tiny(value.dtype)) - value.detach())
 
     def log_prob(self, value):
