@@ -36,7 +36,7 @@ from ._tensor import Size, Tensor, _repr
 from ._dtype import as_dtype, bool_, get_default_dtype, int64
 from .backend import CPU, device as Device
 
-__all__ = ['SparseTensor', 'mm', 'sum', 'softmax', 'log_softmax']
+__all__ = ['SparseTensor', 'mm', 'addmm', 'sum', 'softmax', 'log_softmax']
 
 
 class layout:
@@ -488,6 +488,16 @@ class SparseTensor:
             return mm(self, other.unsqueeze(1), 'matmul').squeeze(1)
         return mm(self, other, 'matmul')
 
+    def __rmatmul__(self, other: Tensor) -> Tensor:
+        """``dense @ sparse``: a 1-D or 2-D dense tensor times a 2-D sparse one.
+
+        >>> ember.tensor([1.0, 2.0]) @ ember.eye(2).to_sparse()
+        tensor([1., 2.])
+        """
+        if isinstance(other, Tensor) and other.ndim == 1:
+            return mm(other.unsqueeze(0), self, 'matmul').squeeze(0)
+        return mm(other, self, 'matmul')
+
     def mm(self, other: Tensor) -> Tensor:
         """``ember.sparse.mm(self, other)``.
 
@@ -520,7 +530,7 @@ class SparseTensor:
         return f'tensor(indices={idx},\n       values={vals},\n       {tail})'
 
 
-_OPS = 'mm, sum, softmax, log_softmax, or the methods of SparseTensor'
+_OPS = 'mm, addmm, sum, softmax, log_softmax, or the methods of SparseTensor'
 
 
 def _unique(idx, shape):
@@ -604,35 +614,55 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
 
 # ---------------------------------------------------------------- ember.sparse's functions
 
-def mm(mat1: SparseTensor, mat2: Tensor, _op: str = 'mm') -> Tensor:
-    """The product of a 2-D sparse tensor and a 2-D dense one, a dense tensor (as
-    ``torch.sparse.mm``; ``ember.mm`` and ``ember.matmul`` come here for a sparse first
-    argument). Composed of ``index_select`` and ``index_add``: gradients reach ``mat2`` and
-    ``mat1``'s values.
+def mm(mat1, mat2, _op: str = 'mm') -> Tensor:
+    """The product of a 2-D sparse tensor and a 2-D dense one, either way round, a dense
+    tensor (as ``torch.sparse.mm``; ``ember.mm``, ``ember.matmul`` and ``@`` come here for a
+    sparse operand). Composed of ``index_select`` and ``index_add`` (dense @ sparse as
+    ``(sparse.t() @ dense.t()).t()``): gradients reach the dense operand and the values.
 
     >>> a = ember.sparse_coo_tensor([[0, 1], [1, 0]], [2.0, 3.0], (2, 2))
     >>> ember.sparse.mm(a, ember.tensor([[1.0], [10.0]]))
     tensor([[20.],
             [ 3.]])
+    >>> ember.sparse.mm(ember.tensor([[1.0, 10.0]]), a)
+    tensor([[30.,  2.]])
     """
-    if not isinstance(mat1, SparseTensor) or not isinstance(mat2, Tensor):
+    dense_first = isinstance(mat1, Tensor) and isinstance(mat2, SparseTensor)
+    if not (dense_first or isinstance(mat1, SparseTensor) and isinstance(mat2, Tensor)):
         raise TypeError(f'{_op}: expected a sparse tensor and a dense tensor, got '
                         f'{type(mat1).__name__} and {type(mat2).__name__}')
+    kinds = ('dense', 'sparse') if dense_first else ('sparse', 'dense')
     if mat1.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f'{_op}: expected a 2-D sparse tensor and a 2-D dense tensor, got '
+        raise RuntimeError(f'{_op}: expected 2-D {kinds[0]} and {kinds[1]} tensors, got '
                            f'shapes {tuple(mat1.shape)} and {tuple(mat2.shape)}')
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(f'{_op}: mat1 and mat2 shapes cannot be multiplied '
                            f'({mat1.shape[0]}x{mat1.shape[1]} and '
                            f'{mat2.shape[0]}x{mat2.shape[1]})')
     if mat1.dtype is not mat2.dtype:
-        raise RuntimeError(f'{_op}: expected mat1 and mat2 to have the same dtype, got sparse '
-                           f'{mat1.dtype} and dense {mat2.dtype}')
-    if mat2.device.type != 'cpu':
-        _cpu_only(_op, mat2.device)
-    rows, cols = _ints(mat1._idx._data[0]), _ints(mat1._idx._data[1])
-    terms = mat2.index_select(0, cols) * mat1._vals.unsqueeze(1)
-    return _zeros(mat2.dtype, mat1.shape[0], mat2.shape[1]).index_add(0, rows, terms)
+        raise RuntimeError(f'{_op}: expected mat1 and mat2 to have the same dtype, got '
+                           f'{kinds[0]} {mat1.dtype} and {kinds[1]} {mat2.dtype}')
+    sp, dense = (mat2.t(), mat1.t()) if dense_first else (mat1, mat2)
+    if dense.device.type != 'cpu':
+        _cpu_only(_op, dense.device)
+    rows, cols = _ints(sp._idx._data[0]), _ints(sp._idx._data[1])
+    terms = dense.index_select(0, cols) * sp._vals.unsqueeze(1)
+    out = _zeros(dense.dtype, sp.shape[0], dense.shape[1]).index_add(0, rows, terms)
+    return out.t() if dense_first else out
+
+
+def addmm(input: Tensor, mat1: SparseTensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` for a sparse ``mat1`` (as
+    ``torch.sparse.addmm``).
+
+    >>> a = ember.eye(2).to_sparse()
+    >>> ember.sparse.addmm(ember.ones(2, 2), a, ember.ones(2, 2), beta=0.5, alpha=2.0)
+    tensor([[2.5000, 2.5000],
+            [2.5000, 2.5000]])
+    """
+    if not isinstance(mat1, SparseTensor):
+        raise TypeError(f'sparse.addmm: expected a sparse mat1, got {type(mat1).__name__}')
+    return beta * input + alpha * mm(mat1, mat2, 'addmm')
 
 
 def sum(input: SparseTensor, dim=None) -> Tensor | SparseTensor:

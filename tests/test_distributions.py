@@ -94,6 +94,10 @@ CASES = {
     'MVN_tril': (lambda D, p: D.MultivariateNormal(p['loc'], scale_tril=p['tril']),
                  dict(loc=rng.standard_normal(B), tril=_tril(4, (3,))),
                  rng.standard_normal(B)),
+    'LowRankMVN': (lambda D, p: D.LowRankMultivariateNormal(p['loc'], p['cov_factor'],
+                                                            p['cov_diag']),
+                   dict(loc=rng.standard_normal(B), cov_factor=rng.standard_normal((3, 4, 2)),
+                        cov_diag=rng.uniform(0.5, 2.0, (4,))), rng.standard_normal((2,) + B)),
     'LogNormal': (lambda D, p: D.LogNormal(p['loc'], p['scale']),
                   dict(loc=rng.standard_normal(B), scale=rng.uniform(0.5, 2.0, B)),
                   rng.lognormal(0.0, 1.0, B)),
@@ -194,8 +198,8 @@ def _grads(out, params):
 
 KL_PAIRS = ['Normal', 'Uniform', 'Exponential', 'Laplace', 'Bernoulli_probs',
             'Bernoulli_logits', 'Categorical_probs', 'Categorical_logits', 'OneHotCategorical',
-            'Poisson', 'Binomial_probs', 'MVN_cov', 'MVN_prec', 'MVN_tril', 'LogNormal',
-            'Independent']
+            'Poisson', 'Binomial_probs', 'MVN_cov', 'MVN_prec', 'MVN_tril', 'LowRankMVN',
+            'LogNormal', 'Independent']
 
 
 def _other(name):
@@ -208,7 +212,7 @@ def _other(name):
             other[k] = _spd(4, v.shape[:-2])
         elif k == 'tril':
             other[k] = _tril(4, v.shape[:-2])
-        elif k in ('scale', 'rate', 'probs'):
+        elif k in ('scale', 'rate', 'probs', 'cov_diag'):
             other[k] = v * r.uniform(0.6, 1.4, v.shape) if k != 'probs' else \
                 r.uniform(0.1, 0.9, v.shape)
         elif k == 'low':
@@ -258,6 +262,19 @@ def test_kl_infinite_and_registry():
     assert ED.kl_divergence(Sub(0.0, 1.0), ED.Normal(1.0, 1.0)).item() == pytest.approx(0.5)
 
 
+def test_kl_registry_has_torch_pairs():
+    """Every (p, q) pair torch registers among the families ember has, and no other."""
+    import torch.distributions.kl as TK
+    from ember.distributions.kl import _KL_REGISTRY
+    names = set(ED.__all__)
+
+    def pairs(registry):
+        return {(a.__name__, b.__name__) for a, b in registry
+                if a.__name__ in names and b.__name__ in names}
+
+    assert pairs(_KL_REGISTRY) == pairs(TK._KL_REGISTRY)
+
+
 # ---------------------------------------------------------------- samples
 
 SAMPLE_SHAPES = [(), (5,), (2, 3)]
@@ -297,20 +314,26 @@ def _ks_stat(u):
 # sampler fails one seed in 10,000, and the seeds are fixed
 KS_C = math.sqrt(-math.log(1e-4 / 2) / 2)
 N = 20000
-CONTINUOUS = [('Normal', TD.Normal(0.3, 1.7), lambda D: D.Normal(0.3, 1.7)),
-              ('Uniform', TD.Uniform(-1.0, 2.5), lambda D: D.Uniform(-1.0, 2.5)),
-              ('Exponential', TD.Exponential(0.7), lambda D: D.Exponential(0.7)),
-              ('Laplace', TD.Laplace(-0.4, 0.8), lambda D: D.Laplace(-0.4, 0.8)),
-              ('LogNormal', TD.LogNormal(0.2, 0.6), lambda D: D.LogNormal(0.2, 0.6)),
+# (name, torch's distribution, ember's, torch's with a parameter about 10% off: KS fails)
+CONTINUOUS = [('Normal', TD.Normal(0.3, 1.7), lambda D: D.Normal(0.3, 1.7), TD.Normal(0.3, 1.87)),
+              ('Uniform', TD.Uniform(-1.0, 2.5), lambda D: D.Uniform(-1.0, 2.5),
+               TD.Uniform(-1.0, 2.75)),
+              ('Exponential', TD.Exponential(0.7), lambda D: D.Exponential(0.7),
+               TD.Exponential(0.77)),
+              ('Laplace', TD.Laplace(-0.4, 0.8), lambda D: D.Laplace(-0.4, 0.8),
+               TD.Laplace(-0.4, 0.88)),
+              ('LogNormal', TD.LogNormal(0.2, 0.6), lambda D: D.LogNormal(0.2, 0.6),
+               TD.LogNormal(0.2, 0.66)),
               ('Sigmoid', TD.TransformedDistribution(TD.Normal(0.0, 1.0),
                                                      [TD.SigmoidTransform()]),
                lambda D: D.TransformedDistribution(D.Normal(0.0, 1.0),
-                                                   [D.SigmoidTransform()]))]
+                                                   [D.SigmoidTransform()]),
+               TD.TransformedDistribution(TD.Normal(0.0, 1.1), [TD.SigmoidTransform()]))]
 
 
-@pytest.mark.parametrize('name, tdist, make', CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
+@pytest.mark.parametrize('name, tdist, make, wrong', CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
 @pytest.mark.parametrize('method', ['sample', 'rsample'])
-def test_continuous_samples(name, tdist, make, method):
+def test_continuous_samples(name, tdist, make, wrong, method):
     ember.manual_seed(1234)
     d = make(ED)
     x = getattr(d, method)((N,))
@@ -318,6 +341,9 @@ def test_continuous_samples(name, tdist, make, method):
     x64 = torch.tensor(x.detach().numpy(), dtype=torch.float64)
     u = tdist.cdf(x64.float()).double().numpy()
     assert _ks_stat(u) < KS_C / math.sqrt(N), f'{name}: KS'
+    bad = wrong.cdf(x64.float().clamp(max=wrong.support.upper_bound if name == 'Uniform'
+                                      else math.inf)).double().numpy()
+    assert _ks_stat(bad) > KS_C / math.sqrt(N), f'{name}: KS passes a wrong parameter'
     if name != 'Sigmoid':   # (no closed-form moments)
         _moments(name, x.detach().numpy().astype(F64), tdist)
 
@@ -351,29 +377,56 @@ def test_mvn_samples():
         assert _ks_stat(u) < KS_C / math.sqrt(N)
 
 
+def test_lowrank_mvn_samples():
+    ember.manual_seed(98)
+    loc, w, diag = np.array([1.0, -2.0, 0.5]), np.array([[1.0, 0.3], [-0.5, 0.8],
+                                                         [0.2, -0.4]]), np.array([0.5, 1.0, 0.3])
+    cov = w @ w.T + np.diag(diag)
+    d = ED.LowRankMultivariateNormal(ember.tensor(loc), ember.tensor(w), ember.tensor(diag))
+    x = d.rsample((N,)).detach().numpy().astype(F64)
+    assert np.all(np.abs(x.mean(0) - loc) < 5 * np.sqrt(np.diag(cov) / N))
+    se = np.sqrt((cov ** 2 + np.outer(np.diag(cov), np.diag(cov))) / N)
+    assert np.all(np.abs(np.cov(x.T) - cov) < 5 * se)
+    for c, fits in ((cov, True), (cov * 1.25, False)):   # (a covariance 25% off fails)
+        white = np.linalg.solve(np.linalg.cholesky(c), (x - loc).T).T
+        stats = [_ks_stat(TD.Normal(0.0, 1.0).cdf(torch.tensor(white[:, j])).numpy())
+                 for j in range(3)]
+        assert (max(stats) < KS_C / math.sqrt(N)) == fits, stats
+
+
 def _chi2_critical(df, z=3.719):
     """The chi-square quantile at 1 - 1e-4 (z: the normal's), by Wilson and Hilferty."""
     return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
 
 
-DISCRETE = [('Bernoulli', TD.Bernoulli(0.3), lambda D: D.Bernoulli(0.3), 2),
+# (name, torch's, ember's, cells, torch's with a parameter about 10% off: chi-square fails)
+DISCRETE = [('Bernoulli', TD.Bernoulli(0.3), lambda D: D.Bernoulli(0.3), 2, TD.Bernoulli(0.33)),
             ('Categorical', TD.Categorical(torch.tensor([0.1, 0.2, 0.3, 0.4])),
-             lambda D: D.Categorical(ember.tensor([0.1, 0.2, 0.3, 0.4])), 4),
-            ('Poisson', TD.Poisson(3.5), lambda D: D.Poisson(ember.tensor(3.5)), 12),
+             lambda D: D.Categorical(ember.tensor([0.1, 0.2, 0.3, 0.4])), 4,
+             TD.Categorical(torch.tensor([0.11, 0.2, 0.3, 0.39]))),
+            ('Poisson', TD.Poisson(3.5), lambda D: D.Poisson(ember.tensor(3.5)), 12,
+             TD.Poisson(3.85)),
             ('Binomial', TD.Binomial(10, torch.tensor(0.35)),
-             lambda D: D.Binomial(10, ember.tensor(0.35)), 11)]
+             lambda D: D.Binomial(10, ember.tensor(0.35)), 11,
+             TD.Binomial(10, torch.tensor(0.385)))]
 
 
-@pytest.mark.parametrize('name, tdist, make, k', DISCRETE, ids=[c[0] for c in DISCRETE])
-def test_discrete_samples(name, tdist, make, k):
+def _chi2_stat(counts, tdist, k):
+    p = tdist.log_prob(torch.arange(k, dtype=torch.float64)).exp().double().numpy()
+    p[-1] = 1 - p[:-1].sum()   # the last cell takes the tail (Poisson)
+    expected = counts.sum() * p
+    return float(((counts - expected) ** 2 / expected).sum()), p
+
+
+@pytest.mark.parametrize('name, tdist, make, k, wrong', DISCRETE,
+                         ids=[c[0] for c in DISCRETE])
+def test_discrete_samples(name, tdist, make, k, wrong):
     ember.manual_seed(4321)
     x = make(ED).sample((N,)).numpy().astype(np.int64)
     counts = np.bincount(np.minimum(x, k - 1), minlength=k)[:k]
-    p = tdist.log_prob(torch.arange(k, dtype=torch.float64)).exp().double().numpy()
-    p[-1] = 1 - p[:-1].sum()   # the last cell takes the tail (Poisson)
-    expected = N * p
-    stat = float(((counts - expected) ** 2 / expected).sum())
+    stat, p = _chi2_stat(counts, tdist, k)
     assert stat < _chi2_critical(k - 1), f'{name}: chi-square {stat}'
+    assert _chi2_stat(counts, wrong, k)[0] > _chi2_critical(k - 1), f'{name}: wrong passes'
     if name == 'Categorical':   # (its mean and variance are nan, as torch's: the moments of
         i = np.arange(k)        # the index)
         _moments(name, x.astype(F64), None, mean=p @ i, var=p @ i ** 2 - (p @ i) ** 2)
@@ -401,7 +454,7 @@ def test_seeded_samples_repeat():
 # ---------------------------------------------------------------- rsample gradients
 
 RSAMPLE = ['Normal', 'Uniform', 'Exponential', 'Laplace', 'MVN_cov', 'MVN_prec', 'MVN_tril',
-           'LogNormal', 'Independent', 'Sigmoid_Affine']
+           'LowRankMVN', 'LogNormal', 'Independent', 'Sigmoid_Affine']
 
 
 @pytest.mark.parametrize('name', RSAMPLE)
@@ -435,6 +488,9 @@ INVALID = [('Normal', lambda D, m: D.Normal(m.tensor([0.0]), m.tensor([-1.0])), 
            ('Laplace', lambda D, m: D.Laplace(m.tensor(float('nan')), 1.0), 'loc'),
            ('Bernoulli', lambda D, m: D.Bernoulli(probs=m.tensor([1.5])), 'probs'),
            ('Categorical', lambda D, m: D.Categorical(probs=m.tensor([-0.5, 1.0])), 'probs'),
+           # (a OneHotCategorical's own Categorical names itself, in torch's message too)
+           ('Categorical', lambda D, m: D.OneHotCategorical(
+               logits=m.tensor([0.0, float('nan')])), 'logits'),
            ('Poisson', lambda D, m: D.Poisson(m.tensor([-1.0])), 'rate'),
            ('Binomial', lambda D, m: D.Binomial(m.tensor([2.5]), probs=m.tensor([0.5])),
             'total_count'),
@@ -442,7 +498,9 @@ INVALID = [('Normal', lambda D, m: D.Normal(m.tensor([0.0]), m.tensor([-1.0])), 
                m.zeros(2), scale_tril=m.tensor([[1.0, 0.0], [0.0, -1.0]])), 'scale_tril'),
            ('MultivariateNormal', lambda D, m: D.MultivariateNormal(
                m.zeros(2), covariance_matrix=m.tensor([[1.0, 2.0], [2.0, 1.0]])),
-            'covariance_matrix')]
+            'covariance_matrix'),
+           ('LowRankMultivariateNormal', lambda D, m: D.LowRankMultivariateNormal(
+               m.zeros(2), m.ones(2, 1), m.tensor([1.0, -1.0])), 'cov_diag')]
 
 
 @pytest.mark.parametrize('dist, make, param', INVALID, ids=[f'{c[0]}-{c[2]}' for c in INVALID])
@@ -456,7 +514,16 @@ def test_invalid_parameters(dist, make, param):
     assert str(e.value).startswith(prefix) and f'of distribution {dist}(' in str(e.value)
     assert 'to satisfy the constraint' in str(e.value)
     # validate_args=False skips the check, as torch (a covariance that is not positive-
-    # definite then fails in its factorization, as torch's does)
+    # definite then fails in its factorization, as torch's does; a OneHotCategorical does
+    # not pass it on to its Categorical, as torch's does not)
+    try:
+        make(lambda_disabled(TD), torch)
+    except ValueError:
+        with pytest.raises(ValueError, match=prefix):
+            make(lambda_disabled(ED), ember)
+        return
+    except RuntimeError:
+        pass
     try:
         make(lambda_disabled(ED), ember)
     except RuntimeError as err:
@@ -497,6 +564,13 @@ def test_invalid_values_and_arguments():
             D.MultivariateNormal(m.zeros(()), m.eye(2))
         with pytest.raises(ValueError, match='reinterpreted_batch_ndims'):
             D.Independent(D.Normal(m.zeros(2), 1.0), 2)
+        for args, msg in (((m.zeros(()), m.ones(2, 1), m.ones(2)), 'loc must be at least'),
+                          ((m.zeros(2), m.ones(2), m.ones(2)), 'cov_factor must be at least'),
+                          ((m.zeros(2), m.ones(3, 1), m.ones(2)), 'cov_factor must be a batch'),
+                          ((m.zeros(2), m.ones(2, 1), m.ones(3)), 'cov_diag must be a batch'),
+                          ((m.zeros(3, 2), m.ones(4, 2, 1), m.ones(2)), 'Incompatible batch')):
+            with pytest.raises(ValueError, match=msg):
+                D.LowRankMultivariateNormal(*args)
     assert ED.Normal(0.0, -1.0, validate_args=False).scale.item() == -1.0
 
 
@@ -525,6 +599,7 @@ def test_api_shape():
 # ---------------------------------------------------------------- second order
 
 SECOND = [('MVN_cov', 'log_prob'), ('MVN_prec', 'log_prob'), ('MVN_tril', 'entropy'),
+          ('LowRankMVN', 'log_prob'), ('LowRankMVN', 'entropy'),
           ('Normal', 'icdf'), ('Categorical_logits', 'entropy'), ('Sigmoid_Affine', 'log_prob')]
 
 
@@ -555,7 +630,8 @@ CROSS = [('Exponential', 'Normal'), ('Laplace', 'Normal'), ('Normal', 'Laplace')
          ('Uniform', 'Normal'), ('Uniform', 'Exponential'), ('Bernoulli_probs', 'Poisson'),
          ('Normal', 'Uniform'), ('Normal', 'Exponential'), ('Laplace', 'Uniform'),
          ('Laplace', 'Exponential'), ('Exponential', 'Uniform'), ('Poisson', 'Bernoulli_probs'),
-         ('Poisson', 'Binomial_probs')]
+         ('Poisson', 'Binomial_probs'), ('MVN_cov', 'LowRankMVN'), ('LowRankMVN', 'MVN_tril'),
+         ('LowRankMVN', 'MVN_prec')]
 
 
 @pytest.mark.parametrize('pname, qname', CROSS, ids=[f'{p}-{q}' for p, q in CROSS])
@@ -606,6 +682,9 @@ def test_on_the_test_device():
              ED.Binomial(4, probs=t([0.3, 0.6])), ED.OneHotCategorical(probs=t([0.2, 0.8])),
              ED.MultivariateNormal(loc, covariance_matrix=cov),
              ED.MultivariateNormal(loc, precision_matrix=cov),
+             ED.LowRankMultivariateNormal(loc, cov, scale),
+             ED.Gamma(scale, scale), ED.Beta(scale, scale + 1), ED.StudentT(scale + 2, loc),
+             ED.Dirichlet(cov.abs() + 0.5),
              ED.TransformedDistribution(ED.Normal(loc, scale), [ED.TanhTransform()])]
     for d in cases:
         s = d.sample((3,))
@@ -617,6 +696,9 @@ def test_on_the_test_device():
             total = total + d.entropy().sum()
         total.backward(retain_graph=True)
     assert loc.grad is not None and cov.grad is not None and loc.grad.device == loc.device
-    assert ED.kl_divergence(cases[-3], cases[-2]).device == loc.device
+    mvn_cov, mvn_prec, lowrank = cases[10:13]
+    assert ED.kl_divergence(mvn_cov, mvn_prec).device == loc.device
+    assert ED.kl_divergence(lowrank, mvn_prec).device == loc.device
+    assert ED.kl_divergence(cases[13], cases[13]).device == loc.device   # (Gamma)
     q = ember.tensor([0.3, 0.6], dtype=ember.float64, device=DEVICE)
     assert ED.Normal(loc, scale).icdf(q).device == loc.device

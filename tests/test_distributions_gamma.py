@@ -1,8 +1,8 @@
 """The gamma-based distributions (Gamma, Chi2, Beta, Dirichlet, StudentT) against torch's:
 values and their gradients in the parameters, KL divergences, second order, samples as
 samples (moments within k standard errors, Kolmogorov-Smirnov where torch has the cdf), as
-tests/test_distributions.py does for the others. ember has no ``rsample`` for them (torch
-does: implicit reparameterisation), which the first test states."""
+tests/test_distributions.py does for the others; their ``rsample`` (implicit
+reparameterisation) in tests/test_distributions_rsample.py."""
 import math
 
 import numpy as np
@@ -60,7 +60,7 @@ def test_values_and_gradients(name):
     ed, ep, ev, td, tp, tv = build(name)
     assert tuple(ed.batch_shape) == tuple(td.batch_shape), 'batch_shape'
     assert tuple(ed.event_shape) == tuple(td.event_shape), 'event_shape'
-    assert td.has_rsample and not ed.has_rsample   # (no implicit reparameterisation yet)
+    assert td.has_rsample and ed.has_rsample
     checked = 0
     for what in QUANTITIES:
         if what == 'cdf' and isinstance(td, TD.Gamma):   # (and Chi2)
@@ -183,11 +183,11 @@ def test_sample_shapes_and_expand():
             s = ed.sample(shape)
             assert tuple(s.shape) == tuple(td.sample(shape).shape), f'{name} sample{shape}'
             assert s.dtype == ember.float64 and not s.requires_grad
+            r = ed.rsample(shape)
+            assert tuple(r.shape) == tuple(s.shape) and r.requires_grad
         big, tbig = ed.expand((2,) + tuple(ed.batch_shape)), td.expand((2,) + tuple(td.batch_shape))
         assert tuple(big.batch_shape) == tuple(tbig.batch_shape)
         close(big.log_prob(ev), tbig.log_prob(tv), f'{name} expanded log_prob')
-        with pytest.raises(NotImplementedError):
-            ed.rsample()
 
 
 def test_invalid_parameters_and_values():
@@ -204,3 +204,51 @@ def test_invalid_parameters_and_values():
         ED.Beta(ember.tensor(2.0), ember.tensor(2.0)).log_prob(ember.tensor(1.5))
     with pytest.raises(ValueError, match='at least one-dimensional'):
         ED.Dirichlet(ember.tensor(1.0))
+
+
+# ---------------------------------------------------------------- KL with other families
+
+OTHERS = {
+    'Normal': (lambda D, p: D.Normal(p['loc'], p['scale']),
+               dict(loc=rng.standard_normal(B), scale=rng.uniform(0.5, 2.0, B))),
+    'Exponential': (lambda D, p: D.Exponential(p['rate']), dict(rate=rng.uniform(0.5, 2.0, B))),
+    'Laplace': (lambda D, p: D.Laplace(p['loc'], p['scale']),
+                dict(loc=rng.standard_normal(B), scale=rng.uniform(0.5, 2.0, B))),
+    # inside (0, 1) but for one element (a finite KL into Beta and Gamma, and an infinite one)
+    'Uniform': (lambda D, p: D.Uniform(p['low'], p['high']),
+                dict(low=np.where(np.arange(12).reshape(B) == 5, -0.2, rng.uniform(0.05, 0.4, B)),
+                     high=rng.uniform(0.5, 0.95, B))),
+    # covering [0, 1] but for one element
+    'Uniform_wide': (lambda D, p: D.Uniform(p['low'], p['high']),
+                     dict(low=np.where(np.arange(12).reshape(B) == 5, 0.3,
+                                       rng.uniform(-1.0, -0.1, B)),
+                          high=rng.uniform(1.1, 2.0, B))),
+}
+CROSS = [('Beta', 'Exponential'), ('Beta', 'Gamma'), ('Beta', 'Normal'), ('Beta', 'Uniform_wide'),
+         ('Exponential', 'Gamma'), ('Gamma', 'Exponential'), ('Gamma', 'Normal'),
+         ('Uniform', 'Gamma'), ('Uniform', 'Beta'), ('Gamma', 'Beta'), ('Gamma', 'Uniform'),
+         ('Exponential', 'Beta'), ('Laplace', 'Beta'), ('Laplace', 'Gamma'), ('Normal', 'Beta'),
+         ('Normal', 'Gamma')]
+
+
+def _either(name):
+    if name in CASES:
+        return build(name)[:2] + build(name)[3:5]
+    fn, params = OTHERS[name]
+    ep = {k: ember.tensor(v, dtype=ember.float64, requires_grad=True) for k, v in params.items()}
+    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    return fn(ED, ep), ep, fn(TD, tp), tp
+
+
+@pytest.mark.parametrize('pname, qname', CROSS, ids=[f'{p}-{q}' for p, q in CROSS])
+def test_kl_with_other_families(pname, qname):
+    ed, ep, td, tp = _either(pname)
+    eq, eqp, tq, tqp = _either(qname)
+    e, t = ED.kl_divergence(ed, eq), TD.kl_divergence(td, tq)
+    close(e, t, f'KL {pname} {qname}')
+    tg = _grads(t, {**tp, **{'q_' + k: v for k, v in tqp.items()}})
+    if tg is not None:
+        eg = _grads(e, {**ep, **{'q_' + k: v for k, v in eqp.items()}})
+        for k in tg:
+            if tg[k] is not None:
+                close(eg[k], tg[k], f'KL {pname} {qname}: gradient in {k}', rtol=TRIGAMMA_RTOL)

@@ -8,17 +8,27 @@ all of them in the parameters (``rsample`` where the distribution is reparameter
 tensor(1.)
 """
 from . import constraints
+from .constraint_registry import biject_to, transform_to
 from .continuous import Exponential, Laplace, MultivariateNormal, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from .distribution import Distribution
+from .event_transforms import (CumulativeDistributionTransform, IndependentTransform,
+                               LowerCholeskyTransform, PositiveDefiniteTransform,
+                               SoftmaxTransform, StickBreakingTransform)
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .kl import kl_divergence, register_kl
-from .transforms import (AffineTransform, ComposeTransform, ExpTransform, Independent,
-                         LogNormal, SigmoidTransform, TanhTransform, Transform,
-                         TransformedDistribution)
+from .lowrank import LowRankMultivariateNormal
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform,
+                         Independent, LogNormal, PowerTransform, SigmoidTransform,
+                         SoftplusTransform, TanhTransform, Transform, TransformedDistribution,
+                         identity_transform)
 
 __all__ = ['Distribution', 'Normal', 'Uniform', 'Exponential', 'Laplace', 'MultivariateNormal',
-           'Bernoulli', 'Categorical', 'OneHotCategorical', 'Poisson', 'Binomial', 'Independent',
-           'TransformedDistribution', 'LogNormal', 'Transform', 'ExpTransform', 'AffineTransform',
-           'SigmoidTransform', 'TanhTransform', 'ComposeTransform', 'kl_divergence',
-           'register_kl', 'Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']
+           'LowRankMultivariateNormal', 'Bernoulli', 'Categorical', 'OneHotCategorical',
+           'Poisson', 'Binomial', 'Independent', 'TransformedDistribution', 'LogNormal',
+           'Transform', 'ExpTransform', 'AffineTransform', 'SigmoidTransform', 'TanhTransform',
+           'ComposeTransform', 'PowerTransform', 'SoftplusTransform', 'AbsTransform',
+           'SoftmaxTransform', 'StickBreakingTransform', 'LowerCholeskyTransform',
+           'PositiveDefiniteTransform', 'IndependentTransform', 'CumulativeDistributionTransform',
+           'biject_to', 'transform_to', 'identity_transform', 'kl_divergence', 'register_kl',
+           'Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']

@@ -1,13 +1,15 @@
 """The distributions built on the gamma function: Gamma, Chi2, Beta, Dirichlet, StudentT, and
-the KL divergences torch has among them (Gamma-Gamma, Beta-Beta, Dirichlet-Dirichlet).
+the KL divergences torch has for them (among them, and with Normal, Uniform, Exponential and
+Laplace).
 
 Their log-densities, entropies and moments are ``ember.special``'s ``lgamma``, ``digamma`` and
-``xlogy``, so they differentiate in the parameters (twice too). Samples are NumPy's
-(``standard_gamma``, ``beta``, ``standard_t``) on ember's seeded generator. ``rsample`` is not
-offered (``has_rsample = False``, where torch has True): a pathwise gradient of a gamma draw in
-its concentration needs the derivative of the regularised incomplete gamma function in its
-parameter (torch's implicit reparameterisation), which ember does not have yet. ``Gamma.cdf``
-(``ember.special.gammainc``) has, as torch's, a gradient in the value and the rate only.
+``xlogy``, so they differentiate in the parameters (twice too). Samples are NumPy's gamma
+draws (``standard_gamma``) on ember's seeded generator; ``rsample`` makes them differentiable
+in the concentration by implicit reparameterisation, as torch's (``_reparam.py``: the
+derivative of a draw in its concentration, ``-(dF/dalpha) / f``). Beta draws are the first
+coordinate of a two-way Dirichlet, and StudentT's a normal over the root of a chi-squared, as
+torch's. ``Gamma.cdf`` (``ember.special.gammainc``) has, as torch's, a gradient in the value
+and the rate only.
 """
 import math
 
@@ -19,9 +21,11 @@ from ..ops.join import stack
 from ..random import _gen, _out
 from ..special import digamma, gammainc, gammaln as lgamma, xlogy
 from . import constraints
-from .continuous import _shape
+from .continuous import Exponential, Laplace, Normal, Uniform, _shape
+from ._reparam import DirichletPath, GammaPath, tiny
 from .distribution import Distribution, broadcast_all
-from .kl import register_kl
+from .kl import (_inf_where, _infinite_like, _kl_exponential_infinity, _kl_laplace_infinity,
+                 _kl_normal_infinity, register_kl)
 
 __all__ = ['Gamma', 'Chi2', 'Beta', 'Dirichlet', 'StudentT']
 
@@ -48,7 +52,7 @@ class Gamma(Distribution):
     """
     arg_constraints = {'concentration': constraints.positive, 'rate': constraints.positive}
     support = constraints.nonnegative
-    has_rsample = False   # (see the module's docstring)
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -71,10 +75,14 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def sample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        g = _draw(self.rate, shape, 'standard_gamma', self.concentration)
-        return g / self.rate.detach().expand(*shape)
+        alpha = self.concentration.expand(*shape)
+        # as torch: the draw, and the value (not its gradient), at or above the smallest
+        # normal number
+        draw = _draw(alpha, shape, 'standard_gamma', alpha).clamp(min=tiny(alpha.dtype))
+        value = GammaPath.apply(alpha, draw) / self.rate.expand(*shape)
+        return value + (value.detach().clamp(min=tiny(value.dtype)) - value.detach())
 
     def log_prob(self, value):
         if self._validate_args:
@@ -122,7 +130,7 @@ class Dirichlet(Distribution):
     """
     arg_constraints = {'concentration': constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.dim() < 1:
@@ -154,10 +162,14 @@ class Dirichlet(Distribution):
         c0 = c.sum(-1, keepdim=True)
         return c * (c0 - c) / (c0.pow(2) * (c0 + 1))
 
-    def sample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        g = _draw(self.concentration, shape, 'standard_gamma', self.concentration)
-        return g / g.sum(-1, keepdim=True)
+        alpha = self.concentration.expand(*shape)
+        # float64 gammas, each at least the smallest normal number (as torch's), normalized
+        g = np.maximum(_gen(None).standard_gamma(np.broadcast_to(_host(alpha), tuple(shape))),
+                       np.finfo(np.float64).tiny)
+        x = _out(g / g.sum(-1, keepdims=True), alpha.dtype, alpha.device, False)
+        return DirichletPath.apply(alpha, x)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -183,7 +195,7 @@ class Beta(Distribution):
     arg_constraints = {'concentration1': constraints.positive,
                        'concentration0': constraints.positive}
     support = constraints.unit_interval
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
@@ -208,10 +220,9 @@ class Beta(Distribution):
         total = a + b
         return a * b / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=Size()):
-        shape = self._extended_shape(sample_shape)
-        return _draw(self.concentration1, shape, 'beta', self.concentration1,
-                     self.concentration0)
+    def rsample(self, sample_shape=Size()):
+        both = stack([self.concentration1, self.concentration0], -1)
+        return Dirichlet(both, validate_args=False).rsample(sample_shape)[..., 0]
 
     def log_prob(self, value):
         if self._validate_args:
@@ -236,7 +247,7 @@ class StudentT(Distribution):
     arg_constraints = {'df': constraints.positive, 'loc': constraints.real,
                        'scale': constraints.positive}
     support = constraints.real
-    has_rsample = False   # (its chi-squared draw has no pathwise gradient in df here)
+    has_rsample = True
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
@@ -260,10 +271,12 @@ class StudentT(Distribution):
         v = self.scale.pow(2) * df / where(df > 2, df - 2, 1.0)
         return where(df > 1, where(df > 2, v, math.inf), math.nan)
 
-    def sample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        t = _draw(self.df, shape, 'standard_t', self.df)
-        return self.loc.detach() + self.scale.detach() * t
+        normal = _out(_gen(None).standard_normal(tuple(shape)), self.df.dtype, self.df.device,
+                      False)
+        chi2 = Chi2(self.df, validate_args=False).rsample(sample_shape)
+        return self.loc + self.scale * (normal * (chi2 / self.df).rsqrt())
 
     def log_prob(self, value):
         if self._validate_args:
@@ -305,3 +318,92 @@ def _kl_dirichlet_dirichlet(p, q):
     t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
     t4 = digamma(p.concentration) - digamma(sp).unsqueeze(-1)
     return lgamma(sp) - lgamma(sq) - t2 + ((p.concentration - q.concentration) * t4).sum(-1)
+
+
+# ---------------------------------------------------------------- with the other families
+
+_EULER_GAMMA = 0.57721566490153286060
+
+
+def _x_log_x(t):
+    return xlogy(t, t)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * (p.concentration1 / (p.concentration1
+                                                                       + p.concentration0))
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    total = p.concentration1 + p.concentration0
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (q.concentration - 1) * (digamma(p.concentration1) - digamma(total))
+    return -p.entropy() + t2 - t3 + q.rate * p.concentration1 / total
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p, q):
+    total = p.concentration1 + p.concentration0
+    mean = p.concentration1 / total
+    var_normal = q.scale.pow(2)
+    t2 = 0.5 * (var_normal * 2 * math.pi).log()
+    t3 = (mean * (1 - mean) / (total + 1) + mean.pow(2)) * 0.5
+    return -p.entropy() + t2 + (t3 - q.loc * mean + q.loc.pow(2) * 0.5) / var_normal
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p, q):
+    result = -p.entropy() + (q.high - q.low).log()
+    return _inf_where(result, (q.low > 0.0) | (q.high < 1.0))
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    ratio = q.rate / p.rate
+    return (-q.concentration * ratio.log() + ratio + lgamma(q.concentration)
+            + q.concentration * _EULER_GAMMA - (1 + _EULER_GAMMA))
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p, q):
+    var_normal, rate2, c = q.scale.pow(2), p.rate.pow(2), p.concentration
+    t1 = 0.5 * (rate2 * var_normal * 2 * math.pi).log() - c - lgamma(c)
+    t2 = 0.5 * (c.pow(2) + c) / rate2
+    t3 = q.loc * c / p.rate
+    return t1 + (c - 1) * digamma(c) + (t2 - t3 + 0.5 * q.loc.pow(2)) / var_normal
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p, q):
+    width = p.high - p.low
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    result = -width.log() + t2 + t3 + q.rate * (p.high + p.low) / 2
+    return _inf_where(result, p.low < 0.0)
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    width = p.high - p.low
+    t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + width) / width
+    t4 = (lgamma(q.concentration1) + lgamma(q.concentration0)
+          - lgamma(q.concentration1 + q.concentration0))
+    return _inf_where(t3 + t4 - width.log() - t2, (p.high > 1.0) | (p.low < 0.0))
+
+
+for _p, _q, _fn in ((Gamma, Beta, lambda p, q: _infinite_like(p.concentration)),
+                    (Gamma, Uniform, lambda p, q: _infinite_like(p.concentration)),
+                    (Exponential, Beta, _kl_exponential_infinity),
+                    (Laplace, Beta, _kl_laplace_infinity),
+                    (Laplace, Gamma, _kl_laplace_infinity),
+                    (Normal, Beta, _kl_normal_infinity),
+                    (Normal, Gamma, _kl_normal_infinity)):
+    register_kl(_p, _q)(_fn)   # (support not covered: infinite, as torch's)

@@ -9,10 +9,12 @@ from .._tensor import Size, Tensor
 from ..autograd import no_grad
 from . import constraints
 from .continuous import Normal
-from .distribution import Distribution
+from .distribution import Distribution, broadcast_all
 
 __all__ = ['Transform', 'ExpTransform', 'AffineTransform', 'SigmoidTransform', 'TanhTransform',
-           'ComposeTransform', 'TransformedDistribution', 'LogNormal', 'Independent']
+           'PowerTransform', 'SoftplusTransform', 'AbsTransform', 'ComposeTransform',
+           'identity_transform',
+           'TransformedDistribution', 'LogNormal', 'Independent']
 
 
 def _sum_rightmost(value, dim):
@@ -61,11 +63,27 @@ class Transform:
         """
         raise NotImplementedError
 
+    def forward_shape(self, shape):
+        """The shape of ``t(x)`` for an ``x`` of ``shape``.
+
+        >>> ember.distributions.ExpTransform().forward_shape((2, 3))
+        (2, 3)
+        """
+        return shape
+
+    def inverse_shape(self, shape):
+        """The shape of ``t.inv(y)`` for a ``y`` of ``shape``.
+
+        >>> ember.distributions.ExpTransform().inverse_shape((2, 3))
+        (2, 3)
+        """
+        return shape
+
     def _call(self, x):
-        raise NotImplementedError
+        raise NotImplementedError(f'{type(self).__name__} has no forward map')
 
     def _inverse(self, y):
-        raise NotImplementedError
+        raise NotImplementedError(f'{type(self).__name__} has no inverse')
 
     def __eq__(self, other):
         return type(self) is type(other)
@@ -82,6 +100,7 @@ class _InverseTransform(Transform):
         self._inv = transform
         self.domain, self.codomain = transform.codomain, transform.domain
         self.sign, self.event_dim = transform.sign, transform.event_dim
+        self.bijective = transform.bijective
 
     @property
     def inv(self):
@@ -92,6 +111,12 @@ class _InverseTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return -self._inv.log_abs_det_jacobian(y, x)
+
+    def forward_shape(self, shape):
+        return self._inv.inverse_shape(shape)
+
+    def inverse_shape(self, shape):
+        return self._inv.forward_shape(shape)
 
     def __eq__(self, other):
         return isinstance(other, _InverseTransform) and self._inv == other._inv
@@ -139,6 +164,12 @@ class AffineTransform(Transform):
 
     def _inverse(self, y):
         return (y - self.loc) / self.scale
+
+    def forward_shape(self, shape):
+        return np.broadcast_shapes(tuple(shape), tuple(getattr(self.loc, 'shape', ())),
+                                   tuple(getattr(self.scale, 'shape', ())))
+
+    inverse_shape = forward_shape
 
     def log_abs_det_jacobian(self, x, y):
         if isinstance(self.scale, numbers.Number):
@@ -206,6 +237,80 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - _softplus(-2.0 * x))
 
 
+class PowerTransform(Transform):
+    """``y = x ** exponent`` on positive numbers.
+
+    >>> t = ember.distributions.PowerTransform(ember.tensor(2.0))
+    >>> t(ember.tensor([3.0])), t.inv(ember.tensor([4.0]))
+    (tensor([9.]), tensor([2.]))
+    """
+    domain = constraints.positive
+    codomain = constraints.positive
+
+    def __init__(self, exponent):
+        (self.exponent,) = broadcast_all(exponent)
+
+    @property
+    def sign(self):
+        return self.exponent.sign()
+
+    def _call(self, x):
+        return x.pow(self.exponent)
+
+    def _inverse(self, y):
+        return y.pow(1 / self.exponent)
+
+    def log_abs_det_jacobian(self, x, y):
+        return (self.exponent * y / x).abs().log()
+
+    def forward_shape(self, shape):
+        return np.broadcast_shapes(tuple(shape), tuple(self.exponent.shape))
+
+    inverse_shape = forward_shape
+
+    def __eq__(self, other):
+        return isinstance(other, PowerTransform) and _same(self.exponent, other.exponent)
+
+    def __hash__(self):
+        return id(self)
+
+
+class SoftplusTransform(Transform):
+    """``y = log(1 + exp(x))``.
+
+    >>> ember.distributions.SoftplusTransform()(ember.tensor(0.0))
+    tensor(0.6931)
+    """
+    codomain = constraints.positive
+
+    def _call(self, x):
+        from ..nn.functional import softplus
+        return softplus(x)
+
+    def _inverse(self, y):
+        return (-y).expm1().neg().log() + y
+
+    def log_abs_det_jacobian(self, x, y):
+        from ..nn.functional import softplus
+        return -softplus(-x)
+
+
+class AbsTransform(Transform):
+    """``y = |x|``; not bijective (its ``inv`` is the identity, and it has no Jacobian).
+
+    >>> ember.distributions.AbsTransform()(ember.tensor([-2.0, 3.0]))
+    tensor([2., 3.])
+    """
+    bijective = False
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return x.abs()
+
+    def _inverse(self, y):
+        return y
+
+
 class ComposeTransform(Transform):
     """The transforms applied in order: ``parts[-1](...parts[0](x))``.
 
@@ -220,6 +325,7 @@ class ComposeTransform(Transform):
         self.event_dim = max((p.event_dim for p in self.parts), default=0)
         if self.parts:
             self.domain, self.codomain = self.parts[0].domain, self.parts[-1].codomain
+        self.bijective = all(p.bijective for p in self.parts)
 
     @property
     def sign(self):
@@ -238,7 +344,20 @@ class ComposeTransform(Transform):
             y = p.inv(y)
         return y
 
+    def forward_shape(self, shape):
+        for p in self.parts:
+            shape = p.forward_shape(shape)
+        return shape
+
+    def inverse_shape(self, shape):
+        for p in reversed(self.parts):
+            shape = p.inverse_shape(shape)
+        return shape
+
     def log_abs_det_jacobian(self, x, y):
+        if not self.parts:   # the identity
+            from .._creation import full_like
+            return full_like(x, 0.0)
         total = 0
         for p in self.parts:
             y = p(x)
@@ -252,6 +371,10 @@ class ComposeTransform(Transform):
 
     def __hash__(self):
         return id(self)
+
+
+identity_transform = ComposeTransform([])
+"""The identity map (an empty ``ComposeTransform``), as torch's."""
 
 
 class Independent(Distribution):
@@ -339,12 +462,21 @@ class TransformedDistribution(Distribution):
         elif not all(isinstance(t, Transform) for t in transforms):
             raise ValueError('transforms must be a Transform or a list of Transforms')
         self.transforms = list(transforms)
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
         base_event = len(base_distribution.event_shape)
-        event_dim = max([base_event] + [t.event_dim for t in self.transforms])
-        if event_dim > base_event:
-            base_distribution = Independent(base_distribution, event_dim - base_event)
+        chain = ComposeTransform(self.transforms)
+        if len(base_shape) < chain.event_dim:
+            raise ValueError(f'base_distribution needs to have shape with size at least '
+                             f'{chain.event_dim}, but got {base_shape}.')
+        # the transforms' parameters may broadcast the base (and StickBreaking lengthens it)
+        shape = tuple(chain.forward_shape(base_shape))
+        expanded = tuple(chain.inverse_shape(shape))
+        if expanded != base_shape:
+            base_distribution = base_distribution.expand(expanded[:len(expanded) - base_event])
+        if chain.event_dim > base_event:
+            base_distribution = Independent(base_distribution, chain.event_dim - base_event)
         self.base_dist = base_distribution
-        shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        event_dim = max(chain.event_dim, base_event)
         super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:],
                          validate_args=validate_args)
 

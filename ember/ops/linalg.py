@@ -122,6 +122,8 @@ def matmul(a, b):
     """
     if not isinstance(a, Tensor) and getattr(a, 'is_sparse', False):   # ember.sparse's
         return a.matmul(b)
+    if not isinstance(b, Tensor) and getattr(b, 'is_sparse', False):
+        return b.__rmatmul__(a)
     if _amp._State.on:   # autocast: low precision
         a, b = _amp.low(a, b)
     if a.ndim == 0 or b.ndim == 0:
