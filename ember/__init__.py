@@ -44,6 +44,7 @@ from .amp import autocast  # noqa: E402,F401
 from .compiler import compile  # noqa: E402,F401  (ember.compile, as torch.compile)
 from . import jit  # noqa: E402,F401  (ember.jit.trace, save, load)
 from . import profiler  # noqa: E402,F401  (ember.profiler, as torch.profiler)
+from . import viz  # noqa: E402,F401  (ember.viz.make_dot)
 from . import debug  # noqa: E402,F401  (ember.debug.watch_nan, trace)
 from . import distributions  # noqa: E402,F401  (ember.distributions, as torch.distributions)
 from . import linalg  # noqa: E402,F401  (ember.linalg; torch's old names below)

@@ -33,7 +33,8 @@ def demo(args):
     names = ['regression', 'classification'] if args.name == 'all' else [args.name]
     for name in names:
         mod = regression if name == 'regression' else classification
-        kwargs = dict(seed=args.seed, device=args.device, out=args.out)
+        kwargs = dict(seed=args.seed, device=args.device, out=args.out,
+                      tensorboard=getattr(args, 'tensorboard', None))
         if args.epochs is not None:
             kwargs['epochs'] = args.epochs
         if args.lr is not None:
@@ -110,7 +111,8 @@ def parsers():
 
     >>> command, _ = parsers()
     >>> command.parse_args(['demo', 'regression', '--epochs', '3'])
-    Namespace(cmd='demo', name='regression', epochs=3, lr=None, seed=0, device='cpu', out='runs')
+    Namespace(cmd='demo', name='regression', epochs=3, lr=None, seed=0, device='cpu', \
+out='runs', tensorboard=None)
     """
     p = argparse.ArgumentParser(
         prog='ember', formatter_class=_RAW,
@@ -144,6 +146,10 @@ def parsers():
                    help="'cpu' or 'cuda' (default: %(default)s)")
     d.add_argument('--out', type=_folder, default='runs',
                    help='folder for the pictures, made if missing (default: %(default)s)')
+    d.add_argument('--tensorboard', type=_folder, default=None, metavar='DIR',
+                   help='also log losses, accuracy, the graph and the weights to DIR for '
+                        'TensorBoard (needs tensorboardX: pip install ember[viz]; '
+                        'default: %(default)s, no logs)')
     return p, d
 
 

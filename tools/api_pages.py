@@ -60,10 +60,11 @@ PAGES = [
     ('compile', 'ember.compile and ember.jit', ['ember.compiler', 'ember.jit'],
      '`ember.compile` (the function lives in the package `ember.compiler`) and the static '
      'programs of `ember.jit`. See the [compiler notes](../compiler.md).'),
-    ('debug', 'ember.debug, ember.profiler and ember.utils.summary',
-     ['ember.debug', 'ember.profiler', 'ember.utils'],
+    ('debug', 'ember.debug, ember.profiler, ember.viz and ember.utils',
+     ['ember.debug', 'ember.profiler', 'ember.viz', 'ember.utils', 'ember.utils.tensorboard'],
      'The debugger: stop at the first op that makes a NaN, trace every op, tabulate a model '
-     '(torchinfo\'s `summary`); the profiler, as `torch.profiler`. '
+     '(torchinfo\'s `summary`); the profiler, as `torch.profiler`; graphs to look at and '
+     'TensorBoard\'s `SummaryWriter`. '
      '`ember.autograd.detect_anomaly` is on the [autograd](autograd.md) page. See the '
      '[tools guide](../tools.md).'),
     ('checkpoint', 'ember.utils.checkpoint', ['ember.utils.checkpoint'],

@@ -56,3 +56,21 @@ def table(title, rows):
     for name, value in rows:
         print(f'{name:<{width}}  {value}')
     print('=' * (width + 24))
+
+
+def board(folder, demo):
+    """A TensorBoard writer for ``demo`` in ``folder/demo`` (``--tensorboard``), or None."""
+    if not folder:
+        return None
+    from ember.utils.tensorboard import SummaryWriter
+    return SummaryWriter(os.path.join(folder, demo))
+
+
+def log_end(writer, model, example, hparams, metrics):
+    """The end of a logged run: the model's graph, its parameters' histograms, the
+    hyperparameters with the results they gave."""
+    writer.add_graph(model, example)
+    for name, p in model.named_parameters():
+        writer.add_histogram(name, p, len(hparams))
+    writer.add_hparams(hparams, metrics)
+    writer.close()

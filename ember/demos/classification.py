@@ -5,7 +5,7 @@ import numpy as np
 import ember
 from ember import nn
 
-from . import check_args, out_path, progress, pyplot, table
+from . import board, log_end, check_args, out_path, progress, pyplot, table
 
 SCALE = 5.0   # the spiral lies in the unit disc; scaled so the sigmoid layer sees useful inputs
 
@@ -25,9 +25,10 @@ def accuracy(model, x, y):
         return (model(x).argmax(1) == y).float().mean().item()
 
 
-def run(epochs=10, lr=0.05, seed=0, device='cpu', out='runs', bars=True):
+def run(epochs=10, lr=0.05, seed=0, device='cpu', out='runs', bars=True, tensorboard=None):
     """Train on ``ember.datasets.spiral(seed=seed)`` (300 points) with Adam and batches of 10;
-    test on 300 fresh points (``spiral(seed=seed + 1)``).
+    test on 300 fresh points (``spiral(seed=seed + 1)``). ``tensorboard``: a folder to log
+    each epoch's mean loss and test accuracy, the graph and the weights to.
 
     >>> r = run(out=None, bars=False)
     >>> r['test_accuracy'] >= 0.9
@@ -45,15 +46,24 @@ def run(epochs=10, lr=0.05, seed=0, device='cpu', out='runs', bars=True):
     before = _regions(model) if out else None
     acc_before = accuracy(model, xt, yt)
     opt = ember.optim.Adam(model.parameters(), lr=lr)
-    for _ in progress(range(epochs), 'classification', bars):
+    writer = board(tensorboard, 'classification')
+    for epoch in progress(range(epochs), 'classification', bars):
+        total = 0.0
         for xb, yb in data:
             opt.zero_grad()
             loss = nn.functional.nll_loss(model(xb), yb)
             loss.backward()
             opt.step()
+            total += loss.item() * len(xb) if writer else 0.0
+        if writer:
+            writer.add_scalar('loss', total / len(x), epoch + 1)
+            writer.add_scalar('test_accuracy', accuracy(model, xt, yt), epoch + 1)
     result = dict(epochs=epochs, train_accuracy=accuracy(model, x, y),
                   test_accuracy=accuracy(model, xt, yt), accuracy_before=acc_before,
                   final_loss=loss.item())
+    if writer:
+        log_end(writer, model, x[:10], dict(lr=lr, epochs=epochs, seed=seed),
+                dict(test_accuracy=result['test_accuracy'], final_loss=result['final_loss']))
     if out:
         _draw(x, y, before, _regions(model), result, out)
     return result

@@ -4,7 +4,7 @@ import ember
 from ember import nn
 from ember.datasets import synthetic
 
-from . import check_args, out_path, progress, pyplot, table
+from . import board, log_end, check_args, out_path, progress, pyplot, table
 
 
 class SampleModel(nn.Module):
@@ -17,11 +17,12 @@ class SampleModel(nn.Module):
         return out
 
 
-def run(epochs=20, lr=0.1, seed=0, device='cpu', out='runs', bars=True):
+def run(epochs=20, lr=0.1, seed=0, device='cpu', out='runs', bars=True, tensorboard=None):
     """Train on ``ember.datasets.parts()``; return the fitted slope and intercept in mm.
 
     Lengths and widths are standardised for training (SGD then converges in a few epochs);
-    the learned line is mapped back to millimetres for the report.
+    the learned line is mapped back to millimetres for the report. ``tensorboard``: a folder
+    to log the loss of each epoch, the graph and the weights to (``regression/`` in it).
 
     >>> r = run(epochs=20, out=None, bars=False)
     >>> abs(r['slope'] / r['true_slope'] - 1) < 0.02
@@ -37,7 +38,8 @@ def run(epochs=20, lr=0.1, seed=0, device='cpu', out='runs', bars=True):
     model = SampleModel().to(device)
     opt = ember.optim.SGD(model.parameters(), lr=lr)
     losses = []
-    for _ in progress(range(epochs), 'regression', bars):
+    writer = board(tensorboard, 'regression')
+    for epoch in progress(range(epochs), 'regression', bars):
         total = 0.0
         for xb, yb in data:
             opt.zero_grad()
@@ -46,6 +48,8 @@ def run(epochs=20, lr=0.1, seed=0, device='cpu', out='runs', bars=True):
             opt.step()
             total += loss.item() * len(xb)
         losses.append(total / len(x))
+        if writer:
+            writer.add_scalar('loss', losses[-1], epoch + 1)
     w = model.line_layer.weight.item()
     b = model.line_layer.bias.item()
     slope = ys.item() * w / xs.item()
@@ -53,6 +57,9 @@ def run(epochs=20, lr=0.1, seed=0, device='cpu', out='runs', bars=True):
     result = dict(slope=slope, intercept=intercept, true_slope=synthetic.PARTS_SLOPE,
                   true_intercept=synthetic.PARTS_INTERCEPT, final_loss=losses[-1],
                   losses=losses)
+    if writer:
+        log_end(writer, model, x[:20], dict(lr=lr, epochs=epochs, seed=seed),
+                dict(final_loss=losses[-1], slope=slope))
     if out:
         _draw(length, width, result, out)
     return result
