@@ -1,19 +1,25 @@
 """A character-level language model: an LSTM that learns to write like Shakespeare's sonnets.
 
-    python examples/char_lm.py
+    python examples/char_lm.py [--tensorboard DIR]
 
 It reads examples/data/sonnets.txt (public domain; see examples/data/README.md), trains on
 random 64-character windows of the first 90% to predict each next character, reports the
 loss on the last 10%, and writes a sample from a seed string, one character at a time.
 EMBER_EXAMPLE_QUICK=1 trains for a few steps only (for the tests).
 """
+import argparse
 import math
 import os
 import time
 
 import ember
 from ember import nn
+from ember.utils.tensorboard import SummaryWriter
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument('--tensorboard', metavar='DIR', help='also log to DIR for TensorBoard')
+board = parser.parse_args().tensorboard
+writer = SummaryWriter(board) if board else None      # (pip install ember[viz])
 QUICK = os.environ.get('EMBER_EXAMPLE_QUICK') == '1'
 STEPS = 5 if QUICK else 600          # batches of BATCH windows of SEQ_LEN characters
 BATCH, SEQ_LEN = 32, 64
@@ -80,6 +86,10 @@ for step in range(1, STEPS + 1):
         curve.append((step, sum(running) / len(running)))
         running = []
         print(f'step {step:4d}  train loss {curve[-1][1]:.3f}')
+        if writer:
+            writer.add_scalar('train_loss', curve[-1][1], step)
+if writer:
+    writer.close()
 print(f'trained in {time.perf_counter() - start:.1f} s')
 
 # the held-out text, in non-overlapping windows

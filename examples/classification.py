@@ -1,9 +1,17 @@
 """The talk's classification as a plain script: three classes of 2-D points (a spiral).
 
-    python examples/classification.py
+    python examples/classification.py [--tensorboard DIR]
 """
+import argparse
+
 import ember
 from ember import nn
+from ember.utils.tensorboard import SummaryWriter
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument('--tensorboard', metavar='DIR', help='also log to DIR for TensorBoard')
+board = parser.parse_args().tensorboard
+writer = SummaryWriter(board) if board else None      # (pip install ember[viz])
 
 
 class SampleModel(nn.Module):
@@ -34,3 +42,8 @@ for epoch in range(10):
     with ember.no_grad():
         accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
     print(f'epoch {epoch + 1:2d}  loss {loss.item():.4f}  test accuracy {100 * accuracy:.1f}%')
+    if writer:
+        writer.add_scalar('loss', loss.item(), epoch + 1)
+        writer.add_scalar('test_accuracy', accuracy, epoch + 1)
+if writer:
+    writer.close()

@@ -1,17 +1,23 @@
 """LeNet-5 on the 5,000 MNIST digits that ship with ember.
 
-    python examples/mnist_lenet.py
+    python examples/mnist_lenet.py [--tensorboard DIR]
 
 Two convolutions with max pooling, then three linear layers (400-120-84-10), trained with
 SGD and momentum. The digits are shuffled with a fixed seed and split 4,000 for training,
 1,000 for testing. EMBER_EXAMPLE_QUICK=1 trains on a few batches only (for the tests).
 """
+import argparse
 import os
 import time
 
 import ember
 from ember import nn
+from ember.utils.tensorboard import SummaryWriter
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument('--tensorboard', metavar='DIR', help='also log to DIR for TensorBoard')
+board = parser.parse_args().tensorboard
+writer = SummaryWriter(board) if board else None      # (pip install ember[viz])
 QUICK = os.environ.get('EMBER_EXAMPLE_QUICK') == '1'
 EPOCHS = 1 if QUICK else 10
 
@@ -77,6 +83,12 @@ for epoch in range(EPOCHS):
     with ember.no_grad():
         accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
     print(f'epoch {epoch + 1:2d}  loss {total / count:.4f}  test accuracy {100 * accuracy:.1f}%')
+    if writer:
+        writer.add_scalar('loss', total / count, epoch + 1)
+        writer.add_scalar('test_accuracy', accuracy, epoch + 1)
+if writer:
+    writer.add_graph(model, x_test[:8])
+    writer.close()
 print(f'trained in {time.perf_counter() - start:.1f} s')
 if QUICK:   # seeded: on any machine the same run, up to rounding
     print(f'training-set loss: {before:.4f} -> {train_loss():.4f}')

@@ -1,9 +1,17 @@
 """The talk's regression as a plain script: the width of industrial parts from their length.
 
-    python examples/regression.py
+    python examples/regression.py [--tensorboard DIR]
 """
+import argparse
+
 import ember
 from ember import nn
+from ember.utils.tensorboard import SummaryWriter
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument('--tensorboard', metavar='DIR', help='also log to DIR for TensorBoard')
+board = parser.parse_args().tensorboard
+writer = SummaryWriter(board) if board else None      # (pip install ember[viz])
 
 
 class SampleModel(nn.Module):
@@ -31,6 +39,10 @@ for epoch in range(20):
         loss = nn.functional.mse_loss(model(xb), yb)
         loss.backward()
         optimizer.step()
+    if writer:
+        writer.add_scalar('loss', loss.item(), epoch + 1)
+if writer:
+    writer.close()
 
 w, b = model.line_layer.weight.item(), model.line_layer.bias.item()
 slope = ys.item() * w / xs.item()

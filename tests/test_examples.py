@@ -21,13 +21,14 @@ QUICK_TIMEOUT, FULL_TIMEOUT = 900, 3600
 LOSS = re.compile(r'validation loss: (\d+\.\d{3}) nats/char \((\d+\.\d{2}) bits/char\)')
 
 
-def run_example(name, quick, timeout):
+def run_example(name, quick, timeout, args=()):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     env.pop('EMBER_EXAMPLE_QUICK', None)
     env.setdefault('OMP_NUM_THREADS', '1')      # small matrices: BLAS threads only slow them
     if quick:
         env['EMBER_EXAMPLE_QUICK'] = '1'
-    proc = subprocess.run([sys.executable, os.path.join('examples', name)], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, os.path.join('examples', name), *args], cwd=ROOT,
+                          env=env,
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f'{name} failed:\n{proc.stdout}\n{proc.stderr}'
     return proc.stdout.rstrip('\n').splitlines()
@@ -81,3 +82,19 @@ def test_char_lm_full():
     lines = run_example('char_lm.py', quick=False, timeout=FULL_TIMEOUT)
     nats, _ = (float(v) for v in final_match(lines, LOSS).groups())
     assert nats < 2.1        # uniform guessing over the 62 characters is 4.13
+
+
+@pytest.mark.parametrize('name, tags', [
+    ('mnist_lenet.py', {'loss', 'test_accuracy'}), ('classification.py', {'loss', 'test_accuracy'}),
+    ('regression.py', {'loss'}), ('char_lm.py', {'train_loss'})])
+def test_examples_log_to_tensorboard(name, tags, tmp_path):
+    reader = pytest.importorskip('tensorboard.backend.event_processing.event_accumulator')
+    pytest.importorskip('tensorboardX')
+    run_example(name, True, QUICK_TIMEOUT, ['--tensorboard', str(tmp_path)])
+    acc = reader.EventAccumulator(str(tmp_path))
+    acc.Reload()
+    assert set(acc.Tags()['scalars']) == tags
+    assert all(len(acc.Scalars(t)) >= 1 and all(e.step >= 1 for e in acc.Scalars(t))
+               for t in tags)
+    if name == 'mnist_lenet.py':
+        assert any(n.op == 'conv' for n in acc.Graph().node)
