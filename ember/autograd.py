@@ -352,8 +352,6 @@ class Op(Node):
                 raise _device_error(cls.__name__.lower(), tensors)
         ctx.xp = np if dev is np.ndarray else namespace(arrays[0])
         quiet = _quiet_on(_QUIET) if dev is np.ndarray else None   # (see quiet_numpy)
-        if _State.timed:
-            _State.op_start = time.perf_counter()
         try:
             out = ctx.forward(*arrays, **params)
         except ValueError as e:
@@ -474,6 +472,27 @@ class Op(Node):
         return arrays
 
 
+def _timing(on):
+    """Count a trace or profiler in (``on``) or out. While one is open, ``Op.apply`` is a
+    version that notes each op's start time first; with none, the op door is as it was (no
+    test for a profiler on each op)."""
+    _State.timed += 1 if on else -1
+    if on and _State.timed == 1:
+        _TIMED['plain'] = Op.__dict__['apply']
+        Op.apply = classmethod(_timed_apply)
+    elif not on and _State.timed == 0:
+        Op.apply = _TIMED.pop('plain')
+        _State.op_start = None
+
+
+_TIMED = {}
+
+
+def _timed_apply(cls, *tensors, **params):
+    _State.op_start = time.perf_counter()
+    return _TIMED['plain'].__func__(cls, *tensors, **params)
+
+
 class _Unsaved:
     """An input an op did not keep, since the one gradient that reads it is not wanted (``x``
     in ``x * c`` for a constant ``c``: keeping it would hold its memory until backward)."""
@@ -590,6 +609,7 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                 reach.add(n)
         results = [None] * len(inputs)
 
+    timed, anomaly = _State.timed, _State.anomaly   # (profilers and detect_anomaly: read once)
     with set_grad_enabled(create_graph), quiet_numpy():
         for n in order:
             buf = buffers.pop(n, None)
@@ -618,14 +638,14 @@ def _run_backward(roots, grads, retain_graph, create_graph, inputs=None, allow_u
                 raise RuntimeError(FREED)
             if len(buf) > 1 and any(g is None for g in buf):   # multi-output nodes only
                 buf = [g if g is not None else _zeros_for(n, i) for i, g in enumerate(buf)]
-            if _State.timed:
+            if timed:
                 start = time.perf_counter()
                 gin = n._backward(buf)
                 for h in _State.node_hooks:
                     h(n.name, start, time.perf_counter())
             else:
                 gin = n._backward(buf)
-            if _State.anomaly:
+            if anomaly:
                 _anomaly.check(n, gin)
             if not retain_graph:
                 n.release()

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from . import _anomaly
-from .autograd import _State
+from .autograd import _State, _timing
 
 __all__ = ['NonFiniteError', 'trace', 'watch_nan']
 
@@ -119,15 +119,13 @@ class trace:
 
     def __enter__(self):
         _State.op_hooks.append(self._hook)
-        _State.timed += 1
+        _timing(True)
         self._last = time.perf_counter()
         return self
 
     def __exit__(self, *exc):
         _State.op_hooks.remove(self._hook)
-        _State.timed -= 1
-        if not _State.timed:
-            _State.op_start = None
+        _timing(False)
 
     def __len__(self):
         return len(self.events)

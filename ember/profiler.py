@@ -25,7 +25,7 @@ import os
 import threading
 import time
 
-from .autograd import _State
+from .autograd import _State, _timing
 
 __all__ = ['ProfilerAction', 'ProfilerActivity', 'profile', 'record_function', 'schedule']
 
@@ -276,7 +276,7 @@ class profile:
             _active.append(self)
             _State.op_hooks.append(self._op)
             _State.node_hooks.append(self._node)
-            _State.timed += 1
+            _timing(True)
         return self
 
     def stop(self):
@@ -287,9 +287,7 @@ class profile:
             _active.remove(self)
             _State.op_hooks.remove(self._op)
             _State.node_hooks.remove(self._node)
-            _State.timed -= 1
-            if not _State.timed:
-                _State.op_start = None
+            _timing(False)
             if self.schedule is None and self.on_trace_ready is not None:
                 self.on_trace_ready(self)
 
