@@ -4,7 +4,7 @@ node returns; a NaN or an infinity raises, naming the node and the user's line o
 
 PyTorch checks for NaN only; ember also stops at an infinity (``log(0)``'s gradient is
 ``1 / 0``), since an infinite gradient wrecks a step as surely (docs/differences.md).
-Off, it costs the backward walk one attribute test per node and the forward nothing.
+Off, it costs the backward walk one flag read per backward and the forward nothing.
 """
 import functools
 import os
