@@ -24,3 +24,5 @@ import ember  # noqa: E402
 def _doctest_names(doctest_namespace):
     doctest_namespace['ember'] = ember
     doctest_namespace['np'] = np
+    from ember.nn.utils import prune    # (the pruning examples' name, as torch's docs write it)
+    doctest_namespace['prune'] = prune

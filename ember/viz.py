@@ -43,9 +43,9 @@ def _op_name(node):
     return (name[:-len('Backward')] if name.endswith('Backward') else name).lower()
 
 
-def capture(model, *inputs):
+def capture(model, *inputs, keep_outputs=False):
     """Run ``model(*inputs)`` once (without gradients) and return its ops as ``OpRecord``s,
-    in the order they ran."""
+    in the order they ran (``keep_outputs``: each with its result's array as ``.output``)."""
     from .autograd import no_grad
     params = {id(p._data): name for name, p in model.named_parameters()}
     params.update({id(b._data): name for name, b in model.named_buffers()})
@@ -90,8 +90,9 @@ def capture(model, *inputs):
         _State.op_hooks.remove(hook)
         for h in handles:
             h.remove()
-    for r in records:
-        r._out = None      # (kept alive while capturing: ids of live arrays stay unique)
+    for r in records:      # (kept alive while capturing: ids of live arrays stay unique)
+        r.output = r._out if keep_outputs else None
+        r._out = None
     return records
 
 

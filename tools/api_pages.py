@@ -29,9 +29,11 @@ PAGES = [
     ('functional', 'ember.nn.functional', ['ember.nn.functional'],
      'The functions behind the layers. The ops ember also exports at top level are listed '
      'with a link to their entry on the [ember](ember.md) page.'),
-    ('init', 'ember.nn.init and ember.nn.utils', ['ember.nn.init', 'ember.nn.utils'],
-     'Parameter initialisation (in place, under `no_grad`), gradient clipping and '
-     'parameter-vector helpers.'),
+    ('init', 'ember.nn.init and ember.nn.utils', ['ember.nn.init', 'ember.nn.utils',
+                                                  'ember.nn.utils.prune'],
+     'Parameter initialisation (in place, under `no_grad`), gradient clipping, '
+     'parameter-vector helpers and pruning (`torch.nn.utils.prune`\'s API, and '
+     '`remove_channels` to take pruned channels out).'),
     ('optim', 'ember.optim', ['ember.optim', 'ember.optim.lr_scheduler'],
      'Optimizers (one file each on a shared `Optimizer` driver) and learning-rate schedulers.'),
     ('data', 'ember.utils.data and ember.datasets', ['ember.utils.data', 'ember.datasets'],

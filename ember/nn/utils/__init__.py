@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .._tensor import Tensor, tensor
-from ..autograd import no_grad
-from ..ops.join import cat, stack
+from ..._tensor import Tensor, tensor
+from ...autograd import no_grad
+from ...ops.join import cat, stack
 
 if TYPE_CHECKING:   # (for annotations only: the module's namespace stays torch's)
     from typing import Iterable
