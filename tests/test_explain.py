@@ -137,9 +137,8 @@ def test_noise_tunnel(models, key, nt_type, monkeypatch):
               target=TARGETS[key])
     got = ember.explain.NoiseTunnel(ember.explain.Saliency(e)).attribute(xe, **kw)
     want = captum_attr.NoiseTunnel(captum_attr.Saliency(t)).attribute(xt, **kw)
-    scale = np.abs(want.detach().numpy()).max() if nt_type == 'smoothgrad' else \
-        np.sqrt(np.abs(want.detach().numpy()).max()) ** 2
-    close(got, want, 2 * n, scale=scale, what=f'NoiseTunnel {nt_type}')
+    # squares double the relative error of what they square: 2 n
+    close(got, want, 2 * n, what=f'NoiseTunnel {nt_type}')
     # and around IG, with its convergence deltas
     kw = dict(nt_samples=3, stdevs=0.1, target=TARGETS[key], n_steps=10,
               return_convergence_delta=True)

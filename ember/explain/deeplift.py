@@ -90,6 +90,9 @@ class DeepLift(Attribution):
 
     def attribute(self, inputs, baselines=None, target=None, additional_forward_args=None,
                   return_convergence_delta=False, custom_attribution_func=None):
+        """DeepLIFT attributions of ``inputs`` against ``baselines`` (None: zeros) for the
+        ``target`` outputs; ``custom_attribution_func(multipliers[, inputs[, baselines]])``
+        replaces ``(inputs - baselines) * multipliers``."""
         who = 'DeepLift.attribute'
         xs, single = as_tuple(inputs, who)
         bs = as_baselines(baselines, xs, who)

@@ -72,6 +72,9 @@ class Saliency(Attribution):
     """
 
     def attribute(self, inputs, target=None, abs=True, additional_forward_args=None):
+        """Gradients of the ``target`` outputs (an int, a tuple, or one per example) with
+        respect to ``inputs`` (a tensor or a tuple of tensors, batch first), absolute values
+        when ``abs``; ``additional_forward_args`` follow the inputs in each call."""
         who = 'Saliency.attribute'
         xs, single = as_tuple(inputs, who)
         grads = gradients(self.forward_func, xs, target, extra_args(additional_forward_args),
@@ -91,6 +94,7 @@ class InputXGradient(Attribution):
     multiplies_by_inputs = True
 
     def attribute(self, inputs, target=None, additional_forward_args=None):
+        """``inputs`` times the gradients of the ``target`` outputs with respect to them."""
         who = 'InputXGradient.attribute'
         xs, single = as_tuple(inputs, who)
         grads = gradients(self.forward_func, xs, target, extra_args(additional_forward_args),
@@ -158,6 +162,11 @@ class IntegratedGradients(Attribution):
     def attribute(self, inputs, baselines=None, target=None, additional_forward_args=None,
                   n_steps=50, method='gausslegendre', internal_batch_size=None,
                   return_convergence_delta=False):
+        """Integrated gradients from ``baselines`` (None: zeros; a number; a tensor of one
+        example or of the batch) to ``inputs`` for the ``target`` outputs, with ``n_steps``
+        points of ``method`` (``'gausslegendre'``, ``'riemann_left'``, ``'_right'``,
+        ``'_middle'``, ``'_trapezoid'``), evaluated ``internal_batch_size`` rows at a time
+        (None: all at once); with the convergence delta when asked."""
         who = 'IntegratedGradients.attribute'
         xs, single = as_tuple(inputs, who)
         bs = as_baselines(baselines, xs, who)
@@ -220,6 +229,10 @@ class NoiseTunnel(Attribution):
 
     def attribute(self, inputs, nt_type='smoothgrad', nt_samples=5, nt_samples_batch_size=None,
                   stdevs=1.0, draw_baseline_from_distrib=False, **kwargs):
+        """The wrapped algorithm's attributions over ``nt_samples`` noisy copies of
+        ``inputs`` (noise of standard deviation ``stdevs``: a float, or one per input),
+        ``nt_samples_batch_size`` copies per call, combined by ``nt_type``; ``kwargs`` go to
+        the algorithm (``target``, ``baselines`` ... repeated for the copies)."""
         who = 'NoiseTunnel.attribute'
         xs, single = as_tuple(inputs, who)
         if nt_type not in NT_TYPES:

@@ -56,6 +56,12 @@ class LayerGradCam(LayerAttribution):
     def attribute(self, inputs, target=None, additional_forward_args=None,
                   attribute_to_layer_input=False, relu_attributions=False,
                   attr_dim_summation=True, grad_kwargs=None):
+        """Grad-CAM of ``layer`` for the ``target`` outputs: its output's (or, with
+        ``attribute_to_layer_input``, its input's) activations weighted by their mean
+        gradients. ``grad_kwargs`` (arguments for ``torch.autograd.grad``) must be None."""
+        if grad_kwargs:
+            raise ValueError(f'LayerGradCam.attribute: grad_kwargs are not supported, got '
+                             f'{sorted(grad_kwargs)}')
         who = 'LayerGradCam.attribute'
         xs, _ = as_tuple(inputs, who)
         grads, evals = layer_gradients_and_eval(self.forward_func, self.layer, xs, target,

@@ -59,6 +59,9 @@ class FeatureAblation(Attribution):
 
     def attribute(self, inputs, baselines=None, target=None, additional_forward_args=None,
                   feature_mask=None, perturbations_per_eval=1, show_progress=False):
+        """Ablate each feature of ``inputs`` in turn (replace it by ``baselines``: None for
+        zero, a number, or a tensor broadcasting to the input) and attribute the drop of the
+        ``target`` outputs to it. ``show_progress`` is accepted and ignored."""
         who = f'{type(self).__name__}.attribute'
         xs, single = as_tuple(inputs, who)
         masks = self._masks(feature_mask, xs, who)
@@ -176,6 +179,10 @@ class Occlusion(FeatureAblation):
     def attribute(self, inputs, sliding_window_shapes, strides=None, baselines=None,
                   target=None, additional_forward_args=None, perturbations_per_eval=1,
                   show_progress=False):
+        """Slide a window of ``sliding_window_shapes`` (one entry per dimension of an
+        example; a tuple of them for several inputs) by ``strides`` over ``inputs``, replace
+        it by ``baselines`` and give each element the mean drop of the ``target`` outputs
+        over the windows covering it. ``show_progress`` is accepted and ignored."""
         who = 'Occlusion.attribute'
         xs, single = as_tuple(inputs, who)
         windows = _per_input(sliding_window_shapes, xs, 'sliding_window_shapes', who)
