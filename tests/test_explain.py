@@ -177,6 +177,22 @@ def test_deeplift(models, key, baseline):
         assert (misses > 100 * bound) == (baseline == 'random'), misses
 
 
+@pytest.mark.parametrize('key', ['mlp', 'lenet'])
+def test_deeplift_custom_attribution_func(models, key):
+    e, t, xe, xt, n = both(key, models)
+
+    def squared(multipliers, inputs, baselines):   # Captum passes each as a tuple
+        return tuple(m * (x - b) ** 2 for m, x, b in zip(multipliers, inputs, baselines))
+    base = np.full(xe.shape, 0.25, np.float32)
+    got = ember.explain.DeepLift(e).attribute(xe, baselines=ember.from_numpy(base),
+                                              target=TARGETS[key],
+                                              custom_attribution_func=squared)
+    want = captum_attr.DeepLift(t).attribute(xt, baselines=torch.from_numpy(base),
+                                             target=TARGETS[key],
+                                             custom_attribution_func=squared)
+    close(got, want, n, what='DeepLift custom')
+
+
 def outputs_scale(model, x):
     with torch.no_grad():
         return float(model(x).abs().max())

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._creation import full_like
 from .._tensor import Tensor
 from ..autograd import enable_grad, grad as _grad
 from ..ops.index import gather
 from ..ops.join import cat
 
 
-def as_tuple(inputs, who, what='inputs'):
-    """``inputs`` (one tensor or a tuple of them) as a tuple, with whether it was one."""
+def as_tuple(inputs, who, what='inputs', floats=True):
+    """``inputs`` (one tensor or a tuple of them) as a tuple, with whether it was one;
+    gradient methods need ``floats``."""
     single = isinstance(inputs, Tensor)
     items = (inputs,) if single else inputs
     if not isinstance(items, tuple) or not items \
@@ -27,7 +29,7 @@ def as_tuple(inputs, who, what='inputs'):
         if t.dim() == 0:
             raise ValueError(f'{who}: {what} need a batch dimension (dim 0), got a 0-d '
                              f'tensor')
-        if not t.dtype.is_floating_point:
+        if floats and not t.dtype.is_floating_point:
             raise TypeError(f'{who}: {what} must be floating point, got {t.dtype}')
     return items, single
 
@@ -50,7 +52,7 @@ def as_baselines(baselines, inputs, who):
     out = []
     for b, x in zip(baselines, inputs):
         if isinstance(b, (int, float)):
-            out.append(x.detach() * 0 + float(b))
+            out.append(full_like(x.detach(), float(b)))
             continue
         if not isinstance(b, Tensor):
             raise TypeError(f'{who}: a baseline must be a number or a Tensor, got '

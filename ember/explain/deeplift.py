@@ -11,6 +11,8 @@ nonlinearities (``F.relu`` inside ``forward``) keep their ordinary gradient, as 
 """
 from __future__ import annotations
 
+import inspect
+
 from .. import nn
 from ..autograd import enable_grad, grad as _grad, no_grad
 from ..ops.index import where
@@ -24,14 +26,9 @@ _POOLS = {nn.MaxPool1d: nn.functional.max_pool1d, nn.MaxPool2d: nn.functional.ma
 _RESCALED = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Softmax)
 
 
-def _halves(t):
-    a, b = t.chunk(2)
-    return a, b
-
-
 def _rescale(module, x, y, grad_in, grad_out, eps):
     """Captum's ``nonlinear`` (and, for Softmax, ``softmax``) rule."""
-    (x0, x1), (y0, y1) = _halves(x), _halves(y)
+    (x0, x1), (y0, y1) = x.chunk(2), y.chunk(2)
     d_in, d_out = cat([x0 - x1] * 2), cat([y0 - y1] * 2)
     new = where(d_in.abs() < eps, grad_in, grad_out * d_out / d_in)
     if isinstance(module, nn.Softmax):
@@ -43,7 +40,7 @@ def _maxpool(module, x, y, grad_in, grad_out, eps):
     """Captum's ``maxpool`` rule: the output differences taken back to the maxima of each
     half (an unpooling, here a scatter-add by the pool's indices), then divided by the input
     differences."""
-    (x0, x1), (y0, y1) = _halves(x), _halves(y)
+    (x0, x1), (y0, y1) = x.chunk(2), y.chunk(2)
     d_in = cat([x0 - x1] * 2)
     top = maximum(y0, y1)
     d_out = cat([top - y1, y0 - top])
@@ -53,7 +50,7 @@ def _maxpool(module, x, y, grad_in, grad_out, eps):
     n, c = x.shape[:2]
     unpooled = (x.new_zeros(n, c, x[0, 0].numel())
                 .scatter_add(2, idx.reshape(n, c, -1), vals.reshape(n, c, -1)).reshape(x.shape))
-    u0, u1 = _halves(unpooled)
+    u0, u1 = unpooled.chunk(2)
     return where(d_in.abs() < eps, grad_in, cat([u0 + u1] * 2) / d_in)
 
 
@@ -168,7 +165,6 @@ class DeepLift(Attribution):
 def _custom(fn, grads, xs, bs):
     """Captum's ``custom_attribution_func``: called with the multipliers, then the inputs,
     then the baselines, each a tuple when more than one is needed."""
-    import inspect
     n = len(inspect.signature(fn).parameters)
     out = fn(tuple(grads)) if n == 1 else fn(tuple(grads), tuple(xs)) if n == 2 else \
         fn(tuple(grads), tuple(xs), tuple(bs))

@@ -63,7 +63,7 @@ class FeatureAblation(Attribution):
         zero, a number, or a tensor broadcasting to the input) and attribute the drop of the
         ``target`` outputs to it. ``show_progress`` is accepted and ignored."""
         who = f'{type(self).__name__}.attribute'
-        xs, single = as_tuple(inputs, who)
+        xs, single = as_tuple(inputs, who, floats=False)
         masks = self._masks(feature_mask, xs, who)
         return self._ablate(xs, single, masks, baselines, target, additional_forward_args,
                             perturbations_per_eval, who)
@@ -184,7 +184,7 @@ class Occlusion(FeatureAblation):
         it by ``baselines`` and give each element the mean drop of the ``target`` outputs
         over the windows covering it. ``show_progress`` is accepted and ignored."""
         who = 'Occlusion.attribute'
-        xs, single = as_tuple(inputs, who)
+        xs, single = as_tuple(inputs, who, floats=False)
         windows = _per_input(sliding_window_shapes, xs, 'sliding_window_shapes', who)
         steps = _per_input(strides, xs, 'strides', who, default=1)
         features = []
