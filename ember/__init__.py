@@ -56,3 +56,4 @@ from ._printing import set_printoptions  # noqa: E402,F401
 from . import special  # noqa: E402,F401  (ember.special, as torch.special; its torch.* names:)
 from .special import (lgamma, digamma, polygamma, mvlgamma, erfinv, i0, xlogy,  # noqa: E402,F401
                       logit, sinc, hypot)
+from . import explain  # noqa: E402,F401  (ember.explain: Captum's attribution algorithms)

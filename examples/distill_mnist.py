@@ -6,8 +6,8 @@ trained on the labels alone.
 
 The teacher is LeNet-5 (61,706 parameters); the student a 784-32-10 MLP (25,450). The
 student's loss is ``alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha)
-* cross_entropy(student, labels)`` with T = 8, alpha = 0.9, both students 20 epochs. EMBER_EXAMPLE_QUICK=1 trains on a
-few batches only (for the tests).
+* cross_entropy(student, labels)`` with T = 8, alpha = 0.9; both students train 20 epochs.
+EMBER_EXAMPLE_QUICK=1 trains on a few batches only (for the tests).
 """
 import os
 import time

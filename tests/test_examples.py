@@ -21,15 +21,14 @@ QUICK_TIMEOUT, FULL_TIMEOUT = 900, 3600
 LOSS = re.compile(r'validation loss: (\d+\.\d{3}) nats/char \((\d+\.\d{2}) bits/char\)')
 
 
-def run_example(name, quick, timeout, args=()):
+def run_example(name, quick, timeout, *args):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     env.pop('EMBER_EXAMPLE_QUICK', None)
     env.setdefault('OMP_NUM_THREADS', '1')      # small matrices: BLAS threads only slow them
     if quick:
         env['EMBER_EXAMPLE_QUICK'] = '1'
     proc = subprocess.run([sys.executable, os.path.join('examples', name), *args], cwd=ROOT,
-                          env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f'{name} failed:\n{proc.stdout}\n{proc.stderr}'
     return proc.stdout.rstrip('\n').splitlines()
 
@@ -70,6 +69,19 @@ def test_char_lm_quick():
     assert sample.startswith('Shall I compare thee')
 
 
+def test_explain_mnist_quick(tmp_path):
+    pytest.importorskip('matplotlib')
+    from matplotlib.image import imread
+    out = tmp_path / 'maps.png'
+    lines = run_example('explain_mnist.py', True, QUICK_TIMEOUT, '--out', str(out))
+    assert lines[-1] == f'wrote {out}'
+    picture = imread(out)[..., :3]                       # RGB in [0, 1]
+    assert picture.shape[:2] == (960, 800)      # 6 rows, 5 columns of 2-inch panels at 80 dpi
+    red = (picture[..., 0] > 0.8) & (picture[..., 2] < 0.5)
+    blue = (picture[..., 2] > 0.8) & (picture[..., 0] < 0.5)
+    assert red.sum() > 500 and blue.sum() > 50, (red.sum(), blue.sum())   # heatmaps, drawn
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('name, target', [('mnist_mlp.py', 90.0), ('mnist_lenet.py', 93.0)])
 def test_mnist_full(name, target):
@@ -90,7 +102,7 @@ def test_char_lm_full():
 def test_examples_log_to_tensorboard(name, tags, tmp_path):
     reader = pytest.importorskip('tensorboard.backend.event_processing.event_accumulator')
     pytest.importorskip('tensorboardX')
-    run_example(name, True, QUICK_TIMEOUT, ['--tensorboard', str(tmp_path)])
+    run_example(name, True, QUICK_TIMEOUT, '--tensorboard', str(tmp_path))
     acc = reader.EventAccumulator(str(tmp_path))
     acc.Reload()
     assert set(acc.Tags()['scalars']) == tags

@@ -74,6 +74,12 @@ PAGES = [
     ('serialization', 'ember.save and ember.load', ['ember.serialization'],
      'Checkpoints as safetensors files; no pickle. See the '
      '[checkpoints guide](../guide/checkpoints.md).'),
+    ('explain', 'ember.explain', ['ember.explain'],
+     'Interpretability: Captum\'s attribution algorithms under Captum\'s names, checked '
+     'against Captum. See [the tools page](../tools.md#interpretability-emberexplain).'),
+    ('debug_compare', 'ember.debug_compare', ['ember.debug_compare'],
+     'One model in ember and in PyTorch, compared module by module, forward and backward '
+     '(needs torch). See [the tools page](../tools.md#parity-with-pytorch-compare_with_torch).'),
 ]
 
 # names a module without __all__ binds by importing them for its own use: not its API

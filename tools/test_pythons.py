@@ -10,9 +10,9 @@ what needs no PyTorch:
 1. ``python -c "import ember"``;
 2. ``python -m ember demo all --epochs 2`` (pictures into a temporary folder; without
    matplotlib there are none, and the demos say so);
-3. ``python -m pytest ember --doctest-modules`` (the docstrings' examples: none needs torch),
-   less those in ``NEEDS``, whose examples need a package that is not installed there
-   (bfloat16's need ml_dtypes: ``Tensor.bfloat16`` and amp.py's).
+3. ``python -m pytest ember --doctest-modules`` (the docstrings' examples), less those in
+   ``NEEDS``, whose examples need a package that is not installed there (bfloat16's need
+   ml_dtypes: ``Tensor.bfloat16`` and amp.py's; ``compare_with_torch``'s needs torch).
 
 NumPy is whatever pip picks for that Python (no constraints.txt: its NumPy may not support an
 older Python), and the table shows it. PyTorch is never installed here: its wheel on this
@@ -37,9 +37,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ['pytest', 'hypothesis']
 # doctests (pytest's node ids, or a prefix of them) -> the optional package they need;
-# deselected where it is missing. amp.py: autocast on the CPU is bfloat16 (3 of its 5 examples).
+# deselected where it is missing. amp.py: autocast on the CPU is bfloat16 (3 of its 5 examples);
+# compare_with_torch runs PyTorch.
 NEEDS = {'ember/_tensor.py::ember._tensor.Tensor.bfloat16': 'ml_dtypes',
-         'ember/amp.py': 'ml_dtypes'}
+         'ember/amp.py': 'ml_dtypes',
+         'ember/debug_compare.py::ember.debug_compare.compare_with_torch': 'torch'}
 PROBE = 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'
 
 

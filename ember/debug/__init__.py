@@ -10,14 +10,15 @@ with its shapes, dtypes, device and time (``trace``). Both listen at the op door
 ['mul', 'sum']
 """
 import json
+import sys
 import time
 
 import numpy as np
 
-from . import _anomaly
-from .autograd import _State, _timing
+from .. import _anomaly
+from ..autograd import _State, _timing
 
-__all__ = ['NonFiniteError', 'trace', 'watch_nan']
+__all__ = ['NonFiniteError', 'trace', 'watch_nan', 'compare_with_torch', 'main']
 
 
 def _op_name(node):
@@ -161,3 +162,24 @@ class trace:
         lines.insert(1, '-' * len(lines[0]))
         total = sum(e['ms'] for e in self.events)
         return '\n'.join(lines + [f'{len(self.events)} ops, {total:.3f} ms'])
+
+
+from ..debug_compare import compare_with_torch  # noqa: E402  (ember.debug.compare_with_torch)
+
+
+def main(argv=None):
+    """The command ``python -m ember.debug compare script.py [--rtol R --atol A --train]``:
+    ``compare_with_torch`` on the script's ``build(fw)`` and ``inputs(fw)`` (as
+    ``python -m ember.debug_compare``); 0 when ember and PyTorch agree, 1 when they differ,
+    2 for a wrong command.
+
+    >>> main([])
+    usage: python -m ember.debug compare script.py [--rtol R] [--atol A] [--train]
+    2
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] != 'compare':
+        print('usage: python -m ember.debug compare script.py [--rtol R] [--atol A] [--train]')
+        return 2
+    from ..debug_compare import main as compare
+    return compare(argv[1:])
