@@ -43,6 +43,7 @@ from . import amp, backends, accelerator  # noqa: E402
 from .amp import autocast  # noqa: E402,F401
 from .compiler import compile  # noqa: E402,F401  (ember.compile, as torch.compile)
 from . import jit  # noqa: E402,F401  (ember.jit.trace, save, load)
+from . import onnx  # noqa: E402,F401  (ember.onnx.export, load; imports onnx only when used)
 from . import distributions  # noqa: E402,F401  (ember.distributions, as torch.distributions)
 from . import linalg  # noqa: E402,F401  (ember.linalg; torch's old names below)
 from .linalg._old import *  # noqa: E402,F401,F403  (ember.det, ember.inverse, ember.svd...)

@@ -1,0 +1,66 @@
+"""ONNX export and import: ``ember.onnx.export`` writes a model as an ONNX graph (run it in
+ONNX Runtime, from any language), ``ember.onnx.load`` reads one back as an ember Module that
+runs and trains. Needs the ``onnx`` extra (``pip install 'ember[onnx]'``); ``import ember``
+does not import onnx. The design and what is supported: docs/deploy.md.
+
+>>> import io, onnxruntime
+>>> model, x = ember.nn.Linear(3, 2), ember.ones(1, 3)
+>>> f = io.BytesIO()
+>>> ember.onnx.export(model, (x,), f)
+>>> session = onnxruntime.InferenceSession(f.getvalue())
+>>> y = session.run(None, {'input_0': x.numpy()})[0]
+>>> bool(abs(y - model(x).detach().numpy()).max() < 1e-6)
+True
+"""
+from .trace import ExportError
+from .exporter import DEFAULT_OPSET, build, write
+
+__all__ = ['export', 'ExportError', 'DEFAULT_OPSET']
+ExportError.__module__ = __name__   # (ember.onnx.ExportError, where users meet it)
+
+
+def export(model, args, f, export_params=True, verbose=False, training=None,
+           input_names=None, output_names=None, operator_export_type=None,
+           opset_version=None, do_constant_folding=True, dynamic_axes=None,
+           keep_initializers_as_inputs=None, custom_opsets=None,
+           export_modules_as_functions=False, autograd_inlining=True, dynamo=False):
+    """Export ``model(*args)`` to ONNX in ``f`` (a path or a binary file), in the shape of
+    ``torch.onnx.export``: the model is run once in eval mode and ember's ops are recorded.
+
+    Parameters and buffers become initializers named as in ``state_dict()``;
+    ``input_names``/``output_names`` name the graph's inputs and outputs, ``dynamic_axes``
+    (``{name: [axes]}`` or ``{name: {axis: label}}``) marks dimensions as free, and
+    ``opset_version`` is 17 (the default) to 20. The result is checked with
+    ``onnx.checker.check_model(full_check=True)``. An op ONNX cannot express raises
+    ``ExportError`` naming it and its module. ``do_constant_folding`` is accepted (ONNX
+    Runtime folds constants when it loads a model); ``training``, ``operator_export_type``,
+    ``custom_opsets``, ``export_modules_as_functions`` and ``dynamo`` other than their
+    defaults are refused.
+
+    >>> import io
+    >>> model = ember.nn.Sequential(ember.nn.Linear(4, 3), ember.nn.ReLU())
+    >>> f = io.BytesIO()
+    >>> ember.onnx.export(model, (ember.randn(2, 4),), f, input_names=['x'],
+    ...                   output_names=['y'], dynamic_axes={'x': {0: 'batch'}, 'y': [0]})
+    >>> import onnx
+    >>> [i.name for i in onnx.load_from_string(f.getvalue()).graph.initializer][:2]
+    ['0.weight', '0.bias']
+    """
+    from ..nn.module import Module
+    if training not in (None, False) and str(training).split('.')[-1] not in ('EVAL',):
+        raise ExportError(f'export: training={training} is not supported; ember exports the '
+                          f'eval-mode graph (dropout off, running statistics)')
+    for name, value, default in (('operator_export_type', operator_export_type, None),
+                                 ('custom_opsets', custom_opsets, None),
+                                 ('export_modules_as_functions', export_modules_as_functions,
+                                  False), ('dynamo', dynamo, False)):
+        if value not in (default, {}) and value is not None or (value is True):
+            raise ExportError(f'export: {name}={value!r} is not supported by ember.onnx')
+    if not callable(model):
+        raise TypeError(f'export: model must be a Module or a function, got '
+                        f'{type(model).__name__}')
+    del verbose, do_constant_folding, autograd_inlining, Module
+    proto = build(model, args, input_names, output_names, dynamic_axes,
+                  DEFAULT_OPSET if opset_version is None else int(opset_version),
+                  export_params, bool(keep_initializers_as_inputs))
+    write(proto, f)
