@@ -14,21 +14,30 @@ def _dt(t):
 
 
 def _to4d(b, name, shape):
-    """A value of ``shape`` (..., H, W) as (N, 1, H, W) for ONNX's Conv and MaxPool, and the
+    """A value of ``shape`` (..., H, W) as (N, 1, H, W) for ONNX's MaxPool, and the
     leading shape to restore."""
     lead = tuple(shape[:-2])
     return b.node('Reshape', [name, b.ints([-1, 1] + list(shape[-2:]))]), lead
 
 
-def _pads(geom, b):
-    if min(geom.after) < 0:
-        raise b.error(f'a window with a negative end padding {geom.after} (ceil_mode)')
-    return list(geom.before) + list(geom.after)
+def _pads(geom):
+    return list(geom.before) + [max(a, 0) for a in geom.after]
+
+
+def _cropped(b, name, shape, geom):
+    """``name`` with the trailing rows and columns a negative end padding cuts off, and its
+    shape."""
+    if min(geom.after) >= 0:
+        return name, tuple(shape)
+    ends = [shape[-2 + i] + min(a, 0) for i, a in enumerate(geom.after)]
+    return (b.node('Slice', [name, b.ints([0, 0]), b.ints(ends), b.ints([-2, -1])]),
+            tuple(shape[:-2]) + tuple(ends))
 
 
 def _conv(b, call, x, w, geom):
-    return b.node('Conv', [b.value(x), b.value(w)], strides=list(geom.stride),
-                  dilations=list(geom.dilation), pads=_pads(geom, b), group=int(geom.groups),
+    name, _ = _cropped(b, b.value(x), x.shape, geom)
+    return b.node('Conv', [name, b.value(w)], strides=list(geom.stride),
+                  dilations=list(geom.dilation), pads=_pads(geom), group=int(geom.groups),
                   kernel_shape=list(w.shape[2:]))
 
 
@@ -50,9 +59,13 @@ def _tap_gather(b, call, x, arg, k, geom, out, values=None):
         raise b.error('a gradient op (max pooling\'s double backward): export a forward pass')
     b.exempt(arg)
     b.exempt(values)
-    name, lead = _to4d(b, b.value(x), x.shape)
+    name, shape = _cropped(b, b.value(x), x.shape, geom)
+    if len(shape) != 4:
+        name, _ = _to4d(b, name, shape)
     pooled = b.node('MaxPool', [name], kernel_shape=list(k), strides=list(geom.stride),
-                    dilations=list(geom.dilation), pads=_pads(geom, b))
+                    dilations=list(geom.dilation), pads=_pads(geom))
+    if len(shape) == 4:   # (N, C, H, W) as it is: a batch dimension stays free
+        return pooled
     return b.node('Reshape', [pooled, b.ints(list(call.out.shape))])
 
 
@@ -132,8 +145,18 @@ def _attention(b, call, q, k, v, mask_t, scale, check_dead):
 
 
 def _reshape(b, call, x, shape):
-    """Copy the leading dimensions kept (ONNX's 0), so a dynamic batch axis stays free."""
+    """A reshape that only adds or drops dimensions of size 1 is a Squeeze and an Unsqueeze;
+    another copies the leading dimensions it keeps (ONNX's 0): a dynamic batch axis stays
+    free either way."""
     out = list(call.out.shape)
+    if [n for n in x.shape if n != 1] == [n for n in out if n != 1] and out:
+        name = b.value(x)
+        ones = [i for i, n in enumerate(x.shape) if n == 1]
+        if ones:
+            name = b.node('Squeeze', [name, b.ints(ones)])
+        new = [i for i, n in enumerate(out) if n == 1]
+        return b.node('Unsqueeze', [name, b.ints(new)]) if new else \
+            b.node('Identity', [name])
     target = []
     for i, n in enumerate(out):
         same = i < x.ndim and x.shape[i] == n and all(
