@@ -14,9 +14,13 @@ True
 """
 from .trace import ExportError
 from .exporter import DEFAULT_OPSET, build, write
+from .validate import OnnxError
+from .importer import OnnxModule, load
 
-__all__ = ['export', 'ExportError', 'DEFAULT_OPSET']
-ExportError.__module__ = __name__   # (ember.onnx.ExportError, where users meet it)
+__all__ = ['export', 'load', 'ExportError', 'OnnxError', 'OnnxModule', 'DEFAULT_OPSET']
+for _cls in (ExportError, OnnxError, OnnxModule):   # their names where users meet them
+    _cls.__module__ = __name__
+del _cls
 
 
 def export(model, args, f, export_params=True, verbose=False, training=None,
