@@ -60,6 +60,10 @@ PAGES = [
     ('compile', 'ember.compile and ember.jit', ['ember.compiler', 'ember.jit'],
      '`ember.compile` (the function lives in the package `ember.compiler`) and the static '
      'programs of `ember.jit`. See the [compiler notes](../compiler.md).'),
+    ('onnx', 'ember.onnx', ['ember.onnx'],
+     'ONNX export and import (the `onnx` extra): `export` writes a model as an ONNX graph that '
+     'ONNX Runtime runs from any language, `load` reads one back as a Module that trains. '
+     'See [deploying with ONNX](../deploy.md).'),
     ('checkpoint', 'ember.utils.checkpoint', ['ember.utils.checkpoint'],
      'Activation checkpointing: recompute a block\'s activations in backward.'),
     ('serialization', 'ember.save and ember.load', ['ember.serialization'],

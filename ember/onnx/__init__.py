@@ -3,24 +3,26 @@ ONNX Runtime, from any language), ``ember.onnx.load`` reads one back as an ember
 runs and trains. Needs the ``onnx`` extra (``pip install 'ember[onnx]'``); ``import ember``
 does not import onnx. The design and what is supported: docs/deploy.md.
 
->>> import io, onnxruntime
+>>> import io
 >>> model, x = ember.nn.Linear(3, 2), ember.ones(1, 3)
 >>> f = io.BytesIO()
->>> ember.onnx.export(model, (x,), f)
->>> session = onnxruntime.InferenceSession(f.getvalue())
->>> y = session.run(None, {'input_0': x.numpy()})[0]
->>> bool(abs(y - model(x).detach().numpy()).max() < 1e-6)
+>>> ember.onnx.export(model, (x,), f, input_names=['x'], output_names=['y'])
+>>> f.seek(0)
+0
+>>> again = ember.onnx.load(f)
+>>> bool((again(x) - model(x)).abs().max() < 1e-6)
 True
+
+In another language, ONNX Runtime runs the same file (Python's, for instance:
+``onnxruntime.InferenceSession(path).run(None, {'x': array})``).
 """
 from .trace import ExportError
 from .exporter import DEFAULT_OPSET, build, write
 from .validate import OnnxError
 from .importer import OnnxModule, load
 
-__all__ = ['export', 'load', 'ExportError', 'OnnxError', 'OnnxModule', 'DEFAULT_OPSET']
-for _cls in (ExportError, OnnxError, OnnxModule):   # their names where users meet them
-    _cls.__module__ = __name__
-del _cls
+__all__ = ['export', 'load', 'ExportError', 'OnnxError', 'OnnxModule']
+
 
 
 def export(model, args, f, export_params=True, verbose=False, training=None,
@@ -34,7 +36,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     Parameters and buffers become initializers named as in ``state_dict()``;
     ``input_names``/``output_names`` name the graph's inputs and outputs, ``dynamic_axes``
     (``{name: [axes]}`` or ``{name: {axis: label}}``) marks dimensions as free, and
-    ``opset_version`` is 17 (the default) to 20. The result is checked with
+    ``opset_version`` is 18 (the default, as torch's) or 17 to 20. The result is checked with
     ``onnx.checker.check_model(full_check=True)``. An op ONNX cannot express raises
     ``ExportError`` naming it and its module. ``do_constant_folding`` is accepted (ONNX
     Runtime folds constants when it loads a model); ``training``, ``operator_export_type``,

@@ -21,7 +21,7 @@ class ExportError(RuntimeError):
     >>> ember.onnx.export(lambda x: x.cumprod(0), (ember.ones(3),), io.BytesIO())
     Traceback (most recent call last):
     ...
-    ember.onnx.ExportError: export: ember op Cumprod: ... (ONNX has no cumulative product)
+    ember.onnx.trace.ExportError: export: ember op Cumprod: ... (ONNX has no cumulative product)
     """
 
 

@@ -31,7 +31,7 @@ class OnnxError(ValueError):
     >>> ember.onnx.load(io.BytesIO(b'not a model'))
     Traceback (most recent call last):
     ...
-    ember.onnx.OnnxError: <stream>: not an ONNX model (the protobuf does not parse: ...)
+    ember.onnx.validate.OnnxError: <stream>: not an ONNX model (the protobuf does not parse: ...)
     """
 
 
