@@ -322,15 +322,21 @@ def _arg(b, call, x, axis, keepdim, fn):
 
 def _select(b, call, x, idx, axis, keepdim):
     """``max(dim)``/``min(dim)``'s values: ``idx`` is the host's argmax or argmin of ``x``;
-    the graph computes it again (ArgMax/ArgMin keep the first of ties, as NumPy)."""
-    data = x._data
-    which = 'ArgMax' if np.array_equal(idx, np.argmax(data, axis=axis, keepdims=True)) \
-        else 'ArgMin' if np.array_equal(idx, np.argmin(data, axis=axis, keepdims=True)) else None
-    if which is None:
-        raise b.error('values picked by indices computed on the host')
+    the graph computes it again (ArgMax/ArgMin keep the first of ties, as NumPy). Which one
+    must agree in both runs (ties everywhere could be either)."""
+    runs = [(x._data, idx), (b.twin.get(('in', 0)), b.twin.get(('param', 'idx')))]
+    found = {'ArgMax', 'ArgMin'}
+    for data, i in runs:
+        if data is None or i is None:
+            continue
+        found &= {name for name, fn in (('ArgMax', np.argmax), ('ArgMin', np.argmin))
+                  if np.array_equal(i, fn(data, axis=axis, keepdims=True))}
+    if len(found) != 1:
+        raise b.error('values picked at indices the host computed, which are neither the '
+                      'argmax nor the argmin alone (ties everywhere?)')
     b.exempt(idx)
-    found = b.node(which, [b.value(x)], axis=int(axis), keepdims=1)
-    out = b.node('GatherElements', [b.value(x), found], axis=int(axis))
+    node = b.node(found.pop(), [b.value(x)], axis=int(axis), keepdims=1)
+    out = b.node('GatherElements', [b.value(x), node], axis=int(axis))
     return out if keepdim else b.node('Squeeze', [out, b.ints([axis])])
 
 
@@ -437,6 +443,27 @@ def _scatter_reduce(b, call, x, src, dim, index, reduce, include_self):
                   axis=int(dim), reduction=kinds[reduce])
 
 
+def _xlogy(b, call, x, y, fn):
+    """In float64 and rounded once, as ember: 0 where x is 0 (unless y is nan)."""
+    wide = np.float64
+    a, c = _as(b, x, wide), _as(b, y, wide)
+    arg = c if fn == 'xlogy' else b.node('Add', [c, b.scalar(1, wide)])
+    out = b.node('Mul', [a, b.node('Log', [arg])])
+    zero = b.node('And', [b.node('Equal', [a, b.scalar(0, wide)]),
+                          b.node('Not', [b.node('IsNaN', [c])])])
+    return b.cast(b.node('Where', [zero, b.scalar(0, wide), out]), _dt(call.out))
+
+
+def _hypot(b, call, x, y):
+    """``sqrt(a^2 + b^2)``, float32 in float64 (no overflow, rounded once); NOTE: float64
+    overflows past 1e154, where NumPy's hypot scales."""
+    dt = _dt(call.out)
+    wide = np.float64 if dt.itemsize < 8 else dt
+    a, c = _as(b, x, wide), _as(b, y, wide)
+    out = b.node('Sqrt', [b.node('Add', [b.node('Mul', [a, a]), b.node('Mul', [c, c])])])
+    return out if wide == dt else b.cast(out, dt)
+
+
 def _nonzero(b, call, x):
     return b.node('Transpose', [b.node('NonZero', [b.value(x)])], perm=[1, 0])
 
@@ -444,6 +471,7 @@ def _nonzero(b, call, x):
 @functools.cache
 def table():
     """{op class: emit}, for every op ember.onnx writes."""
+    _special = importlib.import_module('ember.special')
     (e, a, r, compare, convert, extra, gaps, index, join, linalg, movement, piecewise,
      rounding, sort) = map(_module, (
          'elementwise', 'activation', 'reduce', 'compare', 'convert', 'extra', 'gaps',
@@ -470,6 +498,7 @@ def table():
         linalg.Einsum: _einsum, gaps.NanToZero: _nan_to_zero,
         gaps.ScatterReduce: _scatter_reduce, gaps.ScatterLegacy: _scatter_reduce,
         sort.TakeAlong: _take_along, _module('movement').ReshapeCopy: ops_nn._reshape,
+        _special.XLogY: _xlogy, _special.Hypot: _hypot,
         importlib.import_module('ember.linalg._ops').Det:
             lambda b, c, x: b.node('Det', [b.value(x)]),
         movement.Clone: _identity,
@@ -492,7 +521,6 @@ NOT_EXPORTABLE = {
     'CtcLoss': 'ONNX has no CTC loss',
     'Special': 'ONNX has no special functions beyond erf (gamma, bessel, zeta ...)',
     'Zeta': 'ONNX has no zeta function', 'IncompleteGamma': 'ONNX has no incomplete gamma',
-    'XLogY': 'not written yet (xlogy/xlog1py)', 'Hypot': 'not written yet (hypot)',
     'Im2Col': 'not written yet (unfold)', 'Col2Im': 'not written yet (fold)',
     'IndexAdd': 'index_add/index_copy accumulate at repeated indices (ScatterND does not)',
     'Bessel': 'ONNX has no Bessel functions', 'Erfinv': 'ONNX has no inverse erf',

@@ -137,11 +137,29 @@ def _attention(b, call, q, k, v, mask_t, scale, check_dead):
     scores = b.node('Mul', [scores, b.scalar(scale, dt)])
     if mask_t is not None:
         mask = np.ascontiguousarray(np.asarray(mask_t).swapaxes(-1, -2))
-        scores = b.node('Add', [scores, b.value(mask, derived_from=mask_t)])
+        traced = _traced_base(b, mask_t)
+        if traced is None:   # a causal mask, made from sizes: a constant
+            name = b.value(mask, derived_from=mask_t)
+        else:   # the caller's float mask, transposed by the op: its value, reshaped
+            name = b.node('Reshape', [traced, b.ints(list(mask.shape))])
+            b.exempt(mask_t)
+        scores = b.node('Add', [scores, name])
     p = b.node('Softmax', [scores], axis=-1)
     if check_dead:   # a row with nothing to attend to: zeros, as ember (not NaN)
         p = b.node('Where', [b.node('IsNaN', [p]), b.scalar(0, dt), p])
     return b.node('MatMul', [p, b.value(v)])
+
+
+def _traced_base(b, array):
+    """The name of the traced value ``array`` is a view of (a float mask reshaped and
+    transposed by attention), or None."""
+    a = array
+    while a is not None:
+        found = b.names.get(id(a))
+        if found is not None and found[1] is a:
+            return found[0]
+        a = getattr(a, 'base', None)
+    return None
 
 
 def _reshape(b, call, x, shape):

@@ -209,3 +209,18 @@ def test_export_refuses_with_a_message(fn, message):
 def test_export_arguments_checked(kw, message):
     with pytest.raises(ember.onnx.ExportError, match=message):
         ember.onnx.export(nn.Linear(3, 2), ember.ones(1, 3), io.BytesIO(), **kw)
+
+
+def test_export_params_false_and_initializers_as_inputs():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh()).eval()
+    x = np.ones((2, 3), np.float32)
+    bare = onnx.load_from_string(export_bytes(model, ember.tensor(x), export_params=False))
+    assert [i.name for i in bare.graph.input] == ['input_0', '0.weight', '0.bias']
+    assert all(not i.name.startswith('0.') for i in bare.graph.initializer)
+    weights = [p.detach().numpy() for p in model.parameters()]
+    got = run_ort(bare.SerializeToString(), [x] + weights)[0]
+    assert_matches(got, model(ember.tensor(x)), 'export_params=False')
+    kept = onnx.load_from_string(export_bytes(model, ember.tensor(x),
+                                              keep_initializers_as_inputs=True))
+    assert [i.name for i in kept.graph.input] == ['input_0', '0.weight', '0.bias']
+    assert {'0.weight', '0.bias'} <= {i.name for i in kept.graph.initializer}

@@ -73,10 +73,6 @@ REFUSED = {
                     r'op ScatterReduce: scatter_reduce\(reduce=.* has no ONNX form'),
     **dict.fromkeys(['median_all', 'median_all_ties', 'median_all_nan', 'median_int',
                      'nanmedian_all'], 'op Median: .*found on the host'),
-    # not written yet
-    **dict.fromkeys(['hypot', 'hypot_method'], 'op Hypot: .*not written yet'),
-    **dict.fromkeys(['xlogy', 'xlogy_zeros', 'xlogy_scalar', 'xlogy_method', 'xlog1py',
-                     'xlog1py_zeros'], 'op XLogY: .*not written yet'),
     # the op's indices, mask or shift are computed on the host from the data: a constant of
     # the graph would be wrong for other inputs (found by the export's second run)
     **dict.fromkeys(['sort', 'sort_first_desc', 'sort_stable_ties', 'sort_stable_ties_desc',
@@ -91,7 +87,7 @@ REFUSED = {
                      'max_pool1d', 'max_pool1d_ceil_dilation'], 'op PlaneGather: .*' + HOST),
     **dict.fromkeys(['logsumexp_last', 'logsumexp_pair_keep', 'logsumexp_int', 'logsumexp'],
                     'op Sub: .*' + HOST),
-    **dict.fromkeys(['sdpa_float_mask', 'sdpa_bool_mask'], 'op Attention: .*' + HOST),
+    'sdpa_bool_mask': 'op Attention: .*' + HOST,   # turned into a float mask on the host
     **dict.fromkeys(['index_select', 'index_select_dim1'], 'op GetItem: .*' + HOST),
     **dict.fromkeys(['where_1arg', 'nonzero_tuple', 'argsort', 'argsort_ties_desc',
                      'unique_float', 'unique_consecutive', 'unique_consecutive_dim',
