@@ -312,6 +312,84 @@ def _scatter_elements(attrs, x, idx, updates):
     return e.scatter_reduce(x, axis, i, updates, reduce=reduce, include_self=True)
 
 
+def _rnn_checks(op, attrs, seq_lens, x, extra=()):
+    if seq_lens is not None and any(n != x.shape[0] for n in _ints(seq_lens)):
+        raise NotImplementedError(f'{op} with sequence_lens shorter than the sequence')
+    for key in ('clip', 'activations', 'input_forget', 'activation_alpha') + extra:
+        if key in attrs and not (key == 'input_forget' and attrs[key] == 0):
+            raise NotImplementedError(f'{op} with {key}={attrs[key]!r}')
+
+
+def _directions(attrs):
+    d = attrs.get('direction', 'forward')
+    return {'forward': [False], 'reverse': [True], 'bidirectional': [False, True]}[d]
+
+
+def _lstm(attrs, x, w, r, b=None, seq_lens=None, h0=None, c0=None, p=None):
+    """ONNX's LSTM (gates i, o, f, c) in ember ops, step by step."""
+    e = _ember()
+    if p is not None:
+        raise NotImplementedError('LSTM with peepholes')
+    x = x.transpose(0, 1) if attrs.get('layout', 0) else x    # (T, N, C)
+    _rnn_checks('LSTM', attrs, seq_lens, x)
+    hs, ys, cs = [], [], []
+    for d, backward in enumerate(_directions(attrs)):
+        n_h = r.shape[-1]
+        h = e.zeros(x.shape[1], n_h, dtype=x.dtype) if h0 is None else h0[d]
+        c = e.zeros(x.shape[1], n_h, dtype=x.dtype) if c0 is None else c0[d]
+        bias = 0 if b is None else b[d, :4 * n_h] + b[d, 4 * n_h:]
+        gx = x @ w[d].T + bias
+        out = [None] * x.shape[0]
+        for t in (reversed(range(x.shape[0])) if backward else range(x.shape[0])):
+            i, o, f, g = (gx[t] + h @ r[d].T).chunk(4, -1)
+            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h = o.sigmoid() * c.tanh()
+            out[t] = h
+        ys.append(e.stack(out))
+        hs.append(h)
+        cs.append(c)
+    y = e.stack(ys, 1)                                          # (T, dirs, N, H)
+    y = y.permute(2, 0, 1, 3) if attrs.get('layout', 0) else y
+    hn, cn = e.stack(hs), e.stack(cs)
+    if attrs.get('layout', 0):
+        hn, cn = hn.transpose(0, 1), cn.transpose(0, 1)
+    return [y, hn, cn]
+
+
+def _gru(attrs, x, w, r, b=None, seq_lens=None, h0=None):
+    """ONNX's GRU (gates z, r, h) in ember ops, step by step."""
+    e = _ember()
+    x = x.transpose(0, 1) if attrs.get('layout', 0) else x
+    _rnn_checks('GRU', attrs, seq_lens, x)
+    before = attrs.get('linear_before_reset', 0)
+    hs, ys = [], []
+    for d, backward in enumerate(_directions(attrs)):
+        n_h = r.shape[-1]
+        h = e.zeros(x.shape[1], n_h, dtype=x.dtype) if h0 is None else h0[d]
+        wb = 0 if b is None else b[d, :3 * n_h]
+        rb = e.zeros(3 * n_h, dtype=x.dtype) if b is None else b[d, 3 * n_h:]
+        gx = x @ w[d].T + wb
+        rz, rr, rh = r[d].chunk(3, 0)
+        bz, br, bh = rb.chunk(3, 0)
+        out = [None] * x.shape[0]
+        for t in (reversed(range(x.shape[0])) if backward else range(x.shape[0])):
+            xz, xr, xh = gx[t].chunk(3, -1)
+            z = (xz + h @ rz.T + bz).sigmoid()
+            rt = (xr + h @ rr.T + br).sigmoid()
+            if before:
+                n = (xh + rt * (h @ rh.T + bh)).tanh()
+            else:
+                n = (xh + (rt * h) @ rh.T + bh).tanh()
+            h = (1 - z) * n + z * h
+            out[t] = h
+        ys.append(e.stack(out))
+        hs.append(h)
+    y = e.stack(ys, 1)
+    y = y.permute(2, 0, 1, 3) if attrs.get('layout', 0) else y
+    hn = e.stack(hs)
+    return [y, hn.transpose(0, 1) if attrs.get('layout', 0) else hn]
+
+
 def _isinf(attrs, x):
     pos, neg = attrs.get('detect_positive', 1), attrs.get('detect_negative', 1)
     return (x == math.inf) & bool(pos) | (x == -math.inf) & bool(neg)
@@ -363,7 +441,8 @@ def table():
         'Max': _variadic('maximum'), 'Min': _variadic('minimum'), 'Sum': _variadic('add'),
         'NegativeLogLikelihoodLoss': _nll, 'Split': _split, 'Mod': _mod, 'Trilu': _trilu,
         'Einsum': lambda attrs, *xs: e.einsum(attrs['equation'], *xs),
-        'IsInf': _isinf, 'GatherND': _gather_nd, 'ScatterElements': _scatter_elements,
+        'IsInf': _isinf, 'LSTM': _lstm, 'GRU': _gru, 'GatherND': _gather_nd,
+        'ScatterElements': _scatter_elements,
         'Det': lambda attrs, x: e.linalg.det(x), 'NonZero': lambda attrs, x: e.nonzero(x).T,
         'BitwiseAnd': lambda attrs, a, b: e.bitwise_and(a, b),
         'BitwiseOr': lambda attrs, a, b: e.bitwise_or(a, b),
