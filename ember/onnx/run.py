@@ -24,6 +24,19 @@ def _ints(t):
     return [int(v) for v in np.asarray(t._data).reshape(-1)]
 
 
+def _bounded(shape, op):
+    """A shape read from the graph's data, refused before anything that size is made (a
+    hostile Expand or Pad could ask for terabytes)."""
+    from .validate import MAX_ELEMENTS
+    n = 1
+    for d in shape:
+        n *= max(int(d), 0)
+    if n > MAX_ELEMENTS or any(int(d) < 0 for d in shape):
+        raise ValueError(f'{op}: a result of shape {list(shape)} ({n:,} elements; at most '
+                         f'{MAX_ELEMENTS:,})')
+    return tuple(int(d) for d in shape)
+
+
 def _axis(a, ndim):
     return a + ndim if a < 0 else a
 
@@ -250,6 +263,7 @@ def _pad(attrs, x, pads, value=None, axes=None):
     if attrs.get('mode', 'constant') != 'constant' or axes is not None:
         raise NotImplementedError("Pad other than mode='constant' over every axis")
     p, nd = _ints(pads), x.ndim
+    _bounded([n + p[i] + p[i + nd] for i, n in enumerate(x.shape)], 'Pad')
     widths = [v for i in reversed(range(nd)) for v in (p[i], p[i + nd])]
     return F.pad(x, widths, value=0.0 if value is None else value.item())
 
@@ -432,8 +446,8 @@ def table():
         'Dropout': lambda attrs, x, *rest: x,
         'Shape': lambda attrs, x: Tensor._make(np.asarray(x.shape, dtype=np.int64)[
             attrs.get('start', 0):attrs.get('end', None)]),
-        'Expand': lambda attrs, x, shape: x.expand(*np.broadcast_shapes(
-            tuple(x.shape), tuple(_ints(shape)))),
+        'Expand': lambda attrs, x, shape: x.expand(*_bounded(np.broadcast_shapes(
+            tuple(x.shape), tuple(_bounded(_ints(shape), 'Expand'))), 'Expand')),
         'ReduceSum': _reduce('sum'), 'ReduceMean': _reduce('mean'),
         'ReduceMax': _reduce('amax'), 'ReduceMin': _reduce('amin'),
         'ReduceProd': _reduce('prod'), 'ArgMax': _arg('argmax'), 'ArgMin': _arg('argmin'),

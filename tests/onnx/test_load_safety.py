@@ -144,3 +144,29 @@ def test_undefined_input_unsupported_op_and_opset(tmp_path):
     custom = [helper.make_node('MatMul', ['x', 'w'], ['y'], name='mm', domain='com.evil')]
     with pytest.raises(ember.onnx.OnnxError, match="in domain 'com.evil'"):
         ember.onnx.load(write(tmp_path, small_model(nodes=custom)))
+
+
+def test_absurd_shapes_from_the_graph_are_refused_when_run(tmp_path):
+    """Shapes read from the data at run time (Expand's, Pad's) are bounded too."""
+    huge = numpy_helper.from_array(np.array([2 ** 30, 2 ** 30], np.int64), 'shape')
+    nodes = [helper.make_node('Expand', ['x', 'shape'], ['y'], name='grow')]
+    graph = helper.make_graph(
+        nodes, 'g', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 1])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)], [huge])
+    m = ember.onnx.load(write(tmp_path, helper.make_model(
+        graph, opset_imports=[helper.make_opsetid('', 18)])))
+    with pytest.raises(RuntimeError, match=r"node 'grow' \(Expand\): Expand: a result of "
+                                           r"shape \[1073741824, 1073741824\]"):
+        m(ember.ones(1, 1))
+
+
+def test_a_graph_attribute_is_refused(tmp_path):
+    inner = helper.make_graph([], 'inner', [], [])
+    node = helper.make_node('If', ['c'], ['y'], name='branch', then_branch=inner,
+                            else_branch=inner)
+    graph = helper.make_graph(
+        [node], 'g', [helper.make_tensor_value_info('c', TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)])
+    path = write(tmp_path, helper.make_model(graph, opset_imports=[helper.make_opsetid('', 18)]))
+    with pytest.raises(ember.onnx.OnnxError, match="node 'branch' is the ONNX operator If"):
+        ember.onnx.load(path)
