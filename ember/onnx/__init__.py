@@ -23,6 +23,9 @@ from .importer import OnnxModule, load
 
 __all__ = ['export', 'load', 'ExportError', 'OnnxError', 'OnnxModule']
 
+# arguments of torch.onnx.export ember has no other value for: (name, the value accepted)
+_ONLY = (('operator_export_type', None), ('custom_opsets', None),
+         ('export_modules_as_functions', False), ('dynamo', False))
 
 
 def export(model, args, f, export_params=True, verbose=False, training=None,
@@ -52,20 +55,18 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     >>> [i.name for i in onnx.load_from_string(f.getvalue()).graph.initializer][:2]
     ['0.weight', '0.bias']
     """
-    from ..nn.module import Module
-    if training not in (None, False) and str(training).split('.')[-1] not in ('EVAL',):
+    if training not in (None, False) and str(training).split('.')[-1] != 'EVAL':
         raise ExportError(f'export: training={training} is not supported; ember exports the '
                           f'eval-mode graph (dropout off, running statistics)')
-    for name, value, default in (('operator_export_type', operator_export_type, None),
-                                 ('custom_opsets', custom_opsets, None),
-                                 ('export_modules_as_functions', export_modules_as_functions,
-                                  False), ('dynamo', dynamo, False)):
-        if value not in (default, {}) and value is not None or (value is True):
-            raise ExportError(f'export: {name}={value!r} is not supported by ember.onnx')
+    given = dict(operator_export_type=operator_export_type, custom_opsets=custom_opsets or None,
+                 export_modules_as_functions=export_modules_as_functions, dynamo=dynamo)
+    for name, accepted in _ONLY:
+        if given[name] != accepted:
+            raise ExportError(f'export: {name}={given[name]!r} is not supported by ember.onnx')
     if not callable(model):
         raise TypeError(f'export: model must be a Module or a function, got '
                         f'{type(model).__name__}')
-    del verbose, do_constant_folding, autograd_inlining, Module
+    del verbose, do_constant_folding, autograd_inlining   # (accepted: see above)
     proto = build(model, args, input_names, output_names, dynamic_axes,
                   DEFAULT_OPSET if opset_version is None else int(opset_version),
                   export_params, bool(keep_initializers_as_inputs))

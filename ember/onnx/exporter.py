@@ -226,10 +226,8 @@ def _call_args(args):
 
 
 def _names(given, n, default, what):
-    if given is None:
-        return [f'{default}_{i}' if n > 1 or default != 'input' else default + '_0'
-                for i in range(n)]
-    given = list(given)
+    """The names given, then ``<default>_<i>`` for the rest (torch's rule)."""
+    given = [] if given is None else list(given)
     if not all(isinstance(s, str) for s in given):
         raise ExportError(f'export: {what} must be strings, got {given}')
     if len(given) > n:
@@ -319,26 +317,21 @@ def build(model, args, input_names, output_names, dynamic_axes, opset, export_pa
         b.nodes.append(helper.make_node('Identity', [src], [name], name=f'output_{name}'))
         used.add(src)
         outs.append((name, t))
-    inits = [_initializer(name, p, export_params) for name, p in params if name in used]
+    _, _, numpy_helper = onnx_modules()
+    params = [(n, p) for n, p in params if n in used]
+    weights = [numpy_helper.from_array(p._data.copy(order='C'), n) for n, p in params] \
+        if export_params else []
     graph = helper.make_graph(
         b.nodes, 'ember', [_value_info(n, t, dynamic_axes) for n, t in graph_inputs]
-        + ([_value_info(n, p, None) for n, p in params if n in used]
+        + ([_value_info(n, p, None) for n, p in params]
            if keep_initializers_as_inputs or not export_params else []),
-        [_value_info(n, t, dynamic_axes) for n, t in outs],
-        ([i for i in inits if i is not None] if export_params else []) + b.inits)
+        [_value_info(n, t, dynamic_axes) for n, t in outs], weights + b.inits)
     _check_dynamic(dynamic_axes, in_names + out_names)
     model_proto = helper.make_model(graph, producer_name='ember',
                                     opset_imports=[helper.make_opsetid('', opset)])
     model_proto.ir_version = 8 if opset <= 18 else 9   # what ONNX Runtimes of 2023 on read
     onnx.checker.check_model(model_proto, full_check=True)
     return model_proto
-
-
-def _initializer(name, p, export_params):
-    _, _, numpy_helper = onnx_modules()
-    if not export_params:
-        return None
-    return numpy_helper.from_array(p._data.copy(order='C'), name)
 
 
 def _value_info(name, t, dynamic_axes):

@@ -261,11 +261,9 @@ def _gelu(b, call, x):
 
 
 def _cast(b, call, x, dtype):
-    src, dst = _dt(x), np.dtype(dtype.np)
-    a = b.value(x)
-    if src.kind == 'f' and dst.kind in 'iu':   # NumPy truncates toward 0 as ONNX does; nan
-        return b.cast(a, dst)                  # and out-of-range values are undefined in both
-    return b.cast(a, dst)
+    # NOTE: a float to an integer truncates toward 0 in NumPy and in ONNX; nan and values out
+    # of the integer's range are undefined in both
+    return b.cast(b.value(x), np.dtype(dtype.np))
 
 
 def _identity(b, call, x, *args, **kw):

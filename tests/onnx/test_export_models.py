@@ -224,3 +224,11 @@ def test_export_params_false_and_initializers_as_inputs():
                                               keep_initializers_as_inputs=True))
     assert [i.name for i in kept.graph.input] == ['input_0', '0.weight', '0.bias']
     assert {'0.weight', '0.bias'} <= {i.name for i in kept.graph.initializer}
+
+
+@pytest.mark.parametrize('kw', [dict(dynamo=True), dict(operator_export_type='ONNX_ATEN'),
+                                dict(custom_opsets={'x': 1}),
+                                dict(export_modules_as_functions=True)])
+def test_torch_only_arguments_refused(kw):
+    with pytest.raises(ember.onnx.ExportError, match=f'{next(iter(kw))}=.* is not supported'):
+        ember.onnx.export(nn.Linear(3, 2), ember.ones(1, 3), io.BytesIO(), **kw)
