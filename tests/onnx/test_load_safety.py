@@ -170,3 +170,15 @@ def test_a_graph_attribute_is_refused(tmp_path):
     path = write(tmp_path, helper.make_model(graph, opset_imports=[helper.make_opsetid('', 18)]))
     with pytest.raises(ember.onnx.OnnxError, match="node 'branch' is the ONNX operator If"):
         ember.onnx.load(path)
+
+
+def test_import_ember_does_not_import_onnx():
+    """onnx is an extra: ember.onnx imports it when export or load runs, not before."""
+    import subprocess
+    import sys
+    code = ('import sys, ember; print(sorted(m for m in ("onnx", "onnxruntime", '
+            '"google.protobuf") if m in sys.modules))')
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         cwd=root, check=True).stdout
+    assert out.strip() == '[]'
