@@ -519,7 +519,6 @@ NOT_EXPORTABLE = {
     'CtcLoss': 'ONNX has no CTC loss',
     'Special': 'ONNX has no special functions beyond erf (gamma, bessel, zeta ...)',
     'Zeta': 'ONNX has no zeta function', 'IncompleteGamma': 'ONNX has no incomplete gamma',
-    'Im2Col': 'not written yet (unfold)', 'Col2Im': 'not written yet (fold)',
     'IndexAdd': 'index_add/index_copy accumulate at repeated indices (ScatterND does not)',
     'Bessel': 'ONNX has no Bessel functions', 'Erfinv': 'ONNX has no inverse erf',
 }

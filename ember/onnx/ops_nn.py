@@ -54,6 +54,44 @@ def _conv_transpose(b, call, x, w, geom, size):
                   group=int(geom.groups), kernel_shape=list(k))
 
 
+def _taps(k, channels, dtype):
+    """One-hot kernels (C kh kw, 1, kh, kw): output channel c kh kw + i kw + j of a grouped
+    convolution by them is tap (i, j) of channel c, unfold's order."""
+    n = k[0] * k[1]
+    w = np.zeros((channels * n, 1) + tuple(k), dtype=dtype)
+    for c in range(channels):
+        for t in range(n):
+            w[c * n + t, 0, t // k[1], t % k[1]] = 1
+    return w
+
+
+def _im2col(b, call, x, k, geom):
+    """unfold: a grouped convolution by one-hot kernels (each output one input value)."""
+    c = x.shape[1]
+    cols = b.node('Conv', [b.value(x), b.const(_taps(k, c, _dt(x)))], group=int(c),
+                  strides=list(geom.stride), dilations=list(geom.dilation),
+                  pads=_pads(geom), kernel_shape=list(k))
+    return b.node('Reshape', [cols, b.ints([0, 0, -1])])
+
+
+def _col2im(b, call, g, k, geom, size):
+    """fold: the transposed convolution by the same kernels (overlaps add)."""
+    n = k[0] * k[1]
+    c = g.shape[1] // n
+    ho, wo = ((s + geom.before[i] + geom.after[i] - geom.dilation[i] * (k[i] - 1) - 1)
+              // geom.stride[i] + 1 for i, s in enumerate(size))
+    planes = b.node('Reshape', [b.value(g), b.ints([0, 0, ho, wo])])
+    full = [geom.stride[i] * ((ho, wo)[i] - 1) + geom.dilation[i] * (k[i] - 1) + 1
+            for i in range(2)]
+    pads = list(geom.before) + [full[i] - geom.before[i] - size[i] for i in range(2)]
+    if min(pads) < 0:
+        raise b.error(f'fold with rows or columns no block covers (pads {pads})')
+    w = _taps(k, c, _dt(g)).reshape(c, n, *k)   # ConvTranspose's (C_in, C_out / group, ..)
+    return b.node('ConvTranspose', [planes, b.const(w.reshape(c * n, 1, *k))], group=int(c),
+                  strides=list(geom.stride), dilations=list(geom.dilation), pads=pads,
+                  kernel_shape=list(k))
+
+
 def _tap_gather(b, call, x, arg, k, geom, out, values=None):
     if values is None:
         raise b.error('a gradient op (max pooling\'s double backward): export a forward pass')
@@ -357,11 +395,11 @@ def _advanced(b, name, shape, items):
 
 
 def table():
-    conv, fused, movement = (importlib.import_module(f'ember.ops.{m}')
-                             for m in ('conv', 'fused', 'movement'))
+    conv, fused, movement, window = (importlib.import_module(f'ember.ops.{m}')
+                                     for m in ('conv', 'fused', 'movement', 'window'))
     return {
         conv.Conv: _conv, conv.ConvTranspose: _conv_transpose, conv.TapGather: _tap_gather,
-        conv.PlaneGather: _plane_gather,
+        conv.PlaneGather: _plane_gather, window.Im2Col: _im2col, window.Col2Im: _col2im,
         fused.Softmax: _softmax('Softmax'), fused.LogSoftmax: _softmax('LogSoftmax'),
         fused.NllLoss: _nll, fused.Normalise: _normalise, fused.LayerNorm: _layer_norm,
         fused.Attention: _attention,

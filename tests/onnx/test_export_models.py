@@ -40,8 +40,6 @@ REFUSED = {
     'embedding_max_norm': 'index assignment',       # renormalises weight rows in place
     'adaptive_maxpool1d': 'op PlaneGather .*' + HOST,   # the windows' argmax, on the host
     'adaptive_maxpool2d': 'op PlaneGather .*' + HOST,
-    'fold': 'op Col2Im .*not written yet', 'fold_all': 'op Col2Im .*not written yet',
-    'unfold': 'op Im2Col .*not written yet',
     'embedding_bag': 'op GetItem .*' + HOST,        # the bags' offsets, on the host
     'embedding_bag_max': 'op GetItem .*' + HOST, 'embedding_bag_sum_norm': 'index assignment',
 }
