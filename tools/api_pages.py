@@ -69,6 +69,10 @@ PAGES = [
      'TensorBoard\'s `SummaryWriter`. '
      '`ember.autograd.detect_anomaly` is on the [autograd](autograd.md) page. See the '
      '[tools guide](../tools.md).'),
+    ('onnx', 'ember.onnx', ['ember.onnx'],
+     'ONNX export and import (the `onnx` extra): `export` writes a model as an ONNX graph that '
+     'ONNX Runtime runs from any language, `load` reads one back as a Module that trains. '
+     'See [deploying with ONNX](../deploy.md).'),
     ('checkpoint', 'ember.utils.checkpoint', ['ember.utils.checkpoint'],
      'Activation checkpointing: recompute a block\'s activations in backward.'),
     ('serialization', 'ember.save and ember.load', ['ember.serialization'],
