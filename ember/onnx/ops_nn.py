@@ -92,11 +92,11 @@ def _col2im(b, call, g, k, geom, size):
                   kernel_shape=list(k))
 
 
-def _tap_gather(b, call, x, arg, k, geom, out, values=None):
-    if values is None:
-        raise b.error('a gradient op (max pooling\'s double backward): export a forward pass')
-    b.exempt(arg)
-    b.exempt(values)
+def _tap_gather(b, call, x, arg, k, geom, out):
+    raise b.error('a gradient op (max pooling\'s double backward): export a forward pass')
+
+
+def _max_pool(b, call, x, k, geom, out):
     name, shape = _cropped(b, b.value(x), x.shape, geom)
     if len(shape) != 4:
         name, _ = _to4d(b, name, shape)
@@ -399,6 +399,7 @@ def table():
                                      for m in ('conv', 'fused', 'movement', 'window'))
     return {
         conv.Conv: _conv, conv.ConvTranspose: _conv_transpose, conv.TapGather: _tap_gather,
+        conv.MaxPool: _max_pool,
         conv.PlaneGather: _plane_gather, window.Im2Col: _im2col, window.Col2Im: _col2im,
         fused.Softmax: _softmax('Softmax'), fused.LogSoftmax: _softmax('LogSoftmax'),
         fused.NllLoss: _nll, fused.Normalise: _normalise, fused.LayerNorm: _layer_norm,
