@@ -8,7 +8,7 @@ tensor([2., 4., 6.])
 """
 from ._dtype import (ALIASES as _ALIASES, dtype, get_default_dtype, result_type,
                      set_default_dtype, bool_, uint8, int8, int16, int32, int64, float16,
-                     float32, float64)
+                     float32, float64, complex64, complex128)
 from ._tensor import (Size, Tensor, tensor, as_tensor, from_numpy, from_dlpack, zeros, ones,
                       empty, full, zeros_like, ones_like, empty_like, full_like, arange,
                       linspace, eye, is_tensor, numel)

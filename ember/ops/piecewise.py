@@ -9,6 +9,7 @@ __all__ = ['abs', 'absolute', 'sign', 'maximum', 'minimum', 'clamp', 'clip', 'cl
 
 
 class Abs(Op):
+    complex_ok = True
     save = (0,)
 
     def forward(ctx, x):
@@ -16,6 +17,8 @@ class Abs(Op):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if x.is_complex():   # g * x / |x|: NOTE: 0 at x = 0, as torch's sgn
+            return g * x.sgn()
         return g * sign(x)   # NOTE: abs'(0) = sign(0) = 0, as torch.
 
 
