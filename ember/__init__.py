@@ -46,6 +46,7 @@ from . import jit  # noqa: E402,F401  (ember.jit.trace, save, load)
 from . import distributions  # noqa: E402,F401  (ember.distributions, as torch.distributions)
 from . import linalg  # noqa: E402,F401  (ember.linalg; torch's old names below)
 from .linalg._old import *  # noqa: E402,F401,F403  (ember.det, ember.inverse, ember.svd...)
+from . import fft  # noqa: E402,F401  (ember.fft, as torch.fft)
 from . import sparse  # noqa: E402,F401  (ember.sparse, as torch.sparse; Tensor.to_sparse)
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
 from ._info import finfo, iinfo  # noqa: E402,F401  (ember.finfo, ember.iinfo)
