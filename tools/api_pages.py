@@ -40,7 +40,8 @@ PAGES = [
     ('autograd', 'ember.autograd', ['ember.autograd'],
      'Gradients: `backward`, `grad`, custom `Function`s and gradient checks.'),
     ('linalg', 'ember.linalg', ['ember.linalg'],
-     'Linear algebra of real float32/float64 matrices, batched, as `torch.linalg`; torch\'s '
+     'Linear algebra of float32/float64 matrices, batched, as `torch.linalg` (`eig` and '
+     '`eigvals` with complex results, and complex inputs too); torch\'s '
      'older names (`ember.inverse`, `ember.det` ...) are on the [ember](ember.md) page.'),
     ('fft', 'ember.fft', ['ember.fft'],
      'Discrete Fourier transforms as `torch.fft`: complex, real-input, real-output and '
