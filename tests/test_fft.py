@@ -3,6 +3,8 @@ order, complex gradcheck) over sizes, dims and norms; frequencies, shifts and er
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import ember
 from tests.helpers import NC, Case, E, T, host, make_tests
@@ -139,3 +141,33 @@ def test_an_empty_batch_gives_an_empty_result():
         assert y.shape[0] == 0
     ember.fft.fft(z).abs().sum().backward()
     assert z.grad.shape == (0, 4)
+
+
+ONE_D = ['fft', 'ifft', 'rfft', 'irfft', 'hfft', 'ihfft']
+
+
+@settings(deadline=None)
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=6), st.sampled_from(ONE_D),
+       st.one_of(st.none(), st.integers(1, 9)), st.sampled_from(NORMS), st.integers(0, 5),
+       st.integers(0, 2 ** 16))
+def test_one_dimensional_transforms_match_torch(shape, name, n, norm, axis, seed):
+    """Any shape, dim, n and norm: values and the gradient of a random real loss."""
+    rng = np.random.default_rng(seed)
+    dim = axis % len(shape) - len(shape)
+    real_input = name in ('rfft', 'ihfft')
+    a = rng.standard_normal(shape) + (0 if real_input else 1j * rng.standard_normal(shape))
+    if n is None and name in ('irfft', 'hfft') and shape[dim] == 1:
+        n = 2   # (the default length 2 * (1 - 1) is refused by both)
+    res = []
+    for m in (ember, torch):
+        x = (E if m is ember else T)(a)
+        x.requires_grad_()
+        y = getattr(m.fft, name)(x, n=n, dim=dim, norm=norm)
+        w = (E if m is ember else T)(np.random.default_rng(seed + 1).standard_normal(
+            tuple(y.shape)))
+        loss = ((y.real if y.is_complex() else y) * w).sum() + (y.abs() * w).sum()
+        loss.backward()
+        res.append((host(y), host(x.grad)))
+    (ey, eg), (ty, tg) = res
+    np.testing.assert_allclose(ey, ty, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(eg, tg, rtol=1e-8, atol=1e-8)
