@@ -19,6 +19,9 @@ def test_names_and_aliases_match_torch():
     assert not ember.float32.is_complex
     assert ember.complex64.itemsize == 8 and ember.complex128.itemsize == 16
     assert ember.complex128.to_real() is ember.float64
+    for dt in ('complex64', 'complex128'):   # finfo of a complex dtype: its parts', as torch
+        e, t = ember.finfo(getattr(ember, dt)), torch.finfo(getattr(torch, dt))
+        assert (e.dtype, e.bits, e.eps) == (str(t.dtype), t.bits, t.eps)
     assert ember.tensor([1j]).is_complex() and not ember.ones(1).is_complex()
     assert ember.is_complex(ember.tensor([1j])) and not ember.is_complex(ember.ones(1))
 
