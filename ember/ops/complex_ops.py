@@ -90,7 +90,6 @@ class ViewAsReal(Op):
 
 
 class ViewAsComplex(Op):
-    complex_ok = True
     is_view = True
 
     def forward(ctx, x):
@@ -104,8 +103,6 @@ class ViewAsComplex(Op):
 
 
 class Complex(Op):
-    complex_ok = True
-
     def forward(ctx, re, im):
         out = ctx.xp.empty(np.broadcast_shapes(re.shape, im.shape),
                            np.complex64 if re.dtype == np.float32 else np.complex128)

@@ -48,6 +48,7 @@ CASES = [
     Case('sgn', lambda m, a: m.sgn(a), UNARY, domain=NONZERO, dtypes=C),
     Case('angle', lambda m, a: m.angle(a), UNARY, domain=NONZERO, dtypes=C),
     Case('angle_times_z', lambda m, a: m.angle(a) * a, UNARY, domain=NONZERO, dtypes=C),
+    Case('angle_real', lambda m, a: m.angle(a) * a, UNARY),   # pi below 0, gradient 0
     Case('real', lambda m, a: m.real(a), UNARY, dtypes=C),
     Case('imag', lambda m, a: m.imag(a), UNARY, dtypes=C),
     Case('real_attr_squared', lambda m, a: a.real * a.imag * a, UNARY, dtypes=C),
