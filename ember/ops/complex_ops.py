@@ -81,9 +81,12 @@ class ViewAsReal(Op):
     complex_ok = True
 
     def forward(ctx, x):
-        part = x.real   # a view with x's strides; the imaginary part lies half an item on
-        return ctx.xp.lib.stride_tricks.as_strided(
-            part, shape=x.shape + (2,), strides=part.strides + (x.itemsize // 2,))
+        try:   # a last axis of one item may change its dtype whatever the strides (NumPy)
+            return x[..., None].view(np.float32 if x.dtype == np.complex64 else np.float64)
+        except ValueError:   # (CuPy wants it contiguous): the parts' strides, by hand
+            part = x.real    # a view with x's strides; the imaginary part lies half an item on
+            return ctx.xp.lib.stride_tricks.as_strided(
+                part, shape=x.shape + (2,), strides=part.strides + (x.itemsize // 2,))
 
     def backward(ctx, g):
         return complex(g[..., 0], g[..., 1])

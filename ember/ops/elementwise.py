@@ -319,13 +319,22 @@ class PowScalar(Op):
 
     def forward(ctx, x, p):
         ctx.p = p
+        if x.dtype.kind == 'c':   # (np.power: a complex ``x ** 2`` is np.square, whose last
+            return ctx.xp.power(x, p)   # bit differs, and ember.compile replays np.power)
         return x ** p
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if ctx.p == 0:
             return g * 0
-        return g * cj(ctx.p * x ** (ctx.p - 1))
+        return g * cj(ctx.p * _power(x, ctx.p - 1))
+
+
+def _power(x, p):
+    """``x ** p``; a complex array's through np.power, as PowScalar's forward."""
+    if type(x) not in TENSOR_TYPES and x.dtype.kind == 'c':
+        return namespace(x).power(x, p)
+    return x ** p
 
 
 class Pow(Op):
