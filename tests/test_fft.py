@@ -58,7 +58,18 @@ CASES = (
             ONE),
        Case('filter', lambda m, a, b: m.fft.irfft(m.fft.rfft(a) * m.fft.rfft(b), n=4),
             [((3, 4), (3, 4)), ((3, 4), (4,))]),
-       Case('real_of_ifft', lambda m, a: m.fft.ifft(a * a).real, ONE[:3], dtypes=C)])
+       Case('real_of_ifft', lambda m, a: m.fft.ifft(a * a).real, ONE[:3], dtypes=C),
+       # the short-time transform (ember.stft, Tensor.stft): signal and window gradients
+       Case('stft', lambda m, a, w: m.stft(a, 8, window=w, return_complex=True),
+            [((20,), (8,)), ((2, 20), (8,))]),
+       Case('stft_hop_win', lambda m, a, w: a.stft(8, hop_length=3, win_length=6, window=w,
+                                                   return_complex=True),
+            [((2, 20), (6,))]),
+       Case('stft_options', lambda m, a, w: m.stft(
+           a, 7, window=w, center=False, onesided=False, normalized=True,
+           return_complex=True), [((2, 20), (7,))]),
+       Case('stft_constant_pad', lambda m, a, w: m.stft(a, 6, 2, window=w, pad_mode='constant',
+                                                        return_complex=False), [((15,), (6,))])])
 
 test_forward_backward, test_second_order, test_gradcheck = make_tests(CASES)
 
@@ -171,3 +182,18 @@ def test_one_dimensional_transforms_match_torch(shape, name, n, norm, axis, seed
     (ey, eg), (ty, tg) = res
     np.testing.assert_allclose(ey, ty, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(eg, tg, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize('call,match', [
+    (lambda m: m.stft(m.ones(20), 8), 'requires the return_complex parameter'),
+    (lambda m: m.stft(m.ones(20), 24, center=False, return_complex=True), 'n_fft'),
+    (lambda m: m.stft(m.ones(20), 40, return_complex=True), 'too large for mode .reflect'),
+    (lambda m: m.stft(m.ones(20), 8, win_length=9, return_complex=True), 'win_length'),
+    (lambda m: m.stft(m.ones(20), 8, window=m.ones(7), return_complex=True), 'window'),
+    (lambda m: m.stft(m.ones(2, 2, 20), 8, return_complex=True), '1-D .* or 2-D'),
+])
+def test_stft_bad_input_raises_as_torch(call, match):
+    with pytest.raises(RuntimeError):
+        call(torch)
+    with pytest.raises(RuntimeError, match=match):
+        call(ember)

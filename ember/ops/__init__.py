@@ -40,4 +40,9 @@ from .gaps import *  # noqa: F401,F403,E402
 from .gaps import __all__ as _gaps_all  # noqa: E402
 __all__ += _gaps_all
 
+# the short-time Fourier transform (ember/ops/spectral.py), on ember.fft
+from .spectral import *  # noqa: F401,F403,E402
+from .spectral import __all__ as _spectral_all  # noqa: E402
+__all__ += _spectral_all
+
 inplace_methods.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well
