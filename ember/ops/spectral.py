@@ -19,8 +19,9 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     ``normalized`` divides by ``sqrt(n_fft)``. ``return_complex`` must be given, as torch
     requires; False gives ``view_as_real`` of the result.
 
-    >>> ember.stft(ember.ones(8), 4, return_complex=True).shape
-    ember.Size([3, 3])
+    >>> ember.stft(ember.ones(16), 8, hop_length=4, window=ember.ones(8),
+    ...            return_complex=True).shape
+    ember.Size([5, 5])
     """
     from .. import fft
     from .complex_ops import view_as_real
