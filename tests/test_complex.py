@@ -130,6 +130,11 @@ def test_real_and_imag_are_views_written_through():
     assert c.tolist() == [1 + 2j, 3 + 4j]
     x = ember.ones(2)
     assert x.real is x and x.conj() is x
+    for m in (ember, torch):   # assigning a part copies into it, as torch
+        w = m.tensor([1 + 2j, 3 - 4j])
+        w.real = m.tensor([5.0, 6.0])
+        w.imag = 0
+        assert w.tolist() == [5, 6]
 
 
 def test_writing_through_a_part_keeps_gradients_right():

@@ -163,8 +163,14 @@ def imag(x):
     return Imag.apply(x)
 
 
-Tensor.real = property(real, doc=real.__doc__)
-Tensor.imag = property(imag, doc=imag.__doc__)
+def _set_part(part):
+    def set_part(x, value):   # ``z.real = v``: copied into that part, as torch
+        part(x).copy_(value)
+    return set_part
+
+
+Tensor.real = property(real, _set_part(real), doc=real.__doc__)
+Tensor.imag = property(imag, _set_part(imag), doc=imag.__doc__)
 
 
 @method('angle')
