@@ -787,47 +787,12 @@ def atan2(a, b):
 arctan2 = atan2
 
 
-# ---------------------------------------------------------------- float tests and repairs
-
-class NanToNum(Op):
-    save = (0,)
-
-    def forward(ctx, x, nan, posinf, neginf):
-        return ctx.xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
-
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return where(x.isfinite(), g, zeros_like(g))   # NOTE: replaced entries get 0, as torch.
-
-
-@method('nan_to_num')
-def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
-    """Replace nan, +inf and -inf (by default with 0 and the dtype's largest and smallest).
-
-    >>> ember.nan_to_num(ember.tensor([float('nan'), float('inf'), 1.0]), posinf=9.0)
-    tensor([0., 9., 1.])
-    """
-    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
-
-
 def _check_int_divisor(a, b):
     if a.dtype.kind in 'biu' and (b == 0).any():   # NumPy would give 0 and a warning
         raise RuntimeError('ZeroDivisionError: integer division or modulo by zero')
 
 
-@method('positive', '__pos__')
-def positive(x):
-    """``+x``: ``x`` itself.
-
-    >>> +ember.tensor([-1, 2])
-    tensor([-1,  2])
-    """
-    if x.dtype.kind == 0:
-        raise RuntimeError('positive: the `+` operator on a bool tensor is not supported')
-    return x
-
-
 __all__ += ['exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
             'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan',
             'arcsin', 'arccos', 'arctan', 'atan2', 'arctan2', 'sinh', 'cosh', 'tanh',
-            'sigmoid', 'erf', 'erfc', 'nan_to_num', 'positive']
+            'sigmoid', 'erf', 'erfc']
