@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(PY) -m pytest ember tests -m "not slow and not machine"
 	@echo "== the op, layer and optimizer tests again on 'cuda', CuPy's CPU stand-in (tests/fakecupy.py)"
 	EMBER_FAKE_CUPY=1 EMBER_TEST_DEVICE=cuda $(PY) -m pytest tests/ops tests/nn tests/optim tests/test_amp.py tests/test_cuda_io.py tests/test_cuda_kernels.py tests/test_properties.py tests/test_compile_cuda.py \
-	    tests/test_sparse.py tests/test_distributions.py::test_on_the_test_device \
+	    tests/test_sparse.py tests/test_distributions.py::test_on_the_test_device tests/test_fft.py tests/test_complex.py \
 	    -o addopts='-q -p no:cacheprovider'
 	@echo "== ember's CUDA kernels compiled by NVRTC (no GPU needed: tools/check_kernels.py)"
 	$(MAKE) --no-print-directory check-kernels

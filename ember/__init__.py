@@ -8,7 +8,7 @@ tensor([2., 4., 6.])
 """
 from ._dtype import (ALIASES as _ALIASES, dtype, get_default_dtype, result_type,
                      set_default_dtype, bool_, uint8, int8, int16, int32, int64, float16,
-                     float32, float64)
+                     float32, float64, complex64, complex128)
 from ._tensor import (Size, Tensor, tensor, as_tensor, from_numpy, from_dlpack, zeros, ones,
                       empty, full, zeros_like, ones_like, empty_like, full_like, arange,
                       linspace, eye, is_tensor, numel)
@@ -50,6 +50,7 @@ from . import onnx  # noqa: E402,F401  (ember.onnx.export, load; imports onnx on
 from . import distributions  # noqa: E402,F401  (ember.distributions, as torch.distributions)
 from . import linalg  # noqa: E402,F401  (ember.linalg; torch's old names below)
 from .linalg._old import *  # noqa: E402,F401,F403  (ember.det, ember.inverse, ember.svd...)
+from . import fft  # noqa: E402,F401  (ember.fft, as torch.fft)
 from . import sparse  # noqa: E402,F401  (ember.sparse, as torch.sparse; Tensor.to_sparse)
 from .sparse import sparse_coo_tensor, layout, strided, sparse_coo  # noqa: E402,F401
 from ._info import finfo, iinfo  # noqa: E402,F401  (ember.finfo, ember.iinfo)

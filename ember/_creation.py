@@ -175,7 +175,7 @@ def _number(op, name, v):
     """A Python number from a number or a one-element tensor, else torch's TypeError."""
     if isinstance(v, Tensor) and v.numel() == 1:
         return v.item()
-    if isinstance(v, (bool, int, float, np.number, np.bool_)):
+    if isinstance(v, (bool, int, float, complex, np.number, np.bool_)):
         return v
     raise TypeError(f"{op}(): argument '{name}' must be a number, not {type(v).__name__}"
                     + (f' of shape {tuple(v.shape)}' if isinstance(v, Tensor) else ''))
@@ -360,14 +360,16 @@ def _array_of(data, dt):
             arr = arr.astype(get_default_dtype().np)
         elif arr.dtype.kind in 'iu':
             arr = arr.astype(np.int64)
+        elif arr.dtype.kind == 'c':   # Python complex numbers: the default complex dtype
+            arr = arr.astype(_dtype.default_complex().np)
         elif arr.dtype.kind not in 'b':
-            what = {'U': 'strings', 'S': 'bytes', 'c': 'complex numbers'}.get(
-                arr.dtype.kind, f'{type(data).__name__} data')
+            what = {'U': 'strings', 'S': 'bytes'}.get(arr.dtype.kind,
+                                                      f'{type(data).__name__} data')
             raise TypeError(f'tensor: could not infer a dtype from {what}; ember has bool, '
-                            f'integer and floating-point tensors')
-    if arr.dtype.kind not in 'biuf' and arr.dtype.name != 'bfloat16':
+                            f'integer, floating-point and complex tensors')
+    if arr.dtype.kind not in 'biufc' and arr.dtype.name != 'bfloat16':
         raise TypeError(f'tensor: unsupported data of dtype {arr.dtype}; ember has bool, '
-                        f'integer and floating-point tensors')
+                        f'integer, floating-point and complex tensors')
     from_np(arr.dtype)
     return arr
 

@@ -132,7 +132,7 @@ class Function:
                               else None)
         for i, o in enumerate(outs):
             if isinstance(o, Tensor) and record and id(o) not in ctx._non_diff \
-                    and o.dtype.is_floating_point:
+                    and o.dtype.kind >= 2:   # (float or complex)
                 r = Tensor._make(o._data, ctx)
                 r._output_nr, r._version = i, o._version
                 o = r

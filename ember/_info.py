@@ -14,16 +14,20 @@ def _limits(np_dtype):
 class finfo:
     """The limits of a floating dtype (the default dtype when none is given): ``bits``,
     ``eps``, ``max``, ``min``, ``tiny`` (= ``smallest_normal``), ``resolution`` and ``dtype``
-    (its name), as Python numbers, as ``torch.finfo``.
+    (its name), as Python numbers, as ``torch.finfo``; a complex dtype gives its parts'.
 
     >>> ember.finfo(ember.float16).max, ember.finfo(ember.float16).eps
     (65504.0, 0.0009765625)
+    >>> ember.finfo(ember.complex128).dtype
+    'float64'
     >>> ember.finfo().dtype
     'float32'
     """
 
     def __init__(self, type=None):
         dt = get_default_dtype() if type is None else type
+        if isinstance(dt, _dtype) and dt.is_complex:
+            dt = dt.to_real()
         if not isinstance(dt, _dtype) or not dt.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use "
                             "torch.iinfo to handle 'torch.finfo'")

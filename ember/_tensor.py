@@ -281,8 +281,9 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: builtins.bool) -> None:
-        if value and not self.dtype.is_floating_point:
-            raise RuntimeError(f'only Tensors of floating point dtype can require gradients; '
+        if value and self.dtype.kind < 2:
+            raise RuntimeError(f'only Tensors of floating point and complex dtype can require '
+                               f'gradients; '
                                f'this tensor is {self.dtype} with shape {tuple(self.shape)}')
         if not value and self.grad_fn is not None:
             raise RuntimeError('you can only change requires_grad flags of leaf variables. If '
@@ -851,7 +852,8 @@ def broadcasts_to(shape, grad_shape):
 _CASTS = {'float': ('float32', ''), 'double': ('float64', ''), 'half': ('float16', ''),
           'long': ('int64', ': floats are truncated toward zero'),
           'int': ('int32', ': floats are truncated toward zero'), 'short': ('int16', ''),
-          'bool': ('bool_', ': nonzero is True'), 'byte': ('uint8', ''), 'char': ('int8', '')}
+          'bool': ('bool_', ': nonzero is True'), 'byte': ('uint8', ''), 'char': ('int8', ''),
+          'cfloat': ('complex64', ''), 'cdouble': ('complex128', '')}
 
 
 def _cast_method(name, dtype_name, note):
@@ -891,21 +893,9 @@ def _repr(t):
         arr = arr.astype(np.float32)
     if arr.size == 0 and arr.ndim > 0:
         body = f'[], size={tuple(arr.shape)}'
-    elif arr.dtype.kind == 'f':
-        finite = arr[np.isfinite(arr)]
-        whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        big = finite.size and (float(np.abs(finite).max()) >= 1e8 or   # (1e8 > float16)
-                               (np.abs(finite[finite != 0]).min() < 1e-4
-                                if np.any(finite != 0) else False))
-        big = big if sci is None else sci
-        if whole and not big:
-            one = lambda v: f'{v:.0f}.' if np.isfinite(v) else str(v)   # noqa: E731
-        elif big:
-            one = lambda v: f'{v:.{p}e}'   # noqa: E731
-        else:
-            one = lambda v: f'{v:.{p}f}' if np.isfinite(v) else str(v)   # noqa: E731
-        width = max((len(one(v)) for v in arr.flat), default=0)   # torch right-aligns
-        fmt = {'float_kind': lambda v: one(v).rjust(width)}
+    elif arr.dtype.kind in 'fc':
+        from ._printing import formatter
+        fmt = {'float_kind': formatter(arr, p, sci), 'complex_kind': formatter(arr, p, sci)}
         body = np.array2string(arr, separator=', ', prefix='tensor(', formatter=fmt, **lines)
     else:
         body = np.array2string(arr, separator=', ', prefix='tensor(', **lines)
@@ -915,7 +905,7 @@ def _repr(t):
     extras = []
     if t.device.type != 'cpu':
         extras.append(f"device='{t.device}'")
-    default = (get_default_dtype(), _dtype.int64, _dtype.bool_)
+    default = (get_default_dtype(), _dtype.int64, _dtype.bool_, _dtype.default_complex())
     if t.dtype not in default or (arr.size == 0 and t.dtype is not get_default_dtype()):
         extras.append(f'dtype={t.dtype!r}')
     if t.grad_fn is not None:

@@ -338,6 +338,7 @@ class Op(Node):
     save_only_for = None   # {i: j}: keep input i only when input j wants a gradient
     is_view = False
     differentiable = True
+    complex_ok = False     # whether the op takes complex inputs (the door refuses them else)
 
     @classmethod
     def apply(cls, *tensors, **params):
@@ -350,6 +351,8 @@ class Op(Node):
         for a in arrays:
             if type(a) is not dev:
                 raise _device_error(cls.__name__.lower(), tensors)
+            if a.dtype.kind == 'c' and not cls.complex_ok:
+                raise _complex_error(cls, tensors)
         ctx.xp = np if dev is np.ndarray else namespace(arrays[0])
         quiet = _quiet_on(_QUIET) if dev is np.ndarray else None   # (see quiet_numpy)
         try:
@@ -519,6 +522,12 @@ def _argument_error(cls, args):
                      f'make one with ember.tensor(...)')
 
 
+def _complex_error(cls, tensors):
+    return RuntimeError(f'{cls.__name__.lower()}: not implemented for complex tensors '
+                        f'({_describe(tensors)}); ember.real, ember.imag or ember.abs give '
+                        f'real ones')
+
+
 def _describe(tensors):
     return ', '.join(f'{tuple(t.shape)} {t.dtype.name} on {t.device}' for t in tensors)
 
@@ -573,6 +582,10 @@ def _fit(g, shape, dtype, node):
         g = g.sum_to_size(shape)
     if g._data.dtype == dtype:   # dtype: the input's NumPy/CuPy dtype
         return g
+    if g._data.dtype.kind == 'c' and dtype.kind != 'c':   # a real input of a complex result:
+        g = g.real                                        # the real part, as torch
+        if g._data.dtype == dtype:
+            return g
     from .ops import convert   # create_graph: a cast op (differentiable), else the array's
     return g.to(_tensor.from_np(dtype)) if _State.grad_enabled else convert.cast_data(g, dtype)
 
@@ -745,6 +758,10 @@ def _backward(tensors, grads, retain, create_graph, inputs):
 
 def _root_grad(t, g, i):
     if g is None:
+        if t._data.dtype.kind == 'c':
+            raise RuntimeError(f'grad can be implicitly created only for real scalar outputs '
+                               f'but got {t.dtype} (output {i}); pass gradient= or take '
+                               f'.real or .abs() first')
         if t.numel() != 1:
             raise RuntimeError(f'grad can be implicitly created only for scalar outputs; output '
                                f'{i} has shape {tuple(t.shape)}: pass gradient= of that shape')

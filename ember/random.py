@@ -148,8 +148,8 @@ def _gen(generator):
 
 def _out(arr, dtype, device, requires_grad, float_only=True, op='random'):
     dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
-    if float_only and not dt.is_floating_point:
-        raise TypeError(f'{op}: expected a floating-point dtype, got {dt}')
+    if float_only and not (dt.is_floating_point or dt.is_complex):
+        raise TypeError(f'{op}: expected a floating-point or complex dtype, got {dt}')
     return _leaf(arr.astype(dt.np, copy=False), device, requires_grad)
 
 
@@ -159,18 +159,34 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     >>> ember.rand(2, 3).shape
     ember.Size([2, 3])
     """
-    return _out(_gen(generator).random(_size(size, 'rand')), dtype, device, requires_grad,
+    shape, cx = _complex_shape(size, dtype, 'rand')
+    arr = _gen(generator).random(shape)
+    return _out(arr.view(np.complex128)[..., 0] if cx else arr, dtype, device, requires_grad,
                 op='rand')
+
+
+def _complex_shape(size, dtype, op):
+    """The shape to draw and whether the dtype is complex: a complex sample draws its real and
+    imaginary parts as a last axis of two (torch's complex rand and randn draw both parts)."""
+    shape = _size(size, op)
+    cx = dtype is not None and as_dtype(dtype).is_complex
+    return (shape + (2,) if cx else shape), cx
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples.
 
-    >>> ember.randn(4).dtype
-    ember.float32
+    A complex dtype draws real and imaginary parts each of variance 1/2 (as torch), so that
+    ``|z|**2`` has mean 1.
+
+    >>> ember.randn(4).dtype, ember.randn(2, dtype=ember.complex64).dtype
+    (ember.float32, ember.complex64)
     """
-    return _out(_gen(generator).standard_normal(_size(size, 'randn')), dtype, device,
-                requires_grad, op='randn')
+    shape, cx = _complex_shape(size, dtype, 'randn')
+    arr = _gen(generator).standard_normal(shape)
+    if cx:
+        arr = (arr * np.sqrt(0.5)).view(np.complex128)[..., 0]
+    return _out(arr, dtype, device, requires_grad, op='randn')
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None,

@@ -49,8 +49,10 @@ if TYPE_CHECKING:   # (names for annotations only)
 MAX_HEADER_BYTES = 100_000_000   # the safetensors library's own limit
 STRUCTURE_KEY = 'ember.structure'
 
+# complex64 is safetensors' C64; the format has no complex128 (save refuses it, naming the fix)
 _DTYPES = {'F64': np.float64, 'F32': np.float32, 'F16': np.float16, 'I64': np.int64,
-           'I32': np.int32, 'I16': np.int16, 'I8': np.int8, 'U8': np.uint8, 'BOOL': np.bool_}
+           'I32': np.int32, 'I16': np.int16, 'I8': np.int8, 'U8': np.uint8, 'BOOL': np.bool_,
+           'C64': np.complex64}
 if _dtype.bfloat16 is not None:
     _DTYPES['BF16'] = _dtype.bfloat16.np
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
@@ -252,9 +254,11 @@ def _add(arr, path, arrays, names):
     arr = np.asarray(arr.get() if hasattr(arr, 'get') and not isinstance(arr, np.ndarray)
                      else arr)
     if arr.dtype.newbyteorder('=') not in _NAMES:
+        hint = ('; save ember.view_as_real(t) (float64) and load it back through '
+                'ember.view_as_complex' if arr.dtype.kind == 'c' else '')
         raise TypeError(f'ember.save: {_where(path)} has dtype {arr.dtype}, which safetensors '
                         f'files in ember do not hold; supported: '
-                        + ', '.join(str(d) for d in _NAMES))
+                        + ', '.join(str(d) for d in _NAMES) + hint)
     arr = np.asarray(arr, dtype=arr.dtype.newbyteorder('<'), order='C')   # keeps 0-d
     name = '.'.join(str(p) for p in path) or 'tensor'
     base, n = name, 1

@@ -12,7 +12,10 @@ table of cases into three parametrised tests:
   no second derivative there, or ember differs for a documented reason);
 - ``ember.autograd.gradcheck`` (float64 central differences) on a small shape.
 
-Float results are compared within a tolerance, integer and bool results exactly.
+Float results are compared within a tolerance, integer and bool results exactly. A case whose
+dtypes are ``('complex64', 'complex128')`` draws complex inputs (real and imaginary parts from
+``domain``), seeds its complex outputs with complex gradients and checks second order and
+gradcheck in complex128; a complex gradient counts as its two real parts.
 """
 import os
 from dataclasses import dataclass, field
@@ -51,7 +54,7 @@ def T(a, **kw):
 
 def host(t):
     """An ember or torch tensor's values as a NumPy array."""
-    return t.detach().cpu().numpy()
+    return t.detach().cpu().numpy(force=True)   # (force: torch resolves a conj view)
 
 
 class NC(tuple):
@@ -130,6 +133,28 @@ def ulp_spread(run, x):
 # differences instead); not machine-dependent either way. float16 (10 bits) at 1e-2.
 TOL = {'float32': dict(atol=1e-5, rtol=1.3e-4), 'float64': dict(atol=1e-10, rtol=1e-7),
        'float16': dict(atol=1e-2, rtol=1e-2)}
+TOL['complex64'], TOL['complex128'] = TOL['float32'], TOL['float64']   # (of each part)
+
+
+def wide(case):
+    """The dtype of a case's second-order and gradcheck inputs: float64, or complex128 for a
+    case of complex inputs."""
+    return 'complex128' if case.dtypes[0].startswith('complex') else 'float64'
+
+
+def normal(rng, shape, dtype):
+    """Standard normal values of ``dtype``; a complex dtype draws both parts."""
+    a = np.asarray(rng.standard_normal(shape))
+    if np.dtype(dtype).kind == 'c':
+        a = a + 1j * rng.standard_normal(shape)
+    return np.asarray(a, dtype=dtype)
+
+
+def dot(g, w):
+    """A real scalar from a gradient and weights of its shape (complex: part by part)."""
+    if g.is_complex():
+        return (g.real * w.real + g.imag * w.imag).sum()
+    return (g * w).sum()
 
 
 @dataclass
@@ -168,7 +193,10 @@ def arrays(case, shapes, dtype, seed=0):
             a = rng.random(shape) < 0.5
         else:
             lo, hi = case.domain
-            a = rng.uniform(lo, hi, size=shape).astype(dtype)
+            a = rng.uniform(lo, hi, size=shape)
+            if np.dtype(dtype).kind == 'c':
+                a = a + 1j * rng.uniform(lo, hi, size=shape)
+            a = a.astype(dtype)
         out.append(np.asarray(a.T if isinstance(s, NC) else a))
     return out
 
@@ -181,7 +209,7 @@ def to_both(arrs, requires_grad):
             es.append(a)
             ts.append(a)
             continue
-        rg = requires_grad and a.dtype.kind == 'f'
+        rg = requires_grad and a.dtype.kind in 'fc'
         e = E(a)
         e.requires_grad = rg
         es.append(e)
@@ -202,10 +230,11 @@ def assert_close(e, t, tol, what):
     assert e.dtype.name == str(t.dtype).replace('torch.', ''), \
         f'{what}: dtype {e.dtype} vs torch {t.dtype}'
     en = host(e)
-    if tn.dtype.kind != 'f':   # integers and bools: exactly
+    if tn.dtype.kind not in 'fc':   # integers and bools: exactly
         np.testing.assert_array_equal(en, tn, err_msg=what, strict=True)
         return
-    np.testing.assert_allclose(en.astype(np.float64), tn, err_msg=what, equal_nan=True, **tol)
+    wide = np.complex128 if en.dtype.kind == 'c' else np.float64
+    np.testing.assert_allclose(en.astype(wide), tn, err_msg=what, equal_nan=True, **tol)
 
 
 def tolerance(case, dtype):
@@ -235,8 +264,7 @@ def check_forward_backward(case, shapes, dtype):
     if not diff:
         return
     rng = np.random.default_rng(1)
-    seeds = [rng.standard_normal(tuple(t.shape)).astype(host(t).dtype)
-             for _, t in diff]
+    seeds = [normal(rng, tuple(t.shape), host(t).dtype) for _, t in diff]
     leaves = [(e, t) for e, t in zip(es, ts) if isinstance(t, torch.Tensor) and t.requires_grad]
     tg = torch.autograd.grad([t for _, t in diff], [t for _, t in leaves],
                              [T(s) for s in seeds], allow_unused=True)
@@ -258,23 +286,23 @@ def check_second_order(case, shapes):
     takes them: with respect to the inputs and to the seeds (the output gradients) both, so
     ops whose second derivative is zero (linear ones, max, pooling) still check that their
     backward is itself differentiable and right."""
-    arrs = arrays(case, shapes, 'float64')
+    arrs = arrays(case, shapes, wide(case))
     es, ts = to_both(arrs, True)
     eo, to = outputs(case.fn(ember, *es)), outputs(case.fn(torch, *ts))
     pairs = [(e, t) for e, t in zip(eo, to) if t.requires_grad]
     assert pairs, f'{case.name}: no differentiable output for a second-order check'
     leaves = [(e, t) for e, t in zip(es, ts) if isinstance(t, torch.Tensor) and t.requires_grad]
     rng = np.random.default_rng(2)
-    seeds = [to_both([rng.standard_normal(tuple(t.shape))], True)
+    seeds = [to_both([normal(rng, tuple(t.shape), host(t).dtype)], True)
              for _, t in pairs]
     e_seeds, t_seeds = [s[0][0] for s in seeds], [s[1][0] for s in seeds]
     tg = torch.autograd.grad([t for _, t in pairs], [t for _, t in leaves], t_seeds,
                              create_graph=True, allow_unused=True)
     eg = ember.autograd.grad([e for e, _ in pairs], [e for e, _ in leaves], e_seeds,
                              create_graph=True, allow_unused=True)
-    ws = [rng.standard_normal(tuple(t.shape)) for _, t in leaves]
-    t_s = sum((g * T(w)).sum() for g, w in zip(tg, ws) if g is not None and g.requires_grad)
-    e_s = sum((g * E(w)).sum() for g, w in zip(eg, ws) if g is not None and g.requires_grad)
+    ws = [normal(rng, tuple(t.shape), host(t).dtype) for _, t in leaves]
+    t_s = sum(dot(g, T(w)) for g, w in zip(tg, ws) if g is not None and g.requires_grad)
+    e_s = sum(dot(g, E(w)) for g, w in zip(eg, ws) if g is not None and g.requires_grad)
     wrt_t = [t for _, t in leaves] + t_seeds
     wrt_e = [e for e, _ in leaves] + e_seeds
     names = [f'input {i}' for i in range(len(leaves))] + [f'output seed {i}'
@@ -304,7 +332,7 @@ def host_zero(t):
 
 
 def check_gradcheck(case, shapes):
-    arrs = arrays(case, shapes, 'float64', seed=3)
+    arrs = arrays(case, shapes, wide(case), seed=3)
     es, _ = to_both(arrs, True)
     assert ember.autograd.gradcheck(lambda *xs: case.fn(ember, *xs), es, eps=1e-6, atol=1e-5,
                                     rtol=1e-3)
@@ -324,8 +352,8 @@ def differentiable(case):
     shape has a gradient (a float input, and not a comparison or an integer cast)."""
     if not case.grad:
         return False
-    arrs = arrays(case, case.shapes[0], 'float64')
-    if not any(getattr(a, 'dtype', np.dtype(int)).kind == 'f' for a in arrs):
+    arrs = arrays(case, case.shapes[0], wide(case))
+    if not any(getattr(a, 'dtype', np.dtype(int)).kind in 'fc' for a in arrs):
         return False
     _, ts = to_both(arrs, True)
     return any(t.requires_grad for t in outputs(case.fn(torch, *ts)))

@@ -72,7 +72,8 @@ def test_incompatible_shapes_raise_in_both(shapes, op, swap):
 
 # ---------------------------------------------------------------- type promotion
 
-PROMOTE_DTYPES = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float32', 'float64']
+PROMOTE_DTYPES = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float32', 'float64',
+                  'complex64', 'complex128']
 PROMOTE_OPS = {
     'add': lambda m, a, b: a + b if isinstance(a, m.Tensor) else b.__radd__(a),
     'sub': lambda m, a, b: m.sub(a, b) if isinstance(a, m.Tensor) else b.__rsub__(a),
@@ -93,9 +94,12 @@ def dev(m):
 
 def operand(m, kind, dtype, values):
     """A tensor of 3 elements, a 0-d tensor or a Python number, of ``dtype``'s kind."""
+    if dtype[0] == 'c':   # (never 0: complex division by 0 has no one answer)
+        values = values + 0.5j
     if kind == 'scalar':
         v = values[0].item()
-        return bool(v) if dtype == 'bool' else float(v) + 0.5 if dtype[0] == 'f' else int(v)
+        return bool(v) if dtype == 'bool' else float(v) + 0.5 if dtype[0] == 'f' else \
+            complex(v) if dtype[0] == 'c' else int(v)
     a = values if kind == 'tensor' else values[0]
     return m.tensor(a, dtype=getattr(m, dtype), device=dev(m))
 
@@ -134,7 +138,7 @@ def test_type_promotion_matches_torch(da, db, ka, kb, op, seed):
     assert not isinstance(e, Exception), f'ember refused ({e}), torch gave {t}'
     assert str(e.dtype).split('.')[-1] == str(t.dtype).split('.')[-1], (e.dtype, t.dtype)
     assert tuple(e.shape) == tuple(t.shape)
-    np.testing.assert_allclose(host(e).astype(np.float64), host(t).astype(np.float64),
+    np.testing.assert_allclose(host(e).astype(np.complex128), host(t).astype(np.complex128),
                                rtol=1e-6)
 
 

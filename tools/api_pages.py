@@ -42,8 +42,14 @@ PAGES = [
     ('autograd', 'ember.autograd', ['ember.autograd'],
      'Gradients: `backward`, `grad`, custom `Function`s and gradient checks.'),
     ('linalg', 'ember.linalg', ['ember.linalg'],
-     'Linear algebra of real float32/float64 matrices, batched, as `torch.linalg`; torch\'s '
+     'Linear algebra of float32/float64 matrices, batched, as `torch.linalg` (`eig` and '
+     '`eigvals` with complex results, and complex inputs too); torch\'s '
      'older names (`ember.inverse`, `ember.det` ...) are on the [ember](ember.md) page.'),
+    ('fft', 'ember.fft', ['ember.fft'],
+     'Discrete Fourier transforms as `torch.fft`: complex, real-input, real-output and '
+     'Hermitian transforms in 1, 2 and n dimensions with `n=`/`s=`, `dim=` and `norm=`, '
+     'gradients of any order; frequencies and shifts. Complex tensors are described on the '
+     '[ember](ember.md) page (`ember.complex64`, `ember.view_as_real` ...).'),
     ('special', 'ember.special', ['ember.special'],
      'Special functions as `torch.special`: the gamma family, the error function\'s, Bessel '
      'functions, `xlogy`, `logit`... with gradients (`ember.lgamma`, `ember.digamma` ... '

@@ -1,8 +1,9 @@
 """Linear algebra of real matrices, as ``torch.linalg``: norms, determinants, inverses and
-solves, the Cholesky, QR, SVD and symmetric eigen decompositions, pseudo-inverses, matrix
-functions. Every function takes batches (leading dimensions) of float32 or float64 matrices;
-forward runs LAPACK through NumPy (``xp.linalg``), backward is written in ember ops, so it
-differentiates twice. ``eig`` and ``eigvals`` need complex dtypes, which ember lacks.
+solves, the Cholesky, QR, SVD and eigen decompositions (symmetric, and general with complex
+results: ``eig``, ``eigvals``), pseudo-inverses, matrix functions. Every function takes
+batches (leading dimensions) of float32 or float64 matrices (``eig`` and ``eigvals`` complex
+ones too); forward runs LAPACK through NumPy (``xp.linalg``), backward is written in ember
+ops, so it differentiates twice.
 
 >>> a = ember.tensor([[2.0, 1.0], [1.0, 3.0]])
 >>> ember.linalg.det(a)
@@ -23,7 +24,8 @@ from . import _ops
 from ._ops import factor
 
 __all__ = ['norm', 'vector_norm', 'matrix_norm', 'det', 'slogdet', 'inv', 'solve', 'lstsq',
-           'cholesky', 'qr', 'svd', 'svdvals', 'eigh', 'eigvalsh', 'pinv', 'matrix_rank',
+           'cholesky', 'qr', 'svd', 'svdvals', 'eigh', 'eigvalsh', 'eig', 'eigvals', 'pinv',
+           'matrix_rank',
            'matrix_power', 'matrix_exp', 'cross', 'multi_dot', 'vander', 'solve_triangular',
            'cond', 'matmul', 'diagonal', 'vecdot', 'tensorinv', 'tensorsolve']
 
@@ -33,6 +35,7 @@ _QrResult = collections.namedtuple('qr', ['Q', 'R'])
 _SvdResult = collections.namedtuple('svd', ['U', 'S', 'Vh'])
 _OldSvdResult = collections.namedtuple('svd', ['U', 'S', 'V'])
 _EighResult = collections.namedtuple('eigh', ['eigenvalues', 'eigenvectors'])
+_EigResult = collections.namedtuple('eig', ['eigenvalues', 'eigenvectors'])
 _LstsqResult = collections.namedtuple('lstsq', ['solution', 'residuals', 'rank',
                                                 'singular_values'])
 
@@ -474,6 +477,40 @@ def eigvalsh(a, UPLO='L'):
     tensor([1., 3.])
     """
     return eigh(a, UPLO).eigenvalues
+
+
+def _general(a, op):
+    """A (batch of) square float32/float64/complex matrix for eig and eigvals."""
+    if isinstance(a, Tensor) and a.is_complex():
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+            _matrix(a.real, op, square=True)   # (its errors name the shapes)
+        return a
+    return _matrix(a, op, square=True)
+
+
+def eig(a):
+    """``(eigenvalues, eigenvectors)`` of each square matrix, complex (complex64 for float32,
+    complex128 for float64), in LAPACK's order; each eigenvector (a column) has norm 1 and its
+    largest component real, as PyTorch's. The gradient assumes distinct eigenvalues; a loss
+    that depends on the eigenvectors' phases (which are arbitrary) raises in backward, as
+    PyTorch's does.
+
+    >>> ember.linalg.eig(ember.tensor([[2.0, 0.0], [0.0, 3.0]])).eigenvalues
+    tensor([2.+0.j, 3.+0.j])
+    >>> ember.linalg.eig(ember.tensor([[0.0, -1.0], [1.0, 0.0]])).eigenvalues
+    tensor([0.+1.j, 0.-1.j])
+    """
+    return _EigResult(*factor(_ops.Eig, _general(a, 'linalg.eig')))
+
+
+def eigvals(a):
+    """The eigenvalues of each square matrix, complex, as ``eig``'s; their gradient needs no
+    distinct eigenvalues.
+
+    >>> ember.linalg.eigvals(ember.tensor([[1.0, 2.0], [-3.0, 0.5]]))
+    tensor([0.7500+2.4367j, 0.7500-2.4367j])
+    """
+    return factor(_ops.Eig, _general(a, 'linalg.eigvals'))[0]
 
 
 # ---------------------------------------------------------------- matrix functions

@@ -126,9 +126,11 @@ class DetSign(Op):
 
 
 class Solve(Op):
-    """``a^-1 b`` for (..., n, n) and (..., n, k) of one batch shape."""
+    """``a^-1 b`` for (..., n, n) and (..., n, k) of one batch shape (complex too: ``eig``'s
+    backward solves with its eigenvectors)."""
     save = (0,)
     save_output = True
+    complex_ok = True
 
     def forward(ctx, a, b):
         try:
@@ -139,8 +141,8 @@ class Solve(Op):
 
     def backward(ctx, g):
         a, x = ctx.saved_tensors
-        gb = Solve.apply(a.mT, g)
-        return -(gb @ x.mT) if ctx.needs(0) else None, gb
+        gb = Solve.apply(a.mH, g)   # (mH: the conjugate transpose; for real values mT)
+        return -(gb @ x.mH) if ctx.needs(0) else None, gb
 
 
 class Pinv(Op):
@@ -314,6 +316,47 @@ class Eigh(Factor):
         n = w.shape[-1]
         e = w.unsqueeze(-2) - w.unsqueeze(-1) + eye(n, dtype=w.dtype, device=w.device)
         return v @ (vgv / e + diag_embed(gw)) @ v.mT
+
+
+class Eig(Factor):
+    """The eigenvalues and unit eigenvectors of a general square matrix, complex (LAPACK's
+    geev: each eigenvector of norm 1 with its largest component real, as PyTorch's)."""
+    complex_ok = True
+
+    def factor(ctx, xp, a):
+        if not bool(xp.isfinite(a).all()):
+            raise RuntimeError(f'linalg.eig: input tensor should not contain infs or NaNs '
+                               f'({_describe(a)})')
+        cdt = np.complex64 if a.dtype in (np.float32, np.complex64) else np.complex128
+        if hasattr(xp.linalg, 'eig'):
+            w, v = xp.linalg.eig(a)
+        else:   # an array library without a general eigensolver: LAPACK on the host
+            w, v = (xp.asarray(r) for r in np.linalg.eig(xp.asnumpy(a)))
+        return [w.astype(cdt, copy=False), v.astype(cdt, copy=False)]
+
+    @staticmethod
+    def shapes_of(a):
+        n = a.shape[-1]
+        return [(n,), (n, n)]
+
+    def grad(ctx, outs, gs):   # torch's linalg_eig_backward (distinct eigenvalues)
+        (w, v), (gw, gv) = outs, gs
+        vh = v.mH
+        n = w.shape[-1]
+        one = eye(n, dtype=w.dtype, device=w.device)
+        if not bool(gv._data.any()):   # eigvals (the vectors unused): no eigenvector term,
+            return Solve.apply(vh, diag_embed(gw) @ vh)   # no division by the gaps
+        vhgv = vh @ gv
+        phase = vhgv.diagonal(0, -2, -1).imag
+        if bool((phase.abs() > 1e-2).any()):   # (torch's allclose(.., 0, 1e-2, 1e-2))
+            raise RuntimeError('linalg_eig_backward: The eigenvectors in the complex case are '
+                               'specified up to multiplication by e^{i phi}. The specified '
+                               'loss function depends on this quantity, so it is ill-defined.')
+        vhgv = vhgv - vh @ (v * vhgv.diagonal(0, -2, -1).real.unsqueeze(-2))
+        lc = w.conj()
+        gaps = lc.unsqueeze(-2) - lc.unsqueeze(-1) + one   # 1 on the diagonal
+        ga = (vhgv / gaps) * (1 - one) + diag_embed(gw)
+        return Solve.apply(vh, ga @ vh)
 
 
 class Svd(Factor):

@@ -81,9 +81,9 @@ def generate_square_subsequent_mask(sz, device=None, dtype=None):
     """The causal float mask of shape (sz, sz): 0 on and below the diagonal, -inf above.
 
     >>> ember.nn.Transformer.generate_square_subsequent_mask(3)
-    tensor([[  0., -inf, -inf],
-            [  0.,   0., -inf],
-            [  0.,   0.,   0.]])
+    tensor([[0., -inf, -inf],
+            [0., 0., -inf],
+            [0., 0., 0.]])
     """
     i = arange(sz, device=device)
     mask = F.where(i.unsqueeze(1) >= i, 0.0, float('-inf'))

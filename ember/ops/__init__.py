@@ -1,6 +1,6 @@
 """ember's primitive ops, one module per kind; each attaches its Tensor methods on import."""
-from . import (activation, compare, conv, elementwise, extra, index, inplace_methods, join,
-               linalg, movement, piecewise, reduce, resample, rounding)
+from . import (activation, compare, complex_ops, conv, elementwise, extra, index, inplace_methods,
+               join, linalg, movement, piecewise, reduce, resample, rounding)
 from .elementwise import *  # noqa: F401,F403
 from .piecewise import *  # noqa: F401,F403
 from .rounding import *  # noqa: F401,F403
@@ -14,10 +14,11 @@ from .linalg import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .resample import *  # noqa: F401,F403
 from .extra import *  # noqa: F401,F403
+from .complex_ops import *  # noqa: F401,F403
 
 # only the ops themselves are exported (not these module names, which could shadow ember.nn)
 __all__ = [n for m in (elementwise, piecewise, rounding, activation, compare, reduce, movement,
-                        join, index, linalg, conv, resample, extra)
+                        join, index, linalg, conv, resample, extra, complex_ops)
            for n in m.__all__]
 
 # out= on the functions (not the methods), as torch: one wrapper, no cost at the op door;
@@ -38,5 +39,10 @@ __all__ += _sort_all
 from .gaps import *  # noqa: F401,F403,E402
 from .gaps import __all__ as _gaps_all  # noqa: E402
 __all__ += _gaps_all
+
+# the short-time Fourier transform (ember/ops/spectral.py), on ember.fft
+from .spectral import *  # noqa: F401,F403,E402
+from .spectral import __all__ as _spectral_all  # noqa: E402
+__all__ += _spectral_all
 
 inplace_methods.sign_inplace_methods()   # every op is on Tensor now: help(Tensor.add_) reads well

@@ -13,10 +13,17 @@ __all__ = ['isnan', 'isinf', 'isfinite']
 
 class Compare(Op):
     """Comparisons and logical ops: bool results, no gradient."""
+    complex_ok = True
     differentiable = False
 
     def forward(ctx, a, b, ufunc):
+        if a.dtype.kind == 'c' and ufunc not in _COMPLEX:   # complex numbers have no order
+            raise RuntimeError(f'{ufunc}: not implemented for complex tensors (dtype '
+                               f'{a.dtype}); compare their .real, .imag or .abs()')
         return getattr(ctx.xp, ufunc)(a, b)
+
+
+_COMPLEX = frozenset(('equal', 'not_equal', 'logical_and', 'logical_or', 'logical_xor'))
 
 
 class LogicalNot(Op):

@@ -1,4 +1,6 @@
 """Moves between dtypes and devices: ``Tensor.to``'s two ops, differentiable both ways."""
+import warnings
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -24,7 +26,10 @@ def _bfloat16_bits(xp, x):
 
 
 def astype(xp, x, dtype):
-    """``x.astype(dtype)`` for a NumPy dtype, rounding to bfloat16 on the GPU as torch does."""
+    """``x.astype(dtype)`` for a NumPy dtype, rounding to bfloat16 on the GPU as torch does;
+    a complex array cast to a real dtype keeps its real part (NumPy's ComplexWarning aside)."""
+    if x.dtype.kind == 'c' and dtype.kind not in 'cb':   # (to bool: nonzero, as torch)
+        x = x.real
     if xp is np or dtype.itemsize != 2 or dtype.kind in 'iuf':
         return x.astype(dtype)
     from ..backend import cuda   # float32 (and exactly widened float16): one kernel
@@ -40,22 +45,30 @@ def cast_data(t, dtype):
 
 
 class Cast(Op):
+    complex_ok = True
+
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
         return astype(ctx.xp, x, dtype.np)
 
     def backward(ctx, g):
+        if g._data.dtype.kind == 'c' and ctx.src.kind != 'c':
+            g = g.real   # a complex gradient of a real input: its real part
         return g.to(ctx.src)
 
     @classmethod
     def apply(cls, x, dtype):
-        if not dtype.is_floating_point:   # casting to an integer type cuts the graph
+        if x._data.dtype.kind == 'c' and dtype.kind in (1, 2):
+            warnings.warn('Casting complex values to real discards the imaginary part',
+                          UserWarning, stacklevel=3)   # (torch's warning)
+        if dtype.kind < 2:   # casting to an integer type cuts the graph
             with quiet_numpy():           # (nan or inf to int: no NumPy warning, as torch)
-                return Tensor._make(x._data.astype(dtype.np))
+                return Tensor._make(astype(np, x._data, dtype.np))
         return super().apply(x, dtype=dtype)
 
 
 class Move(Op):
+    complex_ok = True
     def forward(ctx, x, device, non_blocking=False):
         ctx.src = array_device(x)
         return to_device(x, device, non_blocking)
@@ -72,6 +85,8 @@ class Move(Op):
 class Pin(Op):
     """A CPU tensor's copy in pinned host memory (``Tensor.pin_memory``); the gradient
     passes through."""
+    complex_ok = True
+
     def forward(ctx, x):
         from ..backend import cuda_backend
         return cuda_backend().pinned(x)

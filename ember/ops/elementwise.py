@@ -145,17 +145,28 @@ def operands(a, b, like=None):
 
 
 def floating(x):
-    """``x`` itself if floating point, else ``x`` cast to the default dtype (as torch's
-    unary float ops do for integer inputs)."""
+    """``x`` itself if floating point or complex, else ``x`` cast to the default dtype (as
+    torch's unary float ops do for integer inputs)."""
     if not isinstance(x, Tensor):
         from .._tensor import tensor
         x = tensor(x)
-    return x if x.dtype.is_floating_point else x.to(get_default_dtype())
+    return x if x._data.dtype.kind in 'fc' or x.dtype.is_floating_point else \
+        x.to(get_default_dtype())
+
+
+def cj(x):
+    """The complex conjugate of a complex tensor or array; anything else as it is. Backward
+    rules multiply by the conjugate of the local derivative (PyTorch's convention: the
+    gradient of a real loss is dL/dRe z + i dL/dIm z), which for real values is a no-op."""
+    d = x._data if type(x) in TENSOR_TYPES else x
+    return x.conj() if getattr(d, 'dtype', None) is not None and d.dtype.kind == 'c' else x
 
 
 # ---------------------------------------------------------------- arithmetic
 
 class Add(Op):
+    complex_ok = True
+
     def forward(ctx, a, b):
         return a + b
 
@@ -167,6 +178,7 @@ class AddScaled(Op):
     """``a + alpha * b`` of two float16/bfloat16 tensors as torch's add with ``alpha``: alpha
     rounded to their dtype, the rest in float32, rounded once."""
     name = 'AddBackward'
+    complex_ok = True
 
     def forward(ctx, a, b, alpha):
         ctx.alpha = alpha
@@ -180,6 +192,7 @@ class Scaled(Op):
     """``a * c`` for a Python number ``c`` and a float tensor ``a`` (torch's mul.Scalar): the
     number stays a number, with no tensor, node input or gradient made for it."""
     name = 'MulBackward'   # as torch names mul.Scalar's node
+    complex_ok = True
 
     def forward(ctx, a, c):
         ctx.c = c
@@ -196,6 +209,7 @@ class Divided(Op):
     """``a / c`` for a Python number ``c`` and a float tensor ``a`` (torch's div by a scalar),
     with no tensor made for the number."""
     name = 'DivBackward'
+    complex_ok = True
 
     def forward(ctx, a, c):
         ctx.c = c
@@ -212,6 +226,7 @@ class Shifted(Op):
     """``a + c`` for a Python number ``c`` and a float tensor ``a`` (torch's add.Scalar)."""
     arithmetic = True
     name = 'AddBackward'
+    complex_ok = True
 
     def forward(ctx, a, c):
         return a + c   # a half ``a``: NumPy rounds c to its dtype first, as torch does
@@ -230,6 +245,7 @@ def _number_and_float(a, b):
 
 class Sub(Op):
     arithmetic = True
+    complex_ok = True
 
     def forward(ctx, a, b):
         return a - b
@@ -242,25 +258,28 @@ class Mul(Op):
     save = (0, 1)
     save_only_for = {0: 1, 1: 0}   # x * constant keeps the constant only
     arithmetic = True
+    complex_ok = True
 
     def forward(ctx, a, b):
         return a * b
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return g * b if ctx.needs(0) else None, g * a if ctx.needs(1) else None
+        return g * cj(b) if ctx.needs(0) else None, g * cj(a) if ctx.needs(1) else None
 
 
 class Div(Op):
     save = (0, 1)
     save_only_for = {0: 1}   # x / constant keeps the constant only
     arithmetic = True
+    complex_ok = True
 
     def forward(ctx, a, b):
         return a / b
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        a, b = cj(a), cj(b)
         return g / b if ctx.needs(0) else None, -g * a / (b * b) if ctx.needs(1) else None
 
 
@@ -284,6 +303,7 @@ class RoundedDiv(Op):
 
 class Neg(Op):
     arithmetic = True
+    complex_ok = True
 
     def forward(ctx, x):
         return -x
@@ -295,16 +315,26 @@ class Neg(Op):
 class PowScalar(Op):
     save = (0,)
     arithmetic = True
+    complex_ok = True
 
     def forward(ctx, x, p):
         ctx.p = p
+        if x.dtype.kind == 'c':   # (np.power: a complex ``x ** 2`` is np.square, whose last
+            return ctx.xp.power(x, p)   # bit differs, and ember.compile replays np.power)
         return x ** p
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if ctx.p == 0:
             return g * 0
-        return g * ctx.p * x ** (ctx.p - 1)
+        return g * cj(ctx.p * _power(x, ctx.p - 1))
+
+
+def _power(x, p):
+    """``x ** p``; a complex array's through np.power, as PowScalar's forward."""
+    if type(x) not in TENSOR_TYPES and x.dtype.kind == 'c':
+        return namespace(x).power(x, p)
+    return x ** p
 
 
 class Pow(Op):
@@ -326,25 +356,27 @@ class Pow(Op):
 class Exp(Op):
     save_output = True
     arithmetic = True
+    complex_ok = True
 
     def forward(ctx, x):
         return ctx.xp.exp(x)
 
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * y
+        return g * cj(y)
 
 
 class Log(Op):
     save = (0,)
     arithmetic = True
+    complex_ok = True
 
     def forward(ctx, x):
         return ctx.xp.log(x)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g / x
+        return g / cj(x)
 
 
 def ones_like_(t):
@@ -449,7 +481,7 @@ def div(a, b, rounding_mode=None):
     a, b = operands(a, b)
     if rounding_mode is not None:
         return RoundedDiv.apply(a, b, mode=rounding_mode)
-    if not a.dtype.is_floating_point:
+    if a.dtype.kind < 2:
         a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
     return Div.apply(a, b)
 
@@ -481,7 +513,7 @@ def pow(a, b):
     if not isinstance(b, Tensor):
         dt = result_type(a, b)
         a = a if a.dtype is dt else a.to(dt)
-        if not dt.is_floating_point and b < 0:
+        if dt.kind < 2 and b < 0:
             raise RuntimeError('pow: integers to negative integer powers are not allowed')
         return PowScalar.apply(a, p=b)
     a, b = operands(a, b)
@@ -599,9 +631,14 @@ DERIVATIVE = {
 }
 
 
+# the math functions that take complex inputs (their derivatives hold for complex too)
+COMPLEX = frozenset(('sqrt', 'sin', 'cos', 'tanh'))
+
+
 class Unary(Op):
     """A math function ``xp.<fn>`` whose derivative is a rule of its input."""
     save = (0,)
+    complex_ok = True   # for the functions in COMPLEX (forward refuses the others)
 
     @property
     def name(self):
@@ -609,13 +646,16 @@ class Unary(Op):
 
     def forward(ctx, x, fn):
         ctx.fn = fn
+        if x.dtype.kind == 'c' and fn not in COMPLEX:
+            raise RuntimeError(f'{fn}: not implemented for complex tensors (dtype {x.dtype}); '
+                               f'the complex math functions are {", ".join(sorted(COMPLEX))}')
         if x.dtype in HALF:   # in float32, rounded once (sigmoid's steps, erf's polynomial)
             return narrow(ctx.xp, Unary.forward(ctx, wide(x), fn), x.dtype)
         return FORWARD[fn](ctx.xp, x) if fn in FORWARD else getattr(ctx.xp, fn)(x)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * DERIVATIVE[ctx.fn](x)
+        return g * cj(DERIVATIVE[ctx.fn](x))
 
 
 class UnaryOut(Unary):
@@ -623,10 +663,16 @@ class UnaryOut(Unary):
     save = ()
     save_output = True
 
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * cj(DERIVATIVE[ctx.fn](y))
+
     def fast_backward(ctx, g):
         if ctx.fn not in ('sigmoid', 'tanh'):    # their rules are plain arithmetic
             return NotImplemented
         (y,) = ctx.saved_arrays
+        if y.dtype.kind == 'c':
+            return NotImplemented
         if y.dtype in HALF:   # in float32, rounded once (as torch)
             return narrow(ctx.xp, ctx._grad(wide(y), wide(g)), g.dtype)
         return ctx._grad(y, g)
@@ -741,47 +787,12 @@ def atan2(a, b):
 arctan2 = atan2
 
 
-# ---------------------------------------------------------------- float tests and repairs
-
-class NanToNum(Op):
-    save = (0,)
-
-    def forward(ctx, x, nan, posinf, neginf):
-        return ctx.xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
-
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return where(x.isfinite(), g, zeros_like(g))   # NOTE: replaced entries get 0, as torch.
-
-
-@method('nan_to_num')
-def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
-    """Replace nan, +inf and -inf (by default with 0 and the dtype's largest and smallest).
-
-    >>> ember.nan_to_num(ember.tensor([float('nan'), float('inf'), 1.0]), posinf=9.0)
-    tensor([0., 9., 1.])
-    """
-    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
-
-
 def _check_int_divisor(a, b):
     if a.dtype.kind in 'biu' and (b == 0).any():   # NumPy would give 0 and a warning
         raise RuntimeError('ZeroDivisionError: integer division or modulo by zero')
 
 
-@method('positive', '__pos__')
-def positive(x):
-    """``+x``: ``x`` itself.
-
-    >>> +ember.tensor([-1, 2])
-    tensor([-1,  2])
-    """
-    if x.dtype.kind == 0:
-        raise RuntimeError('positive: the `+` operator on a bool tensor is not supported')
-    return x
-
-
 __all__ += ['exp2', 'expm1', 'log2', 'log10', 'log1p', 'sqrt',
             'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan',
             'arcsin', 'arccos', 'arctan', 'atan2', 'arctan2', 'sinh', 'cosh', 'tanh',
-            'sigmoid', 'erf', 'erfc', 'nan_to_num', 'positive']
+            'sigmoid', 'erf', 'erfc']

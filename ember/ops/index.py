@@ -105,6 +105,8 @@ def _put(arr, idx, value):
 
 
 class GetItem(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
+
     def forward(ctx, x, idx):
         ctx.shape, ctx.idx = x.shape, idx
         return _take(x, idx)
@@ -124,6 +126,7 @@ class View(GetItem):
 class IndexAdd(Op):
     """The gradient of indexing: zeros of ``shape`` with ``g`` added at ``idx`` (repeated
     positions add up)."""
+    complex_ok = True   # (moves or picks elements: any dtype)
 
     def forward(ctx, g, shape, idx, basic):
         ctx.idx, ctx.basic = idx, basic
@@ -164,6 +167,7 @@ def __getitem__(x, idx):
 
 class IndexPut(Op):
     """``x[idx] = v``: the gradient of the old ``x`` is zero at ``idx``; ``v`` gets ``g[idx]``."""
+    complex_ok = True   # (moves or picks elements: any dtype)
 
     def backward(ctx, g):
         mask = ctx.xp.ones(g.shape, dtype=g._data.dtype)
@@ -181,7 +185,7 @@ def __setitem__(x, idx, value):
         if type(x._data) is not np.ndarray and not traced_cpu(x._data):
             value = value.to(x.device)
     x._check_inplace('setitem')
-    recording = _State.grad_enabled and x.dtype.is_floating_point and (
+    recording = _State.grad_enabled and x.dtype.kind >= 2 and (
         x.requires_grad or value.requires_grad)
     if recording and x._base is not None:
         if getattr(x, '_view_chain', None) is None:
@@ -229,6 +233,8 @@ Tensor.__setitem__ = __setitem__
 # ---------------------------------------------------------------- where
 
 class Where(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
+
     def forward(ctx, cond, a, b):
         ctx.cond = cond
         return ctx.xp.where(cond, a, b)

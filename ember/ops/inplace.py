@@ -17,8 +17,10 @@ def replay(chain, t):
 
 
 def region_mask(chain, shape, xp, dtype):
-    """Ones of ``shape`` with zeros where the chain's view of it lies."""
-    mask = xp.ones(shape, dtype=dtype)
+    """Ones of ``shape`` with zeros where the chain's view of it lies (complex: ``1 + 1j``, so
+    that a view of one part, ``z.real``, zeroes that part only)."""
+    mask = xp.full(shape, 1 + 1j, dtype=dtype) if xp.dtype(dtype).kind == 'c' else \
+        xp.ones(shape, dtype=dtype)
     arr = mask
     for cls, params in chain[:-1]:
         ctx = cls.__new__(cls)
@@ -35,9 +37,15 @@ def region_mask(chain, shape, xp, dtype):
 
 
 class ViewAssign(Op):
+    complex_ok = True
+
     def backward(ctx, g):
-        mask = Tensor._make(region_mask(ctx.chain, g.shape, ctx.xp, g._data.dtype))
-        return g * mask, replay(ctx.chain, g)
+        mask = region_mask(ctx.chain, g.shape, ctx.xp, g._data.dtype)
+        if mask.dtype.kind == 'c':   # a view of one part (z.real): masked part by part
+            from .complex_ops import complex
+            return (complex(g.real * Tensor._make(mask.real), g.imag * Tensor._make(mask.imag)),
+                    replay(ctx.chain, g))
+        return g * Tensor._make(mask), replay(ctx.chain, g)
 
 
 def alias(t):

@@ -16,6 +16,8 @@ __all__ = ['cat', 'concat', 'concatenate', 'stack', 'hstack', 'vstack', 'split',
 # ---------------------------------------------------------------- joining and splitting
 
 class Cat(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
+
     def forward(ctx, *xs, axis):
         ctx.axis, ctx.sizes = axis, [a.shape[axis] for a in xs]
         return ctx.xp.concatenate(xs, axis)

@@ -8,7 +8,7 @@ from .._dtype import bfloat16, result_type
 from .._tensor import Tensor, eye, method, ones
 from ..autograd import Op
 from . import convert
-from .elementwise import _as, operands
+from .elementwise import _as, cj, operands
 from .. import amp as _amp
 from ..backend import cuda, mkl, traced_cpu
 
@@ -80,6 +80,7 @@ def _shapes(*ts):
 
 
 class MatMul(Op):
+    complex_ok = True
     save = (0, 1)
 
     def forward(ctx, a, b):
@@ -88,6 +89,7 @@ class MatMul(Op):
     def backward(ctx, g):
         # Broadcast batch dimensions come back summed: autograd's _fit applies sum_to_size.
         a, b = ctx.saved_tensors
+        a, b = cj(a), cj(b)   # (complex: the conjugates; real: themselves)
         if a.ndim == 1 and b.ndim == 1:
             return g * b, g * a
         if a.ndim == 1:      # (k) @ (..., k, n): a is a row vector
@@ -104,7 +106,7 @@ class MatMul(Op):
 
     def fast_backward(ctx, g):
         a, b = ctx.saved_arrays
-        if a.ndim != 2 or b.ndim != 2:       # the general cases go through backward
+        if a.ndim != 2 or b.ndim != 2 or a.dtype.kind == 'c':   # through backward
             return NotImplemented
         xp = ctx.xp
         return (gemm(xp, g, b.T) if ctx.needs(0) else None,

@@ -67,6 +67,7 @@ def _viewable(arr, shape):
 
 
 class Reshape(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
     is_view = True
     arithmetic = True
 
@@ -84,6 +85,7 @@ class ReshapeCopy(Reshape):
 
 
 class Expand(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
     is_view = True
 
     def forward(ctx, x, shape):
@@ -95,6 +97,7 @@ class Expand(Op):
 
 
 class Permute(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
     is_view = True
 
     def forward(ctx, x, axes):
@@ -109,6 +112,8 @@ class Permute(Op):
 
 
 class Clone(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
+
     def forward(ctx, x):
         return x.copy()
 
@@ -419,6 +424,8 @@ def tile(x, dims):
 
 
 class Flip(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
+
     def forward(ctx, x, axes):
         ctx.axes = axes
         return ctx.xp.flip(x, axes).copy()
@@ -467,6 +474,8 @@ def flipud(x):
 
 
 class Roll(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
+
     def forward(ctx, x, shifts, axes):
         ctx.shifts, ctx.axes = shifts, axes
         return ctx.xp.roll(x, shifts, axes)
@@ -500,6 +509,7 @@ def roll(x, shifts, dims=None):
 
 class Tri(Op):
     """The lower (``tril``) or upper (``triu``) triangle of the last two dimensions."""
+    complex_ok = True   # (moves or picks elements: any dtype)
 
     def forward(ctx, x, k, upper):
         ctx.k, ctx.upper = k, upper
@@ -556,6 +566,7 @@ def make_writable(arr):
 
 
 class Diagonal(Op):
+    complex_ok = True   # (moves or picks elements: any dtype)
     is_view = True
 
     def forward(ctx, x, offset, dim1, dim2):
@@ -568,6 +579,7 @@ class Diagonal(Op):
 
 class DiagonalScatter(Op):
     """The gradient of ``diagonal``: zeros with ``g`` written on the diagonal."""
+    complex_ok = True   # (moves or picks elements: any dtype)
 
     def forward(ctx, g, shape, args):
         ctx.args = args

@@ -1,14 +1,15 @@
-"""Piecewise elementwise ops: abs, sign, maximum and minimum, clamp, lerp, and ``Step``, the
-zero-gradient op that floor, sign and relu's slope are made of."""
+"""Piecewise elementwise ops: abs, sign, maximum and minimum, clamp, lerp, nan_to_num,
+positive, and ``Step``, the zero-gradient op that floor, sign and relu's slope are made of."""
 from .._tensor import Tensor, method, zeros_like
 from ..autograd import Op
 from .elementwise import in_float32, operands, where
 
 __all__ = ['abs', 'absolute', 'sign', 'maximum', 'minimum', 'clamp', 'clip', 'clamp_min',
-           'clamp_max', 'lerp']
+           'clamp_max', 'lerp', 'nan_to_num', 'positive']
 
 
 class Abs(Op):
+    complex_ok = True
     save = (0,)
 
     def forward(ctx, x):
@@ -16,6 +17,8 @@ class Abs(Op):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if x.is_complex():   # g * x / |x|: NOTE: 0 at x = 0, as torch's sgn
+            return g * x.sgn()
         return g * sign(x)   # NOTE: abs'(0) = sign(0) = 0, as torch.
 
 
@@ -158,3 +161,38 @@ def lerp(start, end, weight):
     tensor([5., 2.])
     """
     return start + weight * (end - start)
+
+
+# ---------------------------------------------------------------- repairs and the identity
+
+class NanToNum(Op):
+    save = (0,)
+
+    def forward(ctx, x, nan, posinf, neginf):
+        return ctx.xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return where(x.isfinite(), g, zeros_like(g))   # NOTE: replaced entries get 0, as torch.
+
+
+@method('nan_to_num')
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """Replace nan, +inf and -inf (by default with 0 and the dtype's largest and smallest).
+
+    >>> ember.nan_to_num(ember.tensor([float('nan'), float('inf'), 1.0]), posinf=9.0)
+    tensor([0., 9., 1.])
+    """
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+@method('positive', '__pos__')
+def positive(x):
+    """``+x``: ``x`` itself.
+
+    >>> +ember.tensor([-1, 2])
+    tensor([-1,  2])
+    """
+    if x.dtype.kind == 0:
+        raise RuntimeError('positive: the `+` operator on a bool tensor is not supported')
+    return x

@@ -72,6 +72,8 @@ def _check_nonempty(x, axes, op, dim_given=True):
 # ---------------------------------------------------------------- sum and mean
 
 class Sum(Op):
+    complex_ok = True
+
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         if x.dtype in HALF:   # accumulated in float32, rounded once (as torch)
@@ -94,6 +96,7 @@ class Sum(Op):
 class Mean(Op):
     """The sum over ``axes`` divided by their count ``n``: for float16/bfloat16 both in float32
     and rounded once (torch's CPU mean; the count alone may be beyond float16's range)."""
+    complex_ok = True
 
     def forward(ctx, x, axes, keepdim, n):
         ctx.shape, ctx.axes, ctx.keepdim, ctx.n = x.shape, axes, keepdim, n
@@ -116,6 +119,7 @@ class Mean(Op):
 
 class SumTo(Op):
     """Sum a broadcast gradient back to a shape: the one reducing step autograd uses."""
+    complex_ok = True
 
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -163,7 +167,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     """
     if dtype is not None:
         x = x.to(dtype)
-    if not x.dtype.is_floating_point:
+    if x.dtype.kind < 2:
         raise RuntimeError(f'mean(): could not infer output dtype. Input dtype must be either '
                            f'a floating point or complex dtype. Got: {x.dtype.name}')
     axes = dims(dim, x.ndim, 'mean')

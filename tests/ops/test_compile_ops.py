@@ -1,5 +1,5 @@
-"""Every case of the op tables (tests/ops, and tests/nn's functional table) again through
-``ember.compile``.
+"""Every case of the op tables (tests/ops, tests/nn's functional table and tests/test_fft.py's)
+again through ``ember.compile``.
 
 A compiled function takes a case's inputs and output seeds, computes the op and its
 gradients with ``ember.autograd.grad`` (backward inside the compiled program), and returns
@@ -17,15 +17,18 @@ import pytest
 
 import ember
 import tests.ops.test_compare as compare
+import tests.ops.test_complex as complex_table
 import tests.ops.test_conv as conv
 import tests.ops.test_convert as convert
 import tests.ops.test_elementwise as elementwise
 import tests.ops.test_index as index
 import tests.ops.test_inplace as inplace
 import tests.ops.test_linalg as linalg
+import tests.ops.test_linalg_eig as linalg_eig
 import tests.ops.test_movement as movement
 import tests.ops.test_reduce as reduce
 import tests.nn.test_functional as functional
+import tests.test_fft as fft
 from tests.helpers import DEVICE, E, arrays, host, outputs
 
 # `make test` runs tests/ops again on 'cuda' (CuPy's stand-in): CUDA capture is off by default
@@ -34,7 +37,8 @@ pytestmark = pytest.mark.skipif(DEVICE != 'cpu', reason='ember.compile of CPU ar
 
 TABLES = [compare.CASES, conv.CASES, convert.CASES, elementwise.CASES,
           index.GETITEM + index.SETITEM + index.TABLE, inplace.CASES, linalg.CASES,
-          movement.CASES, reduce.CASES, functional.CASES]
+          movement.CASES, reduce.CASES, functional.CASES, complex_table.CASES, fft.CASES,
+          linalg_eig.CASES]
 
 # Why a capture breaks the graph. By design: the op reads its data to choose what to compute,
 # to check it, or to size its result.
@@ -48,6 +52,8 @@ DEAD_ROWS = 'attention tests its mask for rows with nothing to attend to (alive.
 # Limits of the tracer or of an op's code today (reported with the commit that made this file):
 ERF_MASKS = 'erf and erfc (backend/cpu.py) compute each range of x by boolean-mask indexing'
 UNTRACED_GATHER = 'weight[safe] in NllLoss: an untraced array indexed by a traced one'
+EIG = ('eig checks its input for inf and nan on the host (and its backward whether the '
+       'eigenvectors have a gradient); np.linalg.eig returns a named tuple, not followed')
 
 BREAKS = {
     **dict.fromkeys(['prod_all', 'prod_last', 'prod_first_keep', 'prod_zeros_all',
@@ -67,6 +73,8 @@ BREAKS = {
                     DEAD_ROWS),
     **dict.fromkeys(['erf', 'erf_int', 'erf_', 'erfc', 'erfc_', 'special_methods'], ERF_MASKS),
     'nll_loss_weight': UNTRACED_GATHER,
+    **dict.fromkeys(['eigvals', 'eigvals_complex', 'eig_values', 'eig_vectors',
+                     'eig_vectors_complex'], EIG),
     # (cross-entropy gathers its weights by another path where the input is (N, C) or more)
     **dict.fromkeys(['cross_entropy_weight-(3,)x()', 'cross_entropy_weight_smooth-(3,)x()',
                      'cross_entropy_weight_smooth_none-(3,)x()'], UNTRACED_GATHER),
@@ -88,7 +96,7 @@ def tensors(case, arrs):
     for a in arrs:
         if isinstance(a, np.ndarray):
             t = E(a)
-            t.requires_grad = case.grad and a.dtype.kind == 'f'
+            t.requires_grad = case.grad and a.dtype.kind in 'fc'
             a = t
         out.append(a)
     return out
