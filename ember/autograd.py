@@ -351,7 +351,7 @@ class Op(Node):
         for a in arrays:
             if type(a) is not dev:
                 raise _device_error(cls.__name__.lower(), tensors)
-            if a.dtype.kind == 'c' and not cls.complex_ok:
+            if a.dtype in _COMPLEX and not cls.complex_ok:   # (a set: half a .kind test)
                 raise _complex_error(cls, tensors)
         ctx.xp = np if dev is np.ndarray else namespace(arrays[0])
         quiet = _quiet_on(_QUIET) if dev is np.ndarray else None   # (see quiet_numpy)
@@ -520,6 +520,9 @@ def _argument_error(cls, args):
     got = ', '.join(type(a).__name__ for a in args)
     return TypeError(f'{cls.__name__} (an ember op): expected Tensor arguments, got ({got}); '
                      f'make one with ember.tensor(...)')
+
+
+_COMPLEX = {np.dtype(np.complex64), np.dtype(np.complex128)}
 
 
 def _complex_error(cls, tensors):
