@@ -303,6 +303,13 @@ def build(model, args, input_names, output_names, dynamic_axes, opset, export_pa
                 name = b.cast(name, call.out._data.dtype)
             b.bind(call.out, name, call.extra['out_version'])
             continue
+        complex_ = [t for t in (*call.inputs, call.out)
+                    if getattr(getattr(t, '_data', None), 'dtype', None) is not None and
+                    t._data.dtype.kind == 'c']
+        if complex_:
+            raise b.error(f'complex tensors ({complex_[0].dtype}) have no ONNX Runtime '
+                          f'kernels; export the real and imaginary parts '
+                          f'(ember.view_as_real) instead')
         emit = ops.lookup(call.op)
         if emit is None:
             raise b.error(f'has no ONNX form in ember.onnx ({ops.why_not(call.op)})')

@@ -481,7 +481,7 @@ def table():
         e.RoundedDiv: _rounded_div, e.Neg: lambda b, c, x: b.node('Neg', [b.value(x)]),
         e.PowScalar: _pow_scalar, e.Exp: lambda b, c, x: _unary(b, c, x, 'exp'),
         e.Log: lambda b, c, x: _unary(b, c, x, 'log'), e.Unary: _unary, e.UnaryOut: _unary,
-        e.Atan2: _atan2, e.NanToNum: _nan_to_num, rounding.Mod: _mod,
+        e.Atan2: _atan2, piecewise.NanToNum: _nan_to_num, rounding.Mod: _mod,
         piecewise.Abs: lambda b, c, x: b.node('Abs', [b.value(x)]), piecewise.Step: _step,
         piecewise.Extremum: _extremum,
         compare.Compare: _compare, compare.LogicalNot: _logical_not,

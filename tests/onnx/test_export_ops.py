@@ -30,6 +30,13 @@ NO_FORM = 'has no ONNX form in ember.onnx'
 HOST = "computed from the inputs outside ember's ops"
 LINALG = 'ONNX has no linear algebra beyond matmul and det'
 REFUSED = {
+    # the transforms: ONNX Runtime has no complex kernels (and ember.onnx no form of the
+    # length fitting that comes first), and a real angle is not written yet
+    **dict.fromkeys(['rfft[n=7]', 'rfft[n=2]', 'rfft2[s=(3, 5)]', 'ihfft[n=5]'],
+                    'op Fit: .*' + NO_FORM),
+    **dict.fromkeys(['abs_of_fft', 'power_spectrum', 'filter', 'stft_constant_pad'],
+                    'complex tensors .* have no ONNX Runtime kernels'),
+    'angle_real': 'op Angle: .*' + NO_FORM,
     # ONNX has no such operator
     **dict.fromkeys(['gammaln', 'lgamma_gap', 'digamma', 'digamma_gap', 'psi', 'polygamma1',
                      'polygamma2', 'polygamma3_method', 'multigammaln', 'mvlgamma_method',
@@ -129,12 +136,29 @@ def exported(case):
     return fn, [arrs[i] for i in where]
 
 
+COMPLEX = 'complex tensors .* have no ONNX Runtime kernels'
+
+
+def refusal(case):
+    """The ExportError message (a regex) the case must raise, or None where it exports: the
+    listed ones, and every case with a complex input or result (ONNX Runtime has no complex
+    kernels)."""
+    if case.name in REFUSED:
+        return REFUSED[case.name]
+    fn, arrs = exported(case)
+    if any(a.dtype.kind == 'c' for a in arrs) or \
+            any(o.dtype.is_complex for o in fn(*(ember.tensor(a) for a in arrs))):
+        return COMPLEX
+    return None
+
+
 @pytest.mark.parametrize('case', CASES)
 def test_onnx_runtime_equals_ember(case):
     fn, arrs = exported(case)
     args = tuple(ember.tensor(a) for a in arrs)
-    if case.name in REFUSED:
-        with pytest.raises(ember.onnx.ExportError, match=REFUSED[case.name]):
+    reason = refusal(case)
+    if reason is not None:
+        with pytest.raises(ember.onnx.ExportError, match=reason):
             export_bytes(fn, args)
         return
     got = run_ort(export_bytes(fn, args), arrs)
