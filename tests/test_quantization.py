@@ -16,6 +16,10 @@ import torch.ao.nn.quantized as tnnq  # noqa: E402
 import torch.ao.quantization as tq  # noqa: E402
 
 torch.backends.quantized.engine = 'fbgemm'
+pytestmark = pytest.mark.filterwarnings(   # torch's own notices about its quantization API
+    'ignore:torch.ao.quantization is deprecated:DeprecationWarning',
+    'ignore:Please use quant_min and quant_max:UserWarning',
+    'ignore:torch.quantize_per_tensor, torch.quantize_per_channel:UserWarning')
 TQSCHEME = {'per_tensor_affine': torch.per_tensor_affine,
             'per_tensor_symmetric': torch.per_tensor_symmetric,
             'per_channel_affine': torch.per_channel_affine,
