@@ -25,6 +25,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, tensor
 from ..autograd import no_grad
+from ..backend import namespace
 from ..nn import functional as F
 from ..nn.module import Module
 from ..nn.rnn import LSTM
@@ -66,6 +67,18 @@ def _inverse(scale):
     return float(np.float32(1) / np.float32(scale))
 
 
+def _quantize(x, scale, zero_point, quant_min, quant_max, dtype):
+    """``clamp(round(x * (1 / scale)) + zero_point) - zero_point``: the integers a quantized
+    ``x`` holds, less the zero point, as a ``dtype`` tensor (no graph)."""
+    q = x._data.astype(np.float32) * np.float32(_inverse(scale))
+    xp = namespace(q)
+    xp.round(q, out=q)
+    q += np.float32(zero_point)
+    xp.clip(q, quant_min, quant_max, out=q)
+    q -= np.float32(zero_point)
+    return Tensor._make(q.astype(dtype.np, copy=False))
+
+
 def _exact_dtype(k):
     """float32 when a sum of ``k`` products of 8-bit integers stays below 2**24 (exact),
     else float64 (exact to 2**53)."""
@@ -94,25 +107,31 @@ class _Quantized(Module):
                                                    self.dtype.np)))
         self.relu = bool(relu)
 
-    def _quantize_input(self, x, where):
+    def _quantize_input(self, x, where, dtype):
         if not isinstance(x, Tensor) or not x.dtype.is_floating_point:
             what = x.dtype if isinstance(x, Tensor) else type(x).__name__
             raise TypeError(f'{where}: expected a floating-point tensor, got {what}')
-        zp = float(self.input_zero_point.item())
-        q = (x.float() * _inverse(self.input_scale.item())).round().add(zp)
-        return q.clamp(self.quant_min, self.quant_max).sub(zp)
+        return _quantize(x, float(self.input_scale.item()), float(self.input_zero_point.item()),
+                         self.quant_min, self.quant_max, dtype)
 
     def _requantize(self, acc, shape):
-        """``acc`` (exact integer sums) to the output's quantized grid, dequantized."""
-        s_in = float(self.input_scale.item())
-        ws = self.weight_scale.to(dtype=_dtype.float64).reshape(shape)
-        y = acc.to(dtype=_dtype.float64) * (ws * s_in)
+        """``acc`` (exact integer sums) to the output's quantized grid, dequantized; in place
+        on one float64 array (inference only: no graph)."""
+        a = acc._data.astype(np.float64)
+        xp = namespace(a)
+        a *= (self.weight_scale._data.astype(np.float64) * float(self.input_scale.item())
+              ).reshape(shape)
         if self.bias is not None:
-            y = y + self.bias.to(dtype=_dtype.float64).reshape(shape)
-        zp = float(self.zero_point.item())
-        lo = max(self.quant_min, zp) if self.relu else self.quant_min
-        q = (y / float(self.scale.item())).round().add(zp).clamp(lo, self.quant_max)
-        return ((q - zp) * float(self.scale.item())).float()
+            a += self.bias._data.astype(np.float64).reshape(shape)
+        scale, zp = float(self.scale.item()), float(self.zero_point.item())
+        a /= scale
+        xp.round(a, out=a)
+        a += zp
+        xp.clip(a, max(self.quant_min, zp) if self.relu else self.quant_min, self.quant_max,
+                out=a)
+        a -= zp
+        a *= scale
+        return Tensor._make(a.astype(np.float32))
 
     def _weight_as(self, dtype):
         w = self.weight.to(dtype=dtype)
@@ -193,7 +212,7 @@ class QuantizedLinear(_Quantized):
                              f'got {shape}')
         with no_grad():
             acc_dtype = _exact_dtype(self.in_features)
-            xi = self._quantize_input(x, where).to(dtype=acc_dtype)
+            xi = self._quantize_input(x, where, acc_dtype)
             acc = xi @ self._weight_as(acc_dtype).mT
             return self._requantize(acc, (-1,))
 
@@ -256,7 +275,7 @@ class QuantizedConv2d(_Quantized):
         with no_grad():
             k = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
             acc_dtype = _exact_dtype(k)
-            xi = self._quantize_input(x, where).to(dtype=acc_dtype)
+            xi = self._quantize_input(x, where, acc_dtype)
             acc = F.conv2d(xi, self._weight_as(acc_dtype), None, self.stride, self.padding,
                            self.dilation, self.groups)
             return self._requantize(acc, (1, -1, 1, 1))
@@ -344,15 +363,14 @@ class DynamicQuantizedLinear(Module):
                                                self.reduce_range)
             qmax = 127 if self.reduce_range else 255
             acc_dtype = _exact_dtype(self.in_features)
-            xi = (x.float() * _inverse(scale)).round().add(zp).clamp(0, qmax).sub(zp)
-            xi = xi.to(dtype=acc_dtype)
+            xi = _quantize(x, scale, zp, 0, qmax, acc_dtype)
             w = self.weight.to(dtype=acc_dtype) - self.weight_zero_point.to(
                 dtype=acc_dtype).reshape(-1, 1)
-            y = (xi @ w.mT).to(dtype=_dtype.float64) * (
-                self.weight_scale.to(dtype=_dtype.float64) * scale)
+            y = (xi @ w.mT)._data.astype(np.float64)
+            y *= self.weight_scale._data.astype(np.float64) * scale
             if self.bias is not None:
-                y = y + self.bias.to(dtype=_dtype.float64)
-            return y.to(dtype=x.dtype)
+                y += self.bias._data.astype(np.float64)
+            return Tensor._make(y.astype(x.dtype.np))
 
     def extra_repr(self):
         return (f'in_features={self.in_features}, out_features={self.out_features}, '
