@@ -26,3 +26,4 @@ def _doctest_names(doctest_namespace):
     doctest_namespace['np'] = np
     from ember.nn.utils import prune    # (the pruning examples' name, as torch's docs write it)
     doctest_namespace['prune'] = prune
+    doctest_namespace['quantization'] = ember.quantization   # (torch: from torch.ao import ...)

@@ -59,3 +59,7 @@ from . import special  # noqa: E402,F401  (ember.special, as torch.special; its 
 from .special import (lgamma, digamma, polygamma, mvlgamma, erfinv, i0, xlogy,  # noqa: E402,F401
                       logit, sinc, hypot)
 from . import explain  # noqa: E402,F401  (ember.explain: Captum's attribution algorithms)
+from . import quantization  # noqa: E402,F401  (ember.quantization, as torch.ao.quantization)
+from .quantization import (fake_quantize_per_tensor_affine,  # noqa: E402,F401  (torch.*)
+                           fake_quantize_per_channel_affine)
+quint8, qint8 = uint8, int8   # torch's quantized dtypes: ember keeps quantized values in these

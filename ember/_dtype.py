@@ -51,6 +51,12 @@ class dtype:
     def __reduce__(self):
         raise TypeError('ember dtypes are not pickled; save tensors with ember.save')
 
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):   # one object per dtype: copying a module keeps it
+        return self
+
 
 bool_ = dtype('bool', np.bool_)
 uint8 = dtype('uint8', np.uint8)

@@ -87,6 +87,11 @@ PAGES = [
     ('explain', 'ember.explain', ['ember.explain'],
      'Interpretability: Captum\'s attribution algorithms under Captum\'s names, checked '
      'against Captum. See [the tools page](../tools.md#interpretability-emberexplain).'),
+    ('quantization', 'ember.quantization', ['ember.quantization'],
+     'Quantization with `torch.ao.quantization`\'s names: observers, fake quantization, '
+     'static post-training int8 (`prepare`, calibrate, `convert`), quantization-aware '
+     'training (`prepare_qat`) and `quantize_dynamic`. See the '
+     '[quantization guide](../quantization.md).'),
     ('debug_compare', 'ember.debug_compare', ['ember.debug_compare'],
      'One model in ember and in PyTorch, compared module by module, forward and backward '
      '(needs torch). See [the tools page](../tools.md#parity-with-pytorch-compare_with_torch).'),
