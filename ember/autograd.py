@@ -673,10 +673,9 @@ def _accumulate(leaf, g, create_graph, shared=None):
     """Add ``g`` into ``leaf.grad``. A first gradient is kept as it is when its array is owned
     by nobody else (not a view, not given by the caller or a hook, not kept by another leaf);
     otherwise it is copied, so that no two ``.grad`` ever share memory."""
-    if leaf._grad is None:
-        if create_graph:
-            leaf._grad = g
-            return
+    if leaf._grad is None and create_graph:
+        leaf._grad = g
+    elif leaf._grad is None:
         d = g._data
         if shared is None or d.base is not None or id(d) in shared:
             d = d.copy()
@@ -688,6 +687,8 @@ def _accumulate(leaf, g, create_graph, shared=None):
     else:
         leaf._grad._data += g._data
         leaf._grad._version[0] += 1
+    for h in getattr(leaf, '_post_hooks', ()):   # (the slot is unset until one is registered)
+        h(leaf)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
