@@ -24,3 +24,11 @@ import ember  # noqa: E402
 def _doctest_names(doctest_namespace):
     doctest_namespace['ember'] = ember
     doctest_namespace['np'] = np
+
+
+@pytest.fixture(autouse=True)
+def _no_process_group_left():
+    """A doctest of ember.distributed that failed half-way leaves no group for the next."""
+    yield
+    if ember.distributed.is_initialized():
+        ember.distributed.destroy_process_group()
