@@ -474,7 +474,7 @@ def recv(tensor, src=None, group=None, tag=0) -> int:
     source = MPI.ANY_SOURCE if src is None else src
     req = g.comm.Irecv(a, source=source, tag=tag)
     frm = 'any rank' if src is None else f'rank {src}'
-    g.wait([req], f'recv of {tuple(a.shape)} {a.dtype} from {frm} (tag {tag})',
-           statuses=[status])
+    g.wait([req], f'recv of {tuple(a.shape)} {a.dtype} from {frm} (tag {tag}; the sender '
+                  f'must send this shape and dtype)', statuses=[status])
     tensor._version[0] += 1
     return status.Get_source()

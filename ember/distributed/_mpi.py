@@ -53,8 +53,11 @@ class Group:
 
     def wait(self, reqs, what, timeout=None, statuses=None):
         """Poll ``reqs`` until all are done; past the timeout, raise naming ``what``."""
+        MPI = self.MPI
+        statuses = [MPI.Status() for _ in reqs] if statuses is None else statuses
+
         def test(reqs):
-            return self.MPI.Request.Testall(reqs, statuses)
+            return MPI.Request.Testall(reqs, statuses)
         try:
             if test(reqs):
                 return
@@ -72,9 +75,13 @@ class Group:
                         f'rank that ended)')
                 time.sleep(delay)
                 delay = min(2 * delay, 1e-3)
-        except self.MPI.Exception as e:
+        except MPI.Exception as e:
+            why = e.Get_error_string()
+            if e.Get_error_class() == MPI.ERR_IN_STATUS:   # the requests' own errors
+                why = '; '.join(MPI.Get_error_string(s.Get_error()) for s in statuses
+                                if s.Get_error() != MPI.SUCCESS)
             raise RuntimeError(f'ember.distributed: rank {self.rank}: {what} failed in MPI: '
-                               f'{e.Get_error_string()}') from None
+                               f'{why}') from None
 
     def agree(self, op, arr=None, extra=0):
         """Check that every rank is making the same call; raise naming those that are not."""
