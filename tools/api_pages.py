@@ -70,9 +70,11 @@ PAGES = [
     ('checkpoint', 'ember.utils.checkpoint', ['ember.utils.checkpoint'],
      'Activation checkpointing: recompute a block\'s activations in backward.'),
     ('distributed', 'ember.distributed and ember.nn.parallel',
-     ['ember.distributed', 'ember.nn.parallel', 'ember.distributed.run'],
+     ['ember.distributed', 'ember.distributed.optim', 'ember.nn.parallel',
+      'ember.distributed.run'],
      'Process groups and collectives on MPI, as `torch.distributed`; '
-     '`DistributedDataParallel`; the launcher (`python -m ember.distributed.run`). '
+     '`ZeroRedundancyOptimizer`; `DistributedDataParallel`; the launcher '
+     '(`python -m ember.distributed.run`). '
      '`DistributedSampler` is on the [data](data.md) page. See the '
      '[distributed guide](../distributed.md).'),
     ('serialization', 'ember.save and ember.load', ['ember.serialization'],

@@ -478,3 +478,6 @@ def recv(tensor, src=None, group=None, tag=0) -> int:
                   f'must send this shape and dtype)', statuses=[status])
     tensor._version[0] += 1
     return status.Get_source()
+
+
+from . import optim  # noqa: E402  (ZeroRedundancyOptimizer, as torch.distributed.optim)

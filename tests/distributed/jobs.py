@@ -249,6 +249,55 @@ def checkpoint(a):
         _write(a.out, dict(losses=losses, world=world))
 
 
+def zero(a):
+    """ZeroRedundancyOptimizer(Adam) against Adam, both under DDP on W3 from the same
+    weights: the parameters after each step bit for bit, the state each rank keeps, the
+    consolidated state against Adam's, and a run resumed from it."""
+    import ember
+    import ember.distributed as dist
+    from ember.distributed.optim import ZeroRedundancyOptimizer
+    dist.init_process_group('mpi')
+    rank, world = dist.get_rank(), dist.get_world_size()
+    w, make, inputs, loss_fn = _setup('W3')
+    plain = ember.nn.parallel.DistributedDataParallel(make())
+    sharded = ember.nn.parallel.DistributedDataParallel(make())
+    adam = ember.optim.Adam(plain.parameters(), lr=1e-3)
+    zero = ZeroRedundancyOptimizer(sharded.parameters(), ember.optim.Adam, lr=1e-3)
+
+    def train(model, opt, i):
+        x, y = inputs(i)
+        b = len(x) // world
+        opt.zero_grad()
+        loss_fn(model, x[rank * b:(rank + 1) * b], y[rank * b:(rank + 1) * b]).backward()
+        opt.step()
+    rec = dict(same=[])
+    for i in range(a.steps):
+        train(plain, adam, i)
+        train(sharded, zero, i)
+        rec['same'].append(_crc(plain.parameters()) == _crc(sharded.parameters()))
+    mine = sum(st['exp_avg'].size for st in zero.optim.state.values())
+    sizes = ember.zeros(world, dtype=ember.int64)
+    dist.all_gather_into_tensor(sizes, ember.tensor([mine]))
+    rec['state elements per rank'] = sizes.tolist()
+    rec['parameter elements'] = sum(p.numel() for p in plain.parameters())
+    zero.consolidate_state_dict(to=0)
+    if rank == 0:
+        full, want = zero.state_dict(), adam.state_dict()
+        rec['consolidated equals Adam\'s'] = (
+            full['param_groups'] == want['param_groups'] and sorted(full['state']) ==
+            sorted(want['state']) and all(
+                bool((full['state'][k][n] == v).all()) if isinstance(v, ember.Tensor)
+                else full['state'][k][n] == v for k, st in want['state'].items()
+                for n, v in st.items()))
+    again = ZeroRedundancyOptimizer(sharded.parameters(), ember.optim.Adam, lr=1e-3)
+    again.load_state_dict(adam.state_dict())
+    train(plain, adam, a.steps)
+    train(sharded, again, a.steps)
+    rec['resumed same'] = _crc(plain.parameters()) == _crc(sharded.parameters())
+    if rank == 0:
+        _write(a.out, rec)
+
+
 def kill(a):
     """Rank 1 kills itself (SIGKILL) in the middle of training; the others are in DDP's
     all-reduce or the next collective when it dies."""
@@ -270,7 +319,7 @@ def _write(path, rec):
 
 def main(argv=None):
     p = argparse.ArgumentParser()
-    p.add_argument('job', choices=['ddp', 'collectives', 'checkpoint', 'kill'])
+    p.add_argument('job', choices=['ddp', 'collectives', 'checkpoint', 'kill', 'zero'])
     p.add_argument('--out')
     p.add_argument('--workload', default='W3')
     p.add_argument('--steps', type=int, default=3)

@@ -99,6 +99,14 @@ def test_collectives_mismatches_and_unused_parameters_under_plain_mpiexec(tmp_pa
     assert 'find_unused_parameters=True' in msg
 
 
+def test_zero_redundancy_optimizer_equals_adam(tmp_path):
+    rec, _ = run_job(tmp_path, 2, 'zero', '--steps', 2)
+    assert all(rec['same']) and rec['resumed same']   # bit for bit, every step
+    per_rank = rec['state elements per rank']
+    assert sum(per_rank) == rec['parameter elements'] and max(per_rank) < sum(per_rank)
+    assert rec["consolidated equals Adam's"] is True
+
+
 def test_a_killed_rank_ends_the_job_naming_it(tmp_path):
     start = time.monotonic()
     _, proc = run_job(tmp_path, 3, 'kill', timeout=60, check=False)
