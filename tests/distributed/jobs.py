@@ -213,6 +213,17 @@ def unused():
         rec['unused without the flag raises'] = False
     except RuntimeError as e:
         rec['unused without the flag raises'] = str(e)
+    try:
+        nn.parallel.DistributedDataParallel(nn.Linear(4, 2 + (rank == 1)))
+        rec['different models raise'] = False
+    except RuntimeError as e:
+        rec['different models raise'] = str(e)
+    bn = nn.parallel.DistributedDataParallel(nn.BatchNorm1d(4))
+    bn(x[rank * 3:(rank + 1) * 3] + rank)        # each rank's own statistics...
+    bn(x[:3])                                    # ...replaced by rank 0's before this one
+    crcs = ember.zeros(world, dtype=ember.int64)
+    dist.all_gather_into_tensor(crcs, ember.tensor([_crc(bn.module.buffers())]))
+    rec['buffers broadcast'] = len(set(crcs.tolist())) == 1
     return rec
 
 

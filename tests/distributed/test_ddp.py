@@ -85,7 +85,7 @@ def test_collectives_mismatches_and_unused_parameters_under_plain_mpiexec(tmp_pa
     for name, ok in rec.items():
         if name.startswith('mismatched'):
             assert 'rank 1:' in ok and 'rank 0:' in ok and 'different collective' in ok, ok
-        elif not name.startswith('unused'):
+        elif not name.startswith(('unused', 'different', 'buffers')):
             assert ok is True, name
     assert '(3,) float32' in rec['mismatched shape raises']
     assert 'float64' in rec['mismatched dtype raises']
@@ -97,6 +97,8 @@ def test_collectives_mismatches_and_unused_parameters_under_plain_mpiexec(tmp_pa
     msg = rec['unused without the flag raises']
     assert "['never.bias', 'never.weight', 'b.bias', 'b.weight']" in msg
     assert 'find_unused_parameters=True' in msg
+    assert 'the models differ across ranks' in rec['different models raise']
+    assert rec['buffers broadcast'] is True
 
 
 def test_zero_redundancy_optimizer_equals_adam(tmp_path):
