@@ -118,16 +118,19 @@ def test_a_killed_rank_ends_the_job_naming_it(tmp_path):
             and 'SIGKILL' in proc.stderr), proc.stderr[-2000:]
 
 
-def test_a_raising_rank_stops_the_others(tmp_path, monkeypatch):
+def test_a_raising_rank_stops_the_others(tmp_path):
     script = tmp_path / 'raises.py'
     script.write_text('import ember, ember.distributed as dist\n'
                       'dist.init_process_group("mpi")\n'
                       'if dist.get_rank() == 1:\n'
                       '    raise ValueError("bad shard")\n'
                       'dist.barrier()\n')
+    hosts = tmp_path / 'hosts'
+    hosts.write_text('localhost:2\n')   # (MPICH's hostfile: the launcher passes it on)
     env = dict(os.environ, PYTHONPATH=ROOT)
     proc = subprocess.run([sys.executable, '-m', 'ember.distributed.run', '--nproc', '2',
-                           str(script)], env=env, capture_output=True, text=True, timeout=60)
+                           '--hostfile', str(hosts), str(script)], env=env,
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert 'rank 1 of 2' in proc.stderr and 'ValueError: bad shard' in proc.stderr
     assert 'ember.distributed.run: the job failed' in proc.stderr
