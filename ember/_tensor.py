@@ -660,25 +660,6 @@ class Tensor:
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]
-                                           ) -> RemovableHandle:
-        """Call ``hook(tensor)`` on this leaf after backward has added its gradient into
-        ``.grad`` (DistributedDataParallel starts its all-reduce there).
-
-        >>> w = ember.ones(2, requires_grad=True)
-        >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
-        >>> (w * 3).sum().backward()
-        tensor([3., 3.])
-        """
-        if self.grad_fn is not None or not self.requires_grad:
-            raise RuntimeError('post accumulate grad hooks can only be registered on leaf '
-                               'tensors that require grad')
-        hooks = getattr(self, '_post_hooks', None)
-        if hooks is None:
-            hooks = self._post_hooks = []
-        hooks.append(hook)
-        return RemovableHandle(hooks, hook)
-
     def retain_grad(self) -> None:
         """Keep ``.grad`` for a non-leaf tensor after backward.
 

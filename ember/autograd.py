@@ -691,6 +691,27 @@ def _accumulate(leaf, g, create_graph, shared=None):
         h(leaf)
 
 
+@_tensor.method('register_post_accumulate_grad_hook')
+def _register_post_accumulate_grad_hook(self, hook):
+    """Call ``hook(tensor)`` on this leaf after backward has added its gradient into
+    ``.grad`` (DistributedDataParallel starts its all-reduce there). Returns a handle whose
+    ``remove()`` takes the hook out.
+
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+    >>> (w * 3).sum().backward()
+    tensor([3., 3.])
+    """
+    if self.grad_fn is not None or not self.requires_grad:
+        raise RuntimeError('post accumulate grad hooks can only be registered on leaf '
+                           'tensors that require grad')
+    hooks = getattr(self, '_post_hooks', None)
+    if hooks is None:
+        hooks = self._post_hooks = []
+    hooks.append(hook)
+    return _tensor.RemovableHandle(hooks, hook)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
 
