@@ -19,7 +19,8 @@ from . import _mpi
 __all__ = ['ReduceOp', 'Work', 'is_available', 'init_process_group', 'is_initialized',
            'destroy_process_group', 'get_rank', 'get_world_size', 'get_backend', 'barrier',
            'all_reduce', 'broadcast', 'all_gather', 'all_gather_into_tensor', 'reduce_scatter',
-           'reduce_scatter_tensor', 'send', 'recv', 'isend', 'irecv']
+           'reduce_scatter_tensor', 'reduce', 'gather', 'scatter', 'send', 'recv', 'isend',
+           'irecv']
 
 _state: dict = {'group': None, 'hook': None}
 
@@ -395,6 +396,94 @@ def _reduce_scatter(g, o, send, op, async_op, output, what):
     req = g.comm.Ireduce_scatter_block(send, o, _mpi.mpi_op(g.MPI, name))
     return _start(g, [req], f'{what} of {tuple(o.shape)} {o.dtype}', after, async_op,
                   (output,))
+
+
+def _root(g, op, rank, name):
+    if not 0 <= rank < g.size:
+        raise ValueError(f'{op}: {name}={rank} is not a rank of a group of {g.size}')
+
+
+def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
+    """Combine ``tensor`` across the ranks into rank ``dst``'s ``tensor`` (the others' are
+    left as they were).
+
+    >>> import ember.distributed as dist
+    >>> dist.init_process_group('mpi')
+    >>> t = ember.tensor([2.0, 3.0]); dist.reduce(t, dst=0, op=dist.ReduceOp.PRODUCT); t
+    tensor([2., 3.])
+    >>> dist.destroy_process_group()
+    """
+    g, a = _group(group, 'reduce'), _array(tensor, 'reduce')
+    _root(g, 'reduce', dst, 'dst')
+    name = _op_name(op)
+    after = _average(a, g.size, name) if g.rank == dst else None
+    g.agree('reduce', a, 10 * dst + list(ReduceOp.__members__).index(name))
+    MPI = g.MPI
+    send, recv = (MPI.IN_PLACE, a) if g.rank == dst else (a, None)
+    req = g.comm.Ireduce(send, recv, _mpi.mpi_op(MPI, name), root=dst)
+    return _start(g, [req], f'reduce of {tuple(a.shape)} {a.dtype} to rank {dst}', after,
+                  async_op, (tensor,) if g.rank == dst else ())
+
+
+def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
+    """Gather every rank's ``tensor`` into ``gather_list`` on rank ``dst`` (one tensor per
+    rank; the other ranks pass None).
+
+    >>> import ember.distributed as dist
+    >>> dist.init_process_group('mpi')
+    >>> out = [ember.zeros(2)]; dist.gather(ember.ones(2), out, dst=0); out
+    [tensor([1., 1.])]
+    >>> dist.destroy_process_group()
+    """
+    g, a = _group(group, 'gather'), _array(tensor, 'gather')
+    _root(g, 'gather', dst, 'dst')
+    outs, buf, after = _rooted_list(g, 'gather', a, gather_list, dst, 'gather_list')
+    if outs is not None:
+        def after():
+            for o, b in zip(outs, buf):
+                o[...] = b
+    g.agree('gather', a, dst)
+    req = g.comm.Igather(a, buf, root=dst)
+    return _start(g, [req], f'gather of {tuple(a.shape)} {a.dtype} to rank {dst}', after,
+                  async_op, gather_list if outs is not None else ())
+
+
+def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
+    """Rank ``src`` sends ``scatter_list[r]`` to rank ``r``, into its ``tensor`` (the other
+    ranks pass None as the list).
+
+    >>> import ember.distributed as dist
+    >>> dist.init_process_group('mpi')
+    >>> t = ember.zeros(2); dist.scatter(t, [ember.tensor([4.0, 5.0])], src=0); t
+    tensor([4., 5.])
+    >>> dist.destroy_process_group()
+    """
+    g, a = _group(group, 'scatter'), _array(tensor, 'scatter')
+    _root(g, 'scatter', src, 'src')
+    ins, buf, _ = _rooted_list(g, 'scatter', a, scatter_list, src, 'scatter_list')
+    if ins is not None:
+        buf[...] = np.stack(ins)
+    g.agree('scatter', a, src)
+    req = g.comm.Iscatter(buf, a, root=src)
+    return _start(g, [req], f'scatter of {tuple(a.shape)} {a.dtype} from rank {src}', None,
+                  async_op, (tensor,))
+
+
+def _rooted_list(g, op, a, tensors, root, name):
+    """The root's list of arrays (checked: one per rank, each like ``a``) and the one buffer
+    MPI fills or reads there; (None, None, None) on the other ranks, which pass no list."""
+    if g.rank != root:
+        if tensors is not None:
+            raise ValueError(f'{op}: {name} is given on rank {g.rank}, which is not rank '
+                             f'{root}: pass None there')
+        return None, None, None
+    if tensors is None or len(tensors) != g.size:
+        got = 'None' if tensors is None else f'{len(tensors)} tensors'
+        raise ValueError(f'{op}: {name} on rank {root} must hold one tensor per rank '
+                         f'({g.size}), got {got}')
+    arrays = [_array(t, op, f'{name}[{i}]') for i, t in enumerate(tensors)]
+    _same(op, a, arrays, [f'{name}[{i}]' for i in range(len(arrays))])
+    return arrays, np.empty((g.size,) + a.shape, a.dtype), None
 
 
 def barrier(group=None, async_op=False):

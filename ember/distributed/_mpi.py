@@ -23,7 +23,7 @@ EXTRA = "pip install 'ember[distributed]' (mpi4py and the MPICH wheel)"
 DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64',
           'uint8', 'bool', 'complex64', 'complex128']
 OPS = ['all_reduce', 'broadcast', 'all_gather', 'all_gather_into_tensor', 'reduce_scatter',
-       'reduce_scatter_tensor', 'barrier', 'bucket']
+       'reduce_scatter_tensor', 'barrier', 'reduce', 'gather', 'scatter']
 MAX_DIMS = 8
 SPINS = 200   # polls before the first sleep (a few tens of microseconds)
 SIG = 5 + MAX_DIMS   # seq, op, dtype, ndim, extra, shape...
@@ -122,6 +122,8 @@ def describe(sig):
         return op if sig[4] < 0 else f'{op} ({sig[4]})'
     dt = DTYPES[sig[2]] if 0 <= sig[2] < len(DTYPES) else 'an unsupported dtype'
     shape = tuple(int(d) for d in sig[5:5 + min(sig[3], MAX_DIMS)])
+    if op == 'reduce':   # (10 x dst + op)
+        return f'reduce of shape {shape} {dt} (dst {sig[4] // 10}, op {REDUCE[sig[4] % 10]})'
     extra = REDUCE[sig[4]] if 'reduce' in op and 0 <= sig[4] < len(REDUCE) else sig[4]
     return f'{op} of shape {shape} {dt} ({EXTRA_NAMES.get(op, "arg")} {extra})'
 
@@ -130,7 +132,7 @@ REDUCE = ['SUM', 'AVG', 'MAX', 'MIN', 'PRODUCT']   # ReduceOp's members, in orde
 
 
 EXTRA_NAMES = {'all_reduce': 'op', 'reduce_scatter': 'op', 'reduce_scatter_tensor': 'op',
-               'broadcast': 'src', 'bucket': 'bucket'}
+               'broadcast': 'src', 'gather': 'dst', 'scatter': 'src'}
 
 
 def mpi_op(MPI, op):

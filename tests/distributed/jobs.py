@@ -148,6 +148,16 @@ def collectives(a):
     dist.reduce_scatter_tensor(o, ember.from_numpy(np.concatenate([vals[r][:1]] * n)),
                                op=R.MAX)
     checks['reduce_scatter_tensor'] = bool(np.array_equal(o.numpy(), np.max(vals, 0)[:1]))
+    t = mine()
+    dist.reduce(t, dst=1, op=R.MAX)
+    checks['reduce'] = bool(np.array_equal(t.numpy(), np.max(vals, 0) if r == 1 else vals[r]))
+    got = [ember.zeros(2, 3) for _ in range(n)] if r == n - 1 else None
+    dist.gather(mine(), got, dst=n - 1)
+    checks['gather'] = r != n - 1 or all(np.array_equal(o.numpy(), v)
+                                         for o, v in zip(got, vals))
+    t = ember.zeros(2, 3)
+    dist.scatter(t, [ember.from_numpy(v) for v in vals] if r == 0 else None, src=0)
+    checks['scatter'] = bool(np.array_equal(t.numpy(), vals[r]))
     nxt, prv = (r + 1) % n, (r - 1) % n
     w = dist.isend(ember.full((4,), float(r)), dst=nxt)
     got = ember.zeros(4)
