@@ -85,3 +85,11 @@ def test_a_message_of_another_size_fails_in_recv(group):
     with pytest.raises(RuntimeError, match=r'recv of \(2,\) float32 from rank 0 .* failed in '
                                            r'MPI: .*[Tt]runcat'):
         dist.recv(ember.zeros(2), src=0)
+
+
+def test_ddp_arguments_it_does_not_take(group):
+    lin = ember.nn.Linear(2, 2)
+    with pytest.raises(NotImplementedError, match='static_graph are not built'):
+        ember.nn.parallel.DistributedDataParallel(lin, static_graph=True)
+    with pytest.raises(ValueError, match=r'device_ids=\[0\].*a CPU model takes None'):
+        ember.nn.parallel.DistributedDataParallel(lin, device_ids=[0])

@@ -90,6 +90,12 @@ class DistributedDataParallel(Module):
                  static_graph=False):
         super().__init__()
         from ... import distributed as dist
+        if gradient_as_bucket_view or static_graph:
+            raise NotImplementedError('DistributedDataParallel: gradient_as_bucket_view and '
+                                      'static_graph are not built in ember')
+        if device_ids is not None or output_device is not None:
+            raise ValueError(f'DistributedDataParallel: device_ids={device_ids}, output_device='
+                             f'{output_device}: a CPU model takes None (as in torch)')
         self.module = module
         self._group = dist._group(process_group, 'DistributedDataParallel')
         self.broadcast_buffers = broadcast_buffers
