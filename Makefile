@@ -12,7 +12,7 @@ NVRTC_STAMP := .venv-nvrtc/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,viz]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,viz,distributed]'
 	touch $(STAMP)
 
 # CuPy and NVRTC without a GPU, apart from .venv: the tests' CuPy is the stand-in

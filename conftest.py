@@ -27,3 +27,11 @@ def _doctest_names(doctest_namespace):
     from ember.nn.utils import prune    # (the pruning examples' name, as torch's docs write it)
     doctest_namespace['prune'] = prune
     doctest_namespace['quantization'] = ember.quantization   # (torch: from torch.ao import ...)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_group_left():
+    """A doctest of ember.distributed that failed half-way leaves no group for the next."""
+    yield
+    if ember.distributed.is_initialized():
+        ember.distributed.destroy_process_group()

@@ -77,7 +77,7 @@ class Tensor:
     """
     __slots__: dict[str, str | None] = {name: None for name in (
         '_data', '_requires_grad', '_grad', '_output_nr', '_version', '_base', '_view_chain',
-        '_hooks', '_retain_handle', '__weakref__')}
+        '_hooks', '_retain_handle', '_post_hooks', '__weakref__')}
     __slots__['grad_fn'] = (   # a dict's values are its slots' docstrings (help, inspect)
         "The autograd node that made this tensor (its backward), or None for a leaf.\n\n"
         "    >>> x = ember.ones(2, requires_grad=True)\n"
@@ -97,6 +97,7 @@ class Tensor:
         _view_chain: Any
         _hooks: list | None
         _retain_handle: Any
+        _post_hooks: list   # set by register_post_accumulate_grad_hook only (leaves)
 
         # most methods are set by ember/ops/ at import: to mypy they are Any; the operators,
         # which Python looks up on the class, are declared

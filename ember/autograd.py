@@ -709,10 +709,9 @@ def _accumulate(leaf, g, create_graph, shared=None):
     """Add ``g`` into ``leaf.grad``. A first gradient is kept as it is when its array is owned
     by nobody else (not a view, not given by the caller or a hook, not kept by another leaf);
     otherwise it is copied, so that no two ``.grad`` ever share memory."""
-    if leaf._grad is None:
-        if create_graph:
-            leaf._grad = g
-            return
+    if leaf._grad is None and create_graph:
+        leaf._grad = g
+    elif leaf._grad is None:
         d = g._data
         if shared is None or d.base is not None or id(d) in shared:
             d = d.copy()
@@ -724,6 +723,29 @@ def _accumulate(leaf, g, create_graph, shared=None):
     else:
         leaf._grad._data += g._data
         leaf._grad._version[0] += 1
+    for h in getattr(leaf, '_post_hooks', ()):   # (the slot is unset until one is registered)
+        h(leaf)
+
+
+@_tensor.method('register_post_accumulate_grad_hook')
+def _register_post_accumulate_grad_hook(self, hook):
+    """Call ``hook(tensor)`` on this leaf after backward has added its gradient into
+    ``.grad`` (DistributedDataParallel starts its all-reduce there). Returns a handle whose
+    ``remove()`` takes the hook out.
+
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+    >>> (w * 3).sum().backward()
+    tensor([3., 3.])
+    """
+    if self.grad_fn is not None or not self.requires_grad:
+        raise RuntimeError('post accumulate grad hooks can only be registered on leaf '
+                           'tensors that require grad')
+    hooks = getattr(self, '_post_hooks', None)
+    if hooks is None:
+        hooks = self._post_hooks = []
+    hooks.append(hook)
+    return _tensor.RemovableHandle(hooks, hook)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):

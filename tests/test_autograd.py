@@ -396,3 +396,21 @@ def test_a_training_step_leaves_no_cyclic_garbage():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_post_accumulate_grad_hook_as_torch():
+    """Called once per backward, after the leaf's gradient (from every use, added to what
+    .grad held) is in .grad; not for a non-leaf; removable."""
+    seen = {}
+    for fw in (ember, torch):
+        w = fw.tensor([1.0, 2.0], requires_grad=True)
+        log = []
+        h = w.register_post_accumulate_grad_hook(lambda p: log.append(p.grad.tolist()))
+        (w * w + 3 * w).sum().backward()
+        (w * 2).sum().backward()
+        h.remove()
+        w.sum().backward()
+        with pytest.raises(RuntimeError, match='leaf'):
+            (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+        seen[fw.__name__] = log
+    assert seen['ember'] == seen['torch'] == [[5.0, 7.0], [7.0, 9.0]]

@@ -462,3 +462,30 @@ def test_pin_memory_without_cuda():
     with pytest.warns(UserWarning, match="'pin_memory' is set but no CUDA device"):
         batches = list(ember.data.DataLoader(ds, batch_size=2, pin_memory=True))
     assert [b.tolist() for (b,) in batches] == [[0.0, 1.0], [2.0, 3.0]]
+
+
+@pytest.mark.parametrize('n,replicas,drop_last', [(10, 3, False), (10, 3, True), (9, 3, False),
+                                                   (2, 4, False), (5, 2, True)])
+def test_distributed_sampler_as_torch(n, replicas, drop_last):
+    """Unshuffled, each rank's indices are torch's; shuffled, the ranks' shares (torch's
+    permutation comes from another generator) are disjoint, equal in size and cover the
+    dataset (padded by repeats, or cut with drop_last), and change with set_epoch."""
+    from torch.utils.data import DistributedSampler as TorchSampler
+    data = list(range(n))
+    for r in range(replicas):
+        e = ember.data.DistributedSampler(data, replicas, r, shuffle=False, drop_last=drop_last)
+        t = TorchSampler(data, replicas, r, shuffle=False, drop_last=drop_last)
+        assert list(e) == list(t) and len(e) == len(t)
+    shares = []
+    for r in range(replicas):
+        s = ember.data.DistributedSampler(data, replicas, r, seed=3, drop_last=drop_last)
+        s.set_epoch(2)
+        shares.append(list(s))
+        s.set_epoch(5)
+        assert list(s) != shares[-1] or n < 3
+    flat = [i for s in shares for i in s]
+    assert len({len(s) for s in shares}) == 1 and len(shares[0]) == len(
+        TorchSampler(data, replicas, 0, drop_last=drop_last))
+    assert set(flat) == set(data) if not drop_last else len(set(flat)) == len(flat)
+    with pytest.raises(ValueError, match='invalid rank 3'):
+        ember.data.DistributedSampler(data, num_replicas=3, rank=3)

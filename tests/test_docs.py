@@ -35,7 +35,8 @@ _spec.loader.exec_module(api_pages)
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md')),
          *sorted((ROOT / 'docs' / 'guide').glob('*.md'))]
 GUIDES = [ROOT / 'README.md', ROOT / 'docs' / 'index.md',
-          *sorted((ROOT / 'docs' / 'guide').glob('*.md')), ROOT / 'docs' / 'differences.md']
+          *sorted((ROOT / 'docs' / 'guide').glob('*.md')), ROOT / 'docs' / 'differences.md',
+          ROOT / 'docs' / 'distributed.md']
 FENCE = re.compile(r'^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```'
                    r'[ \t]*$', re.M | re.S)
 NOT_RUN = re.compile(r'<!--\s*not run:(?P<reason>.*?)-->\s*$')
@@ -179,6 +180,10 @@ def check_command(words, monkeypatch):
                 if e.code not in (0, None):
                     raise AssertionError(f'python -m bench: {words[3:]} do not parse') from e
             return
+        if words[1:3] == ['-m', 'ember.distributed.run']:
+            from ember.distributed import run
+            run._parser().parse_args(words[3:])   # (an error exits 2: SystemExit)
+            return
         if words[1:3] in (['-m', 'pip'], ['-m', 'venv'], ['-m', 'pytest']):
             return
         if len(words) > 1 and (ROOT / words[1]).is_file():
@@ -187,7 +192,7 @@ def check_command(words, monkeypatch):
     if prog == 'ember':
         return check_ember(words[1:], monkeypatch)
     if prog.rsplit('/', 1)[-1] in ('pip', 'pip3', 'git', 'cd', 'ls', 'rm', 'export', 'source',
-                                   'mkdocs', 'nvidia-smi', 'sed', 'cat'):
+                                   'mkdocs', 'nvidia-smi', 'sed', 'cat', 'mpiexec'):
         return   # not ember's to check
     raise AssertionError(f'unknown command in the docs: {shlex.join(words)}')
 

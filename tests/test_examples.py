@@ -130,3 +130,24 @@ def test_distill_full():
     alone = float(next(m for m in map(ALONE.fullmatch, lines) if m).group(1))
     distilled = float(final_match(lines, DISTILL).group(1))
     assert distilled >= alone + 0.5 and distilled >= 90.0, (alone, distilled)
+
+
+@pytest.mark.parametrize('name, args', [('ddp_mnist.py', []), ('ddp_gpt.py', ['--accumulate',
+                                                                            '2'])])
+def test_ddp_examples_quick_on_two_processes(name, args):
+    """The data-parallel examples, started by the launcher on 2 processes (MPI)."""
+    pytest.importorskip('mpi4py')
+    env = dict(os.environ, PYTHONPATH=ROOT, EMBER_EXAMPLE_QUICK='1', OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, '-m', 'ember.distributed.run', '--nproc', '2',
+                           os.path.join('examples', name), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=QUICK_TIMEOUT)
+    assert proc.returncode == 0, f'{name} failed:\n{proc.stdout}\n{proc.stderr}'
+    lines = proc.stdout.rstrip('\n').splitlines()
+    if name == 'ddp_mnist.py':   # 2 ranks x 2 steps of 2 x 32: loss from about ln 10
+        assert '(2 processes)' in lines[0]
+        assert float(lines[0].split()[3]) < 2.3
+        assert 30.0 <= float(final_match(lines, ACCURACY).group(1)) <= 100
+    else:   # 4 AdamW steps from ln 63 = 4.14 nats/char of a fresh model: going down
+        losses = [float(l.split()[3]) for l in lines if l.startswith('step')]
+        assert len(losses) == 4 and losses[-1] < losses[0] - 0.3, losses
+        assert final_match(lines, LOSS)

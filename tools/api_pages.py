@@ -81,6 +81,14 @@ PAGES = [
      'See [deploying with ONNX](../deploy.md).'),
     ('checkpoint', 'ember.utils.checkpoint', ['ember.utils.checkpoint'],
      'Activation checkpointing: recompute a block\'s activations in backward.'),
+    ('distributed', 'ember.distributed and ember.nn.parallel',
+     ['ember.distributed', 'ember.distributed.optim', 'ember.nn.parallel',
+      'ember.distributed.run'],
+     'Process groups and collectives on MPI, as `torch.distributed`; '
+     '`ZeroRedundancyOptimizer`; `DistributedDataParallel`; the launcher '
+     '(`python -m ember.distributed.run`). '
+     '`DistributedSampler` is on the [data](data.md) page. See the '
+     '[distributed guide](../distributed.md).'),
     ('serialization', 'ember.save and ember.load', ['ember.serialization'],
      'Checkpoints as safetensors files; no pickle. See the '
      '[checkpoints guide](../guide/checkpoints.md).'),

@@ -39,11 +39,11 @@ PACKAGES = ['pytest', 'hypothesis']
 # doctests (pytest's node ids, or a prefix of them) -> the optional package they need;
 # deselected where it is missing. amp.py: autocast on the CPU is bfloat16 (3 of its 5 examples);
 # compare_with_torch runs PyTorch; ember/onnx: export and load write and read ONNX files with
-# the onnx package.
+# the onnx package; ember.distributed's examples make a process group (world size 1) on MPI.
 NEEDS = {'ember/_tensor.py::ember._tensor.Tensor.bfloat16': 'ml_dtypes',
          'ember/amp.py': 'ml_dtypes',
          'ember/debug_compare.py::ember.debug_compare.compare_with_torch': 'torch',
-         'ember/onnx': 'onnx'}
+         'ember/onnx': 'onnx', 'ember/distributed': 'mpi4py', 'ember/nn/parallel': 'mpi4py'}
 PROBE = 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'
 
 

@@ -25,3 +25,4 @@ from .extra import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, Conv3d, 
                     UpsamplingNearest2d)
 from ._volumetric import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d,  # noqa: F401
                          ConvTranspose3d, MaxPool3d)
+from . import parallel  # noqa: F401,E402  (DistributedDataParallel)

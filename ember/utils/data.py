@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ['Dataset', 'IterableDataset', 'TensorDataset', 'Subset', 'ConcatDataset',
            'random_split', 'Sampler', 'SequentialSampler', 'RandomSampler',
-           'SubsetRandomSampler', 'WeightedRandomSampler', 'BatchSampler', 'default_collate',
+           'SubsetRandomSampler', 'WeightedRandomSampler', 'BatchSampler', 'DistributedSampler',
+           'default_collate',
            'default_convert', 'get_worker_info', 'WorkerInfo', 'DataLoader']
 
 
@@ -332,6 +333,65 @@ class WeightedRandomSampler(Sampler):
                                p=w / w.sum()).tolist())
 
     def __len__(self):
+        return self.num_samples
+
+
+class DistributedSampler(Sampler):
+    """One rank's share of a dataset: every ``num_replicas``-th index of a permutation
+    (``shuffle``: drawn from ``seed + epoch``, so call ``set_epoch`` each epoch) starting at
+    ``rank``; the ranks' shares are disjoint and equal in size, padded by repeating indices
+    from the start, or cut short with ``drop_last``. ``num_replicas`` and ``rank`` default to
+    ``ember.distributed``'s world size and rank.
+
+    >>> s = ember.data.DistributedSampler(range(5), num_replicas=2, rank=1, shuffle=False)
+    >>> list(s), len(s)
+    ([1, 3, 0], 3)
+    >>> list(ember.data.DistributedSampler(range(5), 2, 1, shuffle=False, drop_last=True))
+    [1, 3]
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        if num_replicas is None or rank is None:
+            from .. import distributed
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f'DistributedSampler: invalid rank {rank}, rank should be in the '
+                             f'interval [0, {num_replicas - 1}]')
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
+        self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, seed, drop_last, 0
+        n = len(dataset)
+        self.num_samples = (n // num_replicas if drop_last
+                            else -(-n // num_replicas))
+        self.total_size = self.num_samples * num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch's permutation (the same on every rank: call it on each).
+
+        >>> ranks = [ember.data.DistributedSampler(range(6), 2, r) for r in (0, 1)]
+        >>> for s in ranks:
+        ...     s.set_epoch(1)
+        >>> sorted(list(ranks[0]) + list(ranks[1]))
+        [0, 1, 2, 3, 4, 5]
+        """
+        self.epoch = epoch
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            g = Generator().manual_seed(self.seed + self.epoch)
+            indices = randperm(n, generator=g).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[:self.total_size]
+        else:
+            while len(indices) < self.total_size:   # (repeat as often as needed)
+                indices += indices[:self.total_size - len(indices)]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
         return self.num_samples
 
 
