@@ -26,6 +26,7 @@ class _State:
     timed = 0              # open traces and profilers: each op's start time is kept,
     op_start = None        # and each backward node's time goes to the node hooks
     node_hooks = []        # callables (name, start, end) for each backward node while timed
+    post_hooks = False     # a post-accumulate-grad hook was ever registered (DDP)
 
 
 
@@ -723,8 +724,9 @@ def _accumulate(leaf, g, create_graph, shared=None):
     else:
         leaf._grad._data += g._data
         leaf._grad._version[0] += 1
-    for h in getattr(leaf, '_post_hooks', ()):   # (the slot is unset until one is registered)
-        h(leaf)
+    if _State.post_hooks:   # (the slot is unset until one is registered: getattr's miss is slow)
+        for h in getattr(leaf, '_post_hooks', ()):
+            h(leaf)
 
 
 @_tensor.method('register_post_accumulate_grad_hook')
@@ -744,6 +746,7 @@ def _register_post_accumulate_grad_hook(self, hook):
     hooks = getattr(self, '_post_hooks', None)
     if hooks is None:
         hooks = self._post_hooks = []
+    _State.post_hooks = True
     hooks.append(hook)
     return _tensor.RemovableHandle(hooks, hook)
 
