@@ -314,3 +314,30 @@ def test_bad_input_errors():
                                                0, 0, 255)
     with pytest.raises(ValueError, match="backend='arm' is not one of"):
         Q.get_default_qconfig('arm')
+
+
+def test_a_converted_model_exports_as_qdq_and_onnx_runtime_agrees():
+    ort = pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnx')
+    import io
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 10)).eval()
+    x = ember.randn(64, 1, 8, 8)
+    prepared = Q.prepare(model)
+    with ember.no_grad():
+        prepared(x)
+    q = Q.convert(prepared)
+    f = io.BytesIO()
+    ember.onnx.export(q, (x[:4],), f, input_names=['x'], output_names=['y'],
+                      dynamic_axes={'x': {0: 'batch'}, 'y': {0: 'batch'}})
+    graph = __import__('onnx').load_from_string(f.getvalue()).graph
+    ops = [n.op_type for n in graph.node]
+    assert ops.count('QuantizeLinear') == 4 and 'Conv' in ops and 'Gemm' in ops
+    sess = ort.InferenceSession(f.getvalue(), providers=['CPUExecutionProvider'])
+    got = sess.run(None, {'x': x.numpy()})[0]
+    with ember.no_grad():
+        want = q(x).numpy()
+    step = float(q[4].scale.item())     # the last layer's output grid
+    # ONNX Runtime rounds the int32 bias once more: within two steps of the output grid
+    assert np.abs(got - want).max() <= 2 * step + 1e-6

@@ -400,6 +400,7 @@ def table():
     return {
         conv.Conv: _conv, conv.ConvTranspose: _conv_transpose, conv.TapGather: _tap_gather,
         conv.MaxPool: _max_pool,
+        importlib.import_module('ember.quantization.modules')._QuantizedCall: _quantized,
         conv.PlaneGather: _plane_gather, window.Im2Col: _im2col, window.Col2Im: _col2im,
         fused.Softmax: _softmax('Softmax'), fused.LogSoftmax: _softmax('LogSoftmax'),
         fused.NllLoss: _nll, fused.Normalise: _normalise, fused.LayerNorm: _layer_norm,
@@ -409,3 +410,49 @@ def table():
         movement.Flip: _flip, movement.Roll: _roll, movement.Tri: _tri,
         movement.Diagonal: _diagonal, movement.Pad: _pad,
     }
+
+
+def _quantized(b, call, x, layer):
+    """A static int8 layer (``ember.quantization``) as a QDQ group, which ONNX Runtime runs
+    as one int8 kernel (QLinearMatMul / QLinearConv): the input quantized and dequantized
+    with the layer's input qparams, the int8 weight dequantized per channel, the bias as
+    int32 on the product's scale (input scale x weight scale), the float op, a fused ReLU,
+    the output quantized and dequantized with the layer's own qparams."""
+    act = layer.dtype.np
+    in_s = b.scalar(layer.input_scale.item(), np.float32)
+    in_z = b.scalar(layer.input_zero_point.item(), act)
+    q = b.node('QuantizeLinear', [b.value(x), in_s, in_z])
+    xf = b.node('DequantizeLinear', [q, in_s, in_z])
+    ws = layer.weight_scale._data.astype(np.float32)
+    axis = {} if layer.weight_axis is None else {'axis': 0}
+    w = b.node('DequantizeLinear', [b.const(layer.weight._data.astype(np.int8), 'weight'),
+                                    b.const(ws, 'scale'),
+                                    b.const(layer.weight_zero_point._data.astype(np.int8),
+                                            'zero_point')], **axis)
+    inputs = [xf, w]
+    if layer.bias is not None:
+        bias_scale = (ws * np.float32(layer.input_scale.item())).astype(np.float32)
+        bias_q = np.round(layer.bias._data.astype(np.float64) / bias_scale).astype(np.int32)
+        inputs.append(b.node('DequantizeLinear', [
+            b.const(bias_q, 'bias'), b.const(np.broadcast_to(bias_scale, bias_q.shape)
+                                             .astype(np.float32), 'scale'),
+            b.const(np.zeros(bias_q.shape, np.int32), 'zero_point')], axis=0))
+    if type(layer).__name__ == 'QuantizedConv2d':
+        pads = [layer.padding[0], layer.padding[1]] * 2 if not isinstance(layer.padding, str) \
+            else None
+        if pads is None:
+            raise b.error(f'a quantized convolution with padding={layer.padding!r}')
+        y = b.node('Conv', inputs, strides=list(layer.stride), dilations=list(layer.dilation),
+                   pads=pads, group=int(layer.groups), kernel_shape=list(layer.kernel_size))
+    elif len(x.shape) == 2:
+        y = b.node('Gemm', inputs, transB=1)
+    else:
+        y = b.node('MatMul', [xf, b.node('Transpose', [w], perm=[1, 0])])
+        if len(inputs) == 3:
+            y = b.node('Add', [y, inputs[2]])
+    if layer.relu:
+        y = b.node('Relu', [y])
+    out_s = b.scalar(layer.scale.item(), np.float32)
+    out_z = b.scalar(layer.zero_point.item(), act)
+    return b.node('DequantizeLinear', [b.node('QuantizeLinear', [y, out_s, out_z]), out_s,
+                                       out_z])

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, tensor
-from ..autograd import no_grad
+from ..autograd import Op, no_grad
 from ..backend import namespace
 from ..nn import functional as F
 from ..nn.module import Module
@@ -85,6 +85,15 @@ def _exact_dtype(k):
     return _dtype.float32 if k * 255 * 128 <= 2 ** 24 else _dtype.float64
 
 
+class _QuantizedCall(Op):
+    """One static quantized layer's call as one op (quantize, integer product, requantize,
+    dequantize): what ``ember.onnx.export`` writes as a QDQ group of nodes."""
+    differentiable = False
+
+    def forward(ctx, x, layer):
+        return layer._integer_forward(Tensor._make(x))._data
+
+
 class _Quantized(Module):
     """What the static quantized layers share: the buffers, quantize, requantize."""
 
@@ -107,10 +116,13 @@ class _Quantized(Module):
                                                    self.dtype.np)))
         self.relu = bool(relu)
 
-    def _quantize_input(self, x, where, dtype):
+    @staticmethod
+    def _check_input(x, where):
         if not isinstance(x, Tensor) or not x.dtype.is_floating_point:
             what = x.dtype if isinstance(x, Tensor) else type(x).__name__
             raise TypeError(f'{where}: expected a floating-point tensor, got {what}')
+
+    def _quantize_input(self, x, where, dtype):
         return _quantize(x, float(self.input_scale.item()), float(self.input_zero_point.item()),
                          self.quant_min, self.quant_max, dtype)
 
@@ -210,9 +222,13 @@ class QuantizedLinear(_Quantized):
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f'{where}: expected an input of shape (*, {self.in_features}), '
                              f'got {shape}')
+        self._check_input(x, where)
+        return _QuantizedCall.apply(x, layer=self)
+
+    def _integer_forward(self, x):
         with no_grad():
             acc_dtype = _exact_dtype(self.in_features)
-            xi = self._quantize_input(x, where, acc_dtype)
+            xi = self._quantize_input(x, 'QuantizedLinear', acc_dtype)
             acc = xi @ self._weight_as(acc_dtype).mT
             return self._requantize(acc, (-1,))
 
@@ -272,10 +288,14 @@ class QuantizedConv2d(_Quantized):
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f'{where}: expected an input of shape (N, {self.in_channels}, H, '
                              f'W), got {shape}')
+        self._check_input(x, where)
+        return _QuantizedCall.apply(x, layer=self)
+
+    def _integer_forward(self, x):
         with no_grad():
             k = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
             acc_dtype = _exact_dtype(k)
-            xi = self._quantize_input(x, where, acc_dtype)
+            xi = self._quantize_input(x, 'QuantizedConv2d', acc_dtype)
             acc = F.conv2d(xi, self._weight_as(acc_dtype), None, self.stride, self.padding,
                            self.dilation, self.groups)
             return self._requantize(acc, (1, -1, 1, 1))
