@@ -26,6 +26,11 @@ def _doctest_names(doctest_namespace):
     doctest_namespace['np'] = np
     from ember.nn.utils import prune    # (the pruning examples' name, as torch's docs write it)
     doctest_namespace['prune'] = prune
+    try:   # (compare_with_torch's examples hand PyTorch over; ember never imports it)
+        import torch
+        doctest_namespace['torch'] = torch
+    except ImportError:
+        pass
     doctest_namespace['quantization'] = ember.quantization   # (torch: from torch.ao import ...)
 
 

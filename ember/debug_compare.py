@@ -7,7 +7,7 @@ beyond a tolerance, with the size of the difference.
 
 runs it on a script that defines ``build(fw)`` and ``inputs(fw)`` (``fw``: ``ember`` or
 ``torch``; ``loss(fw, output)`` optional). It prints the table and exits with 1 where the two
-diverge. PyTorch is imported here only when a comparison runs (``pip install torch``).
+diverge. ember never imports PyTorch: the script (or the caller) does, and hands it over.
 """
 from __future__ import annotations
 
@@ -155,9 +155,7 @@ def _diff(call, what, got, want, rtol, atol):
     return Difference(module, what, w.shape, err, err / scale if scale else err, ok, layer)
 
 
-def _builders(build, who):
-    import torch
-
+def _builders(build, torch, who):
     import ember
     if isinstance(build, tuple) and len(build) == 2 and all(callable(b) for b in build):
         return build[0](), build[1]()
@@ -186,9 +184,8 @@ def _inputs(inputs, fw, who):
     return tuple(out)
 
 
-def _copy_weights(e_model, t_model, who):
+def _copy_weights(e_model, t_model, torch, who):
     """ember's parameters and buffers into PyTorch's model, by name."""
-    import torch
     e_state = e_model.state_dict()
     t_state = t_model.state_dict()
     only_e, only_t = sorted(set(e_state) - set(t_state)), sorted(set(t_state) - set(e_state))
@@ -216,7 +213,18 @@ def _numpy_dtype(t):
     return str(t.dtype).replace('torch.', '').replace('ember.', '')
 
 
-def compare_with_torch(build, inputs, loss=None, rtol=RTOL, atol=ATOL, train=False, seed=0):
+def _torch_module(torch, who):
+    """The PyTorch module to compare with: the one given, or the one the user's program
+    imported. ember itself never imports PyTorch (it is a test oracle, not a dependency)."""
+    torch = torch if torch is not None else sys.modules.get('torch')
+    if torch is None:
+        raise ImportError(f'{who}: import torch first (ember never imports PyTorch itself), '
+                          f'or pass torch=; pip install torch if it is missing')
+    return torch
+
+
+def compare_with_torch(build, inputs, loss=None, rtol=RTOL, atol=ATOL, train=False, seed=0,
+                       torch=None):
     """Build the same model in ember and in PyTorch (``build(fw)`` with ``fw`` the framework
     module, as bench/workloads.py writes models, or a pair of zero-argument builders, ember's
     first), copy ember's weights and buffers into PyTorch's by name, run both on ``inputs``
@@ -226,34 +234,32 @@ def compare_with_torch(build, inputs, loss=None, rtol=RTOL, atol=ATOL, train=Fal
     The backward pass starts from ``loss(fw, output)`` or, by default, the sum of the output
     times a fixed random cotangent (``seed``). A value differs when its largest absolute
     difference exceeds ``atol + rtol * max|torch value|``. Both models run in eval mode
-    unless ``train=True``. Returns a ``Comparison``: ``print`` it for the table; its
-    ``first_forward`` and ``first_backward`` name the first module that differs.
+    unless ``train=True``. ``torch``: the PyTorch module (default: the one the program has
+    imported; ember never imports it itself). Returns a ``Comparison``: ``print`` it for the
+    table; its ``first_forward`` and ``first_backward`` name the first module that differs.
 
     >>> from ember.debug_compare import compare_with_torch
     >>> def build(fw):
     ...     return fw.nn.Sequential(fw.nn.Linear(4, 8), fw.nn.Tanh(), fw.nn.Linear(8, 2))
     >>> x = np.ones((3, 4), np.float32)
-    >>> result = compare_with_torch(build, x)
+    >>> result = compare_with_torch(build, x, torch=torch)
     >>> result.ok, len(result.rows) > 0
     (True, True)
     >>> def planted(fw):   # ember's model uses another activation
     ...     act = fw.nn.ReLU() if fw is ember else fw.nn.Tanh()
     ...     return fw.nn.Sequential(fw.nn.Linear(4, 8), act, fw.nn.Linear(8, 2))
-    >>> compare_with_torch(planted, x).first_forward.module
+    >>> compare_with_torch(planted, x, torch=torch).first_forward.module
     '1'
     """
     who = 'compare_with_torch'
-    try:
-        import torch
-    except ImportError:
-        raise ImportError(f'{who} needs PyTorch: pip install torch') from None
+    torch = _torch_module(torch, who)
     import ember
-    e_model, t_model = _builders(build, who)
+    e_model, t_model = _builders(build, torch, who)
     for m, fw in ((e_model, ember), (t_model, torch)):
         if not isinstance(m, fw.nn.Module):
             raise TypeError(f'{who}: build gave a {type(m).__name__} for {fw.__name__}, not '
                             f'a {fw.__name__}.nn.Module')
-    _copy_weights(e_model, t_model, who)
+    _copy_weights(e_model, t_model, torch, who)
     e_model.train(train)
     t_model.train(train)
     results = {}
@@ -312,8 +318,8 @@ def _compare(e_calls, t_calls, rtol, atol, who):
 
 
 def main(argv=None) -> int:
-    """The command ``python -m ember.debug_compare script.py``: the script defines
-    ``build(fw)`` and ``inputs(fw)`` (and may define ``loss(fw, output)``); prints the
+    """The command ``python -m ember.debug_compare script.py``: the script imports torch and
+    defines ``build(fw)`` and ``inputs(fw)`` (and may define ``loss(fw, output)``); prints the
     comparison and returns 0 when ember and PyTorch agree, 1 when they differ.
 
     >>> from ember.debug_compare import main
@@ -338,8 +344,13 @@ def main(argv=None) -> int:
         print(f'{args.script} must define {" and ".join(f"{n}(fw)" for n in missing)}',
               file=sys.stderr)
         return 2
-    result = compare_with_torch(names['build'], names['inputs'], loss=names.get('loss'),
-                                rtol=args.rtol, atol=args.atol, train=args.train)
+    try:
+        result = compare_with_torch(names['build'], names['inputs'], loss=names.get('loss'),
+                                    rtol=args.rtol, atol=args.atol, train=args.train,
+                                    torch=names.get('torch'))
+    except ImportError as e:
+        print(f'{args.script}: {e}', file=sys.stderr)
+        return 2
     print(result)
     return 0 if result.ok else 1
 

@@ -133,6 +133,7 @@ def test_bad_models_are_named():
 
 SCRIPT = '''
 import numpy as np
+import torch  # noqa: F401  (compare_with_torch takes the script's PyTorch)
 
 def build(fw):
     act = fw.nn.ReLU() if fw.__name__ == 'torch' or not {planted} else fw.nn.ELU()

@@ -5,8 +5,8 @@ The backend is MPI (mpi4py on an MPI library such as the MPICH wheel: ``pip inst
 with ``python -m ember.distributed.run --nproc N script.py`` or ``mpiexec -n N python
 script.py``; each process calls ``init_process_group('mpi')`` and learns its rank and the
 world size from MPI. Tensors travel through MPI's buffer interface, in place, without copies
-and without pickle. A rank that raises stops the whole job; a collective that does not finish
-within the group's timeout raises naming the call. Guide: docs/distributed.md.
+and never as Python objects. A rank that raises stops the whole job; a collective that does
+not finish within the group's timeout raises naming the call. Guide: docs/distributed.md.
 """
 import enum
 import os

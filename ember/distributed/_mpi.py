@@ -1,7 +1,7 @@
 """The MPI backend of ``ember.distributed``: one communicator, collectives as requests.
 
 Every collective is started as a nonblocking MPI request on the tensor's own array (MPI's
-buffer interface: mpi4py's uppercase methods, no copy and no pickle) and finished by
+buffer interface: mpi4py's uppercase methods, no copy and no object serialisation) and finished by
 ``wait``, which polls the request with short sleeps. Polling rather than a blocking
 ``MPI_Wait`` gives two things: a deadline (the group's timeout), so a job whose peer hung
 or called something else fails with the call named instead of hanging; and a CPU handed back

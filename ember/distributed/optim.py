@@ -17,7 +17,7 @@ class ZeroRedundancyOptimizer(Optimizer):
     from its owner, so every rank ends the step with the same parameters as a plain optimizer
     would give, bit for bit, for about 1 / world size of its state memory.
     ``consolidate_state_dict(to=r)`` gathers the shards on rank ``r`` (as safetensors bytes
-    through MPI, no pickle); there ``state_dict()`` is a plain optimizer's.
+    through MPI, never as Python objects); there ``state_dict()`` is a plain optimizer's.
 
     >>> import ember.distributed as dist
     >>> dist.init_process_group('mpi')
