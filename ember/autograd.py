@@ -234,6 +234,17 @@ class Node:
         return _tensor.RemovableHandle(self._pre_hooks[output_nr], hook)
 
 
+def op_name(node):
+    """An op's name as the debugger, the profiler and the graphs show it: ``Node.name``
+    without ``Backward``, lower case.
+
+    >>> ember.autograd.op_name((ember.ones(1, requires_grad=True) * 2).grad_fn)
+    'mul'
+    """
+    name = getattr(node, 'name', type(node).__name__)
+    return (name[:-len('Backward')] if name.endswith('Backward') else name).lower()
+
+
 class _LeafView:
     """What ``next_functions`` shows for a leaf: PyTorch's AccumulateGrad."""
 

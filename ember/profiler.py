@@ -25,7 +25,7 @@ import os
 import threading
 import time
 
-from .autograd import _State, _timing
+from .autograd import _State, _timing, op_name
 
 __all__ = ['ProfilerAction', 'ProfilerActivity', 'profile', 'record_function', 'schedule']
 
@@ -221,11 +221,6 @@ class record_function:
         return wrapper
 
 
-def _op_name(node):
-    name = getattr(node, 'name', type(node).__name__)
-    return 'ember::' + (name[:-len('Backward')] if name.endswith('Backward') else name).lower()
-
-
 class profile:
     """Record ember's ops, backward nodes and ``record_function`` ranges, as
     ``torch.profiler.profile``: a context manager (or ``start()``/``stop()``), ``step()`` for
@@ -254,7 +249,7 @@ class profile:
         shapes = [list(t.shape) for t in tensors if t is not None] if self.record_shapes \
             else None
         memory = int(out.nbytes) if self.profile_memory and out is not None else 0
-        self._add(FunctionEvent(_op_name(node), start, end, shapes, memory))
+        self._add(FunctionEvent('ember::' + op_name(node), start, end, shapes, memory))
 
     def _node(self, name, start, end):
         self._add(FunctionEvent(name, start, end, kind='backward'))

@@ -14,7 +14,7 @@ import os
 
 from . import _anomaly
 from ._tensor import Tensor
-from .autograd import Node, _State
+from .autograd import Node, _State, op_name
 
 __all__ = ['OpRecord', 'capture', 'make_dot']
 
@@ -36,11 +36,6 @@ class OpRecord:
 
     def __repr__(self):
         return f'OpRecord({self.op!r}, scope={self.scope!r}, shape={self.shape})'
-
-
-def _op_name(node):
-    name = getattr(node, 'name', type(node).__name__)
-    return (name[:-len('Backward')] if name.endswith('Backward') else name).lower()
 
 
 def capture(model, *inputs, keep_outputs=False):
@@ -75,7 +70,7 @@ def capture(model, *inputs, keep_outputs=False):
                        else ('const', tuple(t.shape)))
         if out is not None:
             made[id(out)] = len(records)
-        records.append(OpRecord(_op_name(node), '/'.join(scope), ins,
+        records.append(OpRecord(op_name(node), '/'.join(scope), ins,
                                 None if out is None else tuple(out.shape),
                                 None if out is None else str(out.dtype),
                                 _anomaly.where(_anomaly._user_stack()), out))

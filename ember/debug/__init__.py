@@ -16,14 +16,9 @@ import time
 import numpy as np
 
 from .. import _anomaly
-from ..autograd import _State, _timing
+from ..autograd import _State, _timing, op_name
 
 __all__ = ['NonFiniteError', 'trace', 'watch_nan', 'compare_with_torch', 'main']
-
-
-def _op_name(node):
-    name = getattr(node, 'name', type(node).__name__)
-    return (name[:-len('Backward')] if name.endswith('Backward') else name).lower()
 
 
 def _device(arr):
@@ -71,7 +66,7 @@ class watch_nan:
                    not bool(xp.isfinite(t._data).all())]
         place = _anomaly.where(_anomaly._user_stack())
         raise NonFiniteError(
-            f'{_op_name(node)} made {kind}: {int(bad.sum())} of {out.size} elements of its '
+            f'{op_name(node)} made {kind}: {int(bad.sum())} of {out.size} elements of its '
             f'{tuple(out.shape)} result, from inputs '
             f'[{inputs}]' + (' (an input already held NaN or inf)' if already else '') +
             (f', at {place}' if place else ''))
@@ -108,7 +103,7 @@ class trace:
         now = time.perf_counter()
         start = _State.op_start if _State.op_start is not None else self._last or now
         self.events.append({
-            'op': _op_name(node),
+            'op': op_name(node),
             'inputs': [list(t.shape) for t in tensors if t is not None],
             'dtypes': [t.dtype.name for t in tensors if t is not None],
             'output': None if out is None else list(out.shape),
